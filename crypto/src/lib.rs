@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod encoding;
+pub mod export;
 pub mod group;
 pub mod hash;
 pub mod transcript;
