@@ -1,0 +1,549 @@
+//! Voting credentials: partially blind Schnorr-style signatures (Tessaro–Zhu 2022).
+//!
+//! The registrar signs a voter's one-time ballot key `P` without seeing it,
+//! under *public info* `ctx = (election id, constituency)` that both sides
+//! know. Unlike plain blind Schnorr, the scheme stays unforgeable when many
+//! signing sessions run concurrently: the ROS attack does not apply, because
+//! the signer's `y` is only revealed after the challenge is fixed.
+//!
+//! Notation (`specs/protocol.md` §3): registrar key `x`, `X = x·G`;
+//! `Z = HashToGroup("urne/v1/credential/Z", [election id, constituency])`.
+//!
+//! ```text
+//! signer                                   user (message m, public X, ctx)
+//! a, y ←$ Zℓ*, t ←$ Zℓ
+//! A = a·G, C = t·G + y·Z     ── A, C ──▶
+//!                                          r1, r2, γ1, γ2 ←$ Zℓ*, γ = γ1/γ2
+//!                                          A' = r1·G + γ·A, C' = γ1·C + r2·G
+//!                                          c = Hash(ctx, X, A', C', m)
+//!                            ◀── e ──      e = c·γ2
+//! s = a + e·y·x              ── s, y, t ▶  check C = t·G + y·Z, s·G = A + (e·y)·X
+//!                                          σ = (c, γ·s + r1, γ1·y, γ1·t + r2)
+//! ```
+//!
+//! Signer sessions are one-shot ([`SignerState::respond`]): answering two
+//! different challenges with the same `(a, y)` would reveal `x`.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
+use minicbor::decode::Decoder;
+use minicbor::encode::{Encoder, Write};
+use minicbor::{Decode, Encode};
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::encoding::DecodeError;
+use crate::group::{decode_nonidentity_point, decode_nonzero_scalar, hash_to_group, GroupError};
+use crate::transcript::ProofTranscript;
+
+/// Transcript label of the credential challenge `c`.
+pub const TRANSCRIPT_LABEL: &[u8] = b"urne/v1/credential";
+
+/// Hash-to-group domain of the public-info point `Z`.
+pub const Z_LABEL: &str = "urne/v1/credential/Z";
+
+/// Why a credential operation or decoding failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CredentialError {
+    /// The bytes are not the canonical encoding of the expected object.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A registrar key (public or secret) was refused.
+    #[error("invalid registrar key: {0}")]
+    Key(GroupError),
+    /// A stored signer state holds values the signer never produces.
+    #[error("invalid signer state")]
+    InvalidState,
+    /// The challenge `e` is zero.
+    #[error("zero challenge")]
+    ZeroChallenge,
+    /// The session already answered a different challenge.
+    #[error("signing session already answered a different challenge")]
+    ChallengeMismatch,
+    /// The session was opened under another registrar key.
+    #[error("signing session belongs to another registrar key")]
+    KeyMismatch,
+    /// The signer's commitment contains the identity point.
+    #[error("identity point in signer commitment")]
+    IdentityCommitment,
+    /// The signer's `(y, t)` do not open `C`, or `y = 0`.
+    #[error("signer response does not open the commitment")]
+    BadOpening,
+    /// The signer's `s` fails `s·G = A + (e·y)·X`.
+    #[error("signer response fails the signature equation")]
+    BadResponse,
+    /// The credential's challenge `c` is zero.
+    #[error("credential challenge is zero")]
+    ZeroC,
+    /// The credential's `y'` is zero.
+    #[error("credential y is zero")]
+    ZeroY,
+    /// The credential does not verify for this key, context and message.
+    #[error("invalid credential")]
+    Invalid,
+}
+
+/// The public info a credential is bound to: election and constituency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Encode, Decode)]
+#[cbor(array)]
+pub struct CredentialContext {
+    /// The election id.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub election_id: [u8; 32],
+    /// The constituency id (UTF-8).
+    #[n(1)]
+    pub constituency: String,
+}
+
+impl CredentialContext {
+    /// Builds the context of `constituency` in election `election_id`.
+    pub fn new(election_id: [u8; 32], constituency: impl Into<String>) -> Self {
+        Self {
+            election_id,
+            constituency: constituency.into(),
+        }
+    }
+
+    /// `Z = HashToGroup("urne/v1/credential/Z", [election id, constituency])`.
+    pub fn z(&self) -> RistrettoPoint {
+        hash_to_group(Z_LABEL, &[&self.election_id, self.constituency.as_bytes()])
+    }
+}
+
+/// The registrar's public key `X = x·G` (never the identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrarPublicKey(RistrettoPoint);
+
+impl RegistrarPublicKey {
+    /// The 32-byte canonical point encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.compress().to_bytes()
+    }
+
+    /// Decodes a canonical, non-identity point.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CredentialError> {
+        decode_nonidentity_point(bytes)
+            .map(Self)
+            .map_err(CredentialError::Key)
+    }
+
+    /// The point `X`.
+    pub fn point(&self) -> RistrettoPoint {
+        self.0
+    }
+}
+
+// Inside CBOR objects the key is a 32-byte string holding the point encoding.
+impl<C> Encode<C> for RegistrarPublicKey {
+    fn encode<W: Write>(
+        &self,
+        e: &mut Encoder<W>,
+        ctx: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        crate::encoding::point::encode(&self.0, e, ctx)
+    }
+}
+
+impl<'b, C> Decode<'b, C> for RegistrarPublicKey {
+    fn decode(d: &mut Decoder<'b>, ctx: &mut C) -> Result<Self, minicbor::decode::Error> {
+        crate::encoding::nonidentity_point::decode(d, ctx).map(Self)
+    }
+}
+
+/// The registrar's secret signing key `x` (non-zero), zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct RegistrarKey {
+    x: Scalar,
+    public: RistrettoPoint,
+}
+
+impl RegistrarKey {
+    /// Draws a fresh key.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self::from_scalar(nonzero_scalar(rng))
+    }
+
+    fn from_scalar(x: Scalar) -> Self {
+        Self {
+            x,
+            public: RistrettoPoint::mul_base(&x),
+        }
+    }
+
+    /// The public key `X = x·G`.
+    pub fn public(&self) -> RegistrarPublicKey {
+        RegistrarPublicKey(self.public)
+    }
+
+    /// The storage encoding of `x`: its 32-byte little-endian scalar encoding.
+    pub fn to_secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.x.as_bytes().to_vec())
+    }
+
+    /// Decodes [`Self::to_secret_bytes`]: a reduced, non-zero scalar.
+    pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CredentialError> {
+        decode_nonzero_scalar(bytes)
+            .map(Self::from_scalar)
+            .map_err(CredentialError::Key)
+    }
+}
+
+impl core::fmt::Debug for RegistrarKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RegistrarKey")
+            .field("public", &self.public())
+            .finish_non_exhaustive()
+    }
+}
+
+/// First signer message: `A = a·G`, `C = t·G + y·Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct SignerCommitment {
+    /// `A = a·G`.
+    #[cbor(n(0), with = "crate::encoding::nonidentity_point")]
+    pub a: RistrettoPoint,
+    /// `C = t·G + y·Z`.
+    #[cbor(n(1), with = "crate::encoding::nonidentity_point")]
+    pub c: RistrettoPoint,
+}
+
+/// The user's blinded challenge `e = c·γ2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct BlindChallenge {
+    /// `e`.
+    #[cbor(n(0), with = "crate::encoding::scalar")]
+    pub e: Scalar,
+}
+
+/// Second signer message: `s = a + e·y·x` and the opening `(y, t)` of `C`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct SignerResponse {
+    /// `s = a + e·y·x`.
+    #[cbor(n(0), with = "crate::encoding::scalar")]
+    pub s: Scalar,
+    /// `y`.
+    #[cbor(n(1), with = "crate::encoding::scalar")]
+    pub y: Scalar,
+    /// `t`.
+    #[cbor(n(2), with = "crate::encoding::scalar")]
+    pub t: Scalar,
+}
+
+/// A credential `σ = (c, s', y', t')` on a message under a registrar key and context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Credential {
+    /// The challenge `c`.
+    #[cbor(n(0), with = "crate::encoding::scalar")]
+    pub c: Scalar,
+    /// `s' = γ·s + r1`.
+    #[cbor(n(1), with = "crate::encoding::scalar")]
+    pub s: Scalar,
+    /// `y' = γ1·y`.
+    #[cbor(n(2), with = "crate::encoding::scalar")]
+    pub y: Scalar,
+    /// `t' = γ1·t + r2`.
+    #[cbor(n(3), with = "crate::encoding::scalar")]
+    pub t: Scalar,
+}
+
+impl Credential {
+    /// Verifies the credential on `message` under `key` and `ctx`:
+    /// `c ≠ 0`, `y' ≠ 0`, and `c = Hash(ctx, X, s'·G − (c·y')·X, t'·G + y'·Z, m)`.
+    pub fn verify(
+        &self,
+        key: &RegistrarPublicKey,
+        ctx: &CredentialContext,
+        message: &[u8],
+    ) -> Result<(), CredentialError> {
+        if self.c == Scalar::ZERO {
+            return Err(CredentialError::ZeroC);
+        }
+        if self.y == Scalar::ZERO {
+            return Err(CredentialError::ZeroY);
+        }
+        // Public inputs only: variable-time arithmetic is fine here.
+        let c_star = RistrettoPoint::vartime_double_scalar_mul_basepoint(&self.y, &ctx.z(), &self.t);
+        let a_star = RistrettoPoint::vartime_double_scalar_mul_basepoint(
+            &-(self.c * self.y),
+            &key.0,
+            &self.s,
+        );
+        let expected = challenge(ctx, key, &a_star, &c_star, message);
+        if bool::from(expected.ct_eq(&self.c)) {
+            Ok(())
+        } else {
+            Err(CredentialError::Invalid)
+        }
+    }
+}
+
+/// `c = Hash(ctx, X, A', C', m)`: a merlin transcript (see `specs/protocol.md` §3.3).
+fn challenge(
+    ctx: &CredentialContext,
+    key: &RegistrarPublicKey,
+    a: &RistrettoPoint,
+    c: &RistrettoPoint,
+    message: &[u8],
+) -> Scalar {
+    let mut t = ProofTranscript::new(
+        TRANSCRIPT_LABEL,
+        &ctx.election_id,
+        ctx.constituency.as_bytes(),
+    );
+    t.append_point(b"X", &key.0);
+    t.append_point(b"A", a);
+    t.append_point(b"C", c);
+    t.append_bytes(b"m", message);
+    t.challenge_scalar(b"c")
+}
+
+fn nonzero_scalar<R: CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
+    loop {
+        let s = Scalar::random(rng);
+        if s != Scalar::ZERO {
+            return s;
+        }
+    }
+}
+
+/// The signer's side of one issuance session, persisted between commit and respond.
+///
+/// Holds the nonce `a`, the opening `(y, t)` of `C`, the registrar key it was
+/// opened under, and the challenge it answered (if any). The response is a
+/// deterministic function of these, so a repeated identical challenge gets
+/// the identical response back.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SignerState {
+    key: RistrettoPoint,
+    a: Scalar,
+    y: Scalar,
+    t: Scalar,
+    /// The answered challenge; zero while unanswered (a zero challenge is refused).
+    e: Scalar,
+}
+
+/// Stored form of [`SignerState`]; kept private so the encoding never leaves
+/// the crate in a buffer that is not zeroized.
+#[derive(Encode, Decode, Zeroize, ZeroizeOnDrop)]
+#[cbor(array)]
+struct SignerStateRecord {
+    #[cbor(n(0), with = "crate::encoding::nonidentity_point")]
+    key: RistrettoPoint,
+    #[cbor(n(1), with = "crate::encoding::scalar")]
+    a: Scalar,
+    #[cbor(n(2), with = "crate::encoding::scalar")]
+    y: Scalar,
+    #[cbor(n(3), with = "crate::encoding::scalar")]
+    t: Scalar,
+    #[cbor(n(4), with = "crate::encoding::scalar")]
+    e: Scalar,
+}
+
+/// Length of every [`SignerState`] encoding: array header + 5 × (2 + 32).
+const SIGNER_STATE_LEN: usize = 1 + 5 * 34;
+
+impl SignerState {
+    /// Opens a session: draws `a, y ≠ 0` and `t`, and returns the commitment `(A, C)`.
+    pub fn commit<R: CryptoRng + ?Sized>(
+        key: &RegistrarKey,
+        ctx: &CredentialContext,
+        rng: &mut R,
+    ) -> (Self, SignerCommitment) {
+        let state = Self {
+            key: key.public,
+            a: nonzero_scalar(rng),
+            y: nonzero_scalar(rng),
+            t: Scalar::random(rng),
+            e: Scalar::ZERO,
+        };
+        let commitment = state.commitment(ctx);
+        (state, commitment)
+    }
+
+    /// Recomputes this session's commitment `(A, C)` (for a client that lost it).
+    pub fn commitment(&self, ctx: &CredentialContext) -> SignerCommitment {
+        SignerCommitment {
+            a: RistrettoPoint::mul_base(&self.a),
+            c: RistrettoPoint::mul_base(&self.t) + self.y * ctx.z(),
+        }
+    }
+
+    /// Whether the session has answered a challenge.
+    pub fn is_answered(&self) -> bool {
+        self.e != Scalar::ZERO
+    }
+
+    /// Answers `challenge` with `s = a + e·y·x`, once: the first call fixes `e`;
+    /// the same `e` again returns the same response; any other `e` is refused.
+    pub fn respond(
+        &mut self,
+        key: &RegistrarKey,
+        challenge: &BlindChallenge,
+    ) -> Result<SignerResponse, CredentialError> {
+        if key.public != self.key {
+            return Err(CredentialError::KeyMismatch);
+        }
+        if challenge.e == Scalar::ZERO {
+            return Err(CredentialError::ZeroChallenge);
+        }
+        if self.is_answered() && self.e != challenge.e {
+            return Err(CredentialError::ChallengeMismatch);
+        }
+        self.e = challenge.e;
+        Ok(SignerResponse {
+            s: self.a + self.e * self.y * key.x,
+            y: self.y,
+            t: self.t,
+        })
+    }
+
+    /// The canonical encoding (see `specs/protocol.md` §3.4), in a zeroizing buffer.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let record = SignerStateRecord {
+            key: self.key,
+            a: self.a,
+            y: self.y,
+            t: self.t,
+            e: self.e,
+        };
+        encode_secret(&record)
+    }
+
+    /// Decodes [`Self::to_bytes`], strictly: canonical CBOR, `a ≠ 0`, `y ≠ 0`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CredentialError> {
+        if bytes.len() != SIGNER_STATE_LEN {
+            return Err(DecodeError::Malformed(format!(
+                "signer state must be {SIGNER_STATE_LEN} bytes"
+            ))
+            .into());
+        }
+        let record: SignerStateRecord = minicbor::decode(bytes)
+            .map_err(|e| CredentialError::from(DecodeError::Malformed(e.to_string())))?;
+        if encode_secret(&record).as_slice() != bytes {
+            return Err(DecodeError::NonCanonical.into());
+        }
+        if record.a == Scalar::ZERO || record.y == Scalar::ZERO {
+            return Err(CredentialError::InvalidState);
+        }
+        Ok(Self {
+            key: record.key,
+            a: record.a,
+            y: record.y,
+            t: record.t,
+            e: record.e,
+        })
+    }
+}
+
+/// Encodes into a buffer allocated once at its final size, so no reallocation
+/// leaves an unzeroized copy behind.
+fn encode_secret(record: &SignerStateRecord) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(SIGNER_STATE_LEN));
+    // Writing to a Vec cannot fail and the field codecs never emit errors.
+    minicbor::encode(record, &mut *out).expect("CBOR encoding into a Vec is infallible");
+    out
+}
+
+impl core::fmt::Debug for SignerState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignerState")
+            .field("answered", &self.is_answered())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The user's side of one issuance session: the blinding factors, zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct UserState {
+    key: RistrettoPoint,
+    z: RistrettoPoint,
+    commitment_a: RistrettoPoint,
+    commitment_c: RistrettoPoint,
+    e: Scalar,
+    c: Scalar,
+    gamma: Scalar,
+    gamma1: Scalar,
+    r1: Scalar,
+    r2: Scalar,
+}
+
+impl UserState {
+    /// Blinds `message` against the signer's `commitment` and returns the
+    /// challenge `e = c·γ2` to send. Refuses identity commitments.
+    pub fn blind<R: CryptoRng + ?Sized>(
+        key: &RegistrarPublicKey,
+        ctx: &CredentialContext,
+        message: &[u8],
+        commitment: &SignerCommitment,
+        rng: &mut R,
+    ) -> Result<(Self, BlindChallenge), CredentialError> {
+        if commitment.a.is_identity() || commitment.c.is_identity() {
+            return Err(CredentialError::IdentityCommitment);
+        }
+        let z = ctx.z();
+        loop {
+            let r1 = Zeroizing::new(nonzero_scalar(rng));
+            let r2 = Zeroizing::new(nonzero_scalar(rng));
+            let gamma1 = Zeroizing::new(nonzero_scalar(rng));
+            let gamma2 = Zeroizing::new(nonzero_scalar(rng));
+            let gamma = Zeroizing::new(*gamma1 * gamma2.invert());
+            let a_blind = RistrettoPoint::mul_base(&r1) + *gamma * commitment.a;
+            let c_blind = *gamma1 * commitment.c + RistrettoPoint::mul_base(&r2);
+            let c = challenge(ctx, key, &a_blind, &c_blind, message);
+            // c = 0 happens with probability 1/ℓ; it would give e = 0, which
+            // the signer refuses, so draw fresh factors instead.
+            if c == Scalar::ZERO {
+                continue;
+            }
+            let e = c * *gamma2;
+            let state = Self {
+                key: key.0,
+                z,
+                commitment_a: commitment.a,
+                commitment_c: commitment.c,
+                e,
+                c,
+                gamma: *gamma,
+                gamma1: *gamma1,
+                r1: *r1,
+                r2: *r2,
+            };
+            return Ok((state, BlindChallenge { e }));
+        }
+    }
+
+    /// Checks the signer's response (`y ≠ 0`, `C = t·G + y·Z`,
+    /// `s·G = A + (e·y)·X`) and unblinds it into the credential.
+    pub fn finish(self, response: &SignerResponse) -> Result<Credential, CredentialError> {
+        let SignerResponse { s, y, t } = *response;
+        // (s, y, t) are the signer's public answer: variable time is fine.
+        let opening = RistrettoPoint::vartime_double_scalar_mul_basepoint(&y, &self.z, &t);
+        if y == Scalar::ZERO || opening != self.commitment_c {
+            return Err(CredentialError::BadOpening);
+        }
+        let a_check =
+            RistrettoPoint::vartime_double_scalar_mul_basepoint(&-(self.e * y), &self.key, &s);
+        if a_check != self.commitment_a {
+            return Err(CredentialError::BadResponse);
+        }
+        Ok(Credential {
+            c: self.c,
+            s: self.gamma * s + self.r1,
+            y: self.gamma1 * y,
+            t: self.gamma1 * t + self.r2,
+        })
+    }
+}
+
+impl core::fmt::Debug for UserState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UserState").finish_non_exhaustive()
+    }
+}
