@@ -114,6 +114,9 @@ impl CredentialContext {
 }
 
 /// The registrar's public key `X = x·G` (never the identity).
+///
+/// [`Self::to_bytes`] is the bare 32-byte point; as a field of a CBOR object
+/// (its `minicbor` impls) it is a 32-byte byte string holding the same bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegistrarPublicKey(RistrettoPoint);
 
