@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod credential;
 pub mod encoding;
 pub mod export;
 pub mod group;
