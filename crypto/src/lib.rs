@@ -9,4 +9,7 @@
 pub mod encoding;
 pub mod group;
 pub mod hash;
+pub mod lottery;
+pub mod rfc3797;
+pub mod seats;
 pub mod transcript;
