@@ -483,3 +483,322 @@ pub fn fill_vacancy<'r>(
         .find(|r| rules.admits(&counts, seated.len() as u64, &r.category))
         .ok_or(LotteryError::NoAdmissibleReplacement)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seats::{allocate, CategoryQuota, Candidate, ParityRule};
+    use std::convert::Infallible;
+
+    const ELECTION: [u8; 32] = [1; 32];
+
+    fn quota(category: &str, min: u32, max: u32) -> CategoryQuota {
+        CategoryQuota {
+            category: category.into(),
+            min,
+            max,
+        }
+    }
+
+    fn member(id: &str, category: &str) -> PoolMember {
+        PoolMember {
+            id: id.into(),
+            category: category.into(),
+        }
+    }
+
+    fn elected(id: &str, category: &str, rank: u32) -> ElectedSeat {
+        ElectedSeat {
+            id: id.into(),
+            category: category.into(),
+            votes: 1,
+            rank,
+        }
+    }
+
+    /// 10 F (f0..f9) and 10 M (m0..m9).
+    fn pool() -> Vec<PoolMember> {
+        (0..10)
+            .flat_map(|i| [member(&format!("f{i}"), "F"), member(&format!("m{i}"), "M")])
+            .collect()
+    }
+
+    fn parity_rules(seats: u32, lottery: u32) -> SeatRules {
+        SeatRules {
+            seats,
+            lottery_seats: lottery,
+            quotas: vec![quota("F", seats / 2, seats / 2), quota("M", seats / 2, seats / 2)],
+            parity: ParityRule::None,
+        }
+    }
+
+    #[test]
+    fn commitments_open_only_with_their_secret() {
+        let secret = [9u8; 32];
+        let c = commitment(&ELECTION, 3, &secret);
+        assert_eq!(verify_reveal(&ELECTION, 3, &secret, &c), Ok(()));
+        let refused = Err(LotteryError::RevealMismatch {
+            contributor_index: 3,
+        });
+        assert_eq!(verify_reveal(&ELECTION, 3, &[8; 32], &c), refused);
+        assert_eq!(verify_reveal(&[2; 32], 3, &secret, &c), refused);
+        assert!(verify_reveal(&ELECTION, 4, &secret, &c).is_err());
+        assert_ne!(*fresh_secret(), *fresh_secret());
+    }
+
+    #[test]
+    fn seed_binds_every_input_but_not_reveal_order() {
+        let (m, b) = ([3u8; 32], b"beacon-round-123".as_slice());
+        let reveals = [(2, [5u8; 32]), (0, [6u8; 32]), (1, [7u8; 32])];
+        let s = seed(&m, b, &reveals).unwrap();
+        let mut shuffled = reveals;
+        shuffled.reverse();
+        assert_eq!(seed(&m, b, &shuffled), Ok(s));
+        assert_ne!(seed(&[4; 32], b, &reveals), Ok(s));
+        assert_ne!(seed(&m, b"beacon-round-124", &reveals), Ok(s));
+        // Withholding contributor 1 changes the seed; so does relabelling a reveal.
+        assert_ne!(seed(&m, b, &[reveals[0], reveals[1]]), Ok(s));
+        assert_ne!(seed(&m, b, &[(2, [5; 32]), (0, [6; 32]), (3, [7; 32])]), Ok(s));
+        assert_eq!(
+            seed(&m, b, &[(1, [0; 32]), (1, [1; 32])]),
+            Err(LotteryError::DuplicateContributor {
+                contributor_index: 1
+            })
+        );
+    }
+
+    // RFC 8439 §A.1, ChaCha20 block function test vectors #1 and #2 (key and
+    // nonce all zero, block counters 0 and 1): `next_u64` reads the keystream
+    // in little-endian 8-byte chunks.
+    #[test]
+    fn drbg_is_the_rfc8439_chacha20_keystream() {
+        let expected = hex::decode(
+            "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7\
+             da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586\
+             9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed\
+             29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f",
+        )
+        .unwrap();
+        let mut rng = ChaCha20Rng::from_seed([0; 32]);
+        let got: Vec<u8> = (0..16).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+        assert_eq!(got, expected);
+    }
+
+    /// A scripted generator for testing rejection sampling.
+    struct Script(Vec<u64>);
+    impl rand_core::TryRng for Script {
+        type Error = Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+            unreachable!("only next_u64 is used")
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+            Ok(self.0.remove(0))
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Infallible> {
+            unreachable!("only next_u64 is used")
+        }
+    }
+
+    #[test]
+    fn rejection_sampling_has_no_modulo_bias() {
+        let k = |n| NonZeroU64::new(n).unwrap();
+        // 2^64 mod 3 = 1: only u64::MAX is rejected.
+        let mut r = Script(vec![u64::MAX, u64::MAX - 1, 5]);
+        assert_eq!(uniform_below(&mut r, k(3)), (u64::MAX - 1) % 3);
+        assert_eq!(uniform_below(&mut r, k(3)), 2);
+        // 2^64 mod 10 = 6: the top six values are rejected.
+        let mut r = Script(vec![u64::MAX - 5, u64::MAX - 3, u64::MAX - 6]);
+        assert_eq!(uniform_below(&mut r, k(10)), (u64::MAX - 6) % 10);
+        // Powers of two never reject; k = 1 always yields 0.
+        let mut r = Script(vec![u64::MAX, 17]);
+        assert_eq!(uniform_below(&mut r, k(16)), 15);
+        assert_eq!(uniform_below(&mut r, k(1)), 0);
+        // k = 2^63 + 1: 2^64 mod k = 2^63 − 1, so every value ≥ k is rejected.
+        let big = (1u64 << 63) + 1;
+        let mut r = Script(vec![u64::MAX, big, big - 1]);
+        assert_eq!(uniform_below(&mut r, k(big)), big - 1);
+    }
+
+    #[test]
+    fn stratified_draw_completes_the_quotas() {
+        let rules = parity_rules(6, 2);
+        let e = [elected("m1", "M", 1), elected("m2", "M", 2), elected("m3", "M", 3), elected("f1", "F", 4)];
+        let d = draw(&[4; 32], b"north", &rules, &e, &pool()).unwrap();
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|s| s.category == "F" && s.id != "f1"));
+        assert_eq!(d.iter().map(|s| s.order).collect::<Vec<_>>(), [1, 2]);
+        let all: Vec<&str> = e
+            .iter()
+            .map(|s| s.category.as_str())
+            .chain(d.iter().map(|s| s.category.as_str()))
+            .collect();
+        assert_eq!(rules.check_assembly(&all), Ok(()));
+    }
+
+    #[test]
+    fn draw_is_deterministic_and_ignores_pool_order() {
+        let rules = parity_rules(8, 4);
+        let e = [elected("f3", "F", 1), elected("m5", "M", 2), elected("m0", "M", 3), elected("f9", "F", 4)];
+        let p = pool();
+        let a = draw(&[4; 32], b"north", &rules, &e, &p).unwrap();
+        let mut rev = p.clone();
+        rev.reverse();
+        assert_eq!(draw(&[4; 32], b"north", &rules, &e, &rev).unwrap(), a);
+        assert_ne!(draw(&[4; 32], b"south", &rules, &e, &p).unwrap(), a);
+        assert_ne!(draw(&[5; 32], b"north", &rules, &e, &p).unwrap(), a);
+    }
+
+    #[test]
+    fn replacements_extend_the_same_stream() {
+        let rules = parity_rules(6, 3);
+        let e = [elected("f0", "F", 1), elected("m0", "M", 2), elected("m1", "M", 3)];
+        let source = DrawSource::Drbg { seed: [4; 32] };
+        let short = draw_with(&source, b"c", &rules, &e, &pool(), 3).unwrap();
+        let long = draw_with(&source, b"c", &rules, &e, &pool(), 100).unwrap();
+        assert_eq!(short.seats, long.seats);
+        assert_eq!(short.seats, draw(&[4; 32], b"c", &rules, &e, &pool()).unwrap());
+        assert_eq!(short.replacements[..], long.replacements[..3]);
+        // The whole pool minus elected and drawn, numbered after the seats.
+        assert_eq!(long.replacements.len(), 20 - 3 - 3);
+        assert_eq!(long.replacements[0].order, 4);
+        let mut everyone: Vec<&str> = e.iter().map(|s| s.id.as_str()).collect();
+        everyone.extend(long.seats.iter().chain(&long.replacements).map(|s| s.id.as_str()));
+        everyone.sort_unstable();
+        everyone.dedup();
+        assert_eq!(everyone.len(), 20);
+    }
+
+    #[test]
+    fn vacancies_are_filled_within_the_quotas() {
+        let rules = parity_rules(4, 2);
+        let reps = [
+            DrawnSeat { id: "m7".into(), category: "M".into(), order: 5 },
+            DrawnSeat { id: "f7".into(), category: "F".into(), order: 6 },
+        ];
+        // An F seat fell vacant: M is at its maximum, so f7 is next.
+        assert_eq!(fill_vacancy(&rules, &["M", "M", "F"], &reps).map(|r| r.id.as_str()), Ok("f7"));
+        assert_eq!(fill_vacancy(&rules, &["F", "F", "M"], &reps).map(|r| r.id.as_str()), Ok("m7"));
+        assert_eq!(
+            fill_vacancy(&rules, &["M", "M", "F"], &reps[..1]),
+            Err(LotteryError::NoAdmissibleReplacement)
+        );
+    }
+
+    #[test]
+    fn rfc3797_mode_without_quotas_is_the_published_algorithm() {
+        // The RFC 3797 §6 example: 25 volunteers, numbered by ascending id.
+        let key = "9319./2.5.8.10.12./9.18.26.34.41.45./".to_owned();
+        let p: Vec<PoolMember> = (1..=25).rev().map(|i| member(&format!("v{i:02}"), "X")).collect();
+        let rules = SeatRules {
+            seats: 11,
+            lottery_seats: 11,
+            quotas: vec![],
+            parity: ParityRule::None,
+        };
+        let d = draw_with(&DrawSource::Rfc3797 { key: key.clone() }, b"any", &rules, &[], &p, 2).unwrap();
+        let expected: Vec<String> = rfc3797::select(&key, 25, 13)
+            .unwrap()
+            .iter()
+            .map(|i| format!("v{i:02}"))
+            .collect();
+        let got: Vec<String> = d.seats.iter().chain(&d.replacements).map(|s| s.id.clone()).collect();
+        assert_eq!(got, expected);
+        assert_eq!(&got[..3], ["v17", "v07", "v02"]);
+        let source = DrawSource::Rfc3797 { key };
+        assert_eq!(source.method(), DrawMethod::Rfc3797);
+        assert_ne!(source.tie_seed(), [0; 32]);
+        assert_eq!(DrawSource::Drbg { seed: [3; 32] }.tie_seed(), [3; 32]);
+    }
+
+    #[test]
+    fn rfc3797_mode_is_stratified_too() {
+        let key = "1.2.3./4./".to_owned();
+        let rules = parity_rules(6, 6);
+        let d = draw_with(&DrawSource::Rfc3797 { key }, b"c", &rules, &[], &pool(), 0).unwrap();
+        let cats: Vec<&str> = d.seats.iter().map(|s| s.category.as_str()).collect();
+        assert_eq!(rules.check_assembly(&cats), Ok(()));
+        // Step 1 draws F first (categories in byte order), then M.
+        assert_eq!(cats, ["F", "F", "F", "M", "M", "M"]);
+    }
+
+    #[test]
+    fn draws_that_cannot_complete_are_refused() {
+        let rules = parity_rules(4, 2);
+        let p = pool();
+        let mut dup = p.clone();
+        dup.push(member("f0", "F"));
+        assert_eq!(
+            draw(&[0; 32], b"c", &rules, &[], &dup),
+            Err(LotteryError::DuplicatePoolMember { id: "f0".into() })
+        );
+        let twice = [elected("f0", "F", 1), elected("f0", "F", 2)];
+        assert_eq!(
+            draw(&[0; 32], b"c", &rules, &twice, &p),
+            Err(LotteryError::DuplicateElected { id: "f0".into() })
+        );
+        let over = [elected("m0", "M", 1), elected("m1", "M", 2), elected("m2", "M", 3)];
+        assert!(matches!(
+            draw(&[0; 32], b"c", &rules, &over, &p),
+            Err(LotteryError::ElectedOverMax { .. })
+        ));
+        let five: Vec<_> = (0..5).map(|i| elected(&format!("x{i}"), "X", i + 1)).collect();
+        assert_eq!(
+            draw(&[0; 32], b"c", &rules, &five, &p),
+            Err(LotteryError::TooManyElected { elected: 5, seats: 4 })
+        );
+        let males: Vec<_> = p.iter().filter(|m| m.category == "M").cloned().collect();
+        assert_eq!(
+            draw(&[0; 32], b"c", &rules, &[], &males),
+            Err(LotteryError::ShortOfMembers {
+                category: "F".into(),
+                missing: 2
+            })
+        );
+        let loose = SeatRules {
+            quotas: vec![quota("F", 0, 1), quota("M", 0, 1)],
+            ..rules.clone()
+        };
+        assert_eq!(
+            draw(&[0; 32], b"c", &loose, &[], &p),
+            Err(LotteryError::PoolExhausted { drawn: 2, needed: 4 })
+        );
+        let three_x = [elected("x0", "X", 1), elected("x1", "X", 2), elected("x2", "X", 3)];
+        assert_eq!(
+            draw(&[0; 32], b"c", &rules, &three_x, &p),
+            Err(LotteryError::MinimumsExceedDraw { needed: 4, left: 1 })
+        );
+        let bad = SeatRules { lottery_seats: 9, ..rules };
+        assert!(matches!(draw(&[0; 32], b"c", &bad, &[], &p), Err(LotteryError::Rules(_))));
+    }
+
+    #[test]
+    fn allocation_then_draw_end_to_end() {
+        let rules = SeatRules {
+            seats: 8,
+            lottery_seats: 2,
+            quotas: vec![quota("F", 4, 4), quota("M", 4, 4)],
+            parity: ParityRule::Alternating,
+        };
+        let p = pool();
+        let candidates: Vec<Candidate> = p
+            .iter()
+            .take(12)
+            .enumerate()
+            .map(|(i, m)| Candidate {
+                id: m.id.clone(),
+                category: m.category.clone(),
+                votes: (i as u64 * 7) % 5,
+            })
+            .collect();
+        let s = seed(&[3; 32], b"beacon", &[(0, [1; 32])]).unwrap();
+        let e = allocate(&rules, &candidates, &s).unwrap();
+        assert_eq!(e.len(), 6);
+        let d = draw(&s, b"c", &rules, &e, &p).unwrap();
+        let cats: Vec<&str> = e
+            .iter()
+            .map(|x| x.category.as_str())
+            .chain(d.iter().map(|x| x.category.as_str()))
+            .collect();
+        assert_eq!(rules.check_assembly(&cats), Ok(()));
+    }
+}
