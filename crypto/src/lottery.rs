@@ -279,14 +279,14 @@ pub fn uniform_below<R: Rng + ?Sized>(rng: &mut R, k: NonZeroU64) -> u64 {
 
 /// Where draw indices come from: the DRBG, or successive RFC 3797 digests.
 enum Indices<'a> {
-    Drbg(ChaCha20Rng),
+    Drbg(Box<ChaCha20Rng>),
     Rfc3797 { key: &'a str, next: usize },
 }
 
 impl<'a> Indices<'a> {
     fn new(source: &'a DrawSource, constituency_id: &[u8]) -> Self {
         match source {
-            DrawSource::Drbg { seed } => Indices::Drbg(drbg(seed, constituency_id)),
+            DrawSource::Drbg { seed } => Indices::Drbg(Box::new(drbg(seed, constituency_id))),
             DrawSource::Rfc3797 { key } => Indices::Rfc3797 { key, next: 0 },
         }
     }
@@ -294,11 +294,10 @@ impl<'a> Indices<'a> {
     /// An index in `[0, k)`.
     fn below(&mut self, k: NonZeroU64) -> Result<u64, LotteryError> {
         match self {
-            Indices::Drbg(rng) => Ok(uniform_below(rng, k)),
+            Indices::Drbg(rng) => Ok(uniform_below(rng.as_mut(), k)),
             Indices::Rfc3797 { key, next } => {
-                let i = u16::try_from(*next).map_err(|_| Rfc3797Error::TooManySelections {
-                    select: *next + 1,
-                })?;
+                let i = u16::try_from(*next)
+                    .map_err(|_| Rfc3797Error::TooManySelections { select: *next + 1 })?;
                 *next += 1;
                 Ok(rfc3797::remainder(&rfc3797::digest(key, i), k.get()))
             }
@@ -364,7 +363,8 @@ pub fn draw_with(
             seats: rules.seats,
         });
     }
-    let mut counts: BTreeMap<&str, u64> = count_categories(elected.iter().map(|e| e.category.as_str()));
+    let mut counts: BTreeMap<&str, u64> =
+        count_categories(elected.iter().map(|e| e.category.as_str()));
     for (c, &n) in &counts {
         let max = rules.max_for(c);
         if n > u64::from(max) {
@@ -416,12 +416,11 @@ pub fn draw_with(
             let held = counts.get(m.category.as_str()).copied().unwrap_or(0);
             held < u64::from(rules.max_for(&m.category))
         });
-        let member = take(&mut indices, &mut remaining, &eligible)?.ok_or(
-            LotteryError::PoolExhausted {
+        let member =
+            take(&mut indices, &mut remaining, &eligible)?.ok_or(LotteryError::PoolExhausted {
                 drawn: seats.len() as u64,
                 needed: to_draw,
-            },
-        )?;
+            })?;
         *counts.entry(member.category.as_str()).or_insert(0) += 1;
         seats.push(seat(member, seats.len()));
     }
@@ -464,7 +463,9 @@ fn seat(member: &PoolMember, drawn_before: usize) -> DrawnSeat {
 }
 
 fn positions(remaining: &[&PoolMember], keep: impl Fn(&PoolMember) -> bool) -> Vec<usize> {
-    (0..remaining.len()).filter(|&i| keep(remaining[i])).collect()
+    (0..remaining.len())
+        .filter(|&i| keep(remaining[i]))
+        .collect()
 }
 
 /// The replacement for a vacancy: the first entry of `replacements` (unused
@@ -487,7 +488,7 @@ pub fn fill_vacancy<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seats::{allocate, CategoryQuota, Candidate, ParityRule};
+    use crate::seats::{allocate, Candidate, CategoryQuota, ParityRule};
     use std::convert::Infallible;
 
     const ELECTION: [u8; 32] = [1; 32];
@@ -527,7 +528,10 @@ mod tests {
         SeatRules {
             seats,
             lottery_seats: lottery,
-            quotas: vec![quota("F", seats / 2, seats / 2), quota("M", seats / 2, seats / 2)],
+            quotas: vec![
+                quota("F", seats / 2, seats / 2),
+                quota("M", seats / 2, seats / 2),
+            ],
             parity: ParityRule::None,
         }
     }
@@ -558,7 +562,10 @@ mod tests {
         assert_ne!(seed(&m, b"beacon-round-124", &reveals), Ok(s));
         // Withholding contributor 1 changes the seed; so does relabelling a reveal.
         assert_ne!(seed(&m, b, &[reveals[0], reveals[1]]), Ok(s));
-        assert_ne!(seed(&m, b, &[(2, [5; 32]), (0, [6; 32]), (3, [7; 32])]), Ok(s));
+        assert_ne!(
+            seed(&m, b, &[(2, [5; 32]), (0, [6; 32]), (3, [7; 32])]),
+            Ok(s)
+        );
         assert_eq!(
             seed(&m, b, &[(1, [0; 32]), (1, [1; 32])]),
             Err(LotteryError::DuplicateContributor {
@@ -622,7 +629,12 @@ mod tests {
     #[test]
     fn stratified_draw_completes_the_quotas() {
         let rules = parity_rules(6, 2);
-        let e = [elected("m1", "M", 1), elected("m2", "M", 2), elected("m3", "M", 3), elected("f1", "F", 4)];
+        let e = [
+            elected("m1", "M", 1),
+            elected("m2", "M", 2),
+            elected("m3", "M", 3),
+            elected("f1", "F", 4),
+        ];
         let d = draw(&[4; 32], b"north", &rules, &e, &pool()).unwrap();
         assert_eq!(d.len(), 2);
         assert!(d.iter().all(|s| s.category == "F" && s.id != "f1"));
@@ -638,7 +650,12 @@ mod tests {
     #[test]
     fn draw_is_deterministic_and_ignores_pool_order() {
         let rules = parity_rules(8, 4);
-        let e = [elected("f3", "F", 1), elected("m5", "M", 2), elected("m0", "M", 3), elected("f9", "F", 4)];
+        let e = [
+            elected("f3", "F", 1),
+            elected("m5", "M", 2),
+            elected("m0", "M", 3),
+            elected("f9", "F", 4),
+        ];
         let p = pool();
         let a = draw(&[4; 32], b"north", &rules, &e, &p).unwrap();
         let mut rev = p.clone();
@@ -651,18 +668,30 @@ mod tests {
     #[test]
     fn replacements_extend_the_same_stream() {
         let rules = parity_rules(6, 3);
-        let e = [elected("f0", "F", 1), elected("m0", "M", 2), elected("m1", "M", 3)];
+        let e = [
+            elected("f0", "F", 1),
+            elected("m0", "M", 2),
+            elected("m1", "M", 3),
+        ];
         let source = DrawSource::Drbg { seed: [4; 32] };
         let short = draw_with(&source, b"c", &rules, &e, &pool(), 3).unwrap();
         let long = draw_with(&source, b"c", &rules, &e, &pool(), 100).unwrap();
         assert_eq!(short.seats, long.seats);
-        assert_eq!(short.seats, draw(&[4; 32], b"c", &rules, &e, &pool()).unwrap());
+        assert_eq!(
+            short.seats,
+            draw(&[4; 32], b"c", &rules, &e, &pool()).unwrap()
+        );
         assert_eq!(short.replacements[..], long.replacements[..3]);
         // The whole pool minus elected and drawn, numbered after the seats.
         assert_eq!(long.replacements.len(), 20 - 3 - 3);
         assert_eq!(long.replacements[0].order, 4);
         let mut everyone: Vec<&str> = e.iter().map(|s| s.id.as_str()).collect();
-        everyone.extend(long.seats.iter().chain(&long.replacements).map(|s| s.id.as_str()));
+        everyone.extend(
+            long.seats
+                .iter()
+                .chain(&long.replacements)
+                .map(|s| s.id.as_str()),
+        );
         everyone.sort_unstable();
         everyone.dedup();
         assert_eq!(everyone.len(), 20);
@@ -672,12 +701,26 @@ mod tests {
     fn vacancies_are_filled_within_the_quotas() {
         let rules = parity_rules(4, 2);
         let reps = [
-            DrawnSeat { id: "m7".into(), category: "M".into(), order: 5 },
-            DrawnSeat { id: "f7".into(), category: "F".into(), order: 6 },
+            DrawnSeat {
+                id: "m7".into(),
+                category: "M".into(),
+                order: 5,
+            },
+            DrawnSeat {
+                id: "f7".into(),
+                category: "F".into(),
+                order: 6,
+            },
         ];
         // An F seat fell vacant: M is at its maximum, so f7 is next.
-        assert_eq!(fill_vacancy(&rules, &["M", "M", "F"], &reps).map(|r| r.id.as_str()), Ok("f7"));
-        assert_eq!(fill_vacancy(&rules, &["F", "F", "M"], &reps).map(|r| r.id.as_str()), Ok("m7"));
+        assert_eq!(
+            fill_vacancy(&rules, &["M", "M", "F"], &reps).map(|r| r.id.as_str()),
+            Ok("f7")
+        );
+        assert_eq!(
+            fill_vacancy(&rules, &["F", "F", "M"], &reps).map(|r| r.id.as_str()),
+            Ok("m7")
+        );
         assert_eq!(
             fill_vacancy(&rules, &["M", "M", "F"], &reps[..1]),
             Err(LotteryError::NoAdmissibleReplacement)
@@ -688,20 +731,36 @@ mod tests {
     fn rfc3797_mode_without_quotas_is_the_published_algorithm() {
         // The RFC 3797 §6 example: 25 volunteers, numbered by ascending id.
         let key = "9319./2.5.8.10.12./9.18.26.34.41.45./".to_owned();
-        let p: Vec<PoolMember> = (1..=25).rev().map(|i| member(&format!("v{i:02}"), "X")).collect();
+        let p: Vec<PoolMember> = (1..=25)
+            .rev()
+            .map(|i| member(&format!("v{i:02}"), "X"))
+            .collect();
         let rules = SeatRules {
             seats: 11,
             lottery_seats: 11,
             quotas: vec![],
             parity: ParityRule::None,
         };
-        let d = draw_with(&DrawSource::Rfc3797 { key: key.clone() }, b"any", &rules, &[], &p, 2).unwrap();
+        let d = draw_with(
+            &DrawSource::Rfc3797 { key: key.clone() },
+            b"any",
+            &rules,
+            &[],
+            &p,
+            2,
+        )
+        .unwrap();
         let expected: Vec<String> = rfc3797::select(&key, 25, 13)
             .unwrap()
             .iter()
             .map(|i| format!("v{i:02}"))
             .collect();
-        let got: Vec<String> = d.seats.iter().chain(&d.replacements).map(|s| s.id.clone()).collect();
+        let got: Vec<String> = d
+            .seats
+            .iter()
+            .chain(&d.replacements)
+            .map(|s| s.id.clone())
+            .collect();
         assert_eq!(got, expected);
         assert_eq!(&got[..3], ["v17", "v07", "v02"]);
         let source = DrawSource::Rfc3797 { key };
@@ -736,15 +795,24 @@ mod tests {
             draw(&[0; 32], b"c", &rules, &twice, &p),
             Err(LotteryError::DuplicateElected { id: "f0".into() })
         );
-        let over = [elected("m0", "M", 1), elected("m1", "M", 2), elected("m2", "M", 3)];
+        let over = [
+            elected("m0", "M", 1),
+            elected("m1", "M", 2),
+            elected("m2", "M", 3),
+        ];
         assert!(matches!(
             draw(&[0; 32], b"c", &rules, &over, &p),
             Err(LotteryError::ElectedOverMax { .. })
         ));
-        let five: Vec<_> = (0..5).map(|i| elected(&format!("x{i}"), "X", i + 1)).collect();
+        let five: Vec<_> = (0..5)
+            .map(|i| elected(&format!("x{i}"), "X", i + 1))
+            .collect();
         assert_eq!(
             draw(&[0; 32], b"c", &rules, &five, &p),
-            Err(LotteryError::TooManyElected { elected: 5, seats: 4 })
+            Err(LotteryError::TooManyElected {
+                elected: 5,
+                seats: 4
+            })
         );
         let males: Vec<_> = p.iter().filter(|m| m.category == "M").cloned().collect();
         assert_eq!(
@@ -760,15 +828,28 @@ mod tests {
         };
         assert_eq!(
             draw(&[0; 32], b"c", &loose, &[], &p),
-            Err(LotteryError::PoolExhausted { drawn: 2, needed: 4 })
+            Err(LotteryError::PoolExhausted {
+                drawn: 2,
+                needed: 4
+            })
         );
-        let three_x = [elected("x0", "X", 1), elected("x1", "X", 2), elected("x2", "X", 3)];
+        let three_x = [
+            elected("x0", "X", 1),
+            elected("x1", "X", 2),
+            elected("x2", "X", 3),
+        ];
         assert_eq!(
             draw(&[0; 32], b"c", &rules, &three_x, &p),
             Err(LotteryError::MinimumsExceedDraw { needed: 4, left: 1 })
         );
-        let bad = SeatRules { lottery_seats: 9, ..rules };
-        assert!(matches!(draw(&[0; 32], b"c", &bad, &[], &p), Err(LotteryError::Rules(_))));
+        let bad = SeatRules {
+            lottery_seats: 9,
+            ..rules
+        };
+        assert!(matches!(
+            draw(&[0; 32], b"c", &bad, &[], &p),
+            Err(LotteryError::Rules(_))
+        ));
     }
 
     #[test]

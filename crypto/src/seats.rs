@@ -181,7 +181,9 @@ pub enum SeatError {
         pool: u64,
     },
     /// The pool cannot fill every seat without breaking some maximum.
-    #[error("the pool can fill at most {capacity} of the {seats} seats within the category maximums")]
+    #[error(
+        "the pool can fill at most {capacity} of the {seats} seats within the category maximums"
+    )]
     InsufficientCapacity {
         /// Seats of the constituency.
         seats: u32,
@@ -338,7 +340,10 @@ impl SeatRules {
     pub(crate) fn unmet_minimums(&self, counts: &BTreeMap<&str, u64>) -> u64 {
         self.quotas
             .iter()
-            .map(|q| u64::from(q.min).saturating_sub(counts.get(q.category.as_str()).copied().unwrap_or(0)))
+            .map(|q| {
+                u64::from(q.min)
+                    .saturating_sub(counts.get(q.category.as_str()).copied().unwrap_or(0))
+            })
             .sum()
     }
 
@@ -351,7 +356,8 @@ impl SeatRules {
             return false;
         }
         let relieved = u64::from(held < u64::from(self.min_for(category)));
-        self.unmet_minimums(counts) - relieved <= u64::from(self.seats) - filled - 1
+        // unmet afterwards ≤ seats unfilled afterwards (seats − filled − 1).
+        self.unmet_minimums(counts) - relieved < u64::from(self.seats) - filled
     }
 }
 
@@ -493,7 +499,12 @@ mod tests {
         }
     }
 
-    fn rules(seats: u32, lottery_seats: u32, quotas: Vec<CategoryQuota>, parity: ParityRule) -> SeatRules {
+    fn rules(
+        seats: u32,
+        lottery_seats: u32,
+        quotas: Vec<CategoryQuota>,
+        parity: ParityRule,
+    ) -> SeatRules {
         SeatRules {
             seats,
             lottery_seats,
@@ -551,7 +562,12 @@ mod tests {
     fn quotas_force_skipping_higher_ranked_candidates() {
         // 4 seats, 1 by lot: F needs 2. After m1, m2 the unmet F minimum (2)
         // needs both unfilled seats, so m3 and m4 are skipped for f1.
-        let r = rules(4, 1, vec![quota("F", 2, 4), quota("M", 1, 4)], ParityRule::None);
+        let r = rules(
+            4,
+            1,
+            vec![quota("F", 2, 4), quota("M", 1, 4)],
+            ParityRule::None,
+        );
         let c = [
             cand("m1", "M", 50),
             cand("m2", "M", 40),
@@ -576,7 +592,9 @@ mod tests {
         // F needs 2 of 5 seats, only M stand: the vote may take 3 seats, the
         // last elected seat stays unfilled (the lottery will draw 2 F).
         let r = rules(5, 1, vec![quota("F", 2, 5)], ParityRule::None);
-        let c: Vec<_> = (0..6).map(|i| cand(&format!("m{i}"), "M", 10 - i)).collect();
+        let c: Vec<_> = (0..6)
+            .map(|i| cand(&format!("m{i}"), "M", 10 - i))
+            .collect();
         assert_eq!(ids(&allocate(&r, &c, &SEED).unwrap()), ["m0", "m1", "m2"]);
     }
 
@@ -587,7 +605,13 @@ mod tests {
         let e = allocate(&r, &c, &SEED).unwrap();
         let mut by_hash: Vec<&Candidate> = c.iter().collect();
         by_hash.sort_by_key(|c| tie_hash(&SEED, &c.id));
-        assert_eq!(ids(&e), by_hash[..4].iter().map(|c| c.id.as_str()).collect::<Vec<_>>());
+        assert_eq!(
+            ids(&e),
+            by_hash[..4]
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+        );
         // Another seed, another order; a vote difference beats any hash.
         assert_ne!(ids(&allocate(&r, &c, &[8; 32]).unwrap()), ids(&e));
         let mut c2 = c.clone();
@@ -621,7 +645,10 @@ mod tests {
             cand("f2", "F", 70),
             cand("m3", "M", 60),
         ];
-        assert_eq!(ids(&allocate(&r, &c, &SEED).unwrap()), ["m1", "f1", "m2", "f2"]);
+        assert_eq!(
+            ids(&allocate(&r, &c, &SEED).unwrap()),
+            ["m1", "f1", "m2", "f2"]
+        );
         // Only one F: after it the M candidates follow one another.
         let c = [
             cand("m1", "M", 100),
@@ -629,10 +656,16 @@ mod tests {
             cand("m3", "M", 80),
             cand("f1", "F", 10),
         ];
-        assert_eq!(ids(&allocate(&r, &c, &SEED).unwrap()), ["m1", "f1", "m2", "m3"]);
+        assert_eq!(
+            ids(&allocate(&r, &c, &SEED).unwrap()),
+            ["m1", "f1", "m2", "m3"]
+        );
         // Without the rule, votes alone decide.
         let plain = rules(4, 0, vec![], ParityRule::None);
-        assert_eq!(ids(&allocate(&plain, &c, &SEED).unwrap()), ["m1", "m2", "m3", "f1"]);
+        assert_eq!(
+            ids(&allocate(&plain, &c, &SEED).unwrap()),
+            ["m1", "m2", "m3", "f1"]
+        );
     }
 
     #[test]
@@ -647,14 +680,20 @@ mod tests {
             cand("b2", "B", 20),
         ];
         // Each seat differs from the previous one in category.
-        assert_eq!(ids(&allocate(&r, &c, &SEED).unwrap()), ["a1", "b1", "a2", "c1", "a3"]);
+        assert_eq!(
+            ids(&allocate(&r, &c, &SEED).unwrap()),
+            ["a1", "b1", "a2", "c1", "a3"]
+        );
     }
 
     #[test]
     fn max_share_caps_every_category() {
         let r = rules(4, 0, vec![], ParityRule::MaxShare { percent: 50 });
         assert_eq!(r.share_cap(), 2);
-        assert_eq!(rules(7, 0, vec![], ParityRule::MaxShare { percent: 50 }).share_cap(), 4);
+        assert_eq!(
+            rules(7, 0, vec![], ParityRule::MaxShare { percent: 50 }).share_cap(),
+            4
+        );
         let c = [
             cand("m1", "M", 10),
             cand("m2", "M", 9),
@@ -662,14 +701,23 @@ mod tests {
             cand("x1", "X", 1),
             cand("f1", "F", 0),
         ];
-        assert_eq!(ids(&allocate(&r, &c, &SEED).unwrap()), ["m1", "m2", "x1", "f1"]);
+        assert_eq!(
+            ids(&allocate(&r, &c, &SEED).unwrap()),
+            ["m1", "m2", "x1", "f1"]
+        );
     }
 
     #[test]
     fn result_ignores_candidate_order_and_rejects_duplicates() {
         let r = parity(6, 2, 3);
         let mut c: Vec<_> = (0..12)
-            .map(|i| cand(&format!("c{i}"), if i % 3 == 0 { "F" } else { "M" }, (i % 4) as u64))
+            .map(|i| {
+                cand(
+                    &format!("c{i}"),
+                    if i % 3 == 0 { "F" } else { "M" },
+                    (i % 4) as u64,
+                )
+            })
             .collect();
         let e = allocate(&r, &c, &SEED).unwrap();
         c.reverse();
@@ -695,9 +743,17 @@ mod tests {
                     seats: 3,
                 },
             ),
-            (rules(3, 1, vec![quota("", 0, 1)], ParityRule::None), SeatError::EmptyCategory),
             (
-                rules(3, 1, vec![quota("F", 0, 1), quota("F", 1, 2)], ParityRule::None),
+                rules(3, 1, vec![quota("", 0, 1)], ParityRule::None),
+                SeatError::EmptyCategory,
+            ),
+            (
+                rules(
+                    3,
+                    1,
+                    vec![quota("F", 0, 1), quota("F", 1, 2)],
+                    ParityRule::None,
+                ),
                 SeatError::DuplicateQuota {
                     category: "F".into(),
                 },
@@ -719,7 +775,12 @@ mod tests {
                 SeatError::InvalidShare { percent: 101 },
             ),
             (
-                rules(4, 1, vec![quota("F", 3, 4)], ParityRule::MaxShare { percent: 50 }),
+                rules(
+                    4,
+                    1,
+                    vec![quota("F", 3, 4)],
+                    ParityRule::MaxShare { percent: 50 },
+                ),
                 SeatError::ShareBelowMin {
                     category: "F".into(),
                     min: 3,
@@ -727,7 +788,12 @@ mod tests {
                 },
             ),
             (
-                rules(4, 1, vec![quota("F", 3, 4), quota("M", 2, 4)], ParityRule::None),
+                rules(
+                    4,
+                    1,
+                    vec![quota("F", 3, 4), quota("M", 2, 4)],
+                    ParityRule::None,
+                ),
                 SeatError::MinimumsExceedSeats { total: 5, seats: 4 },
             ),
             (
@@ -741,7 +807,12 @@ mod tests {
             ),
             (
                 // Two categories capped at 2 cannot fill 5 seats.
-                rules(5, 1, vec![quota("F", 0, 2), quota("M", 0, 2)], ParityRule::None),
+                rules(
+                    5,
+                    1,
+                    vec![quota("F", 0, 2), quota("M", 0, 2)],
+                    ParityRule::None,
+                ),
                 SeatError::InsufficientCapacity {
                     seats: 5,
                     capacity: 4,
@@ -756,7 +827,11 @@ mod tests {
             ),
         ];
         for (r, err) in cases {
-            assert_eq!(check_feasible(&r, &["F", "M"], &pool), Err(err.clone()), "{r:?}");
+            assert_eq!(
+                check_feasible(&r, &["F", "M"], &pool),
+                Err(err.clone()),
+                "{r:?}"
+            );
             assert!(!err.to_string().is_empty());
         }
         // allocate refuses invalid rules too.
@@ -771,7 +846,12 @@ mod tests {
 
     #[test]
     fn check_assembly_enforces_size_and_quotas() {
-        let r = rules(4, 1, vec![quota("F", 2, 2)], ParityRule::MaxShare { percent: 75 });
+        let r = rules(
+            4,
+            1,
+            vec![quota("F", 2, 2)],
+            ParityRule::MaxShare { percent: 75 },
+        );
         assert_eq!(r.check_assembly(&["F", "M", "F", "X"]), Ok(()));
         assert!(matches!(
             r.check_assembly(&["F", "M", "M", "M"]),
@@ -783,7 +863,10 @@ mod tests {
         ));
         assert_eq!(
             r.check_assembly(&["F", "F"]),
-            Err(SeatError::WrongSize { filled: 2, seats: 4 })
+            Err(SeatError::WrongSize {
+                filled: 2,
+                seats: 4
+            })
         );
     }
 
@@ -805,7 +888,12 @@ mod tests {
             votes: 3,
             rank: 1,
         };
-        assert_eq!(hex::encode(e.to_bytes()), "846178614603 01".replace(' ', ""));
-        assert!(ElectedSeat::from_bytes(&[0x84, 0x61, 0x78, 0x61, 0x46, 0x18, 0x03, 0x01]).is_err());
+        assert_eq!(
+            hex::encode(e.to_bytes()),
+            "846178614603 01".replace(' ', "")
+        );
+        assert!(
+            ElectedSeat::from_bytes(&[0x84, 0x61, 0x78, 0x61, 0x46, 0x18, 0x03, 0x01]).is_err()
+        );
     }
 }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use urne_crypto::hash::tagged;
 use urne_crypto::lottery::{draw_with, drbg, uniform_below, DrawSource, PoolMember};
 use urne_crypto::seats::{
-    allocate, check_feasible, CategoryQuota, Candidate, ElectedSeat, ParityRule, SeatRules,
+    allocate, check_feasible, Candidate, CategoryQuota, ElectedSeat, ParityRule, SeatRules,
 };
 
 const CATEGORIES: [&str; 3] = ["F", "M", "X"];
@@ -41,36 +41,58 @@ fn instance() -> impl Strategy<Value = Instance> {
         any::<[u8; 32]>(),
         any::<bool>(),
     )
-        .prop_map(|(seats, lottery, (fmin, fslack, mmin, mslack), parity, members, seed, rfc)| {
-            let rules = SeatRules {
-                seats,
-                lottery_seats: lottery.min(seats),
-                quotas: vec![
-                    CategoryQuota { category: "M".into(), min: mmin, max: mmin + mslack },
-                    CategoryQuota { category: "F".into(), min: fmin, max: fmin + fslack },
-                ],
-                parity,
-            };
-            let mut candidates = Vec::new();
-            let mut pool = Vec::new();
-            for (i, (cat, stands, votes, in_pool)) in members.into_iter().enumerate() {
-                let id = format!("member-{i:02}");
-                let category = CATEGORIES[cat].to_owned();
-                if stands {
-                    candidates.push(Candidate { id: id.clone(), category: category.clone(), votes });
+        .prop_map(
+            |(seats, lottery, (fmin, fslack, mmin, mslack), parity, members, seed, rfc)| {
+                let rules = SeatRules {
+                    seats,
+                    lottery_seats: lottery.min(seats),
+                    quotas: vec![
+                        CategoryQuota {
+                            category: "M".into(),
+                            min: mmin,
+                            max: mmin + mslack,
+                        },
+                        CategoryQuota {
+                            category: "F".into(),
+                            min: fmin,
+                            max: fmin + fslack,
+                        },
+                    ],
+                    parity,
+                };
+                let mut candidates = Vec::new();
+                let mut pool = Vec::new();
+                for (i, (cat, stands, votes, in_pool)) in members.into_iter().enumerate() {
+                    let id = format!("member-{i:02}");
+                    let category = CATEGORIES[cat].to_owned();
+                    if stands {
+                        candidates.push(Candidate {
+                            id: id.clone(),
+                            category: category.clone(),
+                            votes,
+                        });
+                    }
+                    // Most members are in the pool, candidates included.
+                    if in_pool < 8 {
+                        pool.push(PoolMember { id, category });
+                    }
                 }
-                // Most members are in the pool, candidates included.
-                if in_pool < 8 {
-                    pool.push(PoolMember { id, category });
+                let source = if rfc {
+                    DrawSource::Rfc3797 {
+                        key: format!("{}./{}./", seed[0], seed[1]),
+                    }
+                } else {
+                    DrawSource::Drbg { seed }
+                };
+                Instance {
+                    rules,
+                    candidates,
+                    pool,
+                    tie_seed: seed,
+                    source,
                 }
-            }
-            let source = if rfc {
-                DrawSource::Rfc3797 { key: format!("{}./{}./", seed[0], seed[1]) }
-            } else {
-                DrawSource::Drbg { seed }
-            };
-            Instance { rules, candidates, pool, tie_seed: seed, source }
-        })
+            },
+        )
 }
 
 fn categories<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -168,15 +190,26 @@ fn check_strata_uniform(source_for: impl Fn(u32) -> DrawSource, runs: u32) {
     let mut pool = Vec::new();
     for (cat, n) in [("F", 8), ("M", 12), ("X", 6)] {
         for i in 0..n {
-            pool.push(PoolMember { id: format!("{cat}{i:02}"), category: cat.into() });
+            pool.push(PoolMember {
+                id: format!("{cat}{i:02}"),
+                category: cat.into(),
+            });
         }
     }
     let rules = SeatRules {
         seats: 9,
         lottery_seats: 6,
         quotas: vec![
-            CategoryQuota { category: "F".into(), min: 3, max: 5 },
-            CategoryQuota { category: "M".into(), min: 3, max: 5 },
+            CategoryQuota {
+                category: "F".into(),
+                min: 3,
+                max: 5,
+            },
+            CategoryQuota {
+                category: "M".into(),
+                min: 3,
+                max: 5,
+            },
         ],
         parity: ParityRule::None,
     };
@@ -191,7 +224,10 @@ fn check_strata_uniform(source_for: impl Fn(u32) -> DrawSource, runs: u32) {
         })
         .collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for m in pool.iter().filter(|m| !elected.iter().any(|e| e.id == m.id)) {
+    for m in pool
+        .iter()
+        .filter(|m| !elected.iter().any(|e| e.id == m.id))
+    {
         counts.insert(m.id.clone(), 0);
     }
     let mut first_f: BTreeMap<String, u64> = BTreeMap::new();
@@ -204,27 +240,44 @@ fn check_strata_uniform(source_for: impl Fn(u32) -> DrawSource, runs: u32) {
         *first_f.entry(d.seats[0].id.clone()).or_insert(0) += 1;
     }
     for cat in ["F", "M", "X"] {
-        let stratum: Vec<u64> = counts.iter().filter(|(id, _)| id.starts_with(cat)).map(|(_, &n)| n).collect();
+        let stratum: Vec<u64> = counts
+            .iter()
+            .filter(|(id, _)| id.starts_with(cat))
+            .map(|(_, &n)| n)
+            .collect();
         let stat = chi2_uniform(&stratum);
         let crit = chi2_critical_p001(stratum.len() - 1);
-        assert!(stat < crit, "stratum {cat}: χ² = {stat:.2} ≥ {crit:.2} ({stratum:?})");
+        assert!(
+            stat < crit,
+            "stratum {cat}: χ² = {stat:.2} ≥ {crit:.2} ({stratum:?})"
+        );
     }
     assert_eq!(first_f.len(), 7);
     let first: Vec<u64> = first_f.values().copied().collect();
-    assert!(chi2_uniform(&first) < chi2_critical_p001(6), "first draw: {first:?}");
+    assert!(
+        chi2_uniform(&first) < chi2_critical_p001(6),
+        "first draw: {first:?}"
+    );
 }
 
 #[test]
 fn drbg_draws_are_uniform_within_each_stratum() {
     check_strata_uniform(
-        |run| DrawSource::Drbg { seed: tagged("urne/v1/test/chi-square", &[&run.to_be_bytes()]) },
+        |run| DrawSource::Drbg {
+            seed: tagged("urne/v1/test/chi-square", &[&run.to_be_bytes()]),
+        },
         6000,
     );
 }
 
 #[test]
 fn rfc3797_draws_are_uniform_within_each_stratum() {
-    check_strata_uniform(|run| DrawSource::Rfc3797 { key: format!("{run}./") }, 6000);
+    check_strata_uniform(
+        |run| DrawSource::Rfc3797 {
+            key: format!("{run}./"),
+        },
+        6000,
+    );
 }
 
 #[test]
@@ -237,7 +290,10 @@ fn uniform_below_is_uniform() {
             counts[uniform_below(&mut rng, nz) as usize] += 1;
         }
         let stat = chi2_uniform(&counts);
-        assert!(stat < chi2_critical_p001(k as usize - 1), "k = {k}: χ² = {stat:.2}");
+        assert!(
+            stat < chi2_critical_p001(k as usize - 1),
+            "k = {k}: χ² = {stat:.2}"
+        );
     }
 }
 
@@ -251,4 +307,3 @@ fn chi_square_check_detects_a_biased_draw() {
     assert!((chi2_critical_p001(9) - 27.88).abs() < 0.3);
     assert!((chi2_critical_p001(19) - 43.82).abs() < 0.3);
 }
-

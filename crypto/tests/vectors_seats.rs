@@ -11,7 +11,7 @@ use urne_crypto::lottery::{
 };
 use urne_crypto::rfc3797;
 use urne_crypto::seats::{
-    allocate, check_feasible, tie_hash, CategoryQuota, Candidate, ElectedSeat, ParityRule,
+    allocate, check_feasible, tie_hash, Candidate, CategoryQuota, ElectedSeat, ParityRule,
     SeatRules,
 };
 
@@ -49,8 +49,16 @@ fn constituency() -> (SeatRules, Vec<Candidate>, Vec<PoolMember>) {
         seats: 8,
         lottery_seats: 2,
         quotas: vec![
-            CategoryQuota { category: "F".into(), min: 4, max: 4 },
-            CategoryQuota { category: "M".into(), min: 4, max: 4 },
+            CategoryQuota {
+                category: "F".into(),
+                min: 4,
+                max: 4,
+            },
+            CategoryQuota {
+                category: "M".into(),
+                min: 4,
+                max: 4,
+            },
         ],
         parity: ParityRule::Alternating,
     };
@@ -62,11 +70,18 @@ fn constituency() -> (SeatRules, Vec<Candidate>, Vec<PoolMember>) {
     let candidates = members
         .iter()
         .zip(votes)
-        .map(|((id, cat), v)| Candidate { id: id.clone(), category: (*cat).into(), votes: v })
+        .map(|((id, cat), v)| Candidate {
+            id: id.clone(),
+            category: (*cat).into(),
+            votes: v,
+        })
         .collect();
     let pool = members
         .iter()
-        .map(|(id, cat)| PoolMember { id: id.clone(), category: (*cat).into() })
+        .map(|(id, cat)| PoolMember {
+            id: id.clone(),
+            category: (*cat).into(),
+        })
         .collect();
     (rules, candidates, pool)
 }
@@ -82,7 +97,9 @@ fn seats_vectors() {
     let election_id = bytes32("seats/election-id");
     let manifest_hash = bytes32("seats/manifest-hash");
     let beacon_value = b"beacon round 4242: 9f1c2e".to_vec();
-    let secrets: Vec<[u8; 32]> = (0..3).map(|i| bytes32(&format!("seats/contributor-{i}"))).collect();
+    let secrets: Vec<[u8; 32]> = (0..3)
+        .map(|i| bytes32(&format!("seats/contributor-{i}")))
+        .collect();
     let contributors: Vec<Value> = secrets
         .iter()
         .enumerate()
@@ -111,7 +128,8 @@ fn seats_vectors() {
 
     // DRBG of the constituency and the draw.
     let constituency_id = b"north";
-    let drbg_key = urne_crypto::hash::tagged("urne/v1/lottery/drbg", &[&lottery_seed, constituency_id]);
+    let drbg_key =
+        urne_crypto::hash::tagged("urne/v1/lottery/drbg", &[&lottery_seed, constituency_id]);
     let mut rng = drbg(&lottery_seed, constituency_id);
     let mut same = rand_chacha::ChaCha20Rng::from_seed(drbg_key);
     let outputs: Vec<String> = (0..6)
@@ -135,12 +153,15 @@ fn seats_vectors() {
     // in RFC 3797 mode (tie seed derived from the key).
     let sources: [&[u64]; 3] = [&[9319], &[2, 5, 12, 8, 10], &[9, 18, 26, 34, 41, 45]];
     let key = rfc3797::key_from_sources(&sources).expect("key");
-    let digests: Vec<String> = (0..11).map(|i| hex::encode_upper(rfc3797::digest(&key, i))).collect();
+    let digests: Vec<String> = (0..11)
+        .map(|i| hex::encode_upper(rfc3797::digest(&key, i)))
+        .collect();
     let selection = rfc3797::select(&key, 25, 11).expect("selects");
     let rfc_source = DrawSource::Rfc3797 { key: key.clone() };
     let rfc_tie_seed = rfc_source.tie_seed();
     let rfc_elected = allocate(&rules, &candidates, &rfc_tie_seed).expect("allocates");
-    let rfc_drawn = draw_with(&rfc_source, constituency_id, &rules, &rfc_elected, &pool, 4).expect("draws");
+    let rfc_drawn =
+        draw_with(&rfc_source, constituency_id, &rules, &rfc_elected, &pool, 4).expect("draws");
 
     let value = json!({
         "description": "Seat allocation and lottery (specs/protocol.md §7). Byte strings are hex; CBOR is the canonical encoding of §2.4.",
