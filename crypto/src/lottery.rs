@@ -566,6 +566,8 @@ mod tests {
             seed(&m, b, &[(2, [5; 32]), (0, [6; 32]), (3, [7; 32])]),
             Ok(s)
         );
+        // Everyone withheld: the seed still exists (manifest and beacon only).
+        assert_ne!(seed(&m, b, &[]), Ok(s));
         assert_eq!(
             seed(&m, b, &[(1, [0; 32]), (1, [1; 32])]),
             Err(LotteryError::DuplicateContributor {
@@ -695,6 +697,20 @@ mod tests {
         everyone.sort_unstable();
         everyone.dedup();
         assert_eq!(everyone.len(), 20);
+    }
+
+    #[test]
+    fn draw_objects_encode_canonically() {
+        use crate::encoding::Canonical;
+        assert_eq!(DrawMethod::Drbg.to_bytes(), [0x00]);
+        assert_eq!(DrawMethod::from_bytes(&[0x01]), Ok(DrawMethod::Rfc3797));
+        assert!(DrawMethod::from_bytes(&[0x02]).is_err());
+        let source = DrawSource::Drbg { seed: [4; 32] };
+        let d = draw_with(&source, b"c", &parity_rules(4, 4), &[], &pool(), 2).unwrap();
+        assert_eq!(Draw::from_bytes(&d.to_bytes()), Ok(d.clone()));
+        let mut trailing = d.to_bytes();
+        trailing.push(0);
+        assert!(Draw::from_bytes(&trailing).is_err());
     }
 
     #[test]

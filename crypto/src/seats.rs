@@ -895,5 +895,19 @@ mod tests {
         assert!(
             ElectedSeat::from_bytes(&[0x84, 0x61, 0x78, 0x61, 0x46, 0x18, 0x03, 0x01]).is_err()
         );
+        // Parity rules: `[variant, fields…]`, nothing missing, nothing extra.
+        assert_eq!(ParityRule::from_bytes(&[0x81, 0x00]), Ok(ParityRule::None));
+        assert_eq!(
+            ParityRule::from_bytes(&[0x82, 0x01, 0x18, 0x3c]),
+            Ok(ParityRule::MaxShare { percent: 60 })
+        );
+        for bad in [
+            &[0x81, 0x01][..],
+            &[0x82, 0x00, 0x05],
+            &[0x81, 0x03],
+            &[0x00],
+        ] {
+            assert!(ParityRule::from_bytes(bad).is_err(), "{bad:02x?}");
+        }
     }
 }
