@@ -299,7 +299,7 @@ impl<'a> Indices<'a> {
                 let i = u16::try_from(*next)
                     .map_err(|_| Rfc3797Error::TooManySelections { select: *next + 1 })?;
                 *next += 1;
-                Ok(rfc3797::remainder(&rfc3797::digest(key, i), k.get()))
+                Ok(rfc3797::remainder(&rfc3797::digest(key, i), k))
             }
         }
     }

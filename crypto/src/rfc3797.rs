@@ -10,6 +10,8 @@
 //! MD5 is what the RFC prescribes; nothing here relies on its collision
 //! resistance.
 
+use std::num::NonZeroU64;
+
 use md5::{Digest, Md5};
 use thiserror::Error;
 
@@ -77,11 +79,10 @@ pub fn digest(key: &str, index: u16) -> [u8; 16] {
         .into()
 }
 
-/// The digest read as a 128-bit big-endian integer, modulo `divisor` (> 0).
-pub fn remainder(digest: &[u8; 16], divisor: u64) -> u64 {
-    debug_assert!(divisor > 0);
+/// The digest read as a 128-bit big-endian integer, modulo `divisor`.
+pub fn remainder(digest: &[u8; 16], divisor: NonZeroU64) -> u64 {
     // The remainder is below `divisor`, so it fits in a u64.
-    (u128::from_be_bytes(*digest) % u128::from(divisor.max(1))) as u64
+    (u128::from_be_bytes(*digest) % u128::from(divisor.get())) as u64
 }
 
 /// Selects `select` of the pool positions `1..=pool` without replacement, as
@@ -96,8 +97,11 @@ pub fn select(key: &str, pool: u64, select: usize) -> Result<Vec<u64>, Rfc3797Er
     let mut chosen = Vec::with_capacity(select);
     let mut sorted: Vec<u64> = Vec::with_capacity(select);
     for i in 0..select {
-        let remaining = pool - i as u64;
-        // `i < 65536` was checked above.
+        // `i < select ≤ pool`, so at least one position remains; `i < 65536`
+        // was checked above.
+        let Some(remaining) = NonZeroU64::new(pool - i as u64) else {
+            break;
+        };
         let r = remainder(&digest(key, i as u16), remaining);
         let position = nth_unselected(&sorted, r);
         let at = sorted.partition_point(|&s| s < position);
@@ -148,7 +152,7 @@ mod tests {
         for (i, (hex_digest, divisor, rem)) in expected.into_iter().enumerate() {
             let d = digest(RFC_KEY, i as u16);
             assert_eq!(hex::encode_upper(d), hex_digest);
-            assert_eq!(remainder(&d, divisor), rem);
+            assert_eq!(remainder(&d, NonZeroU64::new(divisor).unwrap()), rem);
         }
     }
 
