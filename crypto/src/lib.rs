@@ -11,4 +11,7 @@ pub mod encoding;
 pub mod export;
 pub mod group;
 pub mod hash;
+pub mod lottery;
+pub mod rfc3797;
+pub mod seats;
 pub mod transcript;
