@@ -9,4 +9,5 @@
 pub mod encoding;
 pub mod group;
 pub mod hash;
+pub mod merkle;
 pub mod transcript;
