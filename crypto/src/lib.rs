@@ -6,20 +6,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-<<<<<<< HEAD
-pub mod credential;
-=======
 pub mod checkpoint;
->>>>>>> board
+pub mod credential;
 pub mod encoding;
 pub mod export;
 pub mod group;
 pub mod hash;
-<<<<<<< HEAD
 pub mod lottery;
+pub mod merkle;
 pub mod rfc3797;
 pub mod seats;
-=======
-pub mod merkle;
->>>>>>> board
 pub mod transcript;
