@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dkg;
+pub mod dleq;
 pub mod encoding;
 pub mod group;
 pub mod hash;
