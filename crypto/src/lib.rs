@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod decryption;
 pub mod dkg;
 pub mod dleq;
 pub mod encoding;
