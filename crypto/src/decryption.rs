@@ -7,7 +7,7 @@
 //! folded with random weights from the transcript). Any `t` valid shares
 //! combine by Lagrange interpolation at 0 into `M_c = B_c − x·A_c = k_c·H`, and
 //! [`DiscreteLog`] recovers `k_c` by baby-step giant-step up to a bound (the
-//! ballot count). `specs/protocol.md` §5.7–5.9.
+//! ballot count). `specs/protocol.md` §5.8–5.9.
 
 use std::collections::HashMap;
 

@@ -336,8 +336,8 @@ impl TrusteeKey {
 
     /// Decrypts and checks this trustee's share `f_i(j)` in `msg`.
     ///
-    /// `msg` must have passed [`verify_dealer_message`]'s structural checks;
-    /// on [`DkgError::BadShare`] the trustee should [`complain`](Self::complain).
+    /// Checks `msg`'s indices and lengths first; on [`DkgError::BadShare`] the
+    /// trustee should [`complain`](Self::complain).
     pub fn open_share(
         &self,
         params: &DkgParams,
@@ -955,7 +955,7 @@ pub struct DkgOutcome {
 
 impl DkgOutcome {
     /// Computes the outcome from the public transcript alone: the dealer
-    /// messages and complaints in board order (`specs/protocol.md` §5.5).
+    /// messages and complaints in board order (`specs/protocol.md` §5.6).
     ///
     /// Errors mean the transcript itself is malformed (an index out of range, a
     /// second message by one dealer, an unjudgeable or duplicate complaint) or

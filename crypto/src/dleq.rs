@@ -8,7 +8,7 @@
 //! The caller starts the [`ProofTranscript`] and absorbs its context (who
 //! proves what, about which objects) before calling [`prove`] or [`verify`];
 //! this module then absorbs the statement itself, the commitments, and draws
-//! the challenge (`specs/protocol.md` §5.6).
+//! the challenge (`specs/protocol.md` §5.7).
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
