@@ -8,6 +8,9 @@
 
 pub mod checkpoint;
 pub mod credential;
+pub mod decryption;
+pub mod dkg;
+pub mod dleq;
 pub mod encoding;
 pub mod export;
 pub mod group;
