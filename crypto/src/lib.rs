@@ -6,7 +6,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ballot;
+pub mod elgamal;
 pub mod encoding;
 pub mod group;
 pub mod hash;
+pub mod schnorr;
 pub mod transcript;
