@@ -235,8 +235,12 @@ impl Heads {
     }
 }
 
+/// Error of a [`CheckpointSigner`].
+pub type SignError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Signs the checkpoint of `(log, size, root)`, returning the signed note.
-pub type CheckpointSigner = Box<dyn FnMut(&ElectionId, u64, &Digest) -> String + Send>;
+pub type CheckpointSigner =
+    Box<dyn FnMut(&ElectionId, u64, &Digest) -> Result<String, SignError> + Send>;
 
 type Reply = oneshot::Sender<Result<Appended, AppendError>>;
 
@@ -443,7 +447,16 @@ impl Writer {
         for log in &pending.order {
             let frontier = &pending.frontiers[log];
             let (size, root) = (frontier.size(), frontier.root());
-            let note = (self.signer)(log, size, &root);
+            let note = match (self.signer)(log, size, &root) {
+                Ok(note) => note,
+                Err(e) => {
+                    tracing::error!(error = %e, "checkpoint signing failed; group dropped");
+                    for (_, reply) in outcomes {
+                        let _ = reply.send(Err(AppendError::Internal));
+                    }
+                    return;
+                }
+            };
             pending.writes.push(Write::Checkpoint {
                 log: *log,
                 size,
@@ -605,7 +618,7 @@ mod tests {
     }
 
     fn fake_signer() -> CheckpointSigner {
-        Box::new(|log, size, root| format!("{log}\n{size}\n{}\n", hex::encode(root)))
+        Box::new(|log, size, root| Ok(format!("{log}\n{size}\n{}\n", hex::encode(root))))
     }
 
     fn writer(store: Arc<dyn Store>) -> Writer {
