@@ -88,7 +88,10 @@ impl BoardSecret {
 
     /// The signing key of one election's checkpoints.
     pub fn election_key(&self, election: &ElectionId) -> Result<BoardKey, BoardKeyError> {
-        Ok(BoardKey::from_seed(&election_origin(election.as_bytes()), &self.seed)?)
+        Ok(BoardKey::from_seed(
+            &election_origin(election.as_bytes()),
+            &self.seed,
+        )?)
     }
 
     /// The verifier of one election's checkpoints.
@@ -147,7 +150,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let again = BoardSecret::load_or_create(dir.path()).unwrap();
@@ -166,10 +172,14 @@ mod tests {
         let cp = Checkpoint::new(election_origin(a.as_bytes()), 5, [9; 32]);
         let note = sign_checkpoint(&key, &cp).unwrap();
         let opened =
-            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&a).unwrap()).unwrap();
+            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&a).unwrap())
+                .unwrap();
         assert_eq!(opened, cp);
         // Another election's verifier refuses it: the origin is bound.
-        assert!(open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&b).unwrap()).is_err());
+        assert!(
+            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&b).unwrap())
+                .is_err()
+        );
     }
 
     #[test]

@@ -79,6 +79,15 @@ pub struct EntryPage {
     pub entries: Vec<Vec<u8>>,
 }
 
+/// Bounds on one page of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit {
+    /// Most entries in a page.
+    pub entries: u64,
+    /// A page ends after the entry that brings it to this many bytes.
+    pub bytes: usize,
+}
+
 /// The board service: every log of this server.
 pub struct Board {
     store: Arc<dyn Store>,
@@ -135,18 +144,21 @@ impl Board {
         Ok(self.secret.election_verifier(log)?)
     }
 
-    /// Entries `start..end` (at most `limit` of them), bounded by the head.
+    /// Entries from `start` up to `end` (default: the head), bounded by the
+    /// head and by `page`: a page may hold fewer entries than asked.
     pub fn entries(
         &self,
         log: &ElectionId,
         start: u64,
         end: Option<u64>,
-        limit: u64,
+        page: PageLimit,
     ) -> Result<EntryPage, BoardError> {
         let head = self.head(log)?;
         let end = end.unwrap_or(u64::MAX);
         if end < start {
-            return Err(BoardError::InvalidRange(format!("end {end} < start {start}")));
+            return Err(BoardError::InvalidRange(format!(
+                "end {end} < start {start}"
+            )));
         }
         if start > head.size {
             return Err(BoardError::BeyondHead {
@@ -154,10 +166,14 @@ impl Board {
                 size: head.size,
             });
         }
-        let end = end.min(head.size).min(start.saturating_add(limit));
-        let entries = self.store.entries(log, start, end)?;
-        if entries.len() as u64 != end - start {
-            return Err(StoreError::Corrupt(format!("log {log}: entries missing in {start}..{end}")).into());
+        let end = end.min(head.size).min(start.saturating_add(page.entries));
+        let entries = self.store.entries(log, start, end, page.bytes)?;
+        let bytes: usize = entries.iter().map(Vec::len).sum();
+        if (entries.len() as u64) < end - start && bytes < page.bytes {
+            return Err(StoreError::Corrupt(format!(
+                "log {log}: entries missing in {start}..{end}"
+            ))
+            .into());
         }
         Ok(EntryPage {
             start,
@@ -215,7 +231,11 @@ impl Board {
 
 fn node(store: &dyn Store, log: &ElectionId, id: NodeId) -> Result<Digest, BoardError> {
     store.node(log, id)?.ok_or_else(|| {
-        StoreError::Corrupt(format!("log {log}: node ({}, {}) missing", id.level, id.index)).into()
+        StoreError::Corrupt(format!(
+            "log {log}: node ({}, {}) missing",
+            id.level, id.index
+        ))
+        .into()
     })
 }
 

@@ -120,17 +120,25 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
-    fn entries(&self, log: &ElectionId, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn entries(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         if start >= end {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity((end - start).min(1024) as usize);
+        let mut bytes = 0;
         let range = key(ENTRY, log, &start.to_be_bytes())..key(ENTRY, log, &end.to_be_bytes());
         for (expected, kv) in (start..end).zip(self.db.range(range)) {
             let (k, v) = kv?;
-            if be_u64(&k[33..])? != expected {
+            if bytes >= max_bytes || be_u64(&k[33..])? != expected {
                 break;
             }
+            bytes += v.len();
             out.push(v.to_vec());
         }
         Ok(out)
@@ -245,10 +253,19 @@ mod tests {
         assert_eq!(store.entry(&id(1), 2).unwrap(), Some(vec![2; 3]));
         assert_eq!(store.entry(&id(1), 3).unwrap(), None);
         assert_eq!(
-            store.entries(&id(1), 1, 10).unwrap(),
+            store.entries(&id(1), 1, 10, usize::MAX).unwrap(),
             vec![vec![1; 3], vec![2; 3]]
         );
-        assert_eq!(store.entries(&id(2), 0, 10).unwrap(), Vec::<Vec<u8>>::new());
+        // The byte bound stops after the entry that reaches it.
+        assert_eq!(
+            store.entries(&id(1), 0, 10, 4).unwrap(),
+            vec![vec![0; 3], vec![1; 3]]
+        );
+        assert_eq!(store.entries(&id(1), 0, 10, 1).unwrap(), vec![vec![0; 3]]);
+        assert_eq!(
+            store.entries(&id(2), 0, 10, usize::MAX).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
         assert_eq!(
             store.node(&id(1), NodeId::new(1, 0)).unwrap(),
             Some([7; 32])
