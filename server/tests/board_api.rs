@@ -511,3 +511,49 @@ async fn graceful_shutdown_keeps_every_acknowledged_append() {
     }
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn appends_past_their_timeout_get_a_json_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        write_timeout: std::time::Duration::from_millis(200),
+        ..unlimited()
+    };
+    let server = start(dir.path(), limits).await;
+    let addr = server.local_addr();
+    // A client that sends half of a chunked body and stalls: the handler
+    // cannot finish, so only the timeout can answer.
+    let id = election(1);
+    let request = format!(
+        "POST /v1/test-support/elections/{id}/entries HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n",
+        common::TOKEN
+    );
+    let response = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !response.ends_with(b"}") {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed without a response");
+            response.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(response).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(response.contains(r#""error":"timeout""#), "{response}");
+    // Nothing was appended.
+    let client = Client::new(addr);
+    let (status, _) = client
+        .get_json(&format!("/v1/elections/{id}/checkpoint"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.shutdown().await.unwrap();
+}

@@ -131,3 +131,52 @@ pub async fn json_errors(response: Response) -> Response {
     };
     error.into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    async fn code_of(response: Response) -> (StatusCode, String) {
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (status, json["error"].as_str().unwrap().to_owned())
+    }
+
+    fn bare(status: StatusCode) -> Response {
+        let mut r = Response::new(Body::from("plain text"));
+        *r.status_mut() = status;
+        r
+    }
+
+    #[tokio::test]
+    async fn bare_error_responses_become_json_errors() {
+        let cases = [
+            (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            (StatusCode::NOT_FOUND, "no_route"),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "malformed_request"),
+            (StatusCode::BAD_GATEWAY, "internal_error"),
+        ];
+        for (status, code) in cases {
+            let (_, got) = code_of(json_errors(bare(status)).await).await;
+            assert_eq!(got, code, "{status}");
+        }
+    }
+
+    #[tokio::test]
+    async fn json_errors_and_successes_pass_through() {
+        let (status, code) =
+            code_of(json_errors(ApiError::ShuttingDown.into_response()).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+        );
+        let ok = json_errors(bare(StatusCode::OK)).await;
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(&body[..], b"plain text");
+    }
+}
