@@ -23,7 +23,7 @@ use crate::sequencer::{
     SequencerThread,
 };
 use crate::store::sled::SledStore;
-use crate::store::{Digest, Store, StoreError};
+use crate::store::{Digest, Store, StoreError, Table};
 use key::{BoardKeyError, BoardSecret};
 
 /// Directory of the store inside the data directory.
@@ -180,6 +180,21 @@ impl Board {
             size: head.size,
             entries,
         })
+    }
+
+    /// A row of one of a log's keyed tables.
+    ///
+    /// Rows are written only with the entries that justify them, but a row
+    /// may become visible here while its group is being flushed, shortly
+    /// before it is durable. A decision that must rest on durable state
+    /// belongs in an append's precondition, which the sequencer evaluates.
+    pub fn row(
+        &self,
+        log: &ElectionId,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, BoardError> {
+        Ok(self.store.get(log, table, key)?)
     }
 
     /// Audit path of leaf `index` in the tree of `size` leaves.

@@ -35,9 +35,9 @@ pub enum CliError {
     /// The benchmark failed.
     #[error("benchmark: {0}")]
     Bench(String),
-    /// The async runtime could not start.
-    #[error("runtime: {0}")]
-    Runtime(#[from] std::io::Error),
+    /// A local I/O failure (starting the runtime, a temporary directory).
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Runs a parsed command line.
