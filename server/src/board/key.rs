@@ -33,6 +33,11 @@ pub enum BoardKeyError {
         #[source]
         source: std::io::Error,
     },
+    /// The key file is gone although the board holds checkpoints it signed.
+    #[error(
+        "board key file {0} is missing but the store holds signed logs; restore it from backup"
+    )]
+    Missing(PathBuf),
     /// The key file does not hold a key.
     #[error("board key file {0} is malformed")]
     Malformed(PathBuf),
@@ -102,7 +107,7 @@ impl BoardSecret {
 
 /// Writes `contents` to `path` with mode 0600, atomically: a crash leaves
 /// either no key file or the whole one.
-fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
     let contents = Zeroizing::new(contents);
     let tmp = path.with_extension("key.tmp");
     let mut options = fs::OpenOptions::new();
