@@ -23,7 +23,10 @@ pub fn check_vectors(name: &str, value: &serde_json::Value) {
         return;
     }
     let stored = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; regenerate with URNE_REGENERATE_VECTORS=1 cargo test -p urne-crypto", path.display())
+        panic!(
+            "{}: {e}; regenerate with URNE_REGENERATE_VECTORS=1 cargo test -p urne-crypto",
+            path.display()
+        )
     });
     assert!(
         stored == rendered,
