@@ -7,7 +7,7 @@
 
 mod common;
 
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use serde_json::{json, Value};
@@ -188,10 +188,28 @@ fn check_against_spec(st: &BallotStatement, vote: &EncryptedVote) {
         };
         let params = RangeParameters::init(bit_length, commitments.len(), gens).expect("params");
         let m = commitments.len();
-        let statement =
-            RangeStatement::init(params, commitments, vec![None; m], None).expect("statement");
         let mut t = spec_transcript(st, vote);
         t.append_bytes(b"sub-proof", label);
+        generators_match_spec(&params, bit_length, m);
+        // The spec's verifier, then the library's.
+        assert!(spec_range_verify(
+            t.merlin().clone(),
+            &pk,
+            bit_length,
+            &commitments,
+            &proof.to_bytes()
+        ));
+        let mut tampered = proof.to_bytes();
+        tampered[1] ^= 1; // d1
+        assert!(!spec_range_verify(
+            t.merlin().clone(),
+            &pk,
+            bit_length,
+            &commitments,
+            &tampered
+        ));
+        let statement = RangeStatement::init(params.clone(), commitments, vec![None; m], None)
+            .expect("statement");
         BulletproofPlus::verify_batch(
             &mut [t.merlin().clone()],
             &[statement],
@@ -214,6 +232,154 @@ fn check_against_spec(st: &BallotStatement, vote: &EncryptedVote) {
         h() * Scalar::from(st.max_approvals) - total,
     ];
     range_check(b"count", k, count, vote.count_proof());
+}
+
+/// `GeneratorsChain(label)` of §4.5: SHAKE256("GeneratorsChain" ‖ label),
+/// each 64-byte block mapped with the RFC 9496 one-way map.
+fn generators_chain(label: &[u8], count: usize) -> Vec<RistrettoPoint> {
+    use sha3::digest::{ExtendableOutput, Update, XofReader};
+    let mut shake = sha3::Shake256::default();
+    shake.update(b"GeneratorsChain");
+    shake.update(label);
+    let mut reader = shake.finalize_xof();
+    (0..count)
+        .map(|_| {
+            let mut block = [0u8; 64];
+            reader.read(&mut block);
+            RistrettoPoint::from_uniform_bytes(&block)
+        })
+        .collect()
+}
+
+/// The vector generators `G_i`, `H_i` of an aggregated proof of `m` values of
+/// `bits` bits: party `j`'s first `bits` generators, parties in order.
+fn spec_generators(bits: usize, m: usize) -> (Vec<RistrettoPoint>, Vec<RistrettoPoint>) {
+    let (mut g, mut h) = (Vec::new(), Vec::new());
+    for j in 0..m as u32 {
+        let idx = j.to_le_bytes();
+        g.extend(generators_chain(&[b"G".as_slice(), &idx].concat(), bits));
+        h.extend(generators_chain(&[b"H".as_slice(), &idx].concat(), bits));
+    }
+    (g, h)
+}
+
+fn generators_match_spec(params: &RangeParameters<RistrettoPoint>, bits: usize, m: usize) {
+    let (g, h) = spec_generators(bits, m);
+    assert!(params.gi_base_iter().copied().eq(g));
+    assert!(params.hi_base_iter().copied().eq(h));
+}
+
+/// A Bulletproofs+ verifier written from §4.5 alone (one proof, weight 1).
+fn spec_range_verify(
+    mut t: tari_bulletproofs_plus::Transcript,
+    pk: &RistrettoPoint,
+    bits: usize,
+    commitments: &[RistrettoPoint],
+    proof: &[u8],
+) -> bool {
+    use curve25519_dalek::traits::VartimeMultiscalarMul;
+    let m = commitments.len();
+    let mn = bits * m;
+    let rounds = mn.trailing_zeros() as usize;
+    if !mn.is_power_of_two() || proof.len() != 1 + 6 * 32 + 64 * rounds || proof[0] != 1 {
+        return false;
+    }
+    let chunk = |i: usize| -> [u8; 32] { proof[1 + 32 * i..33 + 32 * i].try_into().expect("32") };
+    let scalar = |i: usize| Option::<Scalar>::from(Scalar::from_canonical_bytes(chunk(i)));
+    let point = |i: usize| {
+        CompressedRistretto(chunk(i))
+            .decompress()
+            .filter(|p| *p != RistrettoPoint::identity())
+    };
+    let (Some(d1), Some(a), Some(a1), Some(b), Some(r1), Some(s1)) = (
+        scalar(0),
+        point(1),
+        point(2),
+        point(3),
+        scalar(4),
+        scalar(5),
+    ) else {
+        return false;
+    };
+    let challenge = |t: &mut tari_bulletproofs_plus::Transcript, label: &'static [u8]| {
+        let mut buf = [0u8; 64];
+        t.challenge_bytes(label, &mut buf);
+        Scalar::from_bytes_mod_order_wide(&buf)
+    };
+    t.append_message(b"dom-sep", b"Bulletproofs+ Range Proof");
+    t.append_message(b"H", h().compress().as_bytes());
+    t.append_message(b"G", pk.compress().as_bytes());
+    t.append_u64(b"N", bits as u64);
+    t.append_u64(b"T", 1);
+    t.append_u64(b"M", m as u64);
+    for c in commitments {
+        t.append_message(b"Ci", c.compress().as_bytes());
+    }
+    for _ in commitments {
+        t.append_u64(b"vi - minimum_value", 0);
+    }
+    t.append_message(b"A", &chunk(1));
+    let y = challenge(&mut t, b"y");
+    let z = challenge(&mut t, b"z");
+    let mut ls = Vec::new();
+    let mut rs = Vec::new();
+    let mut es = Vec::new();
+    for j in 0..rounds {
+        let (Some(l), Some(r)) = (point(6 + 2 * j), point(7 + 2 * j)) else {
+            return false;
+        };
+        t.append_message(b"L", &chunk(6 + 2 * j));
+        t.append_message(b"R", &chunk(7 + 2 * j));
+        es.push(challenge(&mut t, b"e"));
+        ls.push(l);
+        rs.push(r);
+    }
+    t.append_message(b"A1", &chunk(2));
+    t.append_message(b"B", &chunk(3));
+    let e = challenge(&mut t, b"e");
+
+    let pow = |x: Scalar, k: usize| (0..k).fold(Scalar::ONE, |acc, _| acc * x);
+    let y_inv = y.invert();
+    // s_0 = Π e_j^{-1}; s_i = s_{i - 2^k} · e_{rounds-1-k}^2 with k = ⌊log2 i⌋.
+    let mut s = vec![es.iter().fold(Scalar::ONE, |acc, e| acc * e.invert())];
+    for i in 1..mn {
+        let k = i.ilog2() as usize;
+        s.push(s[i - (1 << k)] * es[rounds - 1 - k] * es[rounds - 1 - k]);
+    }
+    let e2 = e * e;
+    let y_mn = pow(y, mn);
+    let mut scalars = Vec::new();
+    let mut points = Vec::new();
+    let (g_vec, h_vec) = spec_generators(bits, m);
+    for i in 0..mn {
+        let (j, bit) = (i / bits, i % bits);
+        let d_i = pow(z, 2 * (j + 1)) * Scalar::from(1u64 << bit);
+        scalars.push(r1 * e * pow(y_inv, i) * s[i] + e2 * z);
+        points.push(g_vec[i]);
+        scalars.push(s1 * e * s[mn - 1 - i] - e2 * d_i * pow(y, mn - i) - e2 * z);
+        points.push(h_vec[i]);
+    }
+    for (j, c) in commitments.iter().enumerate() {
+        scalars.push(-e2 * y_mn * y * pow(z, 2 * (j + 1)));
+        points.push(*c);
+    }
+    let y_sum: Scalar = (1..=mn).map(|i| pow(y, i)).sum();
+    let z_sum: Scalar = (1..=m).map(|j| pow(z, 2 * j)).sum();
+    let d_sum = z_sum * (pow(Scalar::from(2u8), bits) - Scalar::ONE);
+    scalars.push(r1 * y * s1 + e2 * (y_mn * y * z * d_sum + (z * z - z) * y_sum));
+    points.push(h());
+    scalars.push(d1);
+    points.push(*pk);
+    scalars.extend([-e, -Scalar::ONE, -e2]);
+    points.extend([a1, b, a]);
+    for (j, e_j) in es.iter().enumerate() {
+        scalars.push(-e2 * e_j * e_j);
+        points.push(ls[j]);
+        let inv = e_j.invert();
+        scalars.push(-e2 * inv * inv);
+        points.push(rs[j]);
+    }
+    RistrettoPoint::vartime_multiscalar_mul(&scalars, &points) == RistrettoPoint::identity()
 }
 
 fn bytes(v: &Value, field: &str) -> Vec<u8> {
