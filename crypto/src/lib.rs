@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod credential;
 pub mod encoding;
 pub mod export;
 pub mod group;
 pub mod hash;
+pub mod merkle;
 pub mod transcript;
