@@ -8,9 +8,15 @@
 
 pub mod checkpoint;
 pub mod credential;
+pub mod decryption;
+pub mod dkg;
+pub mod dleq;
 pub mod encoding;
 pub mod export;
 pub mod group;
 pub mod hash;
+pub mod lottery;
 pub mod merkle;
+pub mod rfc3797;
+pub mod seats;
 pub mod transcript;

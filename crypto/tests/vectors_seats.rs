@@ -1,0 +1,211 @@
+//! Test vectors for seats and the lottery (`specs/vectors/seats.json`).
+
+mod common;
+
+use rand_core::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::lottery::{
+    commitment, draw_with, drbg, seed, verify_reveal, Draw, DrawMethod, DrawSource, DrawnSeat,
+    PoolMember,
+};
+use urne_crypto::rfc3797;
+use urne_crypto::seats::{
+    allocate, check_feasible, tie_hash, Candidate, CategoryQuota, ElectedSeat, ParityRule,
+    SeatRules,
+};
+
+fn bytes32(label: &str) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    common::rng(label).fill_bytes(&mut b);
+    b
+}
+
+fn seats_json(seats: &[DrawnSeat]) -> Value {
+    seats
+        .iter()
+        .map(|s| json!({ "id": s.id, "category": s.category, "order": s.order }))
+        .collect()
+}
+
+fn elected_json(seats: &[ElectedSeat]) -> Value {
+    seats
+        .iter()
+        .map(|s| json!({ "id": s.id, "category": s.category, "votes": s.votes, "rank": s.rank }))
+        .collect()
+}
+
+fn draw_json(d: &Draw) -> Value {
+    json!({
+        "seats": seats_json(&d.seats),
+        "replacements": seats_json(&d.replacements),
+        "cbor": hex::encode(d.to_bytes()),
+    })
+}
+
+/// A small constituency: 8 seats (2 by lot), gender parity 4/4, zipper.
+fn constituency() -> (SeatRules, Vec<Candidate>, Vec<PoolMember>) {
+    let rules = SeatRules {
+        seats: 8,
+        lottery_seats: 2,
+        quotas: vec![
+            CategoryQuota {
+                category: "F".into(),
+                min: 4,
+                max: 4,
+            },
+            CategoryQuota {
+                category: "M".into(),
+                min: 4,
+                max: 4,
+            },
+        ],
+        parity: ParityRule::Alternating,
+    };
+    // 16 members; the first 10 stand. Votes are fixed, with ties.
+    let members: Vec<(String, &str)> = (1..=16)
+        .map(|i| (format!("north-{i:02}"), if i % 3 == 0 { "F" } else { "M" }))
+        .collect();
+    let votes = [412u64, 388, 388, 301, 254, 254, 254, 97, 12, 0];
+    let candidates = members
+        .iter()
+        .zip(votes)
+        .map(|((id, cat), v)| Candidate {
+            id: id.clone(),
+            category: (*cat).into(),
+            votes: v,
+        })
+        .collect();
+    let pool = members
+        .iter()
+        .map(|(id, cat)| PoolMember {
+            id: id.clone(),
+            category: (*cat).into(),
+        })
+        .collect();
+    (rules, candidates, pool)
+}
+
+#[test]
+fn seats_vectors() {
+    let (rules, candidates, pool) = constituency();
+    let candidate_categories: Vec<&str> = candidates.iter().map(|c| c.category.as_str()).collect();
+    let pool_categories: Vec<&str> = pool.iter().map(|m| m.category.as_str()).collect();
+    check_feasible(&rules, &candidate_categories, &pool_categories).expect("feasible");
+
+    // Commit–reveal: three contributors, contributor 2 withholds.
+    let election_id = bytes32("seats/election-id");
+    let manifest_hash = bytes32("seats/manifest-hash");
+    let beacon_value = b"beacon round 4242: 9f1c2e".to_vec();
+    let secrets: Vec<[u8; 32]> = (0..3)
+        .map(|i| bytes32(&format!("seats/contributor-{i}")))
+        .collect();
+    let contributors: Vec<Value> = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let c = commitment(&election_id, i as u32, s);
+            verify_reveal(&election_id, i as u32, s, &c).expect("opens");
+            json!({ "index": i, "secret": hex::encode(s), "commitment": hex::encode(c) })
+        })
+        .collect();
+    let reveals: Vec<(u32, [u8; 32])> = vec![(0, secrets[0]), (1, secrets[1])];
+    let lottery_seed = seed(&manifest_hash, &beacon_value, &reveals).expect("seed");
+    let all = [reveals[0], reveals[1], (2, secrets[2])];
+    let seed_all = seed(&manifest_hash, &beacon_value, &all).expect("seed");
+
+    // Allocation with the lottery seed as tie seed.
+    let elected = allocate(&rules, &candidates, &lottery_seed).expect("allocates");
+    let candidates_json: Vec<Value> = candidates
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "category": c.category, "votes": c.votes,
+                "tie_hash": hex::encode(tie_hash(&lottery_seed, &c.id)),
+            })
+        })
+        .collect();
+
+    // DRBG of the constituency and the draw.
+    let constituency_id = b"north";
+    let drbg_key =
+        urne_crypto::hash::tagged("urne/v1/lottery/drbg", &[&lottery_seed, constituency_id]);
+    let mut rng = drbg(&lottery_seed, constituency_id);
+    let mut same = rand_chacha::ChaCha20Rng::from_seed(drbg_key);
+    let outputs: Vec<String> = (0..6)
+        .map(|_| {
+            let x = rng.next_u64();
+            assert_eq!(x, same.next_u64());
+            x.to_string()
+        })
+        .collect();
+    let source = DrawSource::Drbg { seed: lottery_seed };
+    assert_eq!(source.method(), DrawMethod::Drbg);
+    let drawn = draw_with(&source, constituency_id, &rules, &elected, &pool, 4).expect("draws");
+    let assembly: Vec<&str> = elected
+        .iter()
+        .map(|e| e.category.as_str())
+        .chain(drawn.seats.iter().map(|s| s.category.as_str()))
+        .collect();
+    rules.check_assembly(&assembly).expect("quotas hold");
+
+    // RFC 3797: the RFC's own worked example, and the same constituency drawn
+    // in RFC 3797 mode (tie seed derived from the key).
+    let sources: [&[u64]; 3] = [&[9319], &[2, 5, 12, 8, 10], &[9, 18, 26, 34, 41, 45]];
+    let key = rfc3797::key_from_sources(&sources).expect("key");
+    let digests: Vec<String> = (0..11)
+        .map(|i| hex::encode_upper(rfc3797::digest(&key, i)))
+        .collect();
+    let selection = rfc3797::select(&key, 25, 11).expect("selects");
+    let rfc_source = DrawSource::Rfc3797 { key: key.clone() };
+    let rfc_tie_seed = rfc_source.tie_seed();
+    let rfc_elected = allocate(&rules, &candidates, &rfc_tie_seed).expect("allocates");
+    let rfc_drawn =
+        draw_with(&rfc_source, constituency_id, &rules, &rfc_elected, &pool, 4).expect("draws");
+
+    let value = json!({
+        "description": "Seat allocation and lottery (specs/protocol.md §7). Byte strings are hex; CBOR is the canonical encoding of §2.4.",
+        "constituency": {
+            "id": String::from_utf8_lossy(constituency_id),
+            "rules": {
+                "seats": rules.seats,
+                "lottery_seats": rules.lottery_seats,
+                "quotas": rules.quotas.iter().map(|q| json!({"category": q.category, "min": q.min, "max": q.max})).collect::<Vec<_>>(),
+                "parity": "alternating",
+                "cbor": hex::encode(rules.to_bytes()),
+            },
+            "candidates": candidates_json,
+            "pool": pool.iter().map(|m| json!({"id": m.id, "category": m.category})).collect::<Vec<_>>(),
+        },
+        "lottery": {
+            "election_id": hex::encode(election_id),
+            "contributors": contributors,
+            "withheld": [2],
+            "manifest_hash": hex::encode(manifest_hash),
+            "beacon_value": hex::encode(&beacon_value),
+            "seed": hex::encode(lottery_seed),
+            "seed_if_all_revealed": hex::encode(seed_all),
+            "drbg_key": hex::encode(drbg_key),
+            "drbg_first_u64": outputs,
+        },
+        "allocation": {
+            "tie_seed": hex::encode(lottery_seed),
+            "elected": elected_json(&elected),
+            "cbor": hex::encode(elected.to_bytes()),
+        },
+        "draw": draw_json(&drawn),
+        "rfc3797": {
+            "sources": sources.iter().map(|s| s.to_vec()).collect::<Vec<_>>(),
+            "key": key,
+            "digests": digests,
+            "pool": 25,
+            "selection": selection,
+            "constituency": {
+                "tie_seed": hex::encode(rfc_tie_seed),
+                "elected": elected_json(&rfc_elected),
+                "draw": draw_json(&rfc_drawn),
+            },
+        },
+    });
+    common::check_vectors("seats", &value);
+}
