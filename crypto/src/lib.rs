@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ballot;
 pub mod checkpoint;
 pub mod credential;
 pub mod decryption;
 pub mod dkg;
 pub mod dleq;
+pub mod elgamal;
 pub mod encoding;
 pub mod export;
 pub mod group;
@@ -18,5 +20,6 @@ pub mod hash;
 pub mod lottery;
 pub mod merkle;
 pub mod rfc3797;
+pub mod schnorr;
 pub mod seats;
 pub mod transcript;
