@@ -1,0 +1,206 @@
+//! A voter's protocol steps, as pure functions: enrolment, the credential
+//! session (commit → blind → respond → finish) and ballots.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use ed25519_dalek::{Signer as _, SigningKey};
+use rand_chacha::rand_core::SeedableRng as _;
+use rand_chacha::ChaCha20Rng;
+use rand_core::CryptoRng;
+use urne_crypto::ballot::{BallotStatement, EncryptedVote};
+use urne_crypto::credential::{
+    BlindChallenge, Credential, CredentialContext, RegistrarPublicKey, SignerCommitment, SignerResponse,
+    UserState,
+};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{self, Ballot, BallotBody, Enrollment, Entry, EntryKind, Issuance};
+use urne_crypto::hash::tagged;
+use urne_crypto::manifest::{Constituency, ElectionId};
+use urne_crypto::schnorr::{self, BallotSecretKey};
+
+/// Why a voter step cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoterError {
+    /// A named candidate does not stand in the constituency.
+    #[error("{name:?} is not a candidate in {constituency}")]
+    UnknownCandidate {
+        /// The name given.
+        name: String,
+        /// The constituency.
+        constituency: String,
+    },
+    /// A candidate is named twice.
+    #[error("{0:?} is approved twice")]
+    DuplicateApproval(String),
+    /// The number of approvals is outside the constituency's rule.
+    #[error("{count} approvals, but {constituency} allows {min} to {max}")]
+    ApprovalCount {
+        /// Approvals given.
+        count: usize,
+        /// Constituency.
+        constituency: String,
+        /// Fewest allowed.
+        min: u32,
+        /// Most allowed.
+        max: u32,
+    },
+    /// The credential step failed (bad commitment or response).
+    #[error("credential: {0}")]
+    Credential(String),
+    /// The ballot could not be built.
+    #[error("ballot: {0}")]
+    Ballot(String),
+}
+
+/// The label of the digest a member signs to open a credential session.
+pub const COMMIT_LABEL: &str = "urne/v1/credential-commit";
+
+/// The member's enrolment entry, binding its Ed25519 key to its roster line.
+pub fn enrollment_entry(election: ElectionId, member: [u8; 32], key: &SigningKey) -> Entry {
+    let body = Enrollment { member, member_key: key.verifying_key().to_bytes() };
+    Entry::signed(EntryKind::Enrollment, election, &body, key)
+}
+
+/// The member id of a pseudonym.
+pub fn member_id(election: &ElectionId, pseudonym: &str) -> [u8; 32] {
+    entry::member_id(election, pseudonym)
+}
+
+/// The signature that authenticates a credential commit request:
+/// Ed25519 over `TaggedHash("urne/v1/credential-commit", election, member)`.
+pub fn commit_signature(election: &ElectionId, member: &[u8; 32], key: &SigningKey) -> [u8; 64] {
+    key.sign(&tagged(COMMIT_LABEL, &[election, member])).to_bytes()
+}
+
+/// Blinds the ballot key against the signer's commitment. The blinding
+/// factors come from `seed` (kept in the wallet until the response arrives),
+/// so calling this again with the same inputs gives the same challenge.
+pub fn blind(
+    registrar_key: &RistrettoPoint,
+    election: &ElectionId,
+    constituency: &str,
+    ballot_key: &BallotSecretKey,
+    commitment: &SignerCommitment,
+    seed: &[u8; 32],
+) -> Result<(UserState, BlindChallenge), VoterError> {
+    let key = RegistrarPublicKey::from_bytes(&registrar_key.compress().to_bytes())
+        .map_err(|e| VoterError::Credential(e.to_string()))?;
+    let ctx = CredentialContext::new(*election, constituency);
+    let message = ballot_key.public_key().as_bytes().to_owned();
+    let mut rng = ChaCha20Rng::from_seed(*seed);
+    UserState::blind(&key, &ctx, &message, commitment, &mut rng).map_err(|e| VoterError::Credential(e.to_string()))
+}
+
+/// The member-signed issuance entry carrying the blinded challenge.
+pub fn issuance_entry(
+    election: ElectionId,
+    member: [u8; 32],
+    constituency: &str,
+    commitment: &SignerCommitment,
+    challenge: &BlindChallenge,
+    key: &SigningKey,
+) -> Entry {
+    let body = Issuance {
+        member,
+        constituency: constituency.to_string(),
+        commitment_a: commitment.a,
+        commitment_c: commitment.c,
+        challenge: challenge.e,
+    };
+    Entry::signed(EntryKind::Issuance, election, &body, key)
+}
+
+/// Unblinds the signer's response and checks the resulting credential.
+pub fn finish(
+    state: UserState,
+    response: &SignerResponse,
+    registrar_key: &RistrettoPoint,
+    election: &ElectionId,
+    constituency: &str,
+    ballot_key: &BallotSecretKey,
+) -> Result<Credential, VoterError> {
+    let credential = state.finish(response).map_err(|e| VoterError::Credential(e.to_string()))?;
+    let key = RegistrarPublicKey::from_bytes(&registrar_key.compress().to_bytes())
+        .map_err(|e| VoterError::Credential(e.to_string()))?;
+    let ctx = CredentialContext::new(*election, constituency);
+    credential
+        .verify(&key, &ctx, ballot_key.public_key().as_bytes())
+        .map_err(|e| VoterError::Credential(e.to_string()))?;
+    Ok(credential)
+}
+
+/// The choice vector for the approved candidates named, checked against the
+/// constituency's candidates and its `min..max` rule.
+pub fn choices(constituency: &Constituency, approved: &[String]) -> Result<Vec<bool>, VoterError> {
+    let mut choices = vec![false; constituency.candidates.len()];
+    for name in approved {
+        let i = constituency.candidates.iter().position(|c| c.id == *name).ok_or_else(|| {
+            VoterError::UnknownCandidate { name: name.clone(), constituency: constituency.id.clone() }
+        })?;
+        if std::mem::replace(&mut choices[i], true) {
+            return Err(VoterError::DuplicateApproval(name.clone()));
+        }
+    }
+    let count = approved.len();
+    if count < constituency.approval_min as usize || count > constituency.approval_max as usize {
+        return Err(VoterError::ApprovalCount {
+            count,
+            constituency: constituency.id.clone(),
+            min: constituency.approval_min,
+            max: constituency.approval_max,
+        });
+    }
+    Ok(choices)
+}
+
+/// Builds the anonymous ballot entry: encrypted choices with their proofs,
+/// the ballot key, its credential, and the ballot key's signature over the
+/// canonical body.
+pub fn ballot_entry<R: CryptoRng>(
+    election: ElectionId,
+    constituency: &Constituency,
+    election_key: &RistrettoPoint,
+    ballot_key: &BallotSecretKey,
+    credential: &Credential,
+    choices: &[bool],
+    rng: &mut R,
+) -> Result<Entry, VoterError> {
+    let body = ballot_body(election, constituency, election_key, ballot_key, credential, choices, rng)?;
+    Ok(sign_ballot(election, body, ballot_key, rng))
+}
+
+/// The ballot body (without signature).
+pub fn ballot_body<R: CryptoRng>(
+    election: ElectionId,
+    constituency: &Constituency,
+    election_key: &RistrettoPoint,
+    ballot_key: &BallotSecretKey,
+    credential: &Credential,
+    choices: &[bool],
+    rng: &mut R,
+) -> Result<BallotBody, VoterError> {
+    let p = ballot_key.public_key();
+    let statement = BallotStatement::new(
+        election,
+        constituency.id.clone(),
+        *election_key,
+        p,
+        constituency.candidates.len() as u32,
+        constituency.approval_min,
+        constituency.approval_max,
+    )
+    .map_err(|e| VoterError::Ballot(e.to_string()))?;
+    let (vote, _opening) =
+        EncryptedVote::prove(&statement, choices, rng).map_err(|e| VoterError::Ballot(e.to_string()))?;
+    Ok(BallotBody { constituency: constituency.id.clone(), ballot_key: p, credential: credential.clone(), vote })
+}
+
+/// Signs a ballot body with the ballot key and wraps it in its anonymous entry.
+pub fn sign_ballot<R: CryptoRng>(
+    election: ElectionId,
+    body: BallotBody,
+    ballot_key: &BallotSecretKey,
+    rng: &mut R,
+) -> Entry {
+    let signature = schnorr::sign(ballot_key, &election, &body.constituency, &body.to_bytes(), rng);
+    Entry::anonymous(EntryKind::Ballot, election, &Ballot { body, signature })
+}
