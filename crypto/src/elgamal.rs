@@ -7,7 +7,7 @@
 //! recovering the small integer `m` is the trustees' business.
 
 use core::iter::Sum;
-use core::ops::{Add, AddAssign};
+use core::ops::{Add, AddAssign, SubAssign};
 use std::sync::LazyLock;
 
 use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
@@ -96,6 +96,13 @@ impl AddAssign for Ciphertext {
     fn add_assign(&mut self, rhs: Ciphertext) {
         self.a += rhs.a;
         self.b += rhs.b;
+    }
+}
+
+impl SubAssign for Ciphertext {
+    fn sub_assign(&mut self, rhs: Ciphertext) {
+        self.a -= rhs.a;
+        self.b -= rhs.b;
     }
 }
 

@@ -1,0 +1,262 @@
+//! The election manifest: everything fixed before the election starts.
+//!
+//! The manifest is the first entry of an election's board; the election id is
+//! `TaggedHash("urne/v1/election-id", manifest bytes)`, so every later entry,
+//! transcript and signature is bound to this exact manifest.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use minicbor::{Decode, Encode};
+use thiserror::Error;
+
+use crate::credential::RegistrarPublicKey;
+use crate::dkg::{DkgError, DkgParams};
+use crate::encoding::Canonical;
+use crate::hash::tagged;
+use crate::lottery::DrawMethod;
+use crate::seats::{self, SeatRules};
+
+/// Protocol version carried by every manifest.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A 32-byte election identifier.
+pub type ElectionId = [u8; 32];
+
+/// Why a manifest is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ManifestError {
+    /// The protocol version is not 1.
+    #[error("unsupported protocol version {0}")]
+    Version(u32),
+    /// A structural rule is broken (duplicate id, empty list, bad bounds...).
+    #[error("invalid manifest: {0}")]
+    Invalid(String),
+    /// The trustee list or threshold is unusable for key generation.
+    #[error("trustees: {0}")]
+    Trustees(#[from] DkgError),
+    /// The seat rules of a constituency cannot be satisfied.
+    #[error("constituency {constituency}: {source}")]
+    Seats {
+        /// The constituency id.
+        constituency: String,
+        /// The infeasibility.
+        source: seats::SeatError,
+    },
+}
+
+/// A candidate standing in a constituency.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Candidate {
+    /// Public pseudonym, unique within the election.
+    #[n(0)]
+    pub id: String,
+    /// Quota category (e.g. gender), as named in the seat rules.
+    #[n(1)]
+    pub category: String,
+}
+
+/// One constituency: its candidates, approval rule, seats and registrar key.
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+#[cbor(array)]
+pub struct Constituency {
+    /// Short identifier, unique in the election (used in every transcript).
+    #[n(0)]
+    pub id: String,
+    /// Human-readable name.
+    #[n(1)]
+    pub name: String,
+    /// Candidates in ballot order.
+    #[n(2)]
+    pub candidates: Vec<Candidate>,
+    /// Minimum number of approvals on a ballot.
+    #[n(3)]
+    pub approval_min: u32,
+    /// Maximum number of approvals on a ballot.
+    #[n(4)]
+    pub approval_max: u32,
+    /// Seats, lottery seats and quotas.
+    #[n(5)]
+    pub rules: SeatRules,
+    /// The registrar's credential public key `X` for this constituency.
+    #[n(6)]
+    pub registrar_key: RegistrarPublicKey,
+}
+
+/// A trustee: index (1-based), signing key for board entries, encryption key for DKG shares.
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+#[cbor(array)]
+pub struct Trustee {
+    /// 1-based index, equal to the position in the manifest list.
+    #[n(0)]
+    pub index: u32,
+    /// Display name.
+    #[n(1)]
+    pub name: String,
+    /// Ed25519 key that signs this trustee's board entries.
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub signing_key: [u8; 32],
+    /// ristretto255 key that DKG shares are encrypted to.
+    #[cbor(n(3), with = "crate::encoding::nonidentity_point")]
+    pub encryption_key: RistrettoPoint,
+}
+
+/// A lottery contributor (commit–reveal).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Contributor {
+    /// 1-based index, equal to the position in the manifest list.
+    #[n(0)]
+    pub index: u32,
+    /// Display name.
+    #[n(1)]
+    pub name: String,
+    /// Ed25519 key that signs this contributor's commit and reveal.
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub signing_key: [u8; 32],
+}
+
+/// The public randomness beacon fixed in advance.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Beacon {
+    /// Where the value comes from (e.g. "drand quicknet").
+    #[n(0)]
+    pub source: String,
+    /// Which round or draw (e.g. a round number or a lottery date), chosen so
+    /// that its value does not exist before commitments close.
+    #[n(1)]
+    pub round: String,
+}
+
+/// Lottery configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Lottery {
+    /// Draw method (DRBG or RFC 3797).
+    #[n(0)]
+    pub method: DrawMethod,
+    /// Seed contributors.
+    #[n(1)]
+    pub contributors: Vec<Contributor>,
+    /// The beacon.
+    #[n(2)]
+    pub beacon: Beacon,
+    /// Informative deadline for commitments (RFC 3339).
+    #[n(3)]
+    pub commit_deadline: String,
+    /// Informative deadline for reveals (RFC 3339).
+    #[n(4)]
+    pub reveal_deadline: String,
+}
+
+/// The election manifest (board entry 0).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+#[cbor(array)]
+pub struct Manifest {
+    /// Must be [`PROTOCOL_VERSION`].
+    #[n(0)]
+    pub version: u32,
+    /// Title of the election.
+    #[n(1)]
+    pub title: String,
+    /// Random salt: two otherwise equal manifests have different election ids.
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub salt: [u8; 16],
+    /// Ed25519 key of the board, which signs checkpoints and service entries.
+    #[cbor(n(3), with = "minicbor::bytes")]
+    pub board_key: [u8; 32],
+    /// Constituencies.
+    #[n(4)]
+    pub constituencies: Vec<Constituency>,
+    /// Trustees, in index order.
+    #[n(5)]
+    pub trustees: Vec<Trustee>,
+    /// Decryption threshold t (t of n trustees).
+    #[n(6)]
+    pub threshold: u32,
+    /// Lottery configuration.
+    #[n(7)]
+    pub lottery: Lottery,
+    /// Informative schedule: voting opens (RFC 3339).
+    #[n(8)]
+    pub voting_opens: String,
+    /// Informative schedule: voting closes (RFC 3339).
+    #[n(9)]
+    pub voting_closes: String,
+}
+
+impl Manifest {
+    /// The election id: `TaggedHash("urne/v1/election-id", canonical manifest bytes)`.
+    pub fn election_id(&self) -> ElectionId {
+        tagged("urne/v1/election-id", &[&self.to_bytes()])
+    }
+
+    /// The key-generation parameters: election id, threshold, trustee keys.
+    pub fn dkg_params(&self) -> Result<DkgParams, DkgError> {
+        let keys = self.trustees.iter().map(|t| t.encryption_key).collect();
+        DkgParams::new(&self.election_id(), self.threshold, keys)
+    }
+
+    /// Looks up a constituency by id.
+    pub fn constituency(&self, id: &str) -> Option<&Constituency> {
+        self.constituencies.iter().find(|c| c.id == id)
+    }
+
+    /// Checks every structural rule of §8.1 and the consistency of every
+    /// constituency's seat rules (feasibility against the lottery pool is
+    /// checked when the election opens, once the roster is known).
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        let bad = |m: String| Err(ManifestError::Invalid(m));
+        if self.version != PROTOCOL_VERSION {
+            return Err(ManifestError::Version(self.version));
+        }
+        if self.constituencies.is_empty() {
+            return bad("no constituency".into());
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let mut cands = std::collections::BTreeSet::new();
+        for c in &self.constituencies {
+            if c.id.is_empty() || !ids.insert(c.id.as_str()) {
+                return bad(format!("empty or duplicate constituency id {:?}", c.id));
+            }
+            if c.candidates.is_empty() {
+                return bad(format!("constituency {} has no candidates", c.id));
+            }
+            let n = c.candidates.len() as u64;
+            if c.approval_min > c.approval_max
+                || u64::from(c.approval_max) > n
+                || c.approval_max == 0
+            {
+                return bad(format!(
+                    "constituency {}: approvals {}..{} impossible with {} candidates",
+                    c.id, c.approval_min, c.approval_max, n
+                ));
+            }
+            for k in &c.candidates {
+                if k.id.is_empty() || !cands.insert(k.id.as_str()) {
+                    return bad(format!("empty or duplicate candidate id {:?}", k.id));
+                }
+            }
+            c.rules.validate().map_err(|source| ManifestError::Seats {
+                constituency: c.id.clone(),
+                source,
+            })?;
+        }
+        self.dkg_params()?;
+        for (i, t) in self.trustees.iter().enumerate() {
+            if t.index != i as u32 + 1 {
+                return bad(format!("trustee {} listed at position {}", t.index, i + 1));
+            }
+        }
+        for (i, k) in self.lottery.contributors.iter().enumerate() {
+            if k.index != i as u32 + 1 {
+                return bad(format!(
+                    "contributor {} listed at position {}",
+                    k.index,
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1096 @@
+//! The election record: replays board entries in order and enforces every
+//! protocol rule of §8–§9. The service runs it before accepting an entry; the
+//! verifier runs it over an exported board. It keeps only O(ballot keys)
+//! state, so a whole election streams through it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use thiserror::Error;
+
+use crate::ballot::{self, BallotStatement};
+use crate::credential::CredentialContext;
+use crate::elgamal::Ciphertext;
+use crate::encoding::Canonical;
+use crate::entry::*;
+use crate::lottery::{DrawMethod, DrawSource};
+use crate::manifest::{ElectionId, Manifest};
+use crate::schnorr::{self, SignedMessage};
+use crate::{decryption, dkg, lottery, seats};
+
+/// The phases of an election, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Roster, enrolment, key generation, lottery commitments.
+    Setup,
+    /// Credential issuance and voting.
+    Open,
+    /// Decryption, tally, beacon and reveals.
+    Closed,
+    /// The seed is fixed; seat results are posted.
+    Seated,
+}
+
+impl Phase {
+    /// Stable name for messages and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Open => "open",
+            Phase::Closed => "closed",
+            Phase::Seated => "seated",
+        }
+    }
+}
+
+/// Why an entry breaks the election rules.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RecordError {
+    /// Envelope problem (encoding, kind, election, signature).
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The first entry is not a valid manifest, or a second manifest appears.
+    #[error("manifest: {0}")]
+    Manifest(String),
+    /// The entry is not allowed in the current phase.
+    #[error("{kind} not allowed in phase {phase}")]
+    OutOfPhase {
+        /// Entry kind name.
+        kind: &'static str,
+        /// Current phase name.
+        phase: &'static str,
+    },
+    /// The entry repeats something that may happen once.
+    #[error("duplicate: {0}")]
+    Duplicate(String),
+    /// The entry refers to something unknown (member, constituency, trustee...).
+    #[error("unknown: {0}")]
+    Unknown(String),
+    /// A cryptographic proof or signature inside the body does not verify.
+    #[error("invalid proof: {0}")]
+    Proof(String),
+    /// A published value differs from the value recomputed from the record.
+    #[error("mismatch: {0}")]
+    Mismatch(String),
+    /// A prerequisite entry is missing.
+    #[error("missing: {0}")]
+    Missing(String),
+    /// The history needed to process a revote could not be read.
+    #[error("history: {0}")]
+    History(String),
+}
+
+impl RecordError {
+    /// Stable machine-readable code, used by the HTTP API and the verifier.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordError::Entry(EntryError::Decode(_)) => "malformed_entry",
+            RecordError::Entry(EntryError::UnknownKind(_)) => "unknown_kind",
+            RecordError::Entry(EntryError::WrongElection) => "wrong_election",
+            RecordError::Entry(EntryError::BadSignature) => "bad_signature",
+            RecordError::Manifest(_) => "bad_manifest",
+            RecordError::OutOfPhase { .. } => "out_of_phase",
+            RecordError::Duplicate(_) => "duplicate",
+            RecordError::Unknown(_) => "unknown_reference",
+            RecordError::Proof(_) => "invalid_proof",
+            RecordError::Mismatch(_) => "mismatch",
+            RecordError::Missing(_) => "missing_prerequisite",
+            RecordError::History(_) => "history_unavailable",
+        }
+    }
+}
+
+/// Read access to earlier ballots, needed when a ballot key votes again
+/// (its earlier ballot leaves the aggregate).
+pub trait BallotHistory {
+    /// The ballot at board index `index`.
+    fn ballot_at(&self, index: u64) -> Result<Ballot, String>;
+}
+
+/// Whether [`Record::apply`] verifies ballot proofs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BallotCheck {
+    /// Verify credential, signature and proofs of every ballot.
+    Full,
+    /// The caller has verified (or will batch-verify) ballot cryptography;
+    /// every other rule is still enforced.
+    Deferred,
+}
+
+/// What applying an entry did, for callers that track more than the record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Nothing beyond the record's own state.
+    Recorded,
+    /// A ballot was counted; `superseded` is the board index of the earlier
+    /// ballot by the same key, if any.
+    Ballot {
+        /// Index of the ballot this one replaces.
+        superseded: Option<u64>,
+    },
+    /// An attestation over an earlier checkpoint (checked by the caller
+    /// against the Merkle tree).
+    Attestation(Attestation),
+}
+
+#[derive(Default)]
+struct ConstituencyState {
+    issuances: u64,
+    /// Ballot key → board index of its latest ballot.
+    ballots: HashMap<[u8; 32], u64>,
+    aggregate: Vec<Ciphertext>,
+    shares: BTreeMap<u32, decryption::DecryptionShare>,
+    tally: Option<Tally>,
+    seats: Option<SeatResult>,
+}
+
+/// The replayed state of one election.
+pub struct Record {
+    manifest: Manifest,
+    election: ElectionId,
+    board_key: [u8; 32],
+    phase: Phase,
+    next_index: u64,
+    members: HashMap<[u8; 32], RosterMember>,
+    pool: BTreeMap<String, Vec<lottery::PoolMember>>,
+    enrolled: HashMap<[u8; 32], [u8; 32]>,
+    credentialed: BTreeSet<[u8; 32]>,
+    dkg_params: dkg::DkgParams,
+    dealings: BTreeMap<u32, dkg::DealerMessage>,
+    complaints: Vec<dkg::Complaint>,
+    disqualified: BTreeSet<u32>,
+    election_key: Option<ElectionKey>,
+    constituencies: Vec<ConstituencyState>,
+    commits: BTreeMap<u32, [u8; 32]>,
+    reveals: BTreeMap<u32, [u8; 32]>,
+    beacon: Option<Vec<u8>>,
+    seed: Option<LotterySeed>,
+}
+
+impl Record {
+    /// Starts a record from the manifest entry (board index 0).
+    pub fn open(entry: &Entry) -> Result<Self, RecordError> {
+        if entry.kind()? != EntryKind::Manifest {
+            return Err(RecordError::Manifest(
+                "first entry is not a manifest".into(),
+            ));
+        }
+        let manifest: Manifest = entry.body()?;
+        manifest
+            .validate()
+            .map_err(|e| RecordError::Manifest(e.to_string()))?;
+        let election = manifest.election_id();
+        if entry.election != election {
+            return Err(EntryError::WrongElection.into());
+        }
+        entry.verify_signer(&manifest.board_key)?;
+        let dkg_params = manifest
+            .dkg_params()
+            .map_err(|e| RecordError::Manifest(e.to_string()))?;
+        let constituencies = manifest
+            .constituencies
+            .iter()
+            .map(|c| ConstituencyState {
+                aggregate: vec![Ciphertext::zero(); c.candidates.len()],
+                ..Default::default()
+            })
+            .collect();
+        Ok(Record {
+            board_key: manifest.board_key,
+            manifest,
+            election,
+            phase: Phase::Setup,
+            next_index: 1,
+            members: HashMap::new(),
+            pool: BTreeMap::new(),
+            enrolled: HashMap::new(),
+            credentialed: BTreeSet::new(),
+            dkg_params,
+            dealings: BTreeMap::new(),
+            complaints: Vec::new(),
+            disqualified: BTreeSet::new(),
+            election_key: None,
+            constituencies,
+            commits: BTreeMap::new(),
+            reveals: BTreeMap::new(),
+            beacon: None,
+            seed: None,
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The election id.
+    pub fn election(&self) -> &ElectionId {
+        &self.election
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Number of entries applied (the board size).
+    pub fn size(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The published election key, once key generation is complete.
+    pub fn election_key(&self) -> Option<&ElectionKey> {
+        self.election_key.as_ref()
+    }
+
+    /// The roster line of a member, if any.
+    pub fn member(&self, member: &[u8; 32]) -> Option<&RosterMember> {
+        self.members.get(member)
+    }
+
+    /// The enrolled key of a member, if any.
+    pub fn member_key(&self, member: &[u8; 32]) -> Option<&[u8; 32]> {
+        self.enrolled.get(member)
+    }
+
+    /// Whether a member has already obtained its credential.
+    pub fn has_credential(&self, member: &[u8; 32]) -> bool {
+        self.credentialed.contains(member)
+    }
+
+    /// DKG dealings received so far, by dealer index.
+    pub fn dealings(&self) -> &BTreeMap<u32, dkg::DealerMessage> {
+        &self.dealings
+    }
+
+    /// Dealers disqualified by a justified complaint.
+    pub fn disqualified(&self) -> &BTreeSet<u32> {
+        &self.disqualified
+    }
+
+    /// The key-generation parameters of this election.
+    pub fn dkg_params(&self) -> &dkg::DkgParams {
+        &self.dkg_params
+    }
+
+    /// Committed lottery contributors.
+    pub fn commits(&self) -> &BTreeMap<u32, [u8; 32]> {
+        &self.commits
+    }
+
+    /// Revealed lottery contributors.
+    pub fn reveals(&self) -> &BTreeMap<u32, [u8; 32]> {
+        &self.reveals
+    }
+
+    /// The beacon value, once posted.
+    pub fn beacon(&self) -> Option<&[u8]> {
+        self.beacon.as_deref()
+    }
+
+    /// The lottery seed entry, once posted.
+    pub fn seed(&self) -> Option<&LotterySeed> {
+        self.seed.as_ref()
+    }
+
+    fn cidx(&self, id: &str) -> Result<usize, RecordError> {
+        self.manifest
+            .constituencies
+            .iter()
+            .position(|c| c.id == id)
+            .ok_or_else(|| RecordError::Unknown(format!("constituency {id:?}")))
+    }
+
+    /// Per-constituency counters: (issuances, distinct ballot keys).
+    pub fn counts(&self, constituency: &str) -> Option<(u64, u64)> {
+        let i = self.cidx(constituency).ok()?;
+        let c = &self.constituencies[i];
+        Some((c.issuances, c.ballots.len() as u64))
+    }
+
+    /// Total distinct ballot keys over all constituencies (ballots counted).
+    pub fn ballots_counted(&self) -> u64 {
+        self.constituencies
+            .iter()
+            .map(|c| c.ballots.len() as u64)
+            .sum()
+    }
+
+    /// The homomorphic aggregate of the counted ballots of a constituency.
+    pub fn aggregate(&self, constituency: &str) -> Result<&[Ciphertext], RecordError> {
+        Ok(&self.constituencies[self.cidx(constituency)?].aggregate)
+    }
+
+    /// The published tally of a constituency, if any.
+    pub fn tally(&self, constituency: &str) -> Option<&Tally> {
+        self.constituencies[self.cidx(constituency).ok()?]
+            .tally
+            .as_ref()
+    }
+
+    /// The published seat result of a constituency, if any.
+    pub fn seat_result(&self, constituency: &str) -> Option<&SeatResult> {
+        self.constituencies[self.cidx(constituency).ok()?]
+            .seats
+            .as_ref()
+    }
+
+    /// Trustee indices that posted a decryption share for a constituency.
+    pub fn share_trustees(&self, constituency: &str) -> Vec<u32> {
+        self.cidx(constituency)
+            .map(|i| self.constituencies[i].shares.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The lottery pool of a constituency, sorted by pseudonym.
+    pub fn pool(&self, constituency: &str) -> &[lottery::PoolMember] {
+        self.pool
+            .get(constituency)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    fn phase_is(&self, kind: EntryKind, allowed: &[Phase]) -> Result<(), RecordError> {
+        if allowed.contains(&self.phase) {
+            Ok(())
+        } else {
+            Err(RecordError::OutOfPhase {
+                kind: kind.name(),
+                phase: self.phase.name(),
+            })
+        }
+    }
+
+    fn trustee_key(&self, index: u32) -> Result<[u8; 32], RecordError> {
+        self.manifest
+            .trustees
+            .get((index as usize).wrapping_sub(1))
+            .map(|t| t.signing_key)
+            .ok_or_else(|| RecordError::Unknown(format!("trustee {index}")))
+    }
+
+    /// Applies the entry at board index [`Record::size`]. On error the record
+    /// is unchanged.
+    pub fn apply(
+        &mut self,
+        entry: &Entry,
+        check: BallotCheck,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        if entry.election != self.election {
+            return Err(EntryError::WrongElection.into());
+        }
+        let kind = entry.kind()?;
+        let applied = self.apply_kind(kind, entry, check, history)?;
+        self.next_index += 1;
+        Ok(applied)
+    }
+
+    fn apply_kind(
+        &mut self,
+        kind: EntryKind,
+        entry: &Entry,
+        check: BallotCheck,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        use EntryKind as K;
+        let board = self.board_key;
+        match kind {
+            K::Manifest => Err(RecordError::Manifest("second manifest".into())),
+            K::Roster => {
+                self.phase_is(kind, &[Phase::Setup])?;
+                entry.verify_signer(&board)?;
+                let roster: Roster = entry.body()?;
+                self.apply_roster(roster)
+            }
+            K::Enrollment => {
+                self.phase_is(kind, &[Phase::Setup, Phase::Open])?;
+                let e: Enrollment = entry.body()?;
+                entry.verify_signer(&e.member_key)?;
+                if !self.members.contains_key(&e.member) {
+                    return Err(RecordError::Unknown("member not on the roster".into()));
+                }
+                if self.enrolled.contains_key(&e.member) {
+                    return Err(RecordError::Duplicate("member already enrolled".into()));
+                }
+                if self.enrolled.values().any(|k| *k == e.member_key) {
+                    return Err(RecordError::Duplicate("member key already used".into()));
+                }
+                self.enrolled.insert(e.member, e.member_key);
+                Ok(Applied::Recorded)
+            }
+            K::DkgDealing => {
+                self.phase_is(kind, &[Phase::Setup])?;
+                if self.election_key.is_some() {
+                    return Err(RecordError::OutOfPhase {
+                        kind: kind.name(),
+                        phase: "key published",
+                    });
+                }
+                let d: DkgDealing = entry.body()?;
+                let dealer = d.dealer;
+                entry.verify_signer(&self.trustee_key(dealer)?)?;
+                if self.dealings.contains_key(&dealer) {
+                    return Err(RecordError::Duplicate(format!(
+                        "dealing of trustee {dealer}"
+                    )));
+                }
+                dkg::verify_dealer_message(&self.dkg_params, &d)
+                    .map_err(|e| RecordError::Proof(e.to_string()))?;
+                self.dealings.insert(dealer, d);
+                Ok(Applied::Recorded)
+            }
+            K::DkgComplaint => {
+                self.phase_is(kind, &[Phase::Setup])?;
+                if self.election_key.is_some() {
+                    return Err(RecordError::OutOfPhase {
+                        kind: kind.name(),
+                        phase: "key published",
+                    });
+                }
+                let c: DkgComplaint = entry.body()?;
+                entry.verify_signer(&self.trustee_key(c.complainant)?)?;
+                let dealer = c.dealer;
+                let dealing = self
+                    .dealings
+                    .get(&dealer)
+                    .ok_or_else(|| RecordError::Unknown(format!("dealing of trustee {dealer}")))?;
+                if self
+                    .complaints
+                    .iter()
+                    .any(|k| k.complainant == c.complainant && k.dealer == dealer)
+                {
+                    return Err(RecordError::Duplicate(format!(
+                        "complaint of trustee {} against {dealer}",
+                        c.complainant
+                    )));
+                }
+                let fault = dkg::verify_complaint(&self.dkg_params, dealing, &c)
+                    .map_err(|e| RecordError::Proof(e.to_string()))?;
+                if fault != dkg::Fault::Dealer(dealer) {
+                    return Err(RecordError::Proof(format!(
+                        "complaint against trustee {dealer} is refuted"
+                    )));
+                }
+                self.disqualified.insert(dealer);
+                self.complaints.push(c);
+                Ok(Applied::Recorded)
+            }
+            K::ElectionKey => {
+                self.phase_is(kind, &[Phase::Setup])?;
+                entry.verify_signer(&board)?;
+                if self.election_key.is_some() {
+                    return Err(RecordError::Duplicate("election key".into()));
+                }
+                let k: ElectionKey = entry.body()?;
+                let expected = self.compute_election_key()?;
+                if k != expected {
+                    return Err(RecordError::Mismatch(
+                        "election key differs from the DKG transcript".into(),
+                    ));
+                }
+                self.election_key = Some(k);
+                Ok(Applied::Recorded)
+            }
+            K::Open => {
+                self.phase_is(kind, &[Phase::Setup])?;
+                entry.verify_signer(&board)?;
+                let _: PhaseChange = entry.body()?;
+                if self.election_key.is_none() {
+                    return Err(RecordError::Missing("election key".into()));
+                }
+                self.check_pools()?;
+                self.phase = Phase::Open;
+                Ok(Applied::Recorded)
+            }
+            K::Issuance => {
+                self.phase_is(kind, &[Phase::Open])?;
+                let r: Issuance = entry.body()?;
+                let key = *self
+                    .enrolled
+                    .get(&r.member)
+                    .ok_or_else(|| RecordError::Unknown("member not enrolled".into()))?;
+                entry.verify_signer(&key)?;
+                let line = &self.members[&r.member];
+                if line.constituency != r.constituency {
+                    return Err(RecordError::Mismatch(
+                        "issuance for another constituency".into(),
+                    ));
+                }
+                if self.credentialed.contains(&r.member) {
+                    return Err(RecordError::Duplicate(
+                        "second credential for a member".into(),
+                    ));
+                }
+                let i = self.cidx(&r.constituency)?;
+                self.credentialed.insert(r.member);
+                self.constituencies[i].issuances += 1;
+                Ok(Applied::Recorded)
+            }
+            K::Ballot => {
+                self.phase_is(kind, &[Phase::Open])?;
+                if !entry.is_anonymous() {
+                    return Err(RecordError::Entry(EntryError::BadSignature));
+                }
+                let ballot: Ballot = entry.body()?;
+                self.apply_ballot(&ballot, check, history)
+            }
+            K::Close => {
+                self.phase_is(kind, &[Phase::Open])?;
+                entry.verify_signer(&board)?;
+                let _: PhaseChange = entry.body()?;
+                self.phase = Phase::Closed;
+                Ok(Applied::Recorded)
+            }
+            K::DecryptionShare => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                let s: DecryptionShare = entry.body()?;
+                let trustee = s.share.trustee;
+                entry.verify_signer(&self.trustee_key(trustee)?)?;
+                let i = self.cidx(&s.constituency)?;
+                if self.constituencies[i].shares.contains_key(&trustee) {
+                    return Err(RecordError::Duplicate(format!(
+                        "share of trustee {trustee}"
+                    )));
+                }
+                if self.constituencies[i].tally.is_some() {
+                    return Err(RecordError::OutOfPhase {
+                        kind: kind.name(),
+                        phase: "tallied",
+                    });
+                }
+                let key = self
+                    .election_key
+                    .as_ref()
+                    .ok_or_else(|| RecordError::Missing("election key".into()))?;
+                let a: Vec<RistrettoPoint> = self.constituencies[i]
+                    .aggregate
+                    .iter()
+                    .map(|c| c.a)
+                    .collect();
+                decryption::verify_share(
+                    key,
+                    &self.election,
+                    s.constituency.as_bytes(),
+                    &a,
+                    &s.share,
+                )
+                .map_err(|e| {
+                    RecordError::Proof(format!("decryption share of trustee {trustee}: {e}"))
+                })?;
+                self.constituencies[i].shares.insert(trustee, s.share);
+                Ok(Applied::Recorded)
+            }
+            K::Tally => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                entry.verify_signer(&board)?;
+                let t: Tally = entry.body()?;
+                let i = self.cidx(&t.constituency)?;
+                if self.constituencies[i].tally.is_some() {
+                    return Err(RecordError::Duplicate(format!(
+                        "tally of {}",
+                        t.constituency
+                    )));
+                }
+                let expected = self.compute_tally_with(&t.constituency, &t.trustees)?;
+                if expected != t {
+                    return Err(RecordError::Mismatch(format!(
+                        "tally of {}",
+                        t.constituency
+                    )));
+                }
+                self.constituencies[i].tally = Some(t);
+                Ok(Applied::Recorded)
+            }
+            K::LotteryCommit => {
+                self.phase_is(kind, &[Phase::Setup, Phase::Open])?;
+                let c: LotteryCommit = entry.body()?;
+                entry.verify_signer(&self.contributor_key(c.contributor)?)?;
+                if self.commits.contains_key(&c.contributor) {
+                    return Err(RecordError::Duplicate(format!(
+                        "commitment of contributor {}",
+                        c.contributor
+                    )));
+                }
+                self.commits.insert(c.contributor, c.commitment);
+                Ok(Applied::Recorded)
+            }
+            K::Beacon => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                entry.verify_signer(&board)?;
+                if self.beacon.is_some() {
+                    return Err(RecordError::Duplicate("beacon value".into()));
+                }
+                let b: BeaconValue = entry.body()?;
+                if b.value.is_empty() {
+                    return Err(RecordError::Missing("beacon value is empty".into()));
+                }
+                self.beacon = Some(b.value);
+                Ok(Applied::Recorded)
+            }
+            K::LotteryReveal => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                if self.beacon.is_none() {
+                    return Err(RecordError::Missing("beacon value before reveals".into()));
+                }
+                let r: LotteryReveal = entry.body()?;
+                entry.verify_signer(&self.contributor_key(r.contributor)?)?;
+                let commitment = self.commits.get(&r.contributor).ok_or_else(|| {
+                    RecordError::Missing(format!("commitment of contributor {}", r.contributor))
+                })?;
+                if self.reveals.contains_key(&r.contributor) {
+                    return Err(RecordError::Duplicate(format!(
+                        "reveal of contributor {}",
+                        r.contributor
+                    )));
+                }
+                lottery::verify_reveal(&self.election, r.contributor, &r.secret, commitment)
+                    .map_err(|e| RecordError::Mismatch(e.to_string()))?;
+                self.reveals.insert(r.contributor, r.secret);
+                Ok(Applied::Recorded)
+            }
+            K::Seed => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                entry.verify_signer(&board)?;
+                let s: LotterySeed = entry.body()?;
+                let expected = self.compute_seed()?;
+                if s != expected {
+                    return Err(RecordError::Mismatch("lottery seed".into()));
+                }
+                self.seed = Some(s);
+                self.phase = Phase::Seated;
+                Ok(Applied::Recorded)
+            }
+            K::SeatResult => {
+                self.phase_is(kind, &[Phase::Seated])?;
+                entry.verify_signer(&board)?;
+                let r: SeatResult = entry.body()?;
+                let i = self.cidx(&r.constituency)?;
+                if self.constituencies[i].seats.is_some() {
+                    return Err(RecordError::Duplicate(format!(
+                        "seat result of {}",
+                        r.constituency
+                    )));
+                }
+                let expected = self.compute_seats(&r.constituency)?;
+                if expected != r {
+                    return Err(RecordError::Mismatch(format!(
+                        "seat result of {}",
+                        r.constituency
+                    )));
+                }
+                self.constituencies[i].seats = Some(r);
+                Ok(Applied::Recorded)
+            }
+            K::Attestation => {
+                entry.verify_signature()?;
+                let a: Attestation = entry.body()?;
+                if a.size > self.next_index {
+                    return Err(RecordError::Mismatch(
+                        "attestation of a future checkpoint".into(),
+                    ));
+                }
+                Ok(Applied::Attestation(a))
+            }
+        }
+    }
+
+    fn contributor_key(&self, index: u32) -> Result<[u8; 32], RecordError> {
+        self.manifest
+            .lottery
+            .contributors
+            .get((index as usize).wrapping_sub(1))
+            .map(|c| c.signing_key)
+            .ok_or_else(|| RecordError::Unknown(format!("contributor {index}")))
+    }
+
+    fn apply_roster(&mut self, roster: Roster) -> Result<Applied, RecordError> {
+        let mut seen = BTreeSet::new();
+        for m in &roster.members {
+            self.cidx(&m.constituency)?;
+            if self.members.contains_key(&m.member) || !seen.insert(m.member) {
+                return Err(RecordError::Duplicate("member listed twice".into()));
+            }
+            if !m.pool_pseudonym.is_empty() {
+                let pool = self
+                    .pool
+                    .get(&m.constituency)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                if pool.iter().any(|p| p.id == m.pool_pseudonym) {
+                    return Err(RecordError::Duplicate(format!(
+                        "pool pseudonym {:?}",
+                        m.pool_pseudonym
+                    )));
+                }
+            }
+        }
+        for m in roster.members {
+            if !m.pool_pseudonym.is_empty() {
+                let pool = self.pool.entry(m.constituency.clone()).or_default();
+                let member = lottery::PoolMember {
+                    id: m.pool_pseudonym.clone(),
+                    category: m.category.clone(),
+                };
+                let at = pool.partition_point(|p| p.id < member.id);
+                pool.insert(at, member);
+            }
+            self.members.insert(m.member, m);
+        }
+        Ok(Applied::Recorded)
+    }
+
+    /// The context that ballot verification needs, once the election key is
+    /// published; it is independent of later entries, so it can be handed to
+    /// worker threads while the record moves on.
+    pub fn ballot_verifier(&self) -> Result<BallotVerifier, RecordError> {
+        let key = self
+            .election_key
+            .as_ref()
+            .ok_or_else(|| RecordError::Missing("election key".into()))?;
+        Ok(BallotVerifier {
+            manifest: self.manifest.clone(),
+            election: self.election,
+            public_key: *key.public_key(),
+        })
+    }
+
+    /// Verifies a ballot's credential, signature and proofs (§4, §8.4).
+    pub fn verify_ballot(&self, ballot: &Ballot) -> Result<(), RecordError> {
+        self.ballot_verifier()?.verify(ballot)
+    }
+
+    fn apply_ballot(
+        &mut self,
+        ballot: &Ballot,
+        check: BallotCheck,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        let body = &ballot.body;
+        let i = self.cidx(&body.constituency)?;
+        let n = self.manifest.constituencies[i].candidates.len();
+        if body.vote.ciphertexts().len() != n {
+            return Err(RecordError::Proof("wrong number of ciphertexts".into()));
+        }
+        if check == BallotCheck::Full {
+            self.verify_ballot(ballot)?;
+        }
+        let key = *body.ballot_key.as_bytes();
+        let state = &self.constituencies[i];
+        let superseded = state.ballots.get(&key).copied();
+        if superseded.is_none() && state.ballots.len() as u64 >= state.issuances {
+            return Err(RecordError::Mismatch(format!(
+                "more ballot keys than credentials issued in {}",
+                body.constituency
+            )));
+        }
+        // Compute the new aggregate before touching state, so errors leave it unchanged.
+        let mut aggregate = state.aggregate.clone();
+        if let Some(old) = superseded {
+            let previous = history.ballot_at(old).map_err(RecordError::History)?;
+            if previous.body.ballot_key != body.ballot_key
+                || previous.body.constituency != body.constituency
+            {
+                return Err(RecordError::History(format!(
+                    "entry {old} is not the superseded ballot"
+                )));
+            }
+            for (acc, c) in aggregate.iter_mut().zip(previous.body.vote.ciphertexts()) {
+                *acc -= *c;
+            }
+        }
+        for (acc, c) in aggregate.iter_mut().zip(body.vote.ciphertexts()) {
+            *acc += *c;
+        }
+        let state = &mut self.constituencies[i];
+        state.aggregate = aggregate;
+        state.ballots.insert(key, self.next_index);
+        Ok(Applied::Ballot { superseded })
+    }
+
+    fn check_pools(&self) -> Result<(), RecordError> {
+        for c in &self.manifest.constituencies {
+            let candidates: Vec<&str> = c.candidates.iter().map(|k| k.category.as_str()).collect();
+            let pool: Vec<&str> = self
+                .pool(&c.id)
+                .iter()
+                .map(|m| m.category.as_str())
+                .collect();
+            seats::check_feasible(&c.rules, &candidates, &pool).map_err(|e| {
+                RecordError::Missing(format!("seat rules of {} cannot be met: {e}", c.id))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The election key the DKG transcript so far determines (§5).
+    pub fn compute_election_key(&self) -> Result<ElectionKey, RecordError> {
+        let dealings: Vec<dkg::DealerMessage> = self.dealings.values().cloned().collect();
+        let outcome =
+            dkg::DkgOutcome::from_transcript(&self.dkg_params, &dealings, &self.complaints)
+                .map_err(|e| RecordError::Missing(format!("key generation: {e}")))?;
+        Ok(outcome.election_key)
+    }
+
+    /// The tally that the first `threshold` posted shares of `constituency` give.
+    pub fn compute_tally(&self, constituency: &str) -> Result<Tally, RecordError> {
+        let i = self.cidx(constituency)?;
+        let trustees: Vec<u32> = self.constituencies[i]
+            .shares
+            .keys()
+            .take(self.manifest.threshold as usize)
+            .copied()
+            .collect();
+        self.compute_tally_with(constituency, &trustees)
+    }
+
+    fn compute_tally_with(
+        &self,
+        constituency: &str,
+        trustees: &[u32],
+    ) -> Result<Tally, RecordError> {
+        let i = self.cidx(constituency)?;
+        let state = &self.constituencies[i];
+        let t = self.manifest.threshold as usize;
+        if trustees.len() != t || trustees.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(RecordError::Mismatch(format!(
+                "tally must combine exactly {t} distinct trustees, ascending"
+            )));
+        }
+        let mut shares = Vec::with_capacity(t);
+        for j in trustees {
+            let s = state.shares.get(j).ok_or_else(|| {
+                RecordError::Missing(format!("share of trustee {j} for {constituency}"))
+            })?;
+            shares.push(s.clone());
+        }
+        let key = self
+            .election_key
+            .as_ref()
+            .ok_or_else(|| RecordError::Missing("election key".into()))?;
+        let ballots = state.ballots.len() as u64;
+        let a: Vec<RistrettoPoint> = state.aggregate.iter().map(|c| c.a).collect();
+        let b: Vec<RistrettoPoint> = state.aggregate.iter().map(|c| c.b).collect();
+        let dlog =
+            decryption::DiscreteLog::new(ballots).map_err(|e| RecordError::Proof(e.to_string()))?;
+        let counts = decryption::combine(
+            key,
+            &self.election,
+            constituency.as_bytes(),
+            &a,
+            &b,
+            &shares,
+            &dlog,
+        )
+        .map_err(|e| RecordError::Proof(e.to_string()))?;
+        Ok(Tally {
+            constituency: constituency.to_string(),
+            ballots,
+            counts,
+            trustees: trustees.to_vec(),
+        })
+    }
+
+    /// The lottery seed the beacon and the reveals so far determine (§7).
+    pub fn compute_seed(&self) -> Result<LotterySeed, RecordError> {
+        let beacon = self
+            .beacon
+            .as_ref()
+            .ok_or_else(|| RecordError::Missing("beacon value".into()))?;
+        for c in &self.manifest.constituencies {
+            if self.tally(&c.id).is_none() {
+                return Err(RecordError::Missing(format!("tally of {}", c.id)));
+            }
+        }
+        let reveals: Vec<(u32, [u8; 32])> = self.reveals.iter().map(|(i, s)| (*i, *s)).collect();
+        let withheld = self
+            .commits
+            .keys()
+            .filter(|i| !self.reveals.contains_key(i))
+            .copied()
+            .collect();
+        let seed = lottery::seed(&self.election, beacon, &reveals)
+            .map_err(|e| RecordError::Mismatch(e.to_string()))?;
+        Ok(LotterySeed { seed, withheld })
+    }
+
+    /// The seat result of `constituency` that the tally and seed determine (§7).
+    pub fn compute_seats(&self, constituency: &str) -> Result<SeatResult, RecordError> {
+        let i = self.cidx(constituency)?;
+        let seed = self
+            .seed
+            .as_ref()
+            .ok_or_else(|| RecordError::Missing("lottery seed".into()))?;
+        let tally = self.constituencies[i]
+            .tally
+            .as_ref()
+            .ok_or_else(|| RecordError::Missing(format!("tally of {constituency}")))?;
+        let c = &self.manifest.constituencies[i];
+        let candidates: Vec<seats::Candidate> = c
+            .candidates
+            .iter()
+            .zip(&tally.counts)
+            .map(|(k, v)| seats::Candidate {
+                id: k.id.clone(),
+                category: k.category.clone(),
+                votes: *v,
+            })
+            .collect();
+        let source = self.draw_source(&seed.seed)?;
+        let elected = seats::allocate(&c.rules, &candidates, &source.tie_seed())
+            .map_err(|e| RecordError::Mismatch(format!("seat allocation: {e}")))?;
+        let drawn = lottery::draw_with(
+            &source,
+            c.id.as_bytes(),
+            &c.rules,
+            &elected,
+            self.pool(&c.id),
+            0,
+        )
+        .map_err(|e| RecordError::Mismatch(format!("lottery draw: {e}")))?
+        .seats;
+        Ok(SeatResult {
+            constituency: constituency.to_string(),
+            elected,
+            drawn,
+        })
+    }
+
+    /// The randomness the draw uses: the seed (DRBG mode) or, in RFC 3797
+    /// mode, the beacon value read as the RFC 3797 key string.
+    fn draw_source(&self, seed: &[u8; 32]) -> Result<DrawSource, RecordError> {
+        Ok(match self.manifest.lottery.method {
+            DrawMethod::Drbg => DrawSource::Drbg { seed: *seed },
+            DrawMethod::Rfc3797 => {
+                let beacon = self
+                    .beacon
+                    .as_ref()
+                    .ok_or_else(|| RecordError::Missing("beacon value".into()))?;
+                let key = String::from_utf8(beacon.clone()).map_err(|_| {
+                    RecordError::Mismatch("RFC 3797 key string is not UTF-8".into())
+                })?;
+                DrawSource::Rfc3797 { key }
+            }
+        })
+    }
+
+    /// True when every constituency has its seat result: the election is complete.
+    pub fn is_complete(&self) -> bool {
+        self.constituencies.iter().all(|c| c.seats.is_some())
+    }
+}
+
+/// What ballot verification needs: the manifest, the election id and `PK`.
+#[derive(Clone)]
+pub struct BallotVerifier {
+    manifest: Manifest,
+    election: ElectionId,
+    public_key: RistrettoPoint,
+}
+
+impl BallotVerifier {
+    /// The statement a ballot of `constituency` under key `p` proves (§4).
+    pub fn statement(
+        &self,
+        constituency: &str,
+        p: crate::schnorr::BallotPublicKey,
+    ) -> Result<BallotStatement, RecordError> {
+        let c = self
+            .manifest
+            .constituency(constituency)
+            .ok_or_else(|| RecordError::Unknown(format!("constituency {constituency:?}")))?;
+        BallotStatement::new(
+            self.election,
+            constituency,
+            self.public_key,
+            p,
+            c.candidates.len() as u32,
+            c.approval_min,
+            c.approval_max,
+        )
+        .map_err(|e| RecordError::Proof(e.to_string()))
+    }
+
+    fn credential(&self, ballot: &Ballot) -> Result<(), RecordError> {
+        let body = &ballot.body;
+        let c = self
+            .manifest
+            .constituency(&body.constituency)
+            .ok_or_else(|| RecordError::Unknown(format!("constituency {:?}", body.constituency)))?;
+        let ctx = CredentialContext::new(self.election, body.constituency.clone());
+        body.credential
+            .verify(&c.registrar_key, &ctx, body.ballot_key.as_bytes())
+            .map_err(|e| RecordError::Proof(format!("credential: {e}")))
+    }
+
+    /// Verifies one ballot: credential, signature, then proofs.
+    pub fn verify(&self, ballot: &Ballot) -> Result<(), RecordError> {
+        self.credential(ballot)?;
+        let body = &ballot.body;
+        schnorr::verify(
+            &body.ballot_key,
+            &self.election,
+            &body.constituency,
+            &body.to_bytes(),
+            &ballot.signature,
+        )
+        .map_err(|e| RecordError::Proof(format!("ballot signature: {e}")))?;
+        let statement = self.statement(&body.constituency, body.ballot_key)?;
+        body.vote
+            .verify(&statement)
+            .map_err(|e| RecordError::Proof(format!("ballot proof: {e}")))
+    }
+
+    /// Verifies many ballots at once: credentials one by one, signatures and
+    /// proofs in two batches. On failure, falls back to one-by-one checks and
+    /// returns every invalid ballot's position with its error.
+    pub fn verify_batch(&self, ballots: &[Ballot]) -> Result<(), Vec<(usize, RecordError)>> {
+        let single = || -> Vec<(usize, RecordError)> {
+            ballots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| self.verify(b).err().map(|e| (i, e)))
+                .collect()
+        };
+        if ballots.is_empty() {
+            return Ok(());
+        }
+        let mut statements = Vec::with_capacity(ballots.len());
+        let mut bodies = Vec::with_capacity(ballots.len());
+        for b in ballots {
+            if self.credential(b).is_err() {
+                return Err(single());
+            }
+            match self.statement(&b.body.constituency, b.body.ballot_key) {
+                Ok(s) => statements.push(s),
+                Err(_) => return Err(single()),
+            }
+            bodies.push(b.body.to_bytes());
+        }
+        let signed: Vec<SignedMessage<'_>> = ballots
+            .iter()
+            .zip(&bodies)
+            .map(|(b, m)| SignedMessage {
+                key: &b.body.ballot_key,
+                election_id: &self.election,
+                constituency: &b.body.constituency,
+                message: m,
+                signature: &b.signature,
+            })
+            .collect();
+        let items: Vec<(&BallotStatement, &crate::ballot::EncryptedVote)> = statements
+            .iter()
+            .zip(ballots.iter().map(|b| &b.body.vote))
+            .collect();
+        if schnorr::verify_batch(&signed).is_err() || ballot::verify_batch(&items).is_err() {
+            let bad = single();
+            // A failed batch must name at least one culprit.
+            return Err(if bad.is_empty() {
+                vec![(0, RecordError::Proof("batch verification failed".into()))]
+            } else {
+                bad
+            });
+        }
+        Ok(())
+    }
+}
