@@ -699,7 +699,7 @@ mod tests {
         // Committed: entries, rows, size and a checkpoint for the new size.
         assert_eq!(store.size(&id(1)).unwrap(), Some(2));
         assert_eq!(
-            store.entries(&id(1), 0, 9).unwrap(),
+            store.entries(&id(1), 0, 9, usize::MAX).unwrap(),
             vec![b"alice".to_vec(), b"bob".to_vec()]
         );
         assert_eq!(
@@ -803,8 +803,14 @@ mod tests {
         fn entry(&self, log: &ElectionId, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
             self.0.entry(log, index)
         }
-        fn entries(&self, log: &ElectionId, s: u64, e: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-            self.0.entries(log, s, e)
+        fn entries(
+            &self,
+            log: &ElectionId,
+            s: u64,
+            e: u64,
+            max: usize,
+        ) -> Result<Vec<Vec<u8>>, StoreError> {
+            self.0.entries(log, s, e, max)
         }
         fn node(
             &self,

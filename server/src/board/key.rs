@@ -33,6 +33,11 @@ pub enum BoardKeyError {
         #[source]
         source: std::io::Error,
     },
+    /// The key file is gone although the board holds checkpoints it signed.
+    #[error(
+        "board key file {0} is missing but the store holds signed logs; restore it from backup"
+    )]
+    Missing(PathBuf),
     /// The key file does not hold a key.
     #[error("board key file {0} is malformed")]
     Malformed(PathBuf),
@@ -88,7 +93,10 @@ impl BoardSecret {
 
     /// The signing key of one election's checkpoints.
     pub fn election_key(&self, election: &ElectionId) -> Result<BoardKey, BoardKeyError> {
-        Ok(BoardKey::from_seed(&election_origin(election.as_bytes()), &self.seed)?)
+        Ok(BoardKey::from_seed(
+            &election_origin(election.as_bytes()),
+            &self.seed,
+        )?)
     }
 
     /// The verifier of one election's checkpoints.
@@ -99,7 +107,7 @@ impl BoardSecret {
 
 /// Writes `contents` to `path` with mode 0600, atomically: a crash leaves
 /// either no key file or the whole one.
-fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
     let contents = Zeroizing::new(contents);
     let tmp = path.with_extension("key.tmp");
     let mut options = fs::OpenOptions::new();
@@ -147,7 +155,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let again = BoardSecret::load_or_create(dir.path()).unwrap();
@@ -166,10 +177,14 @@ mod tests {
         let cp = Checkpoint::new(election_origin(a.as_bytes()), 5, [9; 32]);
         let note = sign_checkpoint(&key, &cp).unwrap();
         let opened =
-            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&a).unwrap()).unwrap();
+            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&a).unwrap())
+                .unwrap();
         assert_eq!(opened, cp);
         // Another election's verifier refuses it: the origin is bound.
-        assert!(open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&b).unwrap()).is_err());
+        assert!(
+            open_signed_checkpoint(note.as_bytes(), &secret.election_verifier(&b).unwrap())
+                .is_err()
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::sequencer::{
     SequencerThread,
 };
 use crate::store::sled::SledStore;
-use crate::store::{Digest, Store, StoreError};
+use crate::store::{Digest, Store, StoreError, Table};
 use key::{BoardKeyError, BoardSecret};
 
 /// Directory of the store inside the data directory.
@@ -79,6 +79,15 @@ pub struct EntryPage {
     pub entries: Vec<Vec<u8>>,
 }
 
+/// Bounds on one page of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit {
+    /// Most entries in a page.
+    pub entries: u64,
+    /// A page ends after the entry that brings it to this many bytes.
+    pub bytes: usize,
+}
+
 /// The board service: every log of this server.
 pub struct Board {
     store: Arc<dyn Store>,
@@ -91,10 +100,16 @@ impl Board {
     /// Opens the board in `data_dir` (created if needed) and starts its writer.
     pub fn open(data_dir: &Path) -> Result<(Arc<Board>, SequencerThread), BoardError> {
         std::fs::create_dir_all(data_dir)?;
-        let secret = Arc::new(BoardSecret::load_or_create(data_dir)?);
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
+        let sizes = store.logs()?;
+        let key_path = data_dir.join(key::KEY_FILE);
+        if !sizes.is_empty() && !key_path.exists() {
+            // A fresh key could not vouch for checkpoints already handed out.
+            return Err(BoardKeyError::Missing(key_path).into());
+        }
+        let secret = Arc::new(BoardSecret::load_or_create(data_dir)?);
         let mut logs = Vec::new();
-        for (log, size) in store.logs()? {
+        for (log, size) in sizes {
             logs.push(restore_log(store.as_ref(), &secret, log, size)?);
         }
         tracing::info!(logs = logs.len(), "board opened");
@@ -135,18 +150,21 @@ impl Board {
         Ok(self.secret.election_verifier(log)?)
     }
 
-    /// Entries `start..end` (at most `limit` of them), bounded by the head.
+    /// Entries from `start` up to `end` (default: the head), bounded by the
+    /// head and by `page`: a page may hold fewer entries than asked.
     pub fn entries(
         &self,
         log: &ElectionId,
         start: u64,
         end: Option<u64>,
-        limit: u64,
+        page: PageLimit,
     ) -> Result<EntryPage, BoardError> {
         let head = self.head(log)?;
         let end = end.unwrap_or(u64::MAX);
         if end < start {
-            return Err(BoardError::InvalidRange(format!("end {end} < start {start}")));
+            return Err(BoardError::InvalidRange(format!(
+                "end {end} < start {start}"
+            )));
         }
         if start > head.size {
             return Err(BoardError::BeyondHead {
@@ -154,16 +172,35 @@ impl Board {
                 size: head.size,
             });
         }
-        let end = end.min(head.size).min(start.saturating_add(limit));
-        let entries = self.store.entries(log, start, end)?;
-        if entries.len() as u64 != end - start {
-            return Err(StoreError::Corrupt(format!("log {log}: entries missing in {start}..{end}")).into());
+        let end = end.min(head.size).min(start.saturating_add(page.entries));
+        let entries = self.store.entries(log, start, end, page.bytes)?;
+        let bytes: usize = entries.iter().map(Vec::len).sum();
+        if (entries.len() as u64) < end - start && bytes < page.bytes {
+            return Err(StoreError::Corrupt(format!(
+                "log {log}: entries missing in {start}..{end}"
+            ))
+            .into());
         }
         Ok(EntryPage {
             start,
             size: head.size,
             entries,
         })
+    }
+
+    /// A row of one of a log's keyed tables.
+    ///
+    /// Rows are written only with the entries that justify them, but a row
+    /// may become visible here while its group is being flushed, shortly
+    /// before it is durable. A decision that must rest on durable state
+    /// belongs in an append's precondition, which the sequencer evaluates.
+    pub fn row(
+        &self,
+        log: &ElectionId,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, BoardError> {
+        Ok(self.store.get(log, table, key)?)
     }
 
     /// Audit path of leaf `index` in the tree of `size` leaves.
@@ -215,7 +252,11 @@ impl Board {
 
 fn node(store: &dyn Store, log: &ElectionId, id: NodeId) -> Result<Digest, BoardError> {
     store.node(log, id)?.ok_or_else(|| {
-        StoreError::Corrupt(format!("log {log}: node ({}, {}) missing", id.level, id.index)).into()
+        StoreError::Corrupt(format!(
+            "log {log}: node ({}, {}) missing",
+            id.level, id.index
+        ))
+        .into()
     })
 }
 
@@ -264,4 +305,95 @@ fn signer(secret: Arc<BoardSecret>) -> CheckpointSigner {
         let checkpoint = Checkpoint::new(election_origin(log.as_bytes()), size, *root);
         Ok(sign_checkpoint(key, &checkpoint).map_err(BoardKeyError::from)?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequencer::{LogRequirement, RowWrite};
+    use crate::store::Write;
+
+    const MEMBERS: Table = Table::new("members");
+    const ID: ElectionId = ElectionId([5; 32]);
+
+    async fn board_with_entries(dir: &Path, n: u8) {
+        let (board, thread) = Board::open(dir).unwrap();
+        for i in 0..n {
+            let mut r = AppendRequest::new(ID, vec![i], LogRequirement::Any);
+            r.rows
+                .push(RowWrite::upsert(MEMBERS, vec![i], b"yes".to_vec()));
+            board.append(r).await.unwrap();
+        }
+        thread.stop().await;
+    }
+
+    #[tokio::test]
+    async fn reopening_restores_heads_rows_and_proofs() {
+        let dir = tempfile::tempdir().unwrap();
+        board_with_entries(dir.path(), 5).await;
+        let (board, thread) = Board::open(dir.path()).unwrap();
+        let head = board.head(&ID).unwrap();
+        assert_eq!(head.size, 5);
+        let leaves: Vec<_> = (0..5u8).map(|i| merkle::leaf_hash(&[i])).collect();
+        assert_eq!(head.root, merkle::root(&leaves));
+        assert_eq!(
+            board.row(&ID, MEMBERS, &[4]).unwrap(),
+            Some(b"yes".to_vec())
+        );
+        assert_eq!(board.row(&ID, MEMBERS, &[5]).unwrap(), None);
+        let proof = board.inclusion_proof(&ID, 3, 5).unwrap();
+        merkle::verify_inclusion(3, 5, &leaves[3], &proof, &head.root).unwrap();
+        // The frontier was restored: the next append extends the same tree.
+        let next = board
+            .append(AppendRequest::new(ID, vec![5], LogRequirement::Exists))
+            .await
+            .unwrap();
+        assert_eq!(next.index, 5);
+        let proof = board.consistency_proof(&ID, 5, 6).unwrap();
+        merkle::verify_consistency(5, 6, &head.root, &next.head.root, &proof).unwrap();
+        thread.stop().await;
+    }
+
+    #[tokio::test]
+    async fn opening_refuses_a_store_that_disagrees_with_its_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        board_with_entries(dir.path(), 3).await;
+        {
+            // Replace the checkpoint for size 3 by a validly signed one over another root.
+            let secret = BoardSecret::load_or_create(dir.path()).unwrap();
+            let forged = Checkpoint::new(election_origin(ID.as_bytes()), 3, [7; 32]);
+            let note = sign_checkpoint(&secret.election_key(&ID).unwrap(), &forged).unwrap();
+            let store = SledStore::open(&dir.path().join(STORE_DIR)).unwrap();
+            let mut w = crate::store::WriteSet::new();
+            w.push(Write::Checkpoint {
+                log: ID,
+                size: 3,
+                note: note.into_bytes(),
+            });
+            store.commit(w).unwrap();
+        }
+        assert!(matches!(
+            Board::open(dir.path()),
+            Err(BoardError::Inconsistent { log: ID, .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn opening_refuses_a_checkpoint_signed_by_another_key() {
+        let dir = tempfile::tempdir().unwrap();
+        board_with_entries(dir.path(), 2).await;
+        let key_file = dir.path().join(key::KEY_FILE);
+        std::fs::remove_file(&key_file).unwrap();
+        // No new key replaces a lost one under existing checkpoints.
+        assert!(matches!(
+            Board::open(dir.path()),
+            Err(BoardError::Key(BoardKeyError::Missing(_)))
+        ));
+        // Another key put in its place does not verify them.
+        key::write_private(&key_file, "cd".repeat(32) + "\n").unwrap();
+        assert!(matches!(
+            Board::open(dir.path()),
+            Err(BoardError::Inconsistent { log: ID, .. })
+        ));
+    }
 }

@@ -8,7 +8,7 @@ use urne_crypto::entry::{Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
 use super::output::Table;
-use super::{parse_hex, CliError, Context, ElectionArg};
+use super::{parse_hex, Failure, Context, ElectionArg};
 use crate::client::draft::ManifestDraft;
 use crate::client::receipt::ReceiptJson;
 use crate::client::{board, secret_file, Client};
@@ -89,7 +89,7 @@ pub struct BeaconArgs {
 }
 
 /// Runs an organiser command.
-pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
     let mut client = ctx.client()?;
     if let Some(t) = cmd.token {
         client = client.with_organiser_token(Some(t));
@@ -111,39 +111,39 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
 }
 
 /// Reads a TOML manifest draft.
-pub fn read_draft(path: &std::path::Path) -> Result<ManifestDraft, CliError> {
+pub fn read_draft(path: &std::path::Path) -> Result<ManifestDraft, Failure> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display()), "check the --manifest path"))?;
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), "check the --manifest path"))?;
     toml::from_str(&text).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
-        CliError::new(format!("manifest draft {} is not valid: {first}", path.display()), "see the manifest example in the README")
+        Failure::new(format!("manifest draft {} is not valid: {first}", path.display()), "see the manifest example in the README")
     })
 }
 
 /// Creates the election and checks what the service made of the draft.
-pub async fn create_election(client: &Client, draft: &ManifestDraft) -> Result<([u8; 32], Manifest), CliError> {
+pub async fn create_election(client: &Client, draft: &ManifestDraft) -> Result<([u8; 32], Manifest), Failure> {
     let created = client.create_election(draft).await?;
     let id = super::parse_hex32(&created.election, "election id")?;
     let bytes = parse_hex(&created.manifest, "manifest")?;
     let manifest = Manifest::from_bytes(&bytes)
-        .map_err(|e| CliError::plain(format!("the server returned a malformed manifest: {e}")))?;
+        .map_err(|e| Failure::plain(format!("the server returned a malformed manifest: {e}")))?;
     if manifest.election_id() != id {
-        return Err(CliError::plain("the server's election id is not the hash of its manifest"));
+        return Err(Failure::plain("the server's election id is not the hash of its manifest"));
     }
     if !draft.matches(&manifest) {
-        return Err(CliError::plain("the server's manifest differs from the draft"));
+        return Err(Failure::plain("the server's manifest differs from the draft"));
     }
     if manifest.board_key != client.board_key().await? {
-        return Err(CliError::plain("the manifest names another board key than the server's"));
+        return Err(Failure::plain("the manifest names another board key than the server's"));
     }
     let (entry, _) = board::check_service_receipt(client, &id, &created.receipt).await?;
     if entry.kind() != Ok(EntryKind::Manifest) || entry.body != bytes {
-        return Err(CliError::plain("the receipt does not cover the manifest"));
+        return Err(Failure::plain("the receipt does not cover the manifest"));
     }
     Ok((id, manifest))
 }
 
-async fn create(client: &Client, path: &std::path::Path) -> Result<(), CliError> {
+async fn create(client: &Client, path: &std::path::Path) -> Result<(), Failure> {
     let draft = read_draft(path)?;
     let (id, manifest) = create_election(client, &draft).await?;
     println!("election {}", hex::encode(id));
@@ -165,11 +165,11 @@ pub async fn roster(
     client: &Client,
     election: &[u8; 32],
     csv: String,
-) -> Result<Vec<crate::client::api::MemberToken>, CliError> {
+) -> Result<Vec<crate::client::api::MemberToken>, Failure> {
     let import = client.import_roster(election, csv).await?;
     let (entry, _) = board::check_service_receipt(client, election, &import.receipt).await?;
     if entry.kind() != Ok(EntryKind::Roster) {
-        return Err(CliError::plain("the receipt does not cover a roster entry"));
+        return Err(Failure::plain("the receipt does not cover a roster entry"));
     }
     Ok(import.tokens)
 }
@@ -184,20 +184,20 @@ async fn import_roster(
     election: &[u8; 32],
     file: &std::path::Path,
     tokens_out: Option<&std::path::Path>,
-) -> Result<(), CliError> {
+) -> Result<(), Failure> {
     let csv = std::fs::read_to_string(file)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", file.display()), "check the roster path"))?;
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display()), "check the roster path"))?;
     let tokens = roster(client, election, csv).await?;
     println!("imported {} members", tokens.len());
     match tokens_out {
         Some(path) => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let io = |e: csv::Error| CliError::plain(format!("cannot write tokens: {e}"));
+            let io = |e: csv::Error| Failure::plain(format!("cannot write tokens: {e}"));
             w.write_record(["pseudonym", "token", "invitation"]).map_err(io)?;
             for t in &tokens {
                 w.write_record([&t.pseudonym, &t.token, &invitation(election, &t.pseudonym, &t.token)]).map_err(io)?;
             }
-            let bytes = w.into_inner().map_err(|e| CliError::plain(format!("cannot write tokens: {e}")))?;
+            let bytes = w.into_inner().map_err(|e| Failure::plain(format!("cannot write tokens: {e}")))?;
             secret_file::write(path, &bytes)?;
             println!("tokens written to {} (give each member their invitation)", path.display());
         }
@@ -207,7 +207,7 @@ async fn import_roster(
 }
 
 /// Runs an organiser action and checks the receipts of the entries it appended.
-pub async fn admin_action(client: &Client, election: &[u8; 32], name: &str) -> Result<Vec<Entry>, CliError> {
+pub async fn admin_action(client: &Client, election: &[u8; 32], name: &str) -> Result<Vec<Entry>, Failure> {
     let receipts: Vec<ReceiptJson> = client.admin(election, name).await?;
     let mut entries = Vec::with_capacity(receipts.len());
     for r in &receipts {
@@ -216,7 +216,7 @@ pub async fn admin_action(client: &Client, election: &[u8; 32], name: &str) -> R
     Ok(entries)
 }
 
-async fn action(ctx: &Context, client: &Client, e: &ElectionArg, name: &str) -> Result<(), CliError> {
+async fn action(ctx: &Context, client: &Client, e: &ElectionArg, name: &str) -> Result<(), Failure> {
     let id = ctx.election(client, e).await?;
     let entries = admin_action(client, &id, name).await?;
     let kinds: Vec<&str> = entries.iter().filter_map(|e| e.kind().ok()).map(|k| k.name()).collect();
@@ -225,9 +225,9 @@ async fn action(ctx: &Context, client: &Client, e: &ElectionArg, name: &str) -> 
 }
 
 /// Posts the beacon value and checks the receipt.
-pub async fn post_beacon(client: &Client, election: &[u8; 32], value: &[u8]) -> Result<(), CliError> {
+pub async fn post_beacon(client: &Client, election: &[u8; 32], value: &[u8]) -> Result<(), Failure> {
     if value.is_empty() {
-        return Err(CliError::new("the beacon value is empty", "pass --value HEX"));
+        return Err(Failure::new("the beacon value is empty", "pass --value HEX"));
     }
     for r in client.beacon(election, value).await? {
         board::check_service_receipt(client, election, &r).await?;
@@ -236,7 +236,7 @@ pub async fn post_beacon(client: &Client, election: &[u8; 32], value: &[u8]) -> 
 }
 
 /// `urne admin beacon` (also `urne lottery beacon`).
-pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<(), CliError> {
+pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<(), Failure> {
     let id = ctx.election(client, &b.election).await?;
     let value = parse_hex(&b.value, "beacon value")?;
     post_beacon(client, &id, &value).await?;
@@ -244,7 +244,7 @@ pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<()
     Ok(())
 }
 
-async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), CliError> {
+async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), Failure> {
     let id = ctx.election(client, e).await?;
     let s = client.status(&id).await?;
     println!("election {}", hex::encode(id));

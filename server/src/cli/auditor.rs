@@ -6,7 +6,7 @@ use clap::Subcommand;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::merkle;
 
-use super::{CliError, Context, ElectionArg};
+use super::{Failure, Context, ElectionArg};
 use crate::client::auditor::{self, ExportVerdict};
 use crate::client::keys::KeyFile;
 use crate::client::receipt::decode_hashes;
@@ -40,7 +40,7 @@ pub enum AuditorCommand {
 }
 
 /// Runs an auditor command.
-pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), Failure> {
     match cmd {
         AuditorCommand::Keygen { out, name } => super::trustee::keygen(&out, "auditor", &name),
         AuditorCommand::Attest { key, export, election } => {
@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), CliError> {
             let verdict = verify_file(&export)?;
             if let Some(e) = &election.election {
                 if super::parse_hex32(e, "election id")? != verdict.election {
-                    return Err(CliError::new("the export is of another election", "check --export and --election"));
+                    return Err(Failure::new("the export is of another election", "check --export and --election"));
                 }
             }
             let client = ctx.client()?;
@@ -66,23 +66,23 @@ pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), CliError> {
 }
 
 /// Reads and verifies an export file.
-pub fn verify_file(path: &Path) -> Result<ExportVerdict, CliError> {
+pub fn verify_file(path: &Path) -> Result<ExportVerdict, Failure> {
     let bytes = std::fs::read(path)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display()), "check --export"))?;
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), "check --export"))?;
     auditor::verify_export(&bytes).map_err(|e| {
-        CliError::new(format!("the export does not verify: {e}"), "do not attest this board; report the problem")
+        Failure::new(format!("the export does not verify: {e}"), "do not attest this board; report the problem")
     })
 }
 
 /// Checks that the server's board extends the verified export, then signs and
 /// posts the attestation.
-pub async fn attest(client: &Client, verdict: &ExportVerdict, keys: &KeyFile) -> Result<Receipt, CliError> {
+pub async fn attest(client: &Client, verdict: &ExportVerdict, keys: &KeyFile) -> Result<Receipt, Failure> {
     let election = verdict.election;
     let (fresh, _) = client.checkpoint(&election).await?;
     let proof = client.consistency_proof(&election, verdict.size, fresh.size).await?;
     merkle::verify_consistency(verdict.size, fresh.size, &verdict.root, &fresh.root, &decode_hashes(&proof)?)
         .map_err(|e| {
-            CliError::new(
+            Failure::new(
                 format!("the server's board does not extend the export ({e})"),
                 "the server shows different histories (split view); report it",
             )

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::CliError;
+use super::Failure;
 
 /// Defaults read from `--config FILE`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -22,13 +22,13 @@ pub struct Config {
 
 impl Config {
     /// Reads a configuration file.
-    pub fn load(path: &Path) -> Result<Self, CliError> {
+    pub fn load(path: &Path) -> Result<Self, Failure> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::new(format!("cannot read the config file {}: {e}", path.display()), "check --config FILE")
+            Failure::new(format!("cannot read the config file {}: {e}", path.display()), "check --config FILE")
         })?;
         toml::from_str(&text).map_err(|e| {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
-            CliError::new(
+            Failure::new(
                 format!("config file {} is not valid: {first}", path.display()),
                 "keys: server, election, organiser_token, wallet",
             )

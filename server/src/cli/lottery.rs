@@ -9,7 +9,7 @@ use urne_crypto::record::{BallotCheck, Phase, Record};
 
 use super::admin::{self, BeaconArgs};
 use super::output::Table;
-use super::{CliError, Context, ElectionArg};
+use super::{Failure, Context, ElectionArg};
 use crate::client::keys::KeyFile;
 use crate::client::{board, contributor, Client};
 
@@ -64,7 +64,7 @@ pub enum LotteryCommand {
 }
 
 /// Runs a lottery command.
-pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
     match cmd {
         LotteryCommand::Keygen { out, name } => super::trustee::keygen(&out, "contributor", &name),
         LotteryCommand::Commit { key, election } => {
@@ -97,13 +97,13 @@ pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), CliError> {
 
 /// Commits to a fresh secret: the secret is saved in the key file before the
 /// commitment is sent. Returns the contributor index.
-pub async fn commit(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, CliError> {
+pub async fn commit(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, Failure> {
     let mut keys = KeyFile::load(path, "contributor")?;
     let manifest = board::manifest(client, election).await?;
     let signing = keys.signing()?;
-    let index = contributor::index(&manifest, &signing).map_err(|e| CliError::new(e.to_string(), "check --key and --election"))?;
+    let index = contributor::index(&manifest, &signing).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     if keys.lottery_secret(election)?.is_some() {
-        return Err(CliError::new(
+        return Err(Failure::new(
             "this key file already holds a secret for this election",
             "a contributor commits once; reveal it with `urne lottery reveal` after the beacon",
         ));
@@ -111,21 +111,21 @@ pub async fn commit(client: &Client, election: &[u8; 32], path: &std::path::Path
     let secret = lottery::fresh_secret();
     keys.set_lottery_secret(election, &secret);
     keys.save(path)?;
-    let entry = contributor::commit_entry(&manifest, &signing, &secret).map_err(|e| CliError::plain(e.to_string()))?;
+    let entry = contributor::commit_entry(&manifest, &signing, &secret).map_err(|e| Failure::plain(e.to_string()))?;
     client.post_entry(election, &entry.to_bytes()).await?;
     Ok(index)
 }
 
 /// Reveals the committed secret. Returns the contributor index.
-pub async fn reveal(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, CliError> {
+pub async fn reveal(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, Failure> {
     let keys = KeyFile::load(path, "contributor")?;
     let manifest = board::manifest(client, election).await?;
     let signing = keys.signing()?;
-    let index = contributor::index(&manifest, &signing).map_err(|e| CliError::new(e.to_string(), "check --key and --election"))?;
+    let index = contributor::index(&manifest, &signing).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     let secret = keys.lottery_secret(election)?.ok_or_else(|| {
-        CliError::new("this key file holds no committed secret for this election", "only a contributor who committed can reveal")
+        Failure::new("this key file holds no committed secret for this election", "only a contributor who committed can reveal")
     })?;
-    let entry = contributor::reveal_entry(&manifest, &signing, &secret).map_err(|e| CliError::plain(e.to_string()))?;
+    let entry = contributor::reveal_entry(&manifest, &signing, &secret).map_err(|e| Failure::plain(e.to_string()))?;
     client.post_entry(election, &entry.to_bytes()).await?;
     Ok(index)
 }
@@ -163,12 +163,12 @@ pub fn assembly_tables(record: &Record) -> String {
 }
 
 /// `urne results`.
-pub async fn results(ctx: &Context, e: &ElectionArg) -> Result<(), CliError> {
+pub async fn results(ctx: &Context, e: &ElectionArg) -> Result<(), Failure> {
     let client = ctx.client()?;
     let id = ctx.election(&client, e).await?;
     let replay = board::replay(&client, &id, BallotCheck::Deferred, &|_, _| {}).await?;
     if replay.record.phase() != Phase::Seated {
-        return Err(CliError::new(
+        return Err(Failure::new(
             format!("no results yet: the election is in phase {}", replay.record.phase().name()),
             "results exist once the seats are drawn (`urne lottery draw`)",
         ));

@@ -1,28 +1,28 @@
-//! Everyone's command line: organisers, trustees, voters, lottery
-//! contributors and auditors, plus `urne demo`.
+//! The `urne` command line: one module per subcommand or role.
 
 pub mod admin;
 pub mod auditor;
+pub mod bench_board;
 pub mod config;
-pub mod error;
+pub mod failure;
 pub mod lottery;
 pub mod output;
+pub mod serve;
 pub mod trustee;
 pub mod voter;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use config::Config;
-pub use error::CliError;
+pub use failure::Failure;
 
 use crate::client::Client;
 
-/// urne: anonymous, verifiable elections for pseudonymous organisations.
+/// urne: anonymous, verifiable elections.
 #[derive(Debug, Parser)]
-#[command(name = "urne", version, about, propagate_version = true)]
+#[command(name = "urne", version, about)]
 pub struct Cli {
     /// Server URL, e.g. http://127.0.0.1:8080 [default: from the config file]
     #[arg(long, global = true, env = "URNE_SERVER", value_name = "URL")]
@@ -30,16 +30,19 @@ pub struct Cli {
     /// TOML file with defaults: server, election, organiser_token, wallet
     #[arg(long, global = true, env = "URNE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// What to do.
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The commands, by role.
+/// Subcommands of `urne`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the board service.
+    Serve(serve::ServeArgs),
+    /// Measure durable appends and proof reads against a local board.
+    BenchBoard(bench_board::BenchArgs),
     /// Organiser: create and run an election.
-    #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Trustee: keys, key generation ceremony, decryption.
     #[command(subcommand)]
@@ -58,6 +61,36 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
 }
 
+/// A failed command, reported on stderr with a non-zero exit.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An invalid argument.
+    #[error("{0}")]
+    Usage(String),
+    /// The service failed.
+    #[error(transparent)]
+    Serve(#[from] crate::server::ServeError),
+    /// The benchmark failed.
+    #[error("benchmark: {0}")]
+    Bench(String),
+    /// A local I/O failure (starting the runtime, a temporary directory).
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A client command failed.
+    #[error("{0}")]
+    Failed(#[from] Failure),
+}
+
+impl CliError {
+    /// What to try next, if known.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            CliError::Failed(f) => f.hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// The election to act on.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ElectionArg {
@@ -67,34 +100,38 @@ pub struct ElectionArg {
     pub election: Option<String>,
 }
 
-/// What every command gets: the configuration and a client.
+/// What every client command gets: the effective configuration.
+#[derive(Debug, Clone)]
 pub struct Context {
-    /// Effective configuration (file and flags).
+    /// Configuration file values overridden by flags.
     pub config: Config,
-    /// Path of the configuration file, if any.
-    pub config_path: Option<PathBuf>,
 }
 
 impl Context {
     /// A client of the configured server.
-    pub fn client(&self) -> Result<Client, CliError> {
+    pub fn client(&self) -> Result<Client, Failure> {
         let url = self.config.server.clone().ok_or_else(|| {
-            CliError::new("no server given", "pass --server URL or set `server` in the config file")
+            Failure::new("no server given", "pass --server URL or set `server` in the config file")
         })?;
         Ok(Client::new(&url)?.with_organiser_token(self.config.organiser_token.clone()))
     }
 
     /// The election to act on: `--election`, the config file's, or the
     /// server's only election.
-    pub async fn election(&self, client: &Client, arg: &ElectionArg) -> Result<[u8; 32], CliError> {
+    pub async fn election(&self, client: &Client, arg: &ElectionArg) -> Result<[u8; 32], Failure> {
         let text = match arg.election.clone().or_else(|| self.config.election.clone()) {
             Some(t) => t,
             None => {
                 let list = client.elections().await?;
                 match list.as_slice() {
                     [one] => one.clone(),
-                    [] => return Err(CliError::new("the server has no election", "create one with `urne admin election create`")),
-                    _ => return Err(CliError::new("the server has several elections", "pass --election ID")),
+                    [] => {
+                        return Err(Failure::new(
+                            "the server has no election",
+                            "create one with `urne admin election create`",
+                        ))
+                    }
+                    _ => return Err(Failure::new("the server has several elections", "pass --election ID")),
                 }
             }
         };
@@ -103,43 +140,22 @@ impl Context {
 }
 
 /// Parses 64 hex digits.
-pub fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], CliError> {
+pub fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], Failure> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut out)
-        .map_err(|_| CliError::new(format!("{what} {text:?} is not 64 hex digits"), "copy the id exactly"))?;
+        .map_err(|_| Failure::new(format!("{what} {text:?} is not 64 hex digits"), "copy the id exactly"))?;
     Ok(out)
 }
 
 /// Parses a hex value of any length.
-pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, CliError> {
+pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
     hex::decode(text.trim())
-        .map_err(|_| CliError::new(format!("{what} is not hex"), "give the value as hexadecimal digits"))
+        .map_err(|_| Failure::new(format!("{what} is not hex"), "give the value as hexadecimal digits"))
 }
 
-/// Runs the command line and returns the process exit code.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("urne: error: {}", e.message);
-            if let Some(hint) = e.hint {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Runs a parsed command.
+/// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -147,20 +163,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     if cli.server.is_some() {
         config.server = cli.server.clone();
     }
-    let ctx = Context { config, config_path: cli.config.clone() };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::plain(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Admin(c) => admin::run(&ctx, c).await,
-            Command::Trustee(c) => trustee::run(&ctx, c).await,
-            Command::Voter(a) => voter::run(&ctx, a).await,
-            Command::Lottery(c) => lottery::run(&ctx, c).await,
-            Command::Results(a) => lottery::results(&ctx, &a).await,
-            Command::Auditor(c) => auditor::run(&ctx, c).await,
-            Command::Demo(a) => crate::demo::run(a).await,
-        }
-    })
+    let ctx = Context { config };
+    let done: Result<(), Failure> = match cli.command {
+        Command::Serve(args) => return runtime.block_on(serve::run(args)),
+        Command::BenchBoard(args) => return runtime.block_on(bench_board::run(args)),
+        Command::Admin(c) => runtime.block_on(admin::run(&ctx, c)),
+        Command::Trustee(c) => runtime.block_on(trustee::run(&ctx, c)),
+        Command::Voter(a) => runtime.block_on(voter::run(&ctx, a)),
+        Command::Lottery(c) => runtime.block_on(lottery::run(&ctx, c)),
+        Command::Results(a) => runtime.block_on(lottery::results(&ctx, &a)),
+        Command::Auditor(c) => runtime.block_on(auditor::run(&ctx, c)),
+        Command::Demo(a) => runtime.block_on(crate::demo::run(a)),
+    };
+    Ok(done?)
 }

@@ -10,7 +10,7 @@ use urne_crypto::group::os_rng;
 use urne_crypto::record::{BallotCheck, Phase};
 
 use super::output::progress;
-use super::{CliError, Context, ElectionArg};
+use super::{Failure, Context, ElectionArg};
 use crate::client::board::{self, Replay};
 use crate::client::keys::KeyFile;
 use crate::client::{trustee as steps, Client};
@@ -51,7 +51,7 @@ pub enum TrusteeCommand {
 }
 
 /// Runs a trustee command.
-pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), Failure> {
     match cmd {
         TrusteeCommand::Keygen { out, name } => keygen(&out, "trustee", &name),
         TrusteeCommand::Dkg { key, election } => {
@@ -82,9 +82,9 @@ pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), CliError> {
 }
 
 /// Writes a new key file for `role` and prints its public part.
-pub fn keygen(out: &Path, role: &str, name: &str) -> Result<(), CliError> {
+pub fn keygen(out: &Path, role: &str, name: &str) -> Result<(), Failure> {
     let k = KeyFile::generate(role, name, &mut os_rng());
-    crate::client::secret_file::create(out, &serde_json::to_vec_pretty(&k).map_err(|e| CliError::plain(e.to_string()))?)?;
+    crate::client::secret_file::create(out, &serde_json::to_vec_pretty(&k).map_err(|e| Failure::plain(e.to_string()))?)?;
     println!("key file written to {} (keep it private)", out.display());
     println!("public keys for the manifest draft:\n{}", k.public_toml()?);
     Ok(())
@@ -92,20 +92,20 @@ pub fn keygen(out: &Path, role: &str, name: &str) -> Result<(), CliError> {
 
 /// One DKG round for this trustee: posts the dealing if not yet on the
 /// board, then checks every other dealing present and complains about bad shares.
-pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result<String, CliError> {
+pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result<String, Failure> {
     let signing = keys.signing()?;
     let tkey = keys.trustee_key()?;
     let replay = board::replay(client, election, BallotCheck::Deferred, &|_, _| {}).await?;
     let manifest = replay.record.manifest().clone();
-    let me = steps::index(&manifest, &signing, &tkey).map_err(|e| CliError::new(e.to_string(), "check --key and --election"))?;
+    let me = steps::index(&manifest, &signing, &tkey).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     if replay.record.phase() != Phase::Setup || replay.record.election_key().is_some() {
-        return Err(CliError::new("key generation is over for this election", "run `urne trustee decrypt` after the vote closes"));
+        return Err(Failure::new("key generation is over for this election", "run `urne trustee decrypt` after the vote closes"));
     }
     let mut report = Vec::new();
     if replay.record.dealings().contains_key(&me) {
         report.push(format!("trustee {me}: dealing already on the board"));
     } else {
-        let entry = steps::dealing_entry(&manifest, &signing, &tkey, &mut os_rng()).map_err(|e| CliError::plain(e.to_string()))?;
+        let entry = steps::dealing_entry(&manifest, &signing, &tkey, &mut os_rng()).map_err(|e| Failure::plain(e.to_string()))?;
         let r = client.post_entry(election, &entry.to_bytes()).await?;
         report.push(format!("trustee {me}: dealing posted at board entry {}", r.index));
     }
@@ -118,7 +118,7 @@ pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result
         .cloned()
         .collect();
     let (good, complaints) =
-        steps::check_dealings(&manifest, &signing, &tkey, &others, &mut os_rng()).map_err(|e| CliError::plain(e.to_string()))?;
+        steps::check_dealings(&manifest, &signing, &tkey, &others, &mut os_rng()).map_err(|e| Failure::plain(e.to_string()))?;
     for c in &complaints {
         client.post_entry(election, &c.to_bytes()).await?;
     }
@@ -137,10 +137,10 @@ pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result
 
 /// Posts this trustee's decryption share for every constituency that has no
 /// tally and no share from it yet; returns how many were posted.
-pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result<usize, CliError> {
+pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result<usize, Failure> {
     let record = &replay.record;
     if record.phase() != Phase::Closed {
-        return Err(CliError::new(
+        return Err(Failure::new(
             format!("the election is in phase {}, not closed", record.phase().name()),
             "decryption shares are posted after `urne admin close`",
         ));
@@ -148,7 +148,7 @@ pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result
     let signing = keys.signing()?;
     let tkey = keys.trustee_key()?;
     let manifest = record.manifest();
-    let me = steps::index(manifest, &signing, &tkey).map_err(|e| CliError::new(e.to_string(), "check --key and --election"))?;
+    let me = steps::index(manifest, &signing, &tkey).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     let dealings: Vec<DealerMessage> = record.dealings().values().cloned().collect();
     let election = *record.election();
     let mut posted = 0;
@@ -158,12 +158,12 @@ pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result
         }
         let a: Vec<RistrettoPoint> = record
             .aggregate(&c.id)
-            .map_err(|e| CliError::plain(e.to_string()))?
+            .map_err(|e| Failure::plain(e.to_string()))?
             .iter()
             .map(|ct| ct.a)
             .collect();
         let entry = steps::decryption_entry(manifest, &signing, &tkey, &dealings, &replay.complaints, &c.id, &a, &mut os_rng())
-            .map_err(|e| CliError::plain(e.to_string()))?;
+            .map_err(|e| Failure::plain(e.to_string()))?;
         client.post_entry(&election, &entry.to_bytes()).await?;
         posted += 1;
     }

@@ -12,7 +12,7 @@ use urne_crypto::manifest::{Constituency, Manifest};
 use urne_crypto::schnorr::BallotSecretKey;
 use zeroize::Zeroizing;
 
-use super::{parse_hex32, CliError, Context};
+use super::{parse_hex32, Failure, Context};
 use crate::client::api::CommitmentJson;
 use crate::client::board;
 use crate::client::receipt::{self, Receipt};
@@ -75,7 +75,7 @@ pub enum ReceiptCommand {
 }
 
 /// Runs a voter command.
-pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
     let path = args
         .wallet
         .or_else(|| ctx.config.wallet.clone())
@@ -107,7 +107,7 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), CliError> {
         VoterCommand::Receipt(ReceiptCommand::Check) => {
             let (client, w) = open_wallet(ctx, &path)?;
             let cast = w.ballots.last().ok_or_else(|| {
-                CliError::new("this wallet has not cast a ballot", "vote first with `urne voter vote --approve ...`")
+                Failure::new("this wallet has not cast a ballot", "vote first with `urne voter vote --approve ...`")
             })?;
             let check = check_receipt(&client, &w.election_id()?, &cast.receipt).await?;
             println!(
@@ -129,8 +129,8 @@ pub fn parse_invitation(
     token: &str,
     pseudonym: Option<String>,
     election: Option<String>,
-) -> Result<([u8; 32], String, String), CliError> {
-    let bad = || CliError::new("the invitation is malformed", "copy the whole invitation `urne1:...` exactly");
+) -> Result<([u8; 32], String, String), Failure> {
+    let bad = || Failure::new("the invitation is malformed", "copy the whole invitation `urne1:...` exactly");
     if let Some(rest) = token.strip_prefix("urne1:") {
         let mut parts = rest.splitn(3, ':');
         let (e, p, t) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
@@ -140,16 +140,16 @@ pub fn parse_invitation(
     }
     match (pseudonym, election) {
         (Some(p), Some(e)) => Ok((parse_hex32(&e, "election id")?, p, token.to_string())),
-        _ => Err(CliError::new(
+        _ => Err(Failure::new(
             "a bare token needs --pseudonym and --election",
             "or pass the whole invitation `urne1:...` as --token",
         )),
     }
 }
 
-fn open_wallet(ctx: &Context, path: &Path) -> Result<(Client, Wallet), CliError> {
+fn open_wallet(ctx: &Context, path: &Path) -> Result<(Client, Wallet), Failure> {
     let w = Wallet::load(path).map_err(|e| {
-        let mut e = CliError::from(e);
+        let mut e = Failure::from(e);
         if e.message.contains("does not exist") {
             e.hint = Some("enrol first with `urne voter enroll --token ... --wallet FILE`, or pass --wallet".into());
         }
@@ -161,10 +161,10 @@ fn open_wallet(ctx: &Context, path: &Path) -> Result<(Client, Wallet), CliError>
     Ok((client, w))
 }
 
-fn constituency<'m>(manifest: &'m Manifest, w: &Wallet) -> Result<&'m Constituency, CliError> {
+fn constituency<'m>(manifest: &'m Manifest, w: &Wallet) -> Result<&'m Constituency, Failure> {
     manifest
         .constituency(&w.constituency)
-        .ok_or_else(|| CliError::plain(format!("constituency {} is not in the manifest", w.constituency)))
+        .ok_or_else(|| Failure::plain(format!("constituency {} is not in the manifest", w.constituency)))
 }
 
 fn print_candidates(c: &Constituency) {
@@ -194,9 +194,9 @@ pub async fn enroll(
     pseudonym: &str,
     token: &str,
     path: &Path,
-) -> Result<Wallet, CliError> {
+) -> Result<Wallet, Failure> {
     if path.exists() {
-        return Err(CliError::new(
+        return Err(Failure::new(
             format!("{} already exists", path.display()),
             "each member enrols once; use another --wallet path for another member",
         ));
@@ -204,7 +204,7 @@ pub async fn enroll(
     let setup = board::setup(client, election).await?;
     let member = steps::member_id(election, pseudonym);
     let line = setup.roster.iter().find(|m| m.member == member).ok_or_else(|| {
-        CliError::new(format!("{pseudonym:?} is not on the roster of this election"), "check your pseudonym and the election")
+        Failure::new(format!("{pseudonym:?} is not on the roster of this election"), "check your pseudonym and the election")
     })?;
     let mut rng = os_rng();
     let mut seed = Zeroizing::new([0u8; 32]);
@@ -226,7 +226,7 @@ pub async fn enroll(
         issuance_receipt: None,
         ballots: Vec::new(),
     };
-    secret_file::create(path, &serde_json::to_vec_pretty(&w).map_err(|e| CliError::plain(e.to_string()))?)?;
+    secret_file::create(path, &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?)?;
     let entry = steps::enrollment_entry(*election, member, &member_key);
     match client.enroll(election, token, &entry.to_bytes()).await {
         Ok(r) => {
@@ -244,10 +244,10 @@ pub async fn enroll(
     }
 }
 
-fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, CliError> {
-    let point = |s: &str| -> Result<RistrettoPoint, CliError> {
+fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
+    let point = |s: &str| -> Result<RistrettoPoint, Failure> {
         let b = parse_hex32(s, "commitment")?;
-        decode_nonidentity_point(&b).map_err(|_| CliError::plain("the server sent a malformed commitment"))
+        decode_nonidentity_point(&b).map_err(|_| Failure::plain("the server sent a malformed commitment"))
     };
     Ok(SignerCommitment { a: point(&j.commitment_a)?, c: point(&j.commitment_c)? })
 }
@@ -255,9 +255,9 @@ fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, CliError> {
 /// Obtains the credential: commit → blind → respond → finish. The pending
 /// session is saved before the challenge is sent, so an interrupted run can
 /// be resumed: the same challenge is sent again and gets the same response.
-pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<Receipt, CliError> {
+pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<Receipt, Failure> {
     if w.credential.is_some() {
-        return Err(CliError::new("this wallet already holds a credential", "vote with `urne voter vote --approve ...`"));
+        return Err(Failure::new("this wallet already holds a credential", "vote with `urne voter vote --approve ...`"));
     }
     let election = w.election_id()?;
     let member = w.member_id()?;
@@ -283,19 +283,19 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     };
     let commitment = commitment_of(&commitment_json)?;
     let seed = {
-        let p = w.issuance.as_ref().ok_or_else(|| CliError::plain("no pending credential session"))?;
+        let p = w.issuance.as_ref().ok_or_else(|| Failure::plain("no pending credential session"))?;
         Zeroizing::new(parse_hex32(&p.seed, "seed")?)
     };
     let (state, challenge) = steps::blind(&registrar, &election, &w.constituency, &ballot_key, &commitment, &seed)
-        .map_err(|e| CliError::plain(e.to_string()))?;
+        .map_err(|e| Failure::plain(e.to_string()))?;
     let entry = steps::issuance_entry(election, member, &w.constituency, &commitment, &challenge, &key);
     let (resp, receipt) = client.credential_respond(&election, &entry.to_bytes()).await?;
-    let scalar = |s: &str| -> Result<_, CliError> {
-        decode_scalar(&parse_hex32(s, "response")?).map_err(|_| CliError::plain("the server sent a malformed response"))
+    let scalar = |s: &str| -> Result<_, Failure> {
+        decode_scalar(&parse_hex32(s, "response")?).map_err(|_| Failure::plain("the server sent a malformed response"))
     };
     let response = SignerResponse { s: scalar(&resp.s)?, y: scalar(&resp.y)?, t: scalar(&resp.t)? };
     let cred = steps::finish(state, &response, &registrar, &election, &w.constituency, &ballot_key)
-        .map_err(|e| CliError::new(e.to_string(), "the registrar's answer does not verify; do not vote with it"))?;
+        .map_err(|e| Failure::new(e.to_string(), "the registrar's answer does not verify; do not vote with it"))?;
     w.credential = Some(hex::encode(cred.to_bytes()));
     w.issuance = None;
     w.issuance_receipt = Some(receipt.clone());
@@ -303,13 +303,13 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     Ok(receipt)
 }
 
-async fn vote_command(ctx: &Context, path: &Path, approve: &[String], revote: bool) -> Result<(), CliError> {
+async fn vote_command(ctx: &Context, path: &Path, approve: &[String], revote: bool) -> Result<(), Failure> {
     let (client, mut w) = open_wallet(ctx, path)?;
     match (revote, w.ballots.is_empty()) {
         (false, false) => {
-            return Err(CliError::new("this wallet has already voted", "use `urne voter revote --approve ...` to replace the ballot"))
+            return Err(Failure::new("this wallet has already voted", "use `urne voter revote --approve ...` to replace the ballot"))
         }
-        (true, true) => return Err(CliError::new("this wallet has not voted yet", "use `urne voter vote --approve ...`")),
+        (true, true) => return Err(Failure::new("this wallet has not voted yet", "use `urne voter vote --approve ...`")),
         _ => {}
     }
     let election = w.election_id()?;
@@ -331,18 +331,18 @@ pub async fn vote(
     manifest: &Manifest,
     election_key: Option<RistrettoPoint>,
     approve: &[String],
-) -> Result<Receipt, CliError> {
+) -> Result<Receipt, Failure> {
     let election = w.election_id()?;
     let c = constituency(manifest, w)?;
-    let choices = steps::choices(c, approve).map_err(|e| CliError::new(e.to_string(), "see the candidate list above"))?;
+    let choices = steps::choices(c, approve).map_err(|e| Failure::new(e.to_string(), "see the candidate list above"))?;
     let credential = w.credential()?.ok_or_else(|| {
-        CliError::new("this wallet has no credential yet", "obtain it with `urne voter credential` once the vote is open")
+        Failure::new("this wallet has no credential yet", "obtain it with `urne voter credential` once the vote is open")
     })?;
-    let key = election_key.ok_or_else(|| CliError::new("the election key is not published yet", "wait until the vote opens"))?;
+    let key = election_key.ok_or_else(|| Failure::new("the election key is not published yet", "wait until the vote opens"))?;
     let ballot_key = w.ballot_secret_key()?;
     let mut rng = os_rng();
     let entry = steps::ballot_entry(election, c, &key, &ballot_key, &credential, &choices, &mut rng)
-        .map_err(|e| CliError::plain(e.to_string()))?;
+        .map_err(|e| Failure::plain(e.to_string()))?;
     let receipt = client.cast_ballot(&election, &entry.to_bytes()).await?;
     w.ballots.push(CastBallot { receipt: receipt.clone() });
     w.save(path)?;
@@ -354,7 +354,7 @@ pub async fn check_receipt(
     client: &Client,
     election: &[u8; 32],
     stored: &Receipt,
-) -> Result<receipt::ReceiptCheck, CliError> {
+) -> Result<receipt::ReceiptCheck, Failure> {
     let (fresh, _) = client.checkpoint(election).await?;
     let inclusion = client.inclusion_proof(election, stored.index, fresh.size).await?;
     let consistency = if stored.size == fresh.size {

@@ -149,8 +149,15 @@ pub trait Store: Send + Sync + 'static {
     /// The entry at `index`.
     fn entry(&self, log: &ElectionId, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// The entries at `start..end`, in order; stops early at the first missing one.
-    fn entries(&self, log: &ElectionId, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The entries at `start..end`, in order. Stops early at the first missing
+    /// one, and after the entry that brings the total to `max_bytes` or more.
+    fn entries(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
 
     /// The hash of a perfect subtree.
     fn node(&self, log: &ElectionId, node: NodeId) -> Result<Option<Digest>, StoreError>;

@@ -15,9 +15,18 @@
 //! | `"c" ‖ id ‖ size (u64 BE)`                  | signed checkpoint note |
 //! | `"t" ‖ id ‖ len(table) (u8) ‖ table ‖ key`  | row value              |
 //!
-//! Durability: [`Store::commit`] applies the batch, then `flush`es (fsync).
+//! Durability: [`Store::commit`] applies the batch, `flush`es it, then
+//! fsyncs sled's files itself. On Linux, sled 0.34's `flush` ends with
+//! `sync_file_range`, which neither persists file metadata (the log's growth)
+//! nor flushes the device's write cache, and sled writes large messages to
+//! `blobs/` files without any sync; so after each flush the store calls
+//! `fdatasync` on sled's log file and `fsync` on every blob file written
+//! since the previous commit (and on the blob directory). One commit, one
+//! round of syncs, however many entries it holds.
 
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Digest, Store, StoreError, Table, Write, WriteSet};
 use crate::election::ElectionId;
@@ -34,6 +43,11 @@ const ROW: u8 = b't';
 /// A [`Store`] on a sled database.
 pub struct SledStore {
     db: ::sled::Db,
+    /// sled's log file, for `fdatasync` after each flush.
+    log_file: File,
+    blob_dir: PathBuf,
+    /// Blob files are named by log sequence number; those up to this one are synced.
+    blobs_synced_through: AtomicU64,
 }
 
 impl From<::sled::Error> for StoreError {
@@ -58,7 +72,44 @@ impl SledStore {
                 }
             }
         }
-        Ok(Self { db })
+        let io = |e: std::io::Error| StoreError::Engine(Box::new(e));
+        let store = Self {
+            db,
+            log_file: File::open(path.join("db")).map_err(io)?,
+            blob_dir: path.join("blobs"),
+            blobs_synced_through: AtomicU64::new(0),
+        };
+        store.sync_files().map_err(io)?;
+        Ok(store)
+    }
+
+    /// Makes everything sled has written so far durable (see the module doc).
+    fn sync_files(&self) -> std::io::Result<()> {
+        self.log_file.sync_data()?;
+        let synced = self.blobs_synced_through.load(Ordering::Relaxed);
+        let mut newest = synced;
+        let mut any = false;
+        for item in std::fs::read_dir(&self.blob_dir)? {
+            let path = item?.path();
+            let lsn = path
+                .file_name()
+                .and_then(|n| n.to_str()?.parse::<u64>().ok());
+            if let Some(lsn) = lsn.filter(|&l| l > synced) {
+                // A blob can be collected by sled between listing and opening.
+                match File::open(&path) {
+                    Ok(f) => f.sync_all()?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                newest = newest.max(lsn);
+                any = true;
+            }
+        }
+        if any {
+            File::open(&self.blob_dir)?.sync_all()?;
+            self.blobs_synced_through.store(newest, Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 
@@ -120,17 +171,25 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
-    fn entries(&self, log: &ElectionId, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn entries(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         if start >= end {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity((end - start).min(1024) as usize);
+        let mut bytes = 0;
         let range = key(ENTRY, log, &start.to_be_bytes())..key(ENTRY, log, &end.to_be_bytes());
         for (expected, kv) in (start..end).zip(self.db.range(range)) {
             let (k, v) = kv?;
-            if be_u64(&k[33..])? != expected {
+            if bytes >= max_bytes || be_u64(&k[33..])? != expected {
                 break;
             }
+            bytes += v.len();
             out.push(v.to_vec());
         }
         Ok(out)
@@ -185,7 +244,8 @@ impl Store for SledStore {
         }
         self.db.apply_batch(batch)?;
         self.db.flush()?;
-        Ok(())
+        self.sync_files()
+            .map_err(|e| StoreError::Engine(Box::new(e)))
     }
 }
 
@@ -245,10 +305,19 @@ mod tests {
         assert_eq!(store.entry(&id(1), 2).unwrap(), Some(vec![2; 3]));
         assert_eq!(store.entry(&id(1), 3).unwrap(), None);
         assert_eq!(
-            store.entries(&id(1), 1, 10).unwrap(),
+            store.entries(&id(1), 1, 10, usize::MAX).unwrap(),
             vec![vec![1; 3], vec![2; 3]]
         );
-        assert_eq!(store.entries(&id(2), 0, 10).unwrap(), Vec::<Vec<u8>>::new());
+        // The byte bound stops after the entry that reaches it.
+        assert_eq!(
+            store.entries(&id(1), 0, 10, 4).unwrap(),
+            vec![vec![0; 3], vec![1; 3]]
+        );
+        assert_eq!(store.entries(&id(1), 0, 10, 1).unwrap(), vec![vec![0; 3]]);
+        assert_eq!(
+            store.entries(&id(2), 0, 10, usize::MAX).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
         assert_eq!(
             store.node(&id(1), NodeId::new(1, 0)).unwrap(),
             Some([7; 32])
@@ -283,6 +352,35 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.size(&id(9)).unwrap(), Some(1));
         assert_eq!(store.entry(&id(9), 0).unwrap(), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn large_entries_go_through_synced_blobs_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![0x5a; 512 << 10];
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            let mut w = WriteSet::new();
+            w.push(Write::Size {
+                log: id(3),
+                size: 1,
+            });
+            w.push(Write::Entry {
+                log: id(3),
+                index: 0,
+                bytes: big.clone(),
+            });
+            store.commit(w).unwrap();
+            // sled keeps messages this large in blob files; each was synced.
+            let newest = std::fs::read_dir(dir.path().join("blobs"))
+                .unwrap()
+                .filter_map(|e| e.unwrap().file_name().to_str()?.parse::<u64>().ok())
+                .max()
+                .expect("a blob file");
+            assert!(store.blobs_synced_through.load(Ordering::Relaxed) >= newest);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.entry(&id(3), 0).unwrap(), Some(big));
     }
 
     #[test]

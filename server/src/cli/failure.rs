@@ -1,4 +1,4 @@
-//! The command line's error: one clear line and a hint.
+//! A failed role command: one clear line and a hint.
 
 use crate::client::keys::KeyFileError;
 use crate::client::secret_file::SecretFileError;
@@ -7,26 +7,26 @@ use crate::client::ClientError;
 
 /// A failed command: what went wrong, and what to try.
 #[derive(Debug)]
-pub struct CliError {
+pub struct Failure {
     /// One line saying what went wrong.
     pub message: String,
     /// What to try next.
     pub hint: Option<String>,
 }
 
-impl CliError {
+impl Failure {
     /// An error with a hint.
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: Some(hint.into()) }
+        Failure { message: message.into(), hint: Some(hint.into()) }
     }
 
     /// An error without a hint.
     pub fn plain(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None }
+        Failure { message: message.into(), hint: None }
     }
 }
 
-impl std::fmt::Display for CliError {
+impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
@@ -51,7 +51,7 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
     })
 }
 
-impl From<ClientError> for CliError {
+impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let hint = match &e {
             ClientError::Transport { .. } => Some("check --server (or `server` in the config file) and that the server runs"),
@@ -66,11 +66,11 @@ impl From<ClientError> for CliError {
             }
             _ => e.to_string(),
         };
-        CliError { message, hint: hint.map(str::to_string) }
+        Failure { message, hint: hint.map(str::to_string) }
     }
 }
 
-impl From<SecretFileError> for CliError {
+impl From<SecretFileError> for Failure {
     fn from(e: SecretFileError) -> Self {
         let hint = match &e {
             SecretFileError::Missing(_) => "check the path, or create the file first (see --help)",
@@ -78,24 +78,24 @@ impl From<SecretFileError> for CliError {
             SecretFileError::Exists(_) => "choose another path, or move the existing file away",
             _ => "check the file and the directory's permissions",
         };
-        CliError::new(e.to_string(), hint)
+        Failure::new(e.to_string(), hint)
     }
 }
 
-impl From<WalletError> for CliError {
+impl From<WalletError> for Failure {
     fn from(e: WalletError) -> Self {
         match e {
             WalletError::File(f) => f.into(),
-            WalletError::Field(_) => CliError::new(e.to_string(), "the wallet file is damaged; restore it from a backup"),
+            WalletError::Field(_) => Failure::new(e.to_string(), "the wallet file is damaged; restore it from a backup"),
         }
     }
 }
 
-impl From<KeyFileError> for CliError {
+impl From<KeyFileError> for Failure {
     fn from(e: KeyFileError) -> Self {
         match e {
             KeyFileError::File(f) => f.into(),
-            other => CliError::new(other.to_string(), "check that you passed the right --key file"),
+            other => Failure::new(other.to_string(), "check that you passed the right --key file"),
         }
     }
 }
