@@ -264,7 +264,7 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     let key = w.member_signing_key()?;
     let ballot_key = w.ballot_secret_key()?;
     let manifest = board::manifest(client, &election).await?;
-    let registrar = constituency(&manifest, w)?.registrar_key;
+    let registrar = constituency(&manifest, w)?.registrar_key.clone();
     let commitment_json = match &w.issuance {
         Some(p) => CommitmentJson { commitment_a: p.commitment_a.clone(), commitment_c: p.commitment_c.clone() },
         None => {
@@ -316,7 +316,7 @@ async fn vote_command(ctx: &Context, path: &Path, approve: &[String], revote: bo
     let setup = board::setup(&client, &election).await?;
     let c = constituency(&setup.manifest, &w)?;
     print_candidates(c);
-    let receipt = vote(&client, &mut w, path, &setup.manifest, setup.election_key.as_ref().map(|k| k.public_key), approve).await?;
+    let receipt = vote(&client, &mut w, path, &setup.manifest, setup.election_key.as_ref().map(|k| *k.public_key()), approve).await?;
     println!("ballot cast: {} approvals", approve.len());
     println!("receipt: board entry {} in the board of size {} (root {})", receipt.index, receipt.size, receipt.root);
     println!("checked: the signed checkpoint includes your ballot; later run `urne voter receipt check`");

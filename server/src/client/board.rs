@@ -102,7 +102,7 @@ pub async fn replay(
                         EntryKind::Ballot => store.insert(at, bytes),
                         EntryKind::DkgComplaint => {
                             let c: DkgComplaint = entry.body().map_err(|e| ClientError::proof(e.to_string()))?;
-                            complaints.push(c.complaint);
+                            complaints.push(c);
                         }
                         _ => {}
                     }

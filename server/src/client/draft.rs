@@ -4,6 +4,7 @@
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use serde::{Deserialize, Serialize};
+use urne_crypto::credential::RegistrarPublicKey;
 use urne_crypto::group::decode_nonidentity_point;
 use urne_crypto::lottery::DrawMethod;
 use urne_crypto::manifest::{
@@ -209,7 +210,7 @@ impl ManifestDraft {
         &self,
         board_key: [u8; 32],
         salt: [u8; 16],
-        registrar_keys: &[RistrettoPoint],
+        registrar_keys: &[RegistrarPublicKey],
     ) -> Result<Manifest, DraftError> {
         if registrar_keys.len() != self.constituencies.len() {
             return Err(DraftError::RegistrarKeys { expected: self.constituencies.len(), got: registrar_keys.len() });
@@ -243,7 +244,7 @@ impl ManifestDraft {
                         ParityDraft::Alternating => ParityRule::Alternating,
                     },
                 },
-                registrar_key: *key,
+                registrar_key: key.clone(),
             })
             .collect();
         let trustees = self
@@ -298,7 +299,7 @@ impl ManifestDraft {
     /// Whether `manifest` is this draft completed by the service: everything
     /// the organiser wrote is unchanged.
     pub fn matches(&self, manifest: &Manifest) -> bool {
-        let keys: Vec<RistrettoPoint> = manifest.constituencies.iter().map(|c| c.registrar_key).collect();
+        let keys: Vec<RegistrarPublicKey> = manifest.constituencies.iter().map(|c| c.registrar_key.clone()).collect();
         self.to_manifest(manifest.board_key, manifest.salt, &keys)
             .is_ok_and(|m| m == *manifest)
     }

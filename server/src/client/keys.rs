@@ -86,13 +86,13 @@ impl KeyFile {
 
     /// The Ed25519 signing key.
     pub fn signing(&self) -> Result<SigningKey, KeyFileError> {
-        Ok(SigningKey::from_bytes(&hex32(&self.signing_key, "signing_key")?))
+        Ok(SigningKey::from_bytes(&*hex32(&self.signing_key, "signing_key")?))
     }
 
     /// The trustee's DKG key.
     pub fn trustee_key(&self) -> Result<TrusteeKey, KeyFileError> {
         let s = self.encryption_key.as_ref().ok_or(KeyFileError::Field("encryption_key"))?;
-        TrusteeKey::from_secret_bytes(&hex32(s, "encryption_key")?).map_err(|_| KeyFileError::Field("encryption_key"))
+        TrusteeKey::from_secret_bytes(&*hex32(s, "encryption_key")?).map_err(|_| KeyFileError::Field("encryption_key"))
     }
 
     /// The lottery secret committed for `election`, if any.

@@ -7,7 +7,7 @@ use ed25519_dalek::SigningKey;
 use rand_core::CryptoRng;
 use urne_crypto::decryption;
 use urne_crypto::dkg::{self, Complaint, DealerMessage, DkgError, DkgOutcome, DkgParams, TrusteeKey};
-use urne_crypto::entry::{DecryptionShare, DkgComplaint, DkgDealing, Entry, EntryKind};
+use urne_crypto::entry::{DecryptionShare, Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
 /// Why a trustee step cannot be taken.
@@ -54,7 +54,7 @@ pub fn dealing_entry<R: CryptoRng + ?Sized>(
     let params = params(manifest)?;
     let me = index(manifest, signing, key)?;
     let dealing = dkg::deal(&params, me, rng)?;
-    Ok(Entry::signed(EntryKind::DkgDealing, manifest.election_id(), &DkgDealing { dealing }, signing))
+    Ok(Entry::signed(EntryKind::DkgDealing, manifest.election_id(), &dealing, signing))
 }
 
 /// Opens this trustee's share in every other dealing; returns a signed
@@ -79,7 +79,7 @@ pub fn check_dealings<R: CryptoRng + ?Sized>(
                 complaints.push(Entry::signed(
                     EntryKind::DkgComplaint,
                     manifest.election_id(),
-                    &DkgComplaint { complaint },
+                    &complaint,
                     signing,
                 ));
             }

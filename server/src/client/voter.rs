@@ -75,19 +75,17 @@ pub fn commit_signature(election: &ElectionId, member: &[u8; 32], key: &SigningK
 /// factors come from `seed` (kept in the wallet until the response arrives),
 /// so calling this again with the same inputs gives the same challenge.
 pub fn blind(
-    registrar_key: &RistrettoPoint,
+    registrar_key: &RegistrarPublicKey,
     election: &ElectionId,
     constituency: &str,
     ballot_key: &BallotSecretKey,
     commitment: &SignerCommitment,
     seed: &[u8; 32],
 ) -> Result<(UserState, BlindChallenge), VoterError> {
-    let key = RegistrarPublicKey::from_bytes(&registrar_key.compress().to_bytes())
-        .map_err(|e| VoterError::Credential(e.to_string()))?;
     let ctx = CredentialContext::new(*election, constituency);
     let message = ballot_key.public_key().as_bytes().to_owned();
     let mut rng = ChaCha20Rng::from_seed(*seed);
-    UserState::blind(&key, &ctx, &message, commitment, &mut rng).map_err(|e| VoterError::Credential(e.to_string()))
+    UserState::blind(registrar_key, &ctx, &message, commitment, &mut rng).map_err(|e| VoterError::Credential(e.to_string()))
 }
 
 /// The member-signed issuance entry carrying the blinded challenge.
@@ -113,17 +111,15 @@ pub fn issuance_entry(
 pub fn finish(
     state: UserState,
     response: &SignerResponse,
-    registrar_key: &RistrettoPoint,
+    registrar_key: &RegistrarPublicKey,
     election: &ElectionId,
     constituency: &str,
     ballot_key: &BallotSecretKey,
 ) -> Result<Credential, VoterError> {
     let credential = state.finish(response).map_err(|e| VoterError::Credential(e.to_string()))?;
-    let key = RegistrarPublicKey::from_bytes(&registrar_key.compress().to_bytes())
-        .map_err(|e| VoterError::Credential(e.to_string()))?;
     let ctx = CredentialContext::new(*election, constituency);
     credential
-        .verify(&key, &ctx, ballot_key.public_key().as_bytes())
+        .verify(registrar_key, &ctx, ballot_key.public_key().as_bytes())
         .map_err(|e| VoterError::Credential(e.to_string()))?;
     Ok(credential)
 }

@@ -123,7 +123,7 @@ impl Wallet {
 
     /// The member's Ed25519 signing key.
     pub fn member_signing_key(&self) -> Result<SigningKey, WalletError> {
-        Ok(SigningKey::from_bytes(&hex32(&self.member_key, "member_key")?))
+        Ok(SigningKey::from_bytes(&*hex32(&self.member_key, "member_key")?))
     }
 
     /// The one-time ballot secret key.
