@@ -13,7 +13,7 @@ use urne_crypto::schnorr::BallotSecretKey;
 use zeroize::Zeroizing;
 
 use super::{parse_hex32, Failure, Context};
-use crate::client::api::CommitmentJson;
+use crate::client::api::{CommitmentJson, ResponseJson};
 use crate::client::board;
 use crate::client::receipt::{self, Receipt};
 use crate::client::voter as steps;
@@ -244,7 +244,8 @@ pub async fn enroll(
     }
 }
 
-fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
+/// Decodes the signer's commitment sent by the server.
+pub fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
     let point = |s: &str| -> Result<RistrettoPoint, Failure> {
         let b = parse_hex32(s, "commitment")?;
         decode_nonidentity_point(&b).map_err(|_| Failure::plain("the server sent a malformed commitment"))
@@ -290,10 +291,7 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
         .map_err(|e| Failure::plain(e.to_string()))?;
     let entry = steps::issuance_entry(election, member, &w.constituency, &commitment, &challenge, &key);
     let (resp, receipt) = client.credential_respond(&election, &entry.to_bytes()).await?;
-    let scalar = |s: &str| -> Result<_, Failure> {
-        decode_scalar(&parse_hex32(s, "response")?).map_err(|_| Failure::plain("the server sent a malformed response"))
-    };
-    let response = SignerResponse { s: scalar(&resp.s)?, y: scalar(&resp.y)?, t: scalar(&resp.t)? };
+    let response = response_of(&resp)?;
     let cred = steps::finish(state, &response, &registrar, &election, &w.constituency, &ballot_key)
         .map_err(|e| Failure::new(e.to_string(), "the registrar's answer does not verify; do not vote with it"))?;
     w.credential = Some(hex::encode(cred.to_bytes()));
@@ -301,6 +299,14 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     w.issuance_receipt = Some(receipt.clone());
     w.save(path)?;
     Ok(receipt)
+}
+
+/// Decodes the signer's response sent by the server.
+pub fn response_of(resp: &ResponseJson) -> Result<SignerResponse, Failure> {
+    let scalar = |s: &str| -> Result<_, Failure> {
+        decode_scalar(&parse_hex32(s, "response")?).map_err(|_| Failure::plain("the server sent a malformed response"))
+    };
+    Ok(SignerResponse { s: scalar(&resp.s)?, y: scalar(&resp.y)?, t: scalar(&resp.t)? })
 }
 
 async fn vote_command(ctx: &Context, path: &Path, approve: &[String], revote: bool) -> Result<(), Failure> {

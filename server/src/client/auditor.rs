@@ -59,6 +59,11 @@ pub struct ExportRejected(pub String);
 /// prefix of the same tree (no split view), and replaying the entries with
 /// full ballot verification breaks no rule of the protocol.
 pub fn verify_export(bytes: &[u8]) -> Result<ExportVerdict, ExportRejected> {
+    check_export(bytes).map(|(verdict, _)| verdict)
+}
+
+/// [`verify_export`], also returning the replayed record (results, tallies).
+pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejected> {
     let bad = |m: String| ExportRejected(m);
     let mut reader = ExportReader::new(bytes).map_err(|e| bad(format!("export: {e}")))?;
     let mut vkey = None;
@@ -126,7 +131,7 @@ pub fn verify_export(bytes: &[u8]) -> Result<ExportVerdict, ExportRejected> {
             return Err(bad(format!("attestation at entry {index} names a tree that is not on this board")));
         }
     }
-    Ok(ExportVerdict {
+    let verdict = ExportVerdict {
         election: *record.election(),
         size: fin.size,
         root: fin.root,
@@ -134,5 +139,6 @@ pub fn verify_export(bytes: &[u8]) -> Result<ExportVerdict, ExportRejected> {
         complete: record.is_complete(),
         checkpoints: notes.len(),
         attestations: attestations.len(),
-    })
+    };
+    Ok((verdict, record))
 }
