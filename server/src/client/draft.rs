@@ -304,3 +304,60 @@ impl ManifestDraft {
             .is_ok_and(|m| m == *manifest)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use urne_crypto::credential::RegistrarKey;
+    use urne_crypto::dkg::TrusteeKey;
+
+    fn example() -> String {
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+        let trustee = |i: u8, rng: &mut rand_chacha::ChaCha20Rng| {
+            let e = hex::encode(TrusteeKey::generate(rng).public_key().compress().to_bytes());
+            let s = hex::encode(ed25519_dalek::SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes());
+            format!("[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{s}\"\nencryption_key = \"{e}\"\n")
+        };
+        let t1 = trustee(1, &mut rng);
+        let t2 = trustee(2, &mut rng);
+        format!(
+            r#"title = "Assembly"
+threshold = 2
+
+[[constituencies]]
+id = "north"
+name = "North"
+approval_min = 1
+approval_max = 2
+candidates = [{{ id = "ana", category = "f" }}, {{ id = "bo", category = "m" }}, {{ id = "cy", category = "f" }}]
+rules = {{ seats = 2, lottery_seats = 0, parity = {{ max_share = 50 }} }}
+
+{t1}
+{t2}
+[lottery]
+method = "drbg"
+beacon = {{ source = "drand", round = "1000" }}
+"#
+        )
+    }
+
+    #[test]
+    fn a_toml_draft_becomes_a_valid_manifest_and_changes_are_detected() {
+        let draft: ManifestDraft = toml::from_str(&example()).unwrap();
+        assert_eq!(draft.constituencies[0].rules.parity, ParityDraft::MaxShare(50));
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+        let keys = vec![RegistrarKey::generate(&mut rng).public()];
+        let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
+        manifest.validate().unwrap();
+        assert_eq!(manifest.trustees[1].index, 2);
+        assert!(draft.matches(&manifest));
+        let mut changed = manifest.clone();
+        changed.constituencies[0].approval_max = 3;
+        assert!(!draft.matches(&changed));
+        assert!(matches!(draft.to_manifest([1; 32], [2; 16], &[]), Err(DraftError::RegistrarKeys { .. })));
+        let json = serde_json::to_string(&draft).unwrap();
+        assert_eq!(serde_json::from_str::<ManifestDraft>(&json).unwrap(), draft);
+        assert!(toml::from_str::<ManifestDraft>("title = \"x\"\nunknown = 1\n").is_err());
+    }
+}

@@ -153,3 +153,68 @@ pub fn recheck_receipt(
         .map_err(|e| ClientError::proof(format!("consistency with the receipt's checkpoint: {e}")))?;
     Ok(ReceiptCheck { size: fresh.size, root: fresh.root })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use urne_crypto::checkpoint::{sign_checkpoint, BoardKey};
+    use urne_crypto::merkle::{leaf_hash, node_hash};
+
+    const ELECTION: [u8; 32] = [7; 32];
+
+    fn board() -> BoardKey {
+        BoardKey::from_seed(&election_origin(&ELECTION), &[9; 32]).unwrap()
+    }
+
+    fn note(key: &BoardKey, size: u64, root: Digest32) -> String {
+        sign_checkpoint(key, &Checkpoint::new(election_origin(&ELECTION), size, root)).unwrap()
+    }
+
+    fn hexes(h: &[Digest32]) -> Vec<String> {
+        h.iter().map(merkle::encode_hash_hex).collect()
+    }
+
+    #[test]
+    fn receipts_verify_and_forgeries_do_not() {
+        let key = board();
+        let verifier = election_verifier(&key.public_key(), &ELECTION).unwrap();
+        let entries: Vec<Vec<u8>> = (0u8..4).map(|i| vec![i; 10]).collect();
+        let l: Vec<Digest32> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let root3 = node_hash(&node_hash(&l[0], &l[1]), &l[2]);
+        let receipt = ReceiptJson { index: 2, size: 3, checkpoint: note(&key, 3, root3), inclusion: None };
+        let proof = hexes(&[node_hash(&l[0], &l[1])]);
+        let ok = check_receipt(&entries[2], &receipt, &proof, &verifier).unwrap();
+        assert_eq!(ok.root, merkle::encode_hash_hex(&root3));
+
+        // Another entry, another index, a wrong proof, a lying size, another key: all refused.
+        assert!(check_receipt(&entries[1], &receipt, &proof, &verifier).is_err());
+        let moved = ReceiptJson { index: 1, ..receipt.clone() };
+        assert!(check_receipt(&entries[2], &moved, &proof, &verifier).is_err());
+        assert!(check_receipt(&entries[2], &receipt, &hexes(&[l[0]]), &verifier).is_err());
+        let lying = ReceiptJson { size: 4, ..receipt.clone() };
+        assert!(check_receipt(&entries[2], &lying, &proof, &verifier).is_err());
+        let other = BoardKey::from_seed(&election_origin(&ELECTION), &[8; 32]).unwrap();
+        let forged = ReceiptJson { checkpoint: note(&other, 3, root3), ..receipt.clone() };
+        assert!(check_receipt(&entries[2], &forged, &proof, &verifier).is_err());
+
+        // Later: the board grew to 4; inclusion and consistency hold.
+        let root4 = node_hash(&node_hash(&l[0], &l[1]), &node_hash(&l[2], &l[3]));
+        let fresh = Checkpoint::new(election_origin(&ELECTION), 4, root4);
+        let inclusion = hexes(&[l[3], node_hash(&l[0], &l[1])]);
+        let consistency = hexes(&[l[2], l[3], node_hash(&l[0], &l[1])]);
+        assert_eq!(recheck_receipt(&ok, &fresh, &inclusion, &consistency).unwrap().size, 4);
+        // A rewritten history (another entry 2) is detected.
+        let l2 = leaf_hash(b"rewritten");
+        let rewritten = Checkpoint::new(election_origin(&ELECTION), 4, node_hash(&node_hash(&l[0], &l[1]), &node_hash(&l2, &l[3])));
+        let forged_consistency = hexes(&[l2, l[3], node_hash(&l[0], &l[1])]);
+        assert!(recheck_receipt(&ok, &rewritten, &inclusion, &forged_consistency).is_err());
+    }
+
+    #[test]
+    fn the_public_key_round_trips_through_a_verifier_key_string() {
+        let key = board();
+        let verifier = election_verifier(&key.public_key(), &ELECTION).unwrap();
+        assert_eq!(public_key_of_vkey(&verifier.to_vkey_string()).unwrap(), key.public_key());
+        assert!(public_key_of_vkey("urne+00000000+AAAA").is_err());
+    }
+}

@@ -200,3 +200,86 @@ pub fn sign_ballot<R: CryptoRng>(
     let signature = schnorr::sign(ballot_key, &election, &body.constituency, &body.to_bytes(), rng);
     Entry::anonymous(EntryKind::Ballot, election, &Ballot { body, signature })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use urne_crypto::credential::{RegistrarKey, SignerState};
+    use urne_crypto::manifest::Candidate;
+    use urne_crypto::seats::{ParityRule, SeatRules};
+
+    const ELECTION: ElectionId = [3; 32];
+
+    fn constituency(registrar: &RegistrarKey) -> Constituency {
+        Constituency {
+            id: "north".into(),
+            name: "North".into(),
+            candidates: ["ana", "bo", "cy", "di"]
+                .iter()
+                .map(|id| Candidate { id: id.to_string(), category: "f".into() })
+                .collect(),
+            approval_min: 1,
+            approval_max: 2,
+            rules: SeatRules { seats: 2, lottery_seats: 0, quotas: vec![], parity: ParityRule::None },
+            registrar_key: registrar.public(),
+        }
+    }
+
+    #[test]
+    fn approvals_are_checked_against_the_candidates_and_the_rule() {
+        let mut rng = ChaCha20Rng::from_seed([1; 32]);
+        let c = constituency(&RegistrarKey::generate(&mut rng));
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(choices(&c, &names(&["bo", "di"])).unwrap(), vec![false, true, false, true]);
+        assert!(matches!(choices(&c, &names(&["zed"])), Err(VoterError::UnknownCandidate { .. })));
+        assert!(matches!(choices(&c, &names(&["bo", "bo"])), Err(VoterError::DuplicateApproval(_))));
+        assert!(matches!(choices(&c, &names(&[])), Err(VoterError::ApprovalCount { count: 0, .. })));
+        assert!(matches!(choices(&c, &names(&["ana", "bo", "cy"])), Err(VoterError::ApprovalCount { count: 3, .. })));
+    }
+
+    #[test]
+    fn a_credential_session_can_be_retried_and_its_ballot_verifies() {
+        let mut rng = ChaCha20Rng::from_seed([2; 32]);
+        let registrar = RegistrarKey::generate(&mut rng);
+        let c = constituency(&registrar);
+        let member_key = SigningKey::from_bytes(&[5; 32]);
+        let ballot_key = BallotSecretKey::generate(&mut rng);
+        let ctx = CredentialContext::new(ELECTION, "north");
+        let (mut signer, commitment) = SignerState::commit(&registrar, &ctx, &mut rng);
+
+        // The blinding is derived from the stored seed: a retry sends the same challenge
+        // and the same (deterministically signed) issuance entry.
+        let seed = [6; 32];
+        let (_, first) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
+        let (state, again) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
+        assert_eq!(first.e, again.e);
+        let member = member_id(&ELECTION, "ana");
+        let e1 = issuance_entry(ELECTION, member, "north", &commitment, &first, &member_key);
+        let e2 = issuance_entry(ELECTION, member, "north", &commitment, &again, &member_key);
+        assert_eq!(e1.to_bytes(), e2.to_bytes());
+        e1.verify_signer(&member_key.verifying_key().to_bytes()).unwrap();
+
+        let response = signer.respond(&registrar, &again).unwrap();
+        // A response for another session does not unblind.
+        let (mut other, _) = SignerState::commit(&registrar, &ctx, &mut rng);
+        let wrong = other.respond(&registrar, &again).unwrap();
+        let (state2, _) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
+        assert!(finish(state2, &wrong, &c.registrar_key, &ELECTION, "north", &ballot_key).is_err());
+        let credential = finish(state, &response, &c.registrar_key, &ELECTION, "north", &ballot_key).unwrap();
+
+        let pk = RistrettoPoint::mul_base(&curve25519_dalek::scalar::Scalar::from(77u64));
+        let choice = choices(&c, &["cy".to_string()]).unwrap();
+        let entry = ballot_entry(ELECTION, &c, &pk, &ballot_key, &credential, &choice, &mut rng).unwrap();
+        assert!(entry.is_anonymous());
+        let ballot: Ballot = entry.body().unwrap();
+        let statement = BallotStatement::new(ELECTION, "north", pk, ballot_key.public_key(), 4, 1, 2).unwrap();
+        ballot.body.vote.verify(&statement).unwrap();
+        schnorr::verify(&ballot_key.public_key(), &ELECTION, "north", &ballot.body.to_bytes(), &ballot.signature).unwrap();
+        credential
+            .verify(&c.registrar_key, &ctx, ballot_key.public_key().as_bytes())
+            .unwrap();
+        // A choice vector outside the rule is refused before proving.
+        assert!(ballot_entry(ELECTION, &c, &pk, &ballot_key, &credential, &[true; 4], &mut rng).is_err());
+    }
+}
