@@ -32,8 +32,14 @@ fn start_server(dir: &Path) -> Server {
         .spawn()
         .expect("start urne serve");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
-    let url = line.trim().strip_prefix("urne: listening on ").expect("listening line").to_string();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read address");
+    let url = line
+        .trim()
+        .strip_prefix("urne: listening on ")
+        .expect("listening line")
+        .to_string();
     Server { child, url }
 }
 
@@ -75,7 +81,9 @@ impl Urne {
         assert!(!stderr.contains("panicked"), "{stderr}");
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert!(
-            (1..=2).contains(&lines.len()) && lines[0].starts_with("urne: error: ") && lines[0].contains(expect),
+            (1..=2).contains(&lines.len())
+                && lines[0].starts_with("urne: error: ")
+                && lines[0].contains(expect),
             "urne {args:?}: expected one error line about {expect:?}, got:\n{stderr}"
         );
         if lines.len() == 2 {
@@ -120,11 +128,28 @@ rules = { seats = 2, lottery_seats = 0 }
 #[test]
 fn missing_wallet_and_malformed_invitation_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let urne = Urne { dir: dir.path().to_path_buf(), url: "http://127.0.0.1:9".into() };
-    urne.fails(&["voter", "--wallet", "nope.json", "credential"], "does not exist");
-    urne.fails(&["voter", "--wallet", "nope.json", "vote", "--approve", "ana"], "does not exist");
-    urne.fails(&["voter", "enroll", "--token", "urne1:zz", "--wallet", "w.json"], "invitation");
-    urne.fails(&["voter", "enroll", "--token", "bare", "--wallet", "w.json"], "needs --pseudonym");
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: "http://127.0.0.1:9".into(),
+    };
+    urne.fails(
+        &["voter", "--wallet", "nope.json", "credential"],
+        "does not exist",
+    );
+    urne.fails(
+        &["voter", "--wallet", "nope.json", "vote", "--approve", "ana"],
+        "does not exist",
+    );
+    urne.fails(
+        &[
+            "voter", "enroll", "--token", "urne1:zz", "--wallet", "w.json",
+        ],
+        "invitation",
+    );
+    urne.fails(
+        &["voter", "enroll", "--token", "bare", "--wallet", "w.json"],
+        "needs --pseudonym",
+    );
     assert!(!dir.path().join("w.json").exists());
 }
 
@@ -133,17 +158,42 @@ fn missing_wallet_and_malformed_invitation_fail_cleanly() {
 fn one_voter_journey() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path());
-    let urne = Urne { dir: dir.path().to_path_buf(), url: server.url.clone() };
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
 
     // Organiser and trustees set up the election.
     let trustees: Vec<String> = (0..3)
-        .map(|i| urne.ok(&["trustee", "keygen", "--out", &format!("t{i}.json"), "--name", &format!("t{i}")]))
+        .map(|i| {
+            urne.ok(&[
+                "trustee",
+                "keygen",
+                "--out",
+                &format!("t{i}.json"),
+                "--name",
+                &format!("t{i}"),
+            ])
+        })
         .collect();
     std::fs::write(dir.path().join("manifest.toml"), manifest(&trustees)).unwrap();
     let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
     let election = field(&created, "election ").to_string();
-    std::fs::write(dir.path().join("roster.csv"), "pseudonym,constituency,pool,category\nalice,north,yes,f\nbob,north,yes,m\n").unwrap();
-    urne.ok(&["admin", "roster", "import", "roster.csv", "--tokens-out", "tokens.csv", "--election", &election]);
+    std::fs::write(
+        dir.path().join("roster.csv"),
+        "pseudonym,constituency,pool,category\nalice,north,yes,f\nbob,north,yes,m\n",
+    )
+    .unwrap();
+    urne.ok(&[
+        "admin",
+        "roster",
+        "import",
+        "roster.csv",
+        "--tokens-out",
+        "tokens.csv",
+        "--election",
+        &election,
+    ]);
     let tokens = std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap();
     let invitation = tokens
         .lines()
@@ -154,23 +204,58 @@ fn one_voter_journey() {
 
     // A wrong token is refused and leaves no wallet behind.
     let forged = format!("{}wrong", &invitation[..invitation.rfind(':').unwrap() + 1]);
-    urne.fails(&["voter", "enroll", "--token", &forged, "--wallet", "bad.json"], "refused");
+    urne.fails(
+        &[
+            "voter", "enroll", "--token", &forged, "--wallet", "bad.json",
+        ],
+        "refused",
+    );
     assert!(!dir.path().join("bad.json").exists());
 
-    let enrolled = urne.ok(&["voter", "enroll", "--token", &invitation, "--wallet", "alice.json"]);
-    assert!(enrolled.contains("enrolled alice in constituency north"), "{enrolled}");
+    let enrolled = urne.ok(&[
+        "voter",
+        "enroll",
+        "--token",
+        &invitation,
+        "--wallet",
+        "alice.json",
+    ]);
+    assert!(
+        enrolled.contains("enrolled alice in constituency north"),
+        "{enrolled}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join("alice.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("alice.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     // The token is single-use.
-    urne.fails(&["voter", "enroll", "--token", &invitation, "--wallet", "again.json"], "refused");
+    urne.fails(
+        &[
+            "voter",
+            "enroll",
+            "--token",
+            &invitation,
+            "--wallet",
+            "again.json",
+        ],
+        "refused",
+    );
 
     for _round in 0..2 {
         for i in 0..3 {
-            urne.ok(&["trustee", "dkg", "--key", &format!("t{i}.json"), "--election", &election]);
+            urne.ok(&[
+                "trustee",
+                "dkg",
+                "--key",
+                &format!("t{i}.json"),
+                "--election",
+                &election,
+            ]);
         }
     }
     urne.ok(&["admin", "election-key", "--election", &election]);
@@ -178,17 +263,62 @@ fn one_voter_journey() {
 
     // The voter's journey.
     urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
-    urne.fails(&["voter", "--wallet", "alice.json", "vote", "--approve", "ana,bo,cy"], "allows 1 to 2");
-    urne.fails(&["voter", "--wallet", "alice.json", "vote", "--approve", "zed"], "not a candidate");
-    urne.fails(&["voter", "--wallet", "alice.json", "vote"], "allows 1 to 2");
-    let voted = urne.ok(&["voter", "--wallet", "alice.json", "vote", "--approve", "ana,bo"]);
+    urne.fails(
+        &[
+            "voter",
+            "--wallet",
+            "alice.json",
+            "vote",
+            "--approve",
+            "ana,bo,cy",
+        ],
+        "allows 1 to 2",
+    );
+    urne.fails(
+        &[
+            "voter",
+            "--wallet",
+            "alice.json",
+            "vote",
+            "--approve",
+            "zed",
+        ],
+        "not a candidate",
+    );
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "vote"],
+        "allows 1 to 2",
+    );
+    let voted = urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "vote",
+        "--approve",
+        "ana,bo",
+    ]);
     assert!(voted.contains("receipt: board entry"), "{voted}");
     let checked = urne.ok(&["voter", "--wallet", "alice.json", "receipt", "check"]);
     assert!(checked.contains("receipt OK"), "{checked}");
-    urne.fails(&["voter", "--wallet", "alice.json", "vote", "--approve", "cy"], "already voted");
-    urne.ok(&["voter", "--wallet", "alice.json", "revote", "--approve", "cy"]);
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "vote", "--approve", "cy"],
+        "already voted",
+    );
+    urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "revote",
+        "--approve",
+        "cy",
+    ]);
     let checked = urne.ok(&["voter", "--wallet", "alice.json", "receipt", "check"]);
     assert!(checked.contains("receipt OK"), "{checked}");
     let status = urne.ok(&["admin", "status", "--election", &election]);
-    assert!(status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]), "{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
+        "{status}"
+    );
 }

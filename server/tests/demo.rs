@@ -24,11 +24,25 @@ fn small_demo_runs_verifies_and_seats_the_assembly() {
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
-    assert!(!stdout.contains("| NO") && !stdout.lines().any(|l| l.trim_end().ends_with("NO")), "{stdout}");
+    assert!(
+        !stdout.contains("| NO") && !stdout.lines().any(|l| l.trim_end().ends_with("NO")),
+        "{stdout}"
+    );
     // Three constituencies of 4 seats: 3 elected and 1 drawn each.
-    for c in ["North (north): 4 seats (3 elected, 1 drawn)", "South (south): 4 seats", "East (east): 4 seats"] {
+    for c in [
+        "North (north): 4 seats (3 elected, 1 drawn)",
+        "South (south): 4 seats",
+        "East (east): 4 seats",
+    ] {
         assert!(stdout.contains(c), "missing {c:?} in:\n{stdout}");
     }
-    assert_eq!(stdout.lines().filter(|l| l.trim_end().ends_with("drawn")).count(), 3, "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.trim_end().ends_with("drawn"))
+            .count(),
+        3,
+        "{stdout}"
+    );
     assert!(dir.path().join("export").exists());
 }

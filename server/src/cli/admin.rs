@@ -8,7 +8,7 @@ use urne_crypto::entry::{Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
 use super::output::Table;
-use super::{parse_hex, Failure, Context, ElectionArg};
+use super::{parse_hex, Context, ElectionArg, Failure};
 use crate::client::draft::ManifestDraft;
 use crate::client::receipt::ReceiptJson;
 use crate::client::{board, secret_file, Client};
@@ -17,7 +17,13 @@ use crate::client::{board, secret_file, Client};
 #[derive(Debug, Args)]
 pub struct AdminCommand {
     /// Organiser bearer token [default: from the config file]
-    #[arg(long, global = true, env = "URNE_ORGANISER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "URNE_ORGANISER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// The command.
     #[command(subcommand)]
@@ -95,8 +101,14 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
         client = client.with_organiser_token(Some(t));
     }
     match cmd.command {
-        AdminAction::Election(ElectionCommand::Create { manifest }) => create(&client, &manifest).await,
-        AdminAction::Roster(RosterCommand::Import { file, tokens_out, election }) => {
+        AdminAction::Election(ElectionCommand::Create { manifest }) => {
+            create(&client, &manifest).await
+        }
+        AdminAction::Roster(RosterCommand::Import {
+            file,
+            tokens_out,
+            election,
+        }) => {
             let id = ctx.election(&client, &election).await?;
             import_roster(&client, &id, &file, tokens_out.as_deref()).await
         }
@@ -112,29 +124,45 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
 
 /// Reads a TOML manifest draft.
 pub fn read_draft(path: &std::path::Path) -> Result<ManifestDraft, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), "check the --manifest path"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", path.display()),
+            "check the --manifest path",
+        )
+    })?;
     toml::from_str(&text).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
-        Failure::new(format!("manifest draft {} is not valid: {first}", path.display()), "see the manifest example in the README")
+        Failure::new(
+            format!("manifest draft {} is not valid: {first}", path.display()),
+            "see the manifest example in the README",
+        )
     })
 }
 
 /// Creates the election and checks what the service made of the draft.
-pub async fn create_election(client: &Client, draft: &ManifestDraft) -> Result<([u8; 32], Manifest), Failure> {
+pub async fn create_election(
+    client: &Client,
+    draft: &ManifestDraft,
+) -> Result<([u8; 32], Manifest), Failure> {
     let created = client.create_election(draft).await?;
     let id = super::parse_hex32(&created.election, "election id")?;
     let bytes = parse_hex(&created.manifest, "manifest")?;
     let manifest = Manifest::from_bytes(&bytes)
         .map_err(|e| Failure::plain(format!("the server returned a malformed manifest: {e}")))?;
     if manifest.election_id() != id {
-        return Err(Failure::plain("the server's election id is not the hash of its manifest"));
+        return Err(Failure::plain(
+            "the server's election id is not the hash of its manifest",
+        ));
     }
     if !draft.matches(&manifest) {
-        return Err(Failure::plain("the server's manifest differs from the draft"));
+        return Err(Failure::plain(
+            "the server's manifest differs from the draft",
+        ));
     }
     if manifest.board_key != client.board_key().await? {
-        return Err(Failure::plain("the manifest names another board key than the server's"));
+        return Err(Failure::plain(
+            "the manifest names another board key than the server's",
+        ));
     }
     let (entry, _) = board::check_service_receipt(client, &id, &created.receipt).await?;
     if entry.kind() != Ok(EntryKind::Manifest) || entry.body != bytes {
@@ -151,12 +179,19 @@ async fn create(client: &Client, path: &std::path::Path) -> Result<(), Failure> 
     println!(
         "{} constituencies, {} candidates, {}-of-{} trustees, {} lottery contributors",
         manifest.constituencies.len(),
-        manifest.constituencies.iter().map(|c| c.candidates.len()).sum::<usize>(),
+        manifest
+            .constituencies
+            .iter()
+            .map(|c| c.candidates.len())
+            .sum::<usize>(),
         manifest.threshold,
         manifest.trustees.len(),
         manifest.lottery.contributors.len()
     );
-    println!("hint: add `election = \"{}\"` to your config file", hex::encode(id));
+    println!(
+        "hint: add `election = \"{}\"` to your config file",
+        hex::encode(id)
+    );
     Ok(())
 }
 
@@ -176,7 +211,11 @@ pub async fn roster(
 
 /// The invitation a member receives: election id, pseudonym and token in one string.
 pub fn invitation(election: &[u8; 32], pseudonym: &str, token: &str) -> String {
-    format!("urne1:{}:{}:{token}", hex::encode(election), hex::encode(pseudonym))
+    format!(
+        "urne1:{}:{}:{token}",
+        hex::encode(election),
+        hex::encode(pseudonym)
+    )
 }
 
 async fn import_roster(
@@ -185,21 +224,36 @@ async fn import_roster(
     file: &std::path::Path,
     tokens_out: Option<&std::path::Path>,
 ) -> Result<(), Failure> {
-    let csv = std::fs::read_to_string(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display()), "check the roster path"))?;
+    let csv = std::fs::read_to_string(file).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", file.display()),
+            "check the roster path",
+        )
+    })?;
     let tokens = roster(client, election, csv).await?;
     println!("imported {} members", tokens.len());
     match tokens_out {
         Some(path) => {
             let mut w = csv::Writer::from_writer(Vec::new());
             let io = |e: csv::Error| Failure::plain(format!("cannot write tokens: {e}"));
-            w.write_record(["pseudonym", "token", "invitation"]).map_err(io)?;
+            w.write_record(["pseudonym", "token", "invitation"])
+                .map_err(io)?;
             for t in &tokens {
-                w.write_record([&t.pseudonym, &t.token, &invitation(election, &t.pseudonym, &t.token)]).map_err(io)?;
+                w.write_record([
+                    &t.pseudonym,
+                    &t.token,
+                    &invitation(election, &t.pseudonym, &t.token),
+                ])
+                .map_err(io)?;
             }
-            let bytes = w.into_inner().map_err(|e| Failure::plain(format!("cannot write tokens: {e}")))?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Failure::plain(format!("cannot write tokens: {e}")))?;
             secret_file::write(path, &bytes)?;
-            println!("tokens written to {} (give each member their invitation)", path.display());
+            println!(
+                "tokens written to {} (give each member their invitation)",
+                path.display()
+            );
         }
         None => println!("hint: pass --tokens-out FILE to save the members' enrolment tokens"),
     }
@@ -207,7 +261,11 @@ async fn import_roster(
 }
 
 /// Runs an organiser action and checks the receipts of the entries it appended.
-pub async fn admin_action(client: &Client, election: &[u8; 32], name: &str) -> Result<Vec<Entry>, Failure> {
+pub async fn admin_action(
+    client: &Client,
+    election: &[u8; 32],
+    name: &str,
+) -> Result<Vec<Entry>, Failure> {
     let receipts: Vec<ReceiptJson> = client.admin(election, name).await?;
     let mut entries = Vec::with_capacity(receipts.len());
     for r in &receipts {
@@ -216,18 +274,38 @@ pub async fn admin_action(client: &Client, election: &[u8; 32], name: &str) -> R
     Ok(entries)
 }
 
-async fn action(ctx: &Context, client: &Client, e: &ElectionArg, name: &str) -> Result<(), Failure> {
+async fn action(
+    ctx: &Context,
+    client: &Client,
+    e: &ElectionArg,
+    name: &str,
+) -> Result<(), Failure> {
     let id = ctx.election(client, e).await?;
     let entries = admin_action(client, &id, name).await?;
-    let kinds: Vec<&str> = entries.iter().filter_map(|e| e.kind().ok()).map(|k| k.name()).collect();
-    println!("{name}: done ({} entries: {})", kinds.len(), kinds.join(", "));
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.kind().ok())
+        .map(|k| k.name())
+        .collect();
+    println!(
+        "{name}: done ({} entries: {})",
+        kinds.len(),
+        kinds.join(", ")
+    );
     Ok(())
 }
 
 /// Posts the beacon value and checks the receipt.
-pub async fn post_beacon(client: &Client, election: &[u8; 32], value: &[u8]) -> Result<(), Failure> {
+pub async fn post_beacon(
+    client: &Client,
+    election: &[u8; 32],
+    value: &[u8],
+) -> Result<(), Failure> {
     if value.is_empty() {
-        return Err(Failure::new("the beacon value is empty", "pass --value HEX"));
+        return Err(Failure::new(
+            "the beacon value is empty",
+            "pass --value HEX",
+        ));
     }
     for r in client.beacon(election, value).await? {
         board::check_service_receipt(client, election, &r).await?;
@@ -250,11 +328,19 @@ async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), F
     println!("election {}", hex::encode(id));
     println!("phase {}, board size {}", s.phase, s.size);
     if let Some(k) = &s.election_key {
-        println!("election key {k} ({} of the trustees needed to decrypt)", s.threshold);
+        println!(
+            "election key {k} ({} of the trustees needed to decrypt)",
+            s.threshold
+        );
     }
     let mut t = Table::new(&["constituency", "candidates", "issuances", "ballots"]);
     for c in &s.constituencies {
-        t.row(vec![c.id.clone(), c.candidates.to_string(), c.issuances.to_string(), c.ballots.to_string()]);
+        t.row(vec![
+            c.id.clone(),
+            c.candidates.to_string(),
+            c.issuances.to_string(),
+            c.ballots.to_string(),
+        ]);
     }
     print!("{}", t.render());
     for (k, v) in &s.other {

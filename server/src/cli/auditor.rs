@@ -6,7 +6,7 @@ use clap::Subcommand;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::merkle;
 
-use super::{Failure, Context, ElectionArg};
+use super::{Context, ElectionArg, Failure};
 use crate::client::auditor::{self, ExportVerdict};
 use crate::client::keys::KeyFile;
 use crate::client::receipt::decode_hashes;
@@ -43,12 +43,19 @@ pub enum AuditorCommand {
 pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), Failure> {
     match cmd {
         AuditorCommand::Keygen { out, name } => super::trustee::keygen(&out, "auditor", &name),
-        AuditorCommand::Attest { key, export, election } => {
+        AuditorCommand::Attest {
+            key,
+            export,
+            election,
+        } => {
             let keys = KeyFile::load(&key, "auditor")?;
             let verdict = verify_file(&export)?;
             if let Some(e) = &election.election {
                 if super::parse_hex32(e, "election id")? != verdict.election {
-                    return Err(Failure::new("the export is of another election", "check --export and --election"));
+                    return Err(Failure::new(
+                        "the export is of another election",
+                        "check --export and --election",
+                    ));
                 }
             }
             let client = ctx.client()?;
@@ -67,26 +74,45 @@ pub async fn run(ctx: &Context, cmd: AuditorCommand) -> Result<(), Failure> {
 
 /// Reads and verifies an export file.
 pub fn verify_file(path: &Path) -> Result<ExportVerdict, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), "check --export"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", path.display()),
+            "check --export",
+        )
+    })?;
     auditor::verify_export(&bytes).map_err(|e| {
-        Failure::new(format!("the export does not verify: {e}"), "do not attest this board; report the problem")
+        Failure::new(
+            format!("the export does not verify: {e}"),
+            "do not attest this board; report the problem",
+        )
     })
 }
 
 /// Checks that the server's board extends the verified export, then signs and
 /// posts the attestation.
-pub async fn attest(client: &Client, verdict: &ExportVerdict, keys: &KeyFile) -> Result<Receipt, Failure> {
+pub async fn attest(
+    client: &Client,
+    verdict: &ExportVerdict,
+    keys: &KeyFile,
+) -> Result<Receipt, Failure> {
     let election = verdict.election;
     let (fresh, _) = client.checkpoint(&election).await?;
-    let proof = client.consistency_proof(&election, verdict.size, fresh.size).await?;
-    merkle::verify_consistency(verdict.size, fresh.size, &verdict.root, &fresh.root, &decode_hashes(&proof)?)
-        .map_err(|e| {
-            Failure::new(
-                format!("the server's board does not extend the export ({e})"),
-                "the server shows different histories (split view); report it",
-            )
-        })?;
+    let proof = client
+        .consistency_proof(&election, verdict.size, fresh.size)
+        .await?;
+    merkle::verify_consistency(
+        verdict.size,
+        fresh.size,
+        &verdict.root,
+        &fresh.root,
+        &decode_hashes(&proof)?,
+    )
+    .map_err(|e| {
+        Failure::new(
+            format!("the server's board does not extend the export ({e})"),
+            "the server shows different histories (split view); report it",
+        )
+    })?;
     let statement = format!("urne {} auditor attest", env!("CARGO_PKG_VERSION"));
     let entry = auditor::attestation_entry(
         election,

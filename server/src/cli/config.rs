@@ -24,7 +24,10 @@ impl Config {
     /// Reads a configuration file.
     pub fn load(path: &Path) -> Result<Self, Failure> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::new(format!("cannot read the config file {}: {e}", path.display()), "check --config FILE")
+            Failure::new(
+                format!("cannot read the config file {}: {e}", path.display()),
+                "check --config FILE",
+            )
         })?;
         toml::from_str(&text).map_err(|e| {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();

@@ -17,12 +17,18 @@ pub struct Failure {
 impl Failure {
     /// An error with a hint.
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Failure { message: message.into(), hint: Some(hint.into()) }
+        Failure {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// An error without a hint.
     pub fn plain(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), hint: None }
+        Failure {
+            message: message.into(),
+            hint: None,
+        }
     }
 }
 
@@ -44,10 +50,17 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
         "already_issued" => "this member already has a credential; use the wallet that obtained it",
         "challenge_mismatch" => "resume with the wallet that started the credential request",
         "duplicate" => "this was already recorded on the board",
-        "invalid_proof" | "bad_signature" | "mismatch" => "the server rejected the entry as invalid",
+        "invalid_proof" | "bad_signature" | "mismatch" => {
+            "the server rejected the entry as invalid"
+        }
         "unknown_reference" | "missing_prerequisite" => "a step before this one is missing",
-        "not_found" | "unknown_election" => "check the election id (`urne admin status`, or --election)",
+        "not_found" | "unknown_election" => {
+            "check the election id (`urne admin status`, or --election)"
+        }
         "rate_limited" => "wait a moment and try again",
+        "no_route" | "method_not_allowed" => {
+            "the server does not offer this route; it may run another version"
+        }
         "unavailable" | "internal" => "the server has a problem; try again later",
         _ => return None,
     })
@@ -56,11 +69,17 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let hint = match &e {
-            ClientError::Transport { .. } => Some("check --server (or `server` in the config file) and that the server runs"),
+            ClientError::Transport { .. } => {
+                Some("check --server (or `server` in the config file) and that the server runs")
+            }
             ClientError::Status { code, .. } => hint_for_code(code),
             ClientError::Decode(_) => Some("the server may run an incompatible version"),
-            ClientError::Proof(_) => Some("do not trust this server's answers; keep the output and report it"),
-            ClientError::BoardKeyChanged { .. } => Some("the server is not the one you first contacted, or its key was replaced"),
+            ClientError::Proof(_) => {
+                Some("do not trust this server's answers; keep the output and report it")
+            }
+            ClientError::BoardKeyChanged { .. } => {
+                Some("the server is not the one you first contacted, or its key was replaced")
+            }
         };
         let message = match &e {
             ClientError::Status { message, code, .. } if !message.is_empty() => {
@@ -68,7 +87,10 @@ impl From<ClientError> for Failure {
             }
             _ => e.to_string(),
         };
-        Failure { message, hint: hint.map(str::to_string) }
+        Failure {
+            message,
+            hint: hint.map(str::to_string),
+        }
     }
 }
 
@@ -88,7 +110,10 @@ impl From<WalletError> for Failure {
     fn from(e: WalletError) -> Self {
         match e {
             WalletError::File(f) => f.into(),
-            WalletError::Field(_) => Failure::new(e.to_string(), "the wallet file is damaged; restore it from a backup"),
+            WalletError::Field(_) => Failure::new(
+                e.to_string(),
+                "the wallet file is damaged; restore it from a backup",
+            ),
         }
     }
 }
@@ -97,7 +122,10 @@ impl From<KeyFileError> for Failure {
     fn from(e: KeyFileError) -> Self {
         match e {
             KeyFileError::File(f) => f.into(),
-            other => Failure::new(other.to_string(), "check that you passed the right --key file"),
+            other => Failure::new(
+                other.to_string(),
+                "check that you passed the right --key file",
+            ),
         }
     }
 }

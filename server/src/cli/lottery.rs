@@ -9,7 +9,7 @@ use urne_crypto::record::{BallotCheck, Phase, Record};
 
 use super::admin::{self, BeaconArgs};
 use super::output::Table;
-use super::{Failure, Context, ElectionArg};
+use super::{Context, ElectionArg, Failure};
 use crate::client::keys::KeyFile;
 use crate::client::{board, contributor, Client};
 
@@ -46,7 +46,12 @@ pub enum LotteryCommand {
     /// Post the beacon value (organiser; same as `urne admin beacon`).
     Beacon {
         /// Organiser bearer token.
-        #[arg(long, env = "URNE_ORGANISER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "URNE_ORGANISER_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
         token: Option<String>,
         /// Beacon value and election.
         #[command(flatten)]
@@ -55,7 +60,12 @@ pub enum LotteryCommand {
     /// Fix the seed and draw the seats (organiser; same as `urne admin seats`).
     Draw {
         /// Organiser bearer token.
-        #[arg(long, env = "URNE_ORGANISER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "URNE_ORGANISER_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
         token: Option<String>,
         /// The election.
         #[command(flatten)]
@@ -71,7 +81,10 @@ pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
             let client = ctx.client()?;
             let id = ctx.election(&client, &election).await?;
             let index = commit(&client, &id, &key).await?;
-            println!("contributor {index}: commitment posted; keep {} until the reveal", key.display());
+            println!(
+                "contributor {index}: commitment posted; keep {} until the reveal",
+                key.display()
+            );
             Ok(())
         }
         LotteryCommand::Reveal { key, election } => {
@@ -82,14 +95,21 @@ pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
             Ok(())
         }
         LotteryCommand::Beacon { token, args } => {
-            let client = ctx.client()?.with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
+            let client = ctx
+                .client()?
+                .with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
             admin::beacon(ctx, &client, &args).await
         }
         LotteryCommand::Draw { token, election } => {
-            let client = ctx.client()?.with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
+            let client = ctx
+                .client()?
+                .with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
             let id = ctx.election(&client, &election).await?;
             let entries = admin::admin_action(&client, &id, "seats").await?;
-            println!("draw done: {} entries (seed and seat results)", entries.len());
+            println!(
+                "draw done: {} entries (seed and seat results)",
+                entries.len()
+            );
             results(ctx, &election).await
         }
     }
@@ -97,11 +117,16 @@ pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
 
 /// Commits to a fresh secret: the secret is saved in the key file before the
 /// commitment is sent. Returns the contributor index.
-pub async fn commit(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, Failure> {
+pub async fn commit(
+    client: &Client,
+    election: &[u8; 32],
+    path: &std::path::Path,
+) -> Result<u32, Failure> {
     let mut keys = KeyFile::load(path, "contributor")?;
     let manifest = board::manifest(client, election).await?;
     let signing = keys.signing()?;
-    let index = contributor::index(&manifest, &signing).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    let index = contributor::index(&manifest, &signing)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     if keys.lottery_secret(election)?.is_some() {
         return Err(Failure::new(
             "this key file already holds a secret for this election",
@@ -111,21 +136,31 @@ pub async fn commit(client: &Client, election: &[u8; 32], path: &std::path::Path
     let secret = lottery::fresh_secret();
     keys.set_lottery_secret(election, &secret);
     keys.save(path)?;
-    let entry = contributor::commit_entry(&manifest, &signing, &secret).map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = contributor::commit_entry(&manifest, &signing, &secret)
+        .map_err(|e| Failure::plain(e.to_string()))?;
     client.post_entry(election, &entry.to_bytes()).await?;
     Ok(index)
 }
 
 /// Reveals the committed secret. Returns the contributor index.
-pub async fn reveal(client: &Client, election: &[u8; 32], path: &std::path::Path) -> Result<u32, Failure> {
+pub async fn reveal(
+    client: &Client,
+    election: &[u8; 32],
+    path: &std::path::Path,
+) -> Result<u32, Failure> {
     let keys = KeyFile::load(path, "contributor")?;
     let manifest = board::manifest(client, election).await?;
     let signing = keys.signing()?;
-    let index = contributor::index(&manifest, &signing).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    let index = contributor::index(&manifest, &signing)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     let secret = keys.lottery_secret(election)?.ok_or_else(|| {
-        Failure::new("this key file holds no committed secret for this election", "only a contributor who committed can reveal")
+        Failure::new(
+            "this key file holds no committed secret for this election",
+            "only a contributor who committed can reveal",
+        )
     })?;
-    let entry = contributor::reveal_entry(&manifest, &signing, &secret).map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = contributor::reveal_entry(&manifest, &signing, &secret)
+        .map_err(|e| Failure::plain(e.to_string()))?;
     client.post_entry(election, &entry.to_bytes()).await?;
     Ok(index)
 }
@@ -150,11 +185,21 @@ pub fn assembly_tables(record: &Record) -> String {
         ));
         let mut t = Table::new(&["rank", "pseudonym", "category", "votes"]);
         for s in &result.elected {
-            t.row(vec![s.rank.to_string(), s.id.clone(), s.category.clone(), s.votes.to_string()]);
+            t.row(vec![
+                s.rank.to_string(),
+                s.id.clone(),
+                s.category.clone(),
+                s.votes.to_string(),
+            ]);
         }
         let elected = result.elected.len() as u32;
         for s in &result.drawn {
-            t.row(vec![(elected + s.order).to_string(), s.id.clone(), s.category.clone(), "drawn".into()]);
+            t.row(vec![
+                (elected + s.order).to_string(),
+                s.id.clone(),
+                s.category.clone(),
+                "drawn".into(),
+            ]);
         }
         out.push_str(&t.render());
         out.push('\n');
@@ -169,7 +214,10 @@ pub async fn results(ctx: &Context, e: &ElectionArg) -> Result<(), Failure> {
     let replay = board::replay(&client, &id, BallotCheck::Deferred, &|_, _| {}).await?;
     if replay.record.phase() != Phase::Seated {
         return Err(Failure::new(
-            format!("no results yet: the election is in phase {}", replay.record.phase().name()),
+            format!(
+                "no results yet: the election is in phase {}",
+                replay.record.phase().name()
+            ),
             "results exist once the seats are drawn (`urne lottery draw`)",
         ));
     }

@@ -111,7 +111,10 @@ impl Context {
     /// A client of the configured server.
     pub fn client(&self) -> Result<Client, Failure> {
         let url = self.config.server.clone().ok_or_else(|| {
-            Failure::new("no server given", "pass --server URL or set `server` in the config file")
+            Failure::new(
+                "no server given",
+                "pass --server URL or set `server` in the config file",
+            )
         })?;
         Ok(Client::new(&url)?.with_organiser_token(self.config.organiser_token.clone()))
     }
@@ -119,7 +122,11 @@ impl Context {
     /// The election to act on: `--election`, the config file's, or the
     /// server's only election.
     pub async fn election(&self, client: &Client, arg: &ElectionArg) -> Result<[u8; 32], Failure> {
-        let text = match arg.election.clone().or_else(|| self.config.election.clone()) {
+        let text = match arg
+            .election
+            .clone()
+            .or_else(|| self.config.election.clone())
+        {
             Some(t) => t,
             None => {
                 let list = client.elections().await?;
@@ -131,7 +138,12 @@ impl Context {
                             "create one with `urne admin election create`",
                         ))
                     }
-                    _ => return Err(Failure::new("the server has several elections", "pass --election ID")),
+                    _ => {
+                        return Err(Failure::new(
+                            "the server has several elections",
+                            "pass --election ID",
+                        ))
+                    }
                 }
             }
         };
@@ -142,20 +154,30 @@ impl Context {
 /// Parses 64 hex digits.
 pub fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], Failure> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut out)
-        .map_err(|_| Failure::new(format!("{what} {text:?} is not 64 hex digits"), "copy the id exactly"))?;
+    hex::decode_to_slice(text.trim(), &mut out).map_err(|_| {
+        Failure::new(
+            format!("{what} {text:?} is not 64 hex digits"),
+            "copy the id exactly",
+        )
+    })?;
     Ok(out)
 }
 
 /// Parses a hex value of any length.
 pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
-    hex::decode(text.trim())
-        .map_err(|_| Failure::new(format!("{what} is not hex"), "give the value as hexadecimal digits"))
+    hex::decode(text.trim()).map_err(|_| {
+        Failure::new(
+            format!("{what} is not hex"),
+            "give the value as hexadecimal digits",
+        )
+    })
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),

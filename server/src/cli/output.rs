@@ -12,7 +12,10 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row.
@@ -32,7 +35,10 @@ impl Table {
         let numeric: Vec<bool> = (0..n)
             .map(|i| {
                 !self.rows.is_empty()
-                    && self.rows.iter().all(|r| r.get(i).is_some_and(|c| c.parse::<f64>().is_ok() || c.is_empty()))
+                    && self.rows.iter().all(|r| {
+                        r.get(i)
+                            .is_some_and(|c| c.parse::<f64>().is_ok() || c.is_empty())
+                    })
             })
             .collect();
         let line = |cells: &[String]| {
@@ -51,7 +57,14 @@ impl Table {
             out.trim_end().to_string() + "\n"
         };
         let mut out = line(&self.header);
-        out.push_str(&(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ") + "\n"));
+        out.push_str(
+            &(widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  ")
+                + "\n"),
+        );
         for r in &self.rows {
             out.push_str(&line(r));
         }
@@ -79,6 +92,9 @@ mod tests {
         let mut t = Table::new(&["name", "votes"]);
         t.row(vec!["alice".into(), "7".into()]);
         t.row(vec!["bo".into(), "12".into()]);
-        assert_eq!(t.render(), "name   votes\n-----  -----\nalice      7\nbo        12\n");
+        assert_eq!(
+            t.render(),
+            "name   votes\n-----  -----\nalice      7\nbo        12\n"
+        );
     }
 }

@@ -10,7 +10,7 @@ use urne_crypto::group::os_rng;
 use urne_crypto::record::{BallotCheck, Phase};
 
 use super::output::progress;
-use super::{Failure, Context, ElectionArg};
+use super::{Context, ElectionArg, Failure};
 use crate::client::board::{self, Replay};
 use crate::client::keys::KeyFile;
 use crate::client::{trustee as steps, Client};
@@ -62,11 +62,19 @@ pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), Failure> {
             println!("{report}");
             Ok(())
         }
-        TrusteeCommand::Decrypt { key, verify_ballots, election } => {
+        TrusteeCommand::Decrypt {
+            key,
+            verify_ballots,
+            election,
+        } => {
             let client = ctx.client()?;
             let id = ctx.election(&client, &election).await?;
             let keys = KeyFile::load(&key, "trustee")?;
-            let check = if verify_ballots { BallotCheck::Full } else { BallotCheck::Deferred };
+            let check = if verify_ballots {
+                BallotCheck::Full
+            } else {
+                BallotCheck::Deferred
+            };
             let bar = progress(0, "replaying the board");
             let replay = board::replay(&client, &id, check, &|at, size| {
                 bar.set_length(size);
@@ -75,7 +83,11 @@ pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), Failure> {
             .await?;
             bar.finish_and_clear();
             let posted = decrypt(&client, &replay, &keys).await?;
-            println!("posted {} decryption shares ({} constituencies)", posted, replay.record.manifest().constituencies.len());
+            println!(
+                "posted {} decryption shares ({} constituencies)",
+                posted,
+                replay.record.manifest().constituencies.len()
+            );
             Ok(())
         }
     }
@@ -84,7 +96,10 @@ pub async fn run(ctx: &Context, cmd: TrusteeCommand) -> Result<(), Failure> {
 /// Writes a new key file for `role` and prints its public part.
 pub fn keygen(out: &Path, role: &str, name: &str) -> Result<(), Failure> {
     let k = KeyFile::generate(role, name, &mut os_rng());
-    crate::client::secret_file::create(out, &serde_json::to_vec_pretty(&k).map_err(|e| Failure::plain(e.to_string()))?)?;
+    crate::client::secret_file::create(
+        out,
+        &serde_json::to_vec_pretty(&k).map_err(|e| Failure::plain(e.to_string()))?,
+    )?;
     println!("key file written to {} (keep it private)", out.display());
     println!("public keys for the manifest draft:\n{}", k.public_toml()?);
     Ok(())
@@ -97,19 +112,32 @@ pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result
     let tkey = keys.trustee_key()?;
     let replay = board::replay(client, election, BallotCheck::Deferred, &|_, _| {}).await?;
     let manifest = replay.record.manifest().clone();
-    let me = steps::index(&manifest, &signing, &tkey).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    let me = steps::index(&manifest, &signing, &tkey)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     if replay.record.phase() != Phase::Setup || replay.record.election_key().is_some() {
-        return Err(Failure::new("key generation is over for this election", "run `urne trustee decrypt` after the vote closes"));
+        return Err(Failure::new(
+            "key generation is over for this election",
+            "run `urne trustee decrypt` after the vote closes",
+        ));
     }
     let mut report = Vec::new();
     if replay.record.dealings().contains_key(&me) {
         report.push(format!("trustee {me}: dealing already on the board"));
     } else {
-        let entry = steps::dealing_entry(&manifest, &signing, &tkey, &mut os_rng()).map_err(|e| Failure::plain(e.to_string()))?;
+        let entry = steps::dealing_entry(&manifest, &signing, &tkey, &mut os_rng())
+            .map_err(|e| Failure::plain(e.to_string()))?;
         let r = client.post_entry(election, &entry.to_bytes()).await?;
-        report.push(format!("trustee {me}: dealing posted at board entry {}", r.index));
+        report.push(format!(
+            "trustee {me}: dealing posted at board entry {}",
+            r.index
+        ));
     }
-    let complained: Vec<u32> = replay.complaints.iter().filter(|c| c.complainant == me).map(|c| c.dealer).collect();
+    let complained: Vec<u32> = replay
+        .complaints
+        .iter()
+        .filter(|c| c.complainant == me)
+        .map(|c| c.dealer)
+        .collect();
     let others: Vec<DealerMessage> = replay
         .record
         .dealings()
@@ -118,12 +146,14 @@ pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result
         .cloned()
         .collect();
     let (good, complaints) =
-        steps::check_dealings(&manifest, &signing, &tkey, &others, &mut os_rng()).map_err(|e| Failure::plain(e.to_string()))?;
+        steps::check_dealings(&manifest, &signing, &tkey, &others, &mut os_rng())
+            .map_err(|e| Failure::plain(e.to_string()))?;
     for c in &complaints {
         client.post_entry(election, &c.to_bytes()).await?;
     }
     let n = manifest.trustees.len();
-    let dealt = replay.record.dealings().len() + usize::from(!replay.record.dealings().contains_key(&me));
+    let dealt =
+        replay.record.dealings().len() + usize::from(!replay.record.dealings().contains_key(&me));
     report.push(format!(
         "{dealt}/{n} dealings on the board; shares checked: {} good, {} complaints posted",
         good.len(),
@@ -141,14 +171,18 @@ pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result
     let record = &replay.record;
     if record.phase() != Phase::Closed {
         return Err(Failure::new(
-            format!("the election is in phase {}, not closed", record.phase().name()),
+            format!(
+                "the election is in phase {}, not closed",
+                record.phase().name()
+            ),
             "decryption shares are posted after `urne admin close`",
         ));
     }
     let signing = keys.signing()?;
     let tkey = keys.trustee_key()?;
     let manifest = record.manifest();
-    let me = steps::index(manifest, &signing, &tkey).map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    let me = steps::index(manifest, &signing, &tkey)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
     let dealings: Vec<DealerMessage> = record.dealings().values().cloned().collect();
     let election = *record.election();
     let mut posted = 0;
@@ -162,8 +196,17 @@ pub async fn decrypt(client: &Client, replay: &Replay, keys: &KeyFile) -> Result
             .iter()
             .map(|ct| ct.a)
             .collect();
-        let entry = steps::decryption_entry(manifest, &signing, &tkey, &dealings, &replay.complaints, &c.id, &a, &mut os_rng())
-            .map_err(|e| Failure::plain(e.to_string()))?;
+        let entry = steps::decryption_entry(
+            manifest,
+            &signing,
+            &tkey,
+            &dealings,
+            &replay.complaints,
+            &c.id,
+            &a,
+            &mut os_rng(),
+        )
+        .map_err(|e| Failure::plain(e.to_string()))?;
         client.post_entry(&election, &entry.to_bytes()).await?;
         posted += 1;
     }

@@ -12,7 +12,7 @@ use urne_crypto::manifest::{Constituency, Manifest};
 use urne_crypto::schnorr::BallotSecretKey;
 use zeroize::Zeroizing;
 
-use super::{parse_hex32, Failure, Context};
+use super::{parse_hex32, Context, Failure};
 use crate::client::api::{CommitmentJson, ResponseJson};
 use crate::client::board;
 use crate::client::receipt::{self, Receipt};
@@ -81,19 +81,33 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
         .or_else(|| ctx.config.wallet.clone())
         .unwrap_or_else(|| PathBuf::from("urne-wallet.json"));
     match args.command {
-        VoterCommand::Enroll { token, pseudonym, election } => {
+        VoterCommand::Enroll {
+            token,
+            pseudonym,
+            election,
+        } => {
             let (election, pseudonym, token) = parse_invitation(&token, pseudonym, election)?;
             let client = ctx.client()?;
             let w = enroll(&client, &election, &pseudonym, &token, &path).await?;
-            println!("enrolled {} in constituency {} (board entry {})", w.pseudonym, w.constituency,
-                w.enrollment.as_ref().map(|r| r.index).unwrap_or_default());
-            println!("wallet saved to {} — keep it private; it is never sent anywhere", path.display());
+            println!(
+                "enrolled {} in constituency {} (board entry {})",
+                w.pseudonym,
+                w.constituency,
+                w.enrollment.as_ref().map(|r| r.index).unwrap_or_default()
+            );
+            println!(
+                "wallet saved to {} — keep it private; it is never sent anywhere",
+                path.display()
+            );
             Ok(())
         }
         VoterCommand::Credential => {
             let (client, mut w) = open_wallet(ctx, &path)?;
             let r = credential(&client, &mut w, &path).await?;
-            println!("credential obtained for constituency {} (issuance recorded at board entry {})", w.constituency, r.index);
+            println!(
+                "credential obtained for constituency {} (issuance recorded at board entry {})",
+                w.constituency, r.index
+            );
             Ok(())
         }
         VoterCommand::Candidates => {
@@ -107,7 +121,10 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
         VoterCommand::Receipt(ReceiptCommand::Check) => {
             let (client, w) = open_wallet(ctx, &path)?;
             let cast = w.ballots.last().ok_or_else(|| {
-                Failure::new("this wallet has not cast a ballot", "vote first with `urne voter vote --approve ...`")
+                Failure::new(
+                    "this wallet has not cast a ballot",
+                    "vote first with `urne voter vote --approve ...`",
+                )
             })?;
             let check = check_receipt(&client, &w.election_id()?, &cast.receipt).await?;
             println!(
@@ -130,10 +147,19 @@ pub fn parse_invitation(
     pseudonym: Option<String>,
     election: Option<String>,
 ) -> Result<([u8; 32], String, String), Failure> {
-    let bad = || Failure::new("the invitation is malformed", "copy the whole invitation `urne1:...` exactly");
+    let bad = || {
+        Failure::new(
+            "the invitation is malformed",
+            "copy the whole invitation `urne1:...` exactly",
+        )
+    };
     if let Some(rest) = token.strip_prefix("urne1:") {
         let mut parts = rest.splitn(3, ':');
-        let (e, p, t) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+        let (e, p, t) = (
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+        );
         let election = parse_hex32(e, "election id").map_err(|_| bad())?;
         let pseudonym = String::from_utf8(hex::decode(p).map_err(|_| bad())?).map_err(|_| bad())?;
         return Ok((election, pseudonym, t.to_string()));
@@ -151,20 +177,30 @@ fn open_wallet(ctx: &Context, path: &Path) -> Result<(Client, Wallet), Failure> 
     let w = Wallet::load(path).map_err(|e| {
         let mut e = Failure::from(e);
         if e.message.contains("does not exist") {
-            e.hint = Some("enrol first with `urne voter enroll --token ... --wallet FILE`, or pass --wallet".into());
+            e.hint = Some(
+                "enrol first with `urne voter enroll --token ... --wallet FILE`, or pass --wallet"
+                    .into(),
+            );
         }
         e
     })?;
-    let server = ctx.config.server.clone().unwrap_or_else(|| w.server.clone());
+    let server = ctx
+        .config
+        .server
+        .clone()
+        .unwrap_or_else(|| w.server.clone());
     let client = Client::new(&server)?;
     client.pin_board_key(w.board_public_key()?)?;
     Ok((client, w))
 }
 
 fn constituency<'m>(manifest: &'m Manifest, w: &Wallet) -> Result<&'m Constituency, Failure> {
-    manifest
-        .constituency(&w.constituency)
-        .ok_or_else(|| Failure::plain(format!("constituency {} is not in the manifest", w.constituency)))
+    manifest.constituency(&w.constituency).ok_or_else(|| {
+        Failure::plain(format!(
+            "constituency {} is not in the manifest",
+            w.constituency
+        ))
+    })
 }
 
 fn print_candidates(c: &Constituency) {
@@ -179,7 +215,13 @@ fn print_candidates(c: &Constituency) {
     let names: Vec<String> = c
         .candidates
         .iter()
-        .map(|k| if k.category.is_empty() { k.id.clone() } else { format!("{} ({})", k.id, k.category) })
+        .map(|k| {
+            if k.category.is_empty() {
+                k.id.clone()
+            } else {
+                format!("{} ({})", k.id, k.category)
+            }
+        })
         .collect();
     for line in names.chunks(6) {
         println!("  {}", line.join(", "));
@@ -203,9 +245,16 @@ pub async fn enroll(
     }
     let setup = board::setup(client, election).await?;
     let member = steps::member_id(election, pseudonym);
-    let line = setup.roster.iter().find(|m| m.member == member).ok_or_else(|| {
-        Failure::new(format!("{pseudonym:?} is not on the roster of this election"), "check your pseudonym and the election")
-    })?;
+    let line = setup
+        .roster
+        .iter()
+        .find(|m| m.member == member)
+        .ok_or_else(|| {
+            Failure::new(
+                format!("{pseudonym:?} is not on the roster of this election"),
+                "check your pseudonym and the election",
+            )
+        })?;
     let mut rng = os_rng();
     let mut seed = Zeroizing::new([0u8; 32]);
     rand_core::Rng::fill_bytes(&mut rng, seed.as_mut());
@@ -226,7 +275,10 @@ pub async fn enroll(
         issuance_receipt: None,
         ballots: Vec::new(),
     };
-    secret_file::create(path, &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?)?;
+    secret_file::create(
+        path,
+        &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
+    )?;
     let entry = steps::enrollment_entry(*election, member, &member_key);
     match client.enroll(election, token, &entry.to_bytes()).await {
         Ok(r) => {
@@ -248,9 +300,13 @@ pub async fn enroll(
 pub fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
     let point = |s: &str| -> Result<RistrettoPoint, Failure> {
         let b = parse_hex32(s, "commitment")?;
-        decode_nonidentity_point(&b).map_err(|_| Failure::plain("the server sent a malformed commitment"))
+        decode_nonidentity_point(&b)
+            .map_err(|_| Failure::plain("the server sent a malformed commitment"))
     };
-    Ok(SignerCommitment { a: point(&j.commitment_a)?, c: point(&j.commitment_c)? })
+    Ok(SignerCommitment {
+        a: point(&j.commitment_a)?,
+        c: point(&j.commitment_c)?,
+    })
 }
 
 /// Obtains the credential: commit → blind → respond → finish. The pending
@@ -258,16 +314,22 @@ pub fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
 /// be resumed: the same challenge is sent again and gets the same response.
 pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<Receipt, Failure> {
     if w.credential.is_some() {
-        return Err(Failure::new("this wallet already holds a credential", "vote with `urne voter vote --approve ...`"));
+        return Err(Failure::new(
+            "this wallet already holds a credential",
+            "vote with `urne voter vote --approve ...`",
+        ));
     }
     let election = w.election_id()?;
     let member = w.member_id()?;
     let key = w.member_signing_key()?;
     let ballot_key = w.ballot_secret_key()?;
     let manifest = board::manifest(client, &election).await?;
-    let registrar = constituency(&manifest, w)?.registrar_key.clone();
+    let registrar = constituency(&manifest, w)?.registrar_key;
     let commitment_json = match &w.issuance {
-        Some(p) => CommitmentJson { commitment_a: p.commitment_a.clone(), commitment_c: p.commitment_c.clone() },
+        Some(p) => CommitmentJson {
+            commitment_a: p.commitment_a.clone(),
+            commitment_c: p.commitment_c.clone(),
+        },
         None => {
             let sig = steps::commit_signature(&election, &member, &key);
             let c = client.credential_commit(&election, &member, &sig).await?;
@@ -284,16 +346,47 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     };
     let commitment = commitment_of(&commitment_json)?;
     let seed = {
-        let p = w.issuance.as_ref().ok_or_else(|| Failure::plain("no pending credential session"))?;
+        let p = w
+            .issuance
+            .as_ref()
+            .ok_or_else(|| Failure::plain("no pending credential session"))?;
         Zeroizing::new(parse_hex32(&p.seed, "seed")?)
     };
-    let (state, challenge) = steps::blind(&registrar, &election, &w.constituency, &ballot_key, &commitment, &seed)
-        .map_err(|e| Failure::plain(e.to_string()))?;
-    let entry = steps::issuance_entry(election, member, &w.constituency, &commitment, &challenge, &key);
-    let (resp, receipt) = client.credential_respond(&election, &entry.to_bytes()).await?;
+    let (state, challenge) = steps::blind(
+        &registrar,
+        &election,
+        &w.constituency,
+        &ballot_key,
+        &commitment,
+        &seed,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = steps::issuance_entry(
+        election,
+        member,
+        &w.constituency,
+        &commitment,
+        &challenge,
+        &key,
+    );
+    let (resp, receipt) = client
+        .credential_respond(&election, &entry.to_bytes())
+        .await?;
     let response = response_of(&resp)?;
-    let cred = steps::finish(state, &response, &registrar, &election, &w.constituency, &ballot_key)
-        .map_err(|e| Failure::new(e.to_string(), "the registrar's answer does not verify; do not vote with it"))?;
+    let cred = steps::finish(
+        state,
+        &response,
+        &registrar,
+        &election,
+        &w.constituency,
+        &ballot_key,
+    )
+    .map_err(|e| {
+        Failure::new(
+            e.to_string(),
+            "the registrar's answer does not verify; do not vote with it",
+        )
+    })?;
     w.credential = Some(hex::encode(cred.to_bytes()));
     w.issuance = None;
     w.issuance_receipt = Some(receipt.clone());
@@ -304,28 +397,59 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
 /// Decodes the signer's response sent by the server.
 pub fn response_of(resp: &ResponseJson) -> Result<SignerResponse, Failure> {
     let scalar = |s: &str| -> Result<_, Failure> {
-        decode_scalar(&parse_hex32(s, "response")?).map_err(|_| Failure::plain("the server sent a malformed response"))
+        decode_scalar(&parse_hex32(s, "response")?)
+            .map_err(|_| Failure::plain("the server sent a malformed response"))
     };
-    Ok(SignerResponse { s: scalar(&resp.s)?, y: scalar(&resp.y)?, t: scalar(&resp.t)? })
+    Ok(SignerResponse {
+        s: scalar(&resp.s)?,
+        y: scalar(&resp.y)?,
+        t: scalar(&resp.t)?,
+    })
 }
 
-async fn vote_command(ctx: &Context, path: &Path, approve: &[String], revote: bool) -> Result<(), Failure> {
+async fn vote_command(
+    ctx: &Context,
+    path: &Path,
+    approve: &[String],
+    revote: bool,
+) -> Result<(), Failure> {
     let (client, mut w) = open_wallet(ctx, path)?;
     match (revote, w.ballots.is_empty()) {
         (false, false) => {
-            return Err(Failure::new("this wallet has already voted", "use `urne voter revote --approve ...` to replace the ballot"))
+            return Err(Failure::new(
+                "this wallet has already voted",
+                "use `urne voter revote --approve ...` to replace the ballot",
+            ))
         }
-        (true, true) => return Err(Failure::new("this wallet has not voted yet", "use `urne voter vote --approve ...`")),
+        (true, true) => {
+            return Err(Failure::new(
+                "this wallet has not voted yet",
+                "use `urne voter vote --approve ...`",
+            ))
+        }
         _ => {}
     }
     let election = w.election_id()?;
     let setup = board::setup(&client, &election).await?;
     let c = constituency(&setup.manifest, &w)?;
     print_candidates(c);
-    let receipt = vote(&client, &mut w, path, &setup.manifest, setup.election_key.as_ref().map(|k| *k.public_key()), approve).await?;
+    let receipt = vote(
+        &client,
+        &mut w,
+        path,
+        &setup.manifest,
+        setup.election_key.as_ref().map(|k| *k.public_key()),
+        approve,
+    )
+    .await?;
     println!("ballot cast: {} approvals", approve.len());
-    println!("receipt: board entry {} in the board of size {} (root {})", receipt.index, receipt.size, receipt.root);
-    println!("checked: the signed checkpoint includes your ballot; later run `urne voter receipt check`");
+    println!(
+        "receipt: board entry {} in the board of size {} (root {})",
+        receipt.index, receipt.size, receipt.root
+    );
+    println!(
+        "checked: the signed checkpoint includes your ballot; later run `urne voter receipt check`"
+    );
     Ok(())
 }
 
@@ -340,17 +464,36 @@ pub async fn vote(
 ) -> Result<Receipt, Failure> {
     let election = w.election_id()?;
     let c = constituency(manifest, w)?;
-    let choices = steps::choices(c, approve).map_err(|e| Failure::new(e.to_string(), "see the candidate list above"))?;
+    let choices = steps::choices(c, approve)
+        .map_err(|e| Failure::new(e.to_string(), "see the candidate list above"))?;
     let credential = w.credential()?.ok_or_else(|| {
-        Failure::new("this wallet has no credential yet", "obtain it with `urne voter credential` once the vote is open")
+        Failure::new(
+            "this wallet has no credential yet",
+            "obtain it with `urne voter credential` once the vote is open",
+        )
     })?;
-    let key = election_key.ok_or_else(|| Failure::new("the election key is not published yet", "wait until the vote opens"))?;
+    let key = election_key.ok_or_else(|| {
+        Failure::new(
+            "the election key is not published yet",
+            "wait until the vote opens",
+        )
+    })?;
     let ballot_key = w.ballot_secret_key()?;
     let mut rng = os_rng();
-    let entry = steps::ballot_entry(election, c, &key, &ballot_key, &credential, &choices, &mut rng)
-        .map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = steps::ballot_entry(
+        election,
+        c,
+        &key,
+        &ballot_key,
+        &credential,
+        &choices,
+        &mut rng,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
     let receipt = client.cast_ballot(&election, &entry.to_bytes()).await?;
-    w.ballots.push(CastBallot { receipt: receipt.clone() });
+    w.ballots.push(CastBallot {
+        receipt: receipt.clone(),
+    });
     w.save(path)?;
     Ok(receipt)
 }
@@ -362,11 +505,20 @@ pub async fn check_receipt(
     stored: &Receipt,
 ) -> Result<receipt::ReceiptCheck, Failure> {
     let (fresh, _) = client.checkpoint(election).await?;
-    let inclusion = client.inclusion_proof(election, stored.index, fresh.size).await?;
+    let inclusion = client
+        .inclusion_proof(election, stored.index, fresh.size)
+        .await?;
     let consistency = if stored.size == fresh.size {
         Vec::new()
     } else {
-        client.consistency_proof(election, stored.size, fresh.size).await?
+        client
+            .consistency_proof(election, stored.size, fresh.size)
+            .await?
     };
-    Ok(receipt::recheck_receipt(stored, &fresh, &inclusion, &consistency)?)
+    Ok(receipt::recheck_receipt(
+        stored,
+        &fresh,
+        &inclusion,
+        &consistency,
+    )?)
 }

@@ -32,7 +32,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,8 +160,16 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
             .build()
-            .map_err(|e| ClientError::Transport { url: base.clone(), reason: e.to_string() })?;
-        Ok(Client { http, base, organiser_token: None, board_key: Arc::default() })
+            .map_err(|e| ClientError::Transport {
+                url: base.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base,
+            organiser_token: None,
+            board_key: Arc::default(),
+        })
     }
 
     /// Sends `token` as the organiser's bearer token on organiser routes.
@@ -180,8 +190,8 @@ impl Client {
         check_same(&pinned, &key)
     }
 
-    /// The board's public key: fetched and pinned at first contact, checked
-    /// against the pin afterwards when `refresh` is set.
+    /// The board's public key: fetched and pinned at first contact (or taken
+    /// from [`Client::pin_board_key`]).
     pub async fn board_key(&self) -> Result<[u8; 32], ClientError> {
         if let Some(k) = self.board_key.get() {
             return Ok(*k);
@@ -211,21 +221,28 @@ impl Client {
     }
 
     async fn send(&self, req: RequestBuilder, url: &str) -> Result<Response, ClientError> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ClientError::Transport { url: url.to_string(), reason: transport_reason(&e) })?;
+        let resp = req.send().await.map_err(|e| ClientError::Transport {
+            url: url.to_string(),
+            reason: transport_reason(&e),
+        })?;
         if resp.status().is_success() {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         Err(match serde_json::from_str::<ErrorJson>(&body) {
-            Ok(e) => ClientError::Status { status, code: e.error, message: e.message },
+            Ok(e) => ClientError::Status {
+                status,
+                code: e.error,
+                message: e.message,
+            },
             Err(_) => ClientError::Status {
                 status,
                 code: "http_error".into(),
-                message: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()),
+                message: format!(
+                    "HTTP {status}: {}",
+                    body.chars().take(200).collect::<String>()
+                ),
             },
         })
     }
@@ -270,9 +287,17 @@ impl Client {
         resp.json().await.map_err(ClientError::decode)
     }
 
-    async fn post_cbor<T: DeserializeOwned>(&self, path: &str, entry: &[u8]) -> Result<T, ClientError> {
+    async fn post_cbor<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        entry: &[u8],
+    ) -> Result<T, ClientError> {
         let url = self.url(path);
-        let req = self.http.post(&url).header(CONTENT_TYPE, CBOR).body(entry.to_vec());
+        let req = self
+            .http
+            .post(&url)
+            .header(CONTENT_TYPE, CBOR)
+            .body(entry.to_vec());
         let resp = self.send(req, &url).await?;
         resp.json().await.map_err(ClientError::decode)
     }
@@ -295,32 +320,51 @@ impl Client {
 
     // ---- organiser ----
 
-    /// `POST /v1/elections`: creates an election from a manifest draft. The
-    /// manifest's board key must be the pinned one and the manifest entry's
-    /// receipt must verify.
-    pub async fn create_election(&self, draft: &ManifestDraft) -> Result<CreatedElection, ClientError> {
+    /// `POST /v1/elections`: creates an election from a manifest draft (the
+    /// caller checks the manifest and its receipt, see `cli::admin::create_election`).
+    pub async fn create_election(
+        &self,
+        draft: &ManifestDraft,
+    ) -> Result<CreatedElection, ClientError> {
         let created: CreatedElection = self.post_json("/v1/elections", draft, true).await?;
         Ok(created)
     }
 
     /// `POST /v1/elections/{id}/roster` with the roster CSV.
-    pub async fn import_roster(&self, election: &[u8; 32], csv: String) -> Result<RosterImport, ClientError> {
+    pub async fn import_roster(
+        &self,
+        election: &[u8; 32],
+        csv: String,
+    ) -> Result<RosterImport, ClientError> {
         let url = self.url(&format!("/v1/elections/{}/roster", hex::encode(election)));
-        let req = self.organiser(self.http.post(&url).header(CONTENT_TYPE, "text/csv").body(csv));
+        let req = self.organiser(
+            self.http
+                .post(&url)
+                .header(CONTENT_TYPE, "text/csv")
+                .body(csv),
+        );
         let resp = self.send(req, &url).await?;
         resp.json().await.map_err(ClientError::decode)
     }
 
     /// `POST /v1/elections/{id}/admin/{action}` for `election-key`, `open`,
     /// `close`, `tally` and `seats`; returns the receipts found in the answer.
-    pub async fn admin(&self, election: &[u8; 32], action: &str) -> Result<Vec<ReceiptJson>, ClientError> {
+    pub async fn admin(
+        &self,
+        election: &[u8; 32],
+        action: &str,
+    ) -> Result<Vec<ReceiptJson>, ClientError> {
         let path = format!("/v1/elections/{}/admin/{action}", hex::encode(election));
         let v: serde_json::Value = self.post_json(&path, &serde_json::json!({}), true).await?;
         Ok(receipts_in(&v))
     }
 
     /// `POST /v1/elections/{id}/admin/beacon` with the beacon value.
-    pub async fn beacon(&self, election: &[u8; 32], value: &[u8]) -> Result<Vec<ReceiptJson>, ClientError> {
+    pub async fn beacon(
+        &self,
+        election: &[u8; 32],
+        value: &[u8],
+    ) -> Result<Vec<ReceiptJson>, ClientError> {
         let path = format!("/v1/elections/{}/admin/beacon", hex::encode(election));
         let body = serde_json::json!({ "value": hex::encode(value) });
         let v: serde_json::Value = self.post_json(&path, &body, true).await?;
@@ -330,13 +374,16 @@ impl Client {
     // ---- members and voters ----
 
     /// `POST /v1/elections/{id}/enroll` with the member's token and enrolment entry.
-    pub async fn enroll(&self, election: &[u8; 32], token: &str, entry: &[u8]) -> Result<Receipt, ClientError> {
+    pub async fn enroll(
+        &self,
+        election: &[u8; 32],
+        token: &str,
+        entry: &[u8],
+    ) -> Result<Receipt, ClientError> {
         let path = format!("/v1/elections/{}/enroll", hex::encode(election));
         let body = serde_json::json!({ "token": token, "entry": hex::encode(entry) });
-        let r: ReceiptJson = match self.post_json::<_, serde_json::Value>(&path, &body, false).await? {
-            v => receipt_of(&v)?,
-        };
-        self.check_receipt(election, entry, &r).await
+        let v: serde_json::Value = self.post_json(&path, &body, false).await?;
+        self.check_receipt(election, entry, &receipt_of(&v)?).await
     }
 
     /// `POST /v1/elections/{id}/credential/commit`.
@@ -364,7 +411,11 @@ impl Client {
     }
 
     /// `POST /v1/elections/{id}/ballots` with an anonymous ballot entry.
-    pub async fn cast_ballot(&self, election: &[u8; 32], entry: &[u8]) -> Result<Receipt, ClientError> {
+    pub async fn cast_ballot(
+        &self,
+        election: &[u8; 32],
+        entry: &[u8],
+    ) -> Result<Receipt, ClientError> {
         let path = format!("/v1/elections/{}/ballots", hex::encode(election));
         let v: serde_json::Value = self.post_cbor(&path, entry).await?;
         self.check_receipt(election, entry, &receipt_of(&v)?).await
@@ -372,7 +423,11 @@ impl Client {
 
     /// `POST /v1/elections/{id}/entries` with a self-signed entry (trustees,
     /// lottery contributors, auditors).
-    pub async fn post_entry(&self, election: &[u8; 32], entry: &[u8]) -> Result<Receipt, ClientError> {
+    pub async fn post_entry(
+        &self,
+        election: &[u8; 32],
+        entry: &[u8],
+    ) -> Result<Receipt, ClientError> {
         let path = format!("/v1/elections/{}/entries", hex::encode(election));
         let v: serde_json::Value = self.post_cbor(&path, entry).await?;
         self.check_receipt(election, entry, &receipt_of(&v)?).await
@@ -394,35 +449,47 @@ impl Client {
 
     /// `GET /v1/elections/{id}`: the status.
     pub async fn status(&self, election: &[u8; 32]) -> Result<ElectionStatus, ClientError> {
-        self.get_json(&format!("/v1/elections/{}", hex::encode(election))).await
+        self.get_json(&format!("/v1/elections/{}", hex::encode(election)))
+            .await
     }
 
     /// `GET /v1/elections/{id}/manifest`: the manifest's canonical bytes.
     pub async fn manifest_bytes(&self, election: &[u8; 32]) -> Result<Vec<u8>, ClientError> {
-        self.get_bytes(&format!("/v1/elections/{}/manifest", hex::encode(election))).await
+        self.get_bytes(&format!("/v1/elections/{}/manifest", hex::encode(election)))
+            .await
     }
 
     /// `GET /v1/elections/{id}/entries?start=&end=`: one page of canonical
-    /// entry bytes from `start`, and the index of its first entry.
+    /// entry bytes from `start`.
     pub async fn entries_page(
         &self,
         election: &[u8; 32],
         start: u64,
         end: Option<u64>,
     ) -> Result<Vec<Vec<u8>>, ClientError> {
-        let mut path = format!("/v1/elections/{}/entries?start={start}", hex::encode(election));
+        let mut path = format!(
+            "/v1/elections/{}/entries?start={start}",
+            hex::encode(election)
+        );
         if let Some(end) = end {
             path.push_str(&format!("&end={end}"));
         }
         let page: EntriesJson = self.get_json(&path).await?;
         if page.start.is_some_and(|s| s != start) {
-            return Err(ClientError::decode("entries page starts at the wrong index"));
+            return Err(ClientError::decode(
+                "entries page starts at the wrong index",
+            ));
         }
         page.entries.iter().map(decode_entry_value).collect()
     }
 
     /// Every entry of the board in `[start, end)`, page by page.
-    pub async fn entries(&self, election: &[u8; 32], start: u64, end: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+    pub async fn entries(
+        &self,
+        election: &[u8; 32],
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Vec<u8>>, ClientError> {
         let mut out = Vec::new();
         let mut at = start;
         while at < end {
@@ -444,27 +511,52 @@ impl Client {
     }
 
     /// `GET /v1/elections/{id}/checkpoint`, opened under the pinned board key.
-    pub async fn checkpoint(&self, election: &[u8; 32]) -> Result<(Checkpoint, String), ClientError> {
-        let note = self.get_text(&format!("/v1/elections/{}/checkpoint", hex::encode(election))).await?;
+    pub async fn checkpoint(
+        &self,
+        election: &[u8; 32],
+    ) -> Result<(Checkpoint, String), ClientError> {
+        let note = self
+            .get_text(&format!(
+                "/v1/elections/{}/checkpoint",
+                hex::encode(election)
+            ))
+            .await?;
         let cp = receipt::open_checkpoint(&note, &self.verifier(election).await?)?;
         Ok((cp, note))
     }
 
     /// `GET /v1/elections/{id}/proof/inclusion?index=&size=`: hex hashes.
-    pub async fn inclusion_proof(&self, election: &[u8; 32], index: u64, size: u64) -> Result<Vec<String>, ClientError> {
-        let path = format!("/v1/elections/{}/proof/inclusion?index={index}&size={size}", hex::encode(election));
+    pub async fn inclusion_proof(
+        &self,
+        election: &[u8; 32],
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<String>, ClientError> {
+        let path = format!(
+            "/v1/elections/{}/proof/inclusion?index={index}&size={size}",
+            hex::encode(election)
+        );
         Ok(self.get_json::<ProofJson>(&path).await?.hashes)
     }
 
     /// `GET /v1/elections/{id}/proof/consistency?from=&to=`: hex hashes.
-    pub async fn consistency_proof(&self, election: &[u8; 32], from: u64, to: u64) -> Result<Vec<String>, ClientError> {
-        let path = format!("/v1/elections/{}/proof/consistency?from={from}&to={to}", hex::encode(election));
+    pub async fn consistency_proof(
+        &self,
+        election: &[u8; 32],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<String>, ClientError> {
+        let path = format!(
+            "/v1/elections/{}/proof/consistency?from={from}&to={to}",
+            hex::encode(election)
+        );
         Ok(self.get_json::<ProofJson>(&path).await?.hashes)
     }
 
     /// `GET /v1/elections/{id}/export`: the export stream.
     pub async fn export(&self, election: &[u8; 32]) -> Result<Vec<u8>, ClientError> {
-        self.get_bytes(&format!("/v1/elections/{}/export", hex::encode(election))).await
+        self.get_bytes(&format!("/v1/elections/{}/export", hex::encode(election)))
+            .await
     }
 }
 
@@ -472,7 +564,10 @@ fn check_same(pinned: &[u8; 32], presented: &[u8; 32]) -> Result<(), ClientError
     if pinned == presented {
         Ok(())
     } else {
-        Err(ClientError::BoardKeyChanged { pinned: hex::encode(pinned), presented: hex::encode(presented) })
+        Err(ClientError::BoardKeyChanged {
+            pinned: hex::encode(pinned),
+            presented: hex::encode(presented),
+        })
     }
 }
 
@@ -498,7 +593,11 @@ fn decode_entry_value(v: &serde_json::Value) -> Result<Vec<u8>, ClientError> {
             .ok_or_else(|| ClientError::decode("entry object without an entry field"))?,
         _ => return Err(ClientError::decode("entry is neither text nor an object")),
     };
-    if text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if text.len() % 2 == 0
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
         return hex::decode(text).map_err(ClientError::decode);
     }
     Base64::decode_vec(text).map_err(|_| ClientError::decode("entry is neither hex nor base64"))
@@ -515,7 +614,9 @@ fn receipts_in(v: &serde_json::Value) -> Vec<ReceiptJson> {
     let mut out = Vec::new();
     fn walk(v: &serde_json::Value, out: &mut Vec<ReceiptJson>) {
         match v {
-            serde_json::Value::Object(o) if o.contains_key("checkpoint") && o.contains_key("index") => {
+            serde_json::Value::Object(o)
+                if o.contains_key("checkpoint") && o.contains_key("index") =>
+            {
                 if let Ok(r) = serde_json::from_value(v.clone()) {
                     out.push(r);
                 }

@@ -2,11 +2,11 @@
 //! checkpoint the auditor has verified.
 
 use ed25519_dalek::SigningKey;
-use urne_crypto::entry::{Attestation, Entry, EntryKind};
-use urne_crypto::hash::Digest32;
 use urne_crypto::checkpoint::NoteVerifier;
 use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Attestation, Entry, EntryKind};
 use urne_crypto::export::{ExportReader, Record as ExportRecord};
+use urne_crypto::hash::Digest32;
 use urne_crypto::manifest::ElectionId;
 use urne_crypto::merkle;
 use urne_crypto::record::{Applied, BallotCheck, Record};
@@ -25,7 +25,13 @@ pub fn attestation_entry(
     statement: &str,
     signing: &SigningKey,
 ) -> Entry {
-    let body = Attestation { size, root, valid, ballots_counted, statement: statement.to_string() };
+    let body = Attestation {
+        size,
+        root,
+        valid,
+        ballots_counted,
+        statement: statement.to_string(),
+    };
     Entry::signed(EntryKind::Attestation, election, &body, signing)
 }
 
@@ -73,7 +79,10 @@ pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejec
     let mut record: Option<Record> = None;
     let mut store = BallotStore::default();
     let mut attestations = Vec::new();
-    while let Some(r) = reader.next_record().map_err(|e| bad(format!("export: {e}")))? {
+    while let Some(r) = reader
+        .next_record()
+        .map_err(|e| bad(format!("export: {e}")))?
+    {
         if final_note.is_some() {
             return Err(bad("records after the final checkpoint".into()));
         }
@@ -85,9 +94,14 @@ pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejec
             ExportRecord::Entry(e) => {
                 let index = leaves.len() as u64;
                 leaves.push(merkle::leaf_hash(&e));
-                let entry = Entry::from_bytes(&e).map_err(|err| bad(format!("entry {index}: {err}")))?;
+                let entry =
+                    Entry::from_bytes(&e).map_err(|err| bad(format!("entry {index}: {err}")))?;
                 match record.as_mut() {
-                    None => record = Some(Record::open(&entry).map_err(|err| bad(format!("entry 0: {err}")))?),
+                    None => {
+                        record = Some(
+                            Record::open(&entry).map_err(|err| bad(format!("entry 0: {err}")))?,
+                        )
+                    }
                     Some(rec) => {
                         let applied = rec
                             .apply(&entry, BallotCheck::Full, &store)
@@ -110,11 +124,14 @@ pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejec
     let vkey = vkey.ok_or_else(|| bad("no board key record".into()))?;
     let final_note = final_note.ok_or_else(|| bad("no final checkpoint".into()))?;
     let record = record.ok_or_else(|| bad("no entries".into()))?;
-    let verifier = NoteVerifier::from_vkey_string(vkey.trim()).map_err(|e| bad(format!("board key: {e}")))?;
+    let verifier =
+        NoteVerifier::from_vkey_string(vkey.trim()).map_err(|e| bad(format!("board key: {e}")))?;
     let expected = receipt::election_verifier(&record.manifest().board_key, record.election())
         .map_err(|e| bad(e.to_string()))?;
     if verifier != expected {
-        return Err(bad("the export's board key is not the manifest's board key for this election".into()));
+        return Err(bad(
+            "the export's board key is not the manifest's board key for this election".into(),
+        ));
     }
     let fin = receipt::open_checkpoint(&final_note, &verifier).map_err(|e| bad(e.to_string()))?;
     if fin.size != leaves.len() as u64 || merkle::root(&leaves) != fin.root {
@@ -123,12 +140,17 @@ pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejec
     for n in &notes {
         let cp = receipt::open_checkpoint(n, &verifier).map_err(|e| bad(e.to_string()))?;
         if cp.size > fin.size || merkle::root(&leaves[..cp.size as usize]) != cp.root {
-            return Err(bad(format!("checkpoint at size {} is not a prefix of the final tree (split view)", cp.size)));
+            return Err(bad(format!(
+                "checkpoint at size {} is not a prefix of the final tree (split view)",
+                cp.size
+            )));
         }
     }
     for (index, a) in &attestations {
         if a.size > *index || merkle::root(&leaves[..a.size as usize]) != a.root {
-            return Err(bad(format!("attestation at entry {index} names a tree that is not on this board")));
+            return Err(bad(format!(
+                "attestation at entry {index} names a tree that is not on this board"
+            )));
         }
     }
     let verdict = ExportVerdict {

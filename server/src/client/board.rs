@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use urne_crypto::checkpoint::Checkpoint;
 use urne_crypto::dkg::Complaint;
-use urne_crypto::entry::{Ballot, DkgComplaint, ElectionKey, Entry, EntryKind, Roster, RosterMember};
-use urne_crypto::manifest::Manifest;
 use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{
+    Ballot, DkgComplaint, ElectionKey, Entry, EntryKind, Roster, RosterMember,
+};
+use urne_crypto::manifest::Manifest;
 use urne_crypto::merkle;
 use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
 
@@ -35,7 +37,10 @@ impl BallotStore {
 
 impl BallotHistory for BallotStore {
     fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
-        let bytes = self.ballots.get(&index).ok_or_else(|| format!("no ballot at {index}"))?;
+        let bytes = self
+            .ballots
+            .get(&index)
+            .ok_or_else(|| format!("no ballot at {index}"))?;
         let entry = Entry::from_bytes(bytes).map_err(|e| e.to_string())?;
         entry.body::<Ballot>().map_err(|e| e.to_string())
     }
@@ -80,12 +85,17 @@ pub async fn replay(
             leaves.push(merkle::leaf_hash(&bytes));
             let entry = Entry::from_bytes(&bytes)
                 .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-            let kind = entry.kind().map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+            let kind = entry
+                .kind()
+                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
             match record.as_mut() {
                 None => {
-                    let r = Record::open(&entry).map_err(|e| ClientError::proof(format!("entry 0: {e}")))?;
+                    let r = Record::open(&entry)
+                        .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?;
                     if r.manifest().board_key != client.board_key().await? {
-                        return Err(ClientError::proof("the manifest names another board key than the pinned one"));
+                        return Err(ClientError::proof(
+                            "the manifest names another board key than the pinned one",
+                        ));
                     }
                     if r.election() != election {
                         return Err(ClientError::proof("the board holds another election"));
@@ -93,15 +103,21 @@ pub async fn replay(
                     record = Some(r);
                 }
                 Some(r) => {
-                    let applied =
-                        r.apply(&entry, check, &store).map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-                    if let Applied::Ballot { superseded: Some(old) } = applied {
+                    let applied = r
+                        .apply(&entry, check, &store)
+                        .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+                    if let Applied::Ballot {
+                        superseded: Some(old),
+                    } = applied
+                    {
                         store.remove(old);
                     }
                     match kind {
                         EntryKind::Ballot => store.insert(at, bytes),
                         EntryKind::DkgComplaint => {
-                            let c: DkgComplaint = entry.body().map_err(|e| ClientError::proof(e.to_string()))?;
+                            let c: DkgComplaint = entry
+                                .body()
+                                .map_err(|e| ClientError::proof(e.to_string()))?;
                             complaints.push(c);
                         }
                         _ => {}
@@ -114,10 +130,18 @@ pub async fn replay(
         progress(at, size);
     }
     if merkle::root(&leaves) != checkpoint.root {
-        return Err(ClientError::proof("the entries do not hash to the checkpoint's root"));
+        return Err(ClientError::proof(
+            "the entries do not hash to the checkpoint's root",
+        ));
     }
     let record = record.ok_or_else(|| ClientError::decode("the board is empty"))?;
-    Ok(Replay { record, checkpoint, note, complaints, kinds })
+    Ok(Replay {
+        record,
+        checkpoint,
+        note,
+        complaints,
+        kinds,
+    })
 }
 
 /// The setup part of a board: manifest, roster and election key, read up to
@@ -142,14 +166,18 @@ pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, Client
     let mut at = 0u64;
     let mut setup: Option<Setup> = None;
     while at < checkpoint.size {
-        let page = client.entries_page(election, at, Some(checkpoint.size)).await?;
+        let page = client
+            .entries_page(election, at, Some(checkpoint.size))
+            .await?;
         if page.is_empty() {
             return Err(ClientError::decode(format!("the board has no entry {at}")));
         }
         for bytes in page {
             let entry = Entry::from_bytes(&bytes)
                 .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-            let kind = entry.kind().map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+            let kind = entry
+                .kind()
+                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
             match setup.as_mut() {
                 None => {
                     let manifest = manifest_of(client, election, &entry).await?;
@@ -164,17 +192,25 @@ pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, Client
                 Some(s) => {
                     let board = s.manifest.board_key;
                     let signed = |e: &Entry| {
-                        e.verify_signer(&board).map_err(|_| ClientError::proof(format!("entry {at} is not signed by the board")))
+                        e.verify_signer(&board).map_err(|_| {
+                            ClientError::proof(format!("entry {at} is not signed by the board"))
+                        })
                     };
                     match kind {
                         EntryKind::Roster => {
                             signed(&entry)?;
-                            let r: Roster = entry.body().map_err(|e| ClientError::proof(e.to_string()))?;
+                            let r: Roster = entry
+                                .body()
+                                .map_err(|e| ClientError::proof(e.to_string()))?;
                             s.roster.extend(r.members);
                         }
                         EntryKind::ElectionKey => {
                             signed(&entry)?;
-                            s.election_key = Some(entry.body().map_err(|e| ClientError::proof(e.to_string()))?);
+                            s.election_key = Some(
+                                entry
+                                    .body()
+                                    .map_err(|e| ClientError::proof(e.to_string()))?,
+                            );
                         }
                         EntryKind::Open => {
                             signed(&entry)?;
@@ -191,16 +227,26 @@ pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, Client
     setup.ok_or_else(|| ClientError::decode("the board is empty"))
 }
 
-async fn manifest_of(client: &Client, election: &[u8; 32], entry: &Entry) -> Result<Manifest, ClientError> {
+async fn manifest_of(
+    client: &Client,
+    election: &[u8; 32],
+    entry: &Entry,
+) -> Result<Manifest, ClientError> {
     if entry.kind() != Ok(EntryKind::Manifest) {
         return Err(ClientError::proof("entry 0 is not a manifest"));
     }
-    let manifest: Manifest = entry.body().map_err(|e| ClientError::proof(format!("manifest: {e}")))?;
+    let manifest: Manifest = entry
+        .body()
+        .map_err(|e| ClientError::proof(format!("manifest: {e}")))?;
     if manifest.election_id() != *election || entry.election != *election {
-        return Err(ClientError::proof("the manifest does not hash to the election id"));
+        return Err(ClientError::proof(
+            "the manifest does not hash to the election id",
+        ));
     }
     if manifest.board_key != client.board_key().await? {
-        return Err(ClientError::proof("the manifest names another board key than the pinned one"));
+        return Err(ClientError::proof(
+            "the manifest names another board key than the pinned one",
+        ));
     }
     entry
         .verify_signer(&manifest.board_key)
@@ -211,8 +257,11 @@ async fn manifest_of(client: &Client, election: &[u8; 32], entry: &Entry) -> Res
 /// The manifest of an election (entry 0), checked as in [`setup`].
 pub async fn manifest(client: &Client, election: &[u8; 32]) -> Result<Manifest, ClientError> {
     let page = client.entries_page(election, 0, Some(1)).await?;
-    let bytes = page.first().ok_or_else(|| ClientError::decode("the board is empty"))?;
-    let entry = Entry::from_bytes(bytes).map_err(|e| ClientError::proof(format!("entry 0 is malformed: {e}")))?;
+    let bytes = page
+        .first()
+        .ok_or_else(|| ClientError::decode("the board is empty"))?;
+    let entry = Entry::from_bytes(bytes)
+        .map_err(|e| ClientError::proof(format!("entry 0 is malformed: {e}")))?;
     manifest_of(client, election, &entry).await
 }
 
@@ -225,6 +274,7 @@ pub async fn check_service_receipt(
 ) -> Result<(Entry, super::Receipt), ClientError> {
     let bytes = client.entry(election, receipt.index).await?;
     let checked = client.check_receipt(election, &bytes, receipt).await?;
-    let entry = Entry::from_bytes(&bytes).map_err(|e| ClientError::proof(format!("entry {}: {e}", receipt.index)))?;
+    let entry = Entry::from_bytes(&bytes)
+        .map_err(|e| ClientError::proof(format!("entry {}: {e}", receipt.index)))?;
     Ok((entry, checked))
 }

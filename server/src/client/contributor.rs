@@ -27,16 +27,40 @@ pub fn index(manifest: &Manifest, signing: &SigningKey) -> Result<u32, Contribut
 }
 
 /// The signed commitment to `secret`.
-pub fn commit_entry(manifest: &Manifest, signing: &SigningKey, secret: &[u8; 32]) -> Result<Entry, ContributorError> {
+pub fn commit_entry(
+    manifest: &Manifest,
+    signing: &SigningKey,
+    secret: &[u8; 32],
+) -> Result<Entry, ContributorError> {
     let contributor = index(manifest, signing)?;
     let election = manifest.election_id();
-    let body = LotteryCommit { contributor, commitment: lottery::commitment(&election, contributor, secret) };
-    Ok(Entry::signed(EntryKind::LotteryCommit, election, &body, signing))
+    let body = LotteryCommit {
+        contributor,
+        commitment: lottery::commitment(&election, contributor, secret),
+    };
+    Ok(Entry::signed(
+        EntryKind::LotteryCommit,
+        election,
+        &body,
+        signing,
+    ))
 }
 
 /// The signed reveal of `secret`.
-pub fn reveal_entry(manifest: &Manifest, signing: &SigningKey, secret: &[u8; 32]) -> Result<Entry, ContributorError> {
+pub fn reveal_entry(
+    manifest: &Manifest,
+    signing: &SigningKey,
+    secret: &[u8; 32],
+) -> Result<Entry, ContributorError> {
     let contributor = index(manifest, signing)?;
-    let body = LotteryReveal { contributor, secret: *secret };
-    Ok(Entry::signed(EntryKind::LotteryReveal, manifest.election_id(), &body, signing))
+    let body = LotteryReveal {
+        contributor,
+        secret: *secret,
+    };
+    Ok(Entry::signed(
+        EntryKind::LotteryReveal,
+        manifest.election_id(),
+        &body,
+        signing,
+    ))
 }

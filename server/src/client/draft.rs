@@ -192,15 +192,19 @@ pub struct ManifestDraft {
 
 fn hex32(what: impl Into<String>, s: &str) -> Result<[u8; 32], DraftError> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out)
-        .map_err(|e| DraftError::Key { what: what.into(), reason: format!("not 64 hex digits ({e})") })?;
+    hex::decode_to_slice(s, &mut out).map_err(|e| DraftError::Key {
+        what: what.into(),
+        reason: format!("not 64 hex digits ({e})"),
+    })?;
     Ok(out)
 }
 
 fn point(what: &str, s: &str) -> Result<RistrettoPoint, DraftError> {
     let bytes = hex32(what, s)?;
-    decode_nonidentity_point(&bytes)
-        .map_err(|e| DraftError::Key { what: what.into(), reason: e.to_string() })
+    decode_nonidentity_point(&bytes).map_err(|e| DraftError::Key {
+        what: what.into(),
+        reason: e.to_string(),
+    })
 }
 
 impl ManifestDraft {
@@ -213,7 +217,10 @@ impl ManifestDraft {
         registrar_keys: &[RegistrarPublicKey],
     ) -> Result<Manifest, DraftError> {
         if registrar_keys.len() != self.constituencies.len() {
-            return Err(DraftError::RegistrarKeys { expected: self.constituencies.len(), got: registrar_keys.len() });
+            return Err(DraftError::RegistrarKeys {
+                expected: self.constituencies.len(),
+                got: registrar_keys.len(),
+            });
         }
         let constituencies = self
             .constituencies
@@ -225,7 +232,10 @@ impl ManifestDraft {
                 candidates: c
                     .candidates
                     .iter()
-                    .map(|k| Candidate { id: k.id.clone(), category: k.category.clone() })
+                    .map(|k| Candidate {
+                        id: k.id.clone(),
+                        category: k.category.clone(),
+                    })
                     .collect(),
                 approval_min: c.approval_min,
                 approval_max: c.approval_max,
@@ -236,7 +246,11 @@ impl ManifestDraft {
                         .rules
                         .quotas
                         .iter()
-                        .map(|q| CategoryQuota { category: q.category.clone(), min: q.min, max: q.max })
+                        .map(|q| CategoryQuota {
+                            category: q.category.clone(),
+                            min: q.min,
+                            max: q.max,
+                        })
                         .collect(),
                     parity: match c.rules.parity {
                         ParityDraft::None => ParityRule::None,
@@ -244,7 +258,7 @@ impl ManifestDraft {
                         ParityDraft::Alternating => ParityRule::Alternating,
                     },
                 },
-                registrar_key: key.clone(),
+                registrar_key: *key,
             })
             .collect();
         let trustees = self
@@ -256,7 +270,10 @@ impl ManifestDraft {
                     index: i as u32 + 1,
                     name: t.name.clone(),
                     signing_key: hex32(format!("trustee {} signing key", t.name), &t.signing_key)?,
-                    encryption_key: point(&format!("trustee {} encryption key", t.name), &t.encryption_key)?,
+                    encryption_key: point(
+                        &format!("trustee {} encryption key", t.name),
+                        &t.encryption_key,
+                    )?,
                 })
             })
             .collect::<Result<_, DraftError>>()?;
@@ -269,7 +286,10 @@ impl ManifestDraft {
                 Ok(Contributor {
                     index: i as u32 + 1,
                     name: c.name.clone(),
-                    signing_key: hex32(format!("contributor {} signing key", c.name), &c.signing_key)?,
+                    signing_key: hex32(
+                        format!("contributor {} signing key", c.name),
+                        &c.signing_key,
+                    )?,
                 })
             })
             .collect::<Result<_, DraftError>>()?;
@@ -287,7 +307,10 @@ impl ManifestDraft {
                     MethodDraft::Rfc3797 => DrawMethod::Rfc3797,
                 },
                 contributors,
-                beacon: Beacon { source: self.lottery.beacon.source.clone(), round: self.lottery.beacon.round.clone() },
+                beacon: Beacon {
+                    source: self.lottery.beacon.source.clone(),
+                    round: self.lottery.beacon.round.clone(),
+                },
                 commit_deadline: self.lottery.commit_deadline.clone(),
                 reveal_deadline: self.lottery.reveal_deadline.clone(),
             },
@@ -299,7 +322,11 @@ impl ManifestDraft {
     /// Whether `manifest` is this draft completed by the service: everything
     /// the organiser wrote is unchanged.
     pub fn matches(&self, manifest: &Manifest) -> bool {
-        let keys: Vec<RegistrarPublicKey> = manifest.constituencies.iter().map(|c| c.registrar_key.clone()).collect();
+        let keys: Vec<RegistrarPublicKey> = manifest
+            .constituencies
+            .iter()
+            .map(|c| c.registrar_key)
+            .collect();
         self.to_manifest(manifest.board_key, manifest.salt, &keys)
             .is_ok_and(|m| m == *manifest)
     }
@@ -316,8 +343,14 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
         let trustee = |i: u8, rng: &mut rand_chacha::ChaCha20Rng| {
             let e = hex::encode(TrusteeKey::generate(rng).public_key().compress().to_bytes());
-            let s = hex::encode(ed25519_dalek::SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes());
-            format!("[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{s}\"\nencryption_key = \"{e}\"\n")
+            let s = hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&[i; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            );
+            format!(
+                "[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{s}\"\nencryption_key = \"{e}\"\n"
+            )
         };
         let t1 = trustee(1, &mut rng);
         let t2 = trustee(2, &mut rng);
@@ -345,7 +378,10 @@ beacon = {{ source = "drand", round = "1000" }}
     #[test]
     fn a_toml_draft_becomes_a_valid_manifest_and_changes_are_detected() {
         let draft: ManifestDraft = toml::from_str(&example()).unwrap();
-        assert_eq!(draft.constituencies[0].rules.parity, ParityDraft::MaxShare(50));
+        assert_eq!(
+            draft.constituencies[0].rules.parity,
+            ParityDraft::MaxShare(50)
+        );
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
         let keys = vec![RegistrarKey::generate(&mut rng).public()];
         let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
@@ -355,7 +391,10 @@ beacon = {{ source = "drand", round = "1000" }}
         let mut changed = manifest.clone();
         changed.constituencies[0].approval_max = 3;
         assert!(!draft.matches(&changed));
-        assert!(matches!(draft.to_manifest([1; 32], [2; 16], &[]), Err(DraftError::RegistrarKeys { .. })));
+        assert!(matches!(
+            draft.to_manifest([1; 32], [2; 16], &[]),
+            Err(DraftError::RegistrarKeys { .. })
+        ));
         let json = serde_json::to_string(&draft).unwrap();
         assert_eq!(serde_json::from_str::<ManifestDraft>(&json).unwrap(), draft);
         assert!(toml::from_str::<ManifestDraft>("title = \"x\"\nunknown = 1\n").is_err());

@@ -60,7 +60,8 @@ impl KeyFile {
     pub fn generate<R: CryptoRng + ?Sized>(role: &str, name: &str, rng: &mut R) -> Self {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());
-        let encryption_key = (role == "trustee").then(|| hex::encode(TrusteeKey::generate(rng).secret_bytes().as_ref()));
+        let encryption_key = (role == "trustee")
+            .then(|| hex::encode(TrusteeKey::generate(rng).secret_bytes().as_ref()));
         KeyFile {
             role: role.to_string(),
             name: name.to_string(),
@@ -74,7 +75,10 @@ impl KeyFile {
     pub fn load(path: &Path, role: &'static str) -> Result<Self, KeyFileError> {
         let k: KeyFile = secret_file::read_json(path)?;
         if k.role != role {
-            return Err(KeyFileError::Role { expected: role, found: k.role.clone() });
+            return Err(KeyFileError::Role {
+                expected: role,
+                found: k.role.clone(),
+            });
         }
         Ok(k)
     }
@@ -86,17 +90,27 @@ impl KeyFile {
 
     /// The Ed25519 signing key.
     pub fn signing(&self) -> Result<SigningKey, KeyFileError> {
-        Ok(SigningKey::from_bytes(&*hex32(&self.signing_key, "signing_key")?))
+        Ok(SigningKey::from_bytes(&*hex32(
+            &self.signing_key,
+            "signing_key",
+        )?))
     }
 
     /// The trustee's DKG key.
     pub fn trustee_key(&self) -> Result<TrusteeKey, KeyFileError> {
-        let s = self.encryption_key.as_ref().ok_or(KeyFileError::Field("encryption_key"))?;
-        TrusteeKey::from_secret_bytes(&*hex32(s, "encryption_key")?).map_err(|_| KeyFileError::Field("encryption_key"))
+        let s = self
+            .encryption_key
+            .as_ref()
+            .ok_or(KeyFileError::Field("encryption_key"))?;
+        TrusteeKey::from_secret_bytes(&*hex32(s, "encryption_key")?)
+            .map_err(|_| KeyFileError::Field("encryption_key"))
     }
 
     /// The lottery secret committed for `election`, if any.
-    pub fn lottery_secret(&self, election: &[u8; 32]) -> Result<Option<Zeroizing<[u8; 32]>>, KeyFileError> {
+    pub fn lottery_secret(
+        &self,
+        election: &[u8; 32],
+    ) -> Result<Option<Zeroizing<[u8; 32]>>, KeyFileError> {
         let id = hex::encode(election);
         self.lottery_secrets
             .iter()

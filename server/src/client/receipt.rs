@@ -57,7 +57,10 @@ impl Receipt {
 
 /// The note verifier for an election's checkpoints under the board's Ed25519
 /// public key: key name `urne/<hex election id>` (the checkpoint origin).
-pub fn election_verifier(board_key: &[u8; 32], election: &[u8; 32]) -> Result<NoteVerifier, ClientError> {
+pub fn election_verifier(
+    board_key: &[u8; 32],
+    election: &[u8; 32],
+) -> Result<NoteVerifier, ClientError> {
     let name = election_origin(election);
     let mut raw = [0u8; 33];
     raw[0] = checkpoint::ED25519_SIGNATURE_TYPE;
@@ -71,8 +74,12 @@ pub fn election_verifier(board_key: &[u8; 32], election: &[u8; 32]) -> Result<No
 /// `<name>+<hex8 id>+<base64(0x01 ‖ key)>`, checked by the crypto crate first.
 pub fn public_key_of_vkey(vkey: &str) -> Result<[u8; 32], ClientError> {
     let vkey = vkey.trim();
-    NoteVerifier::from_vkey_string(vkey).map_err(|e| ClientError::decode(format!("board key: {e}")))?;
-    let b64 = vkey.splitn(3, '+').nth(2).ok_or_else(|| ClientError::decode("board key string"))?;
+    NoteVerifier::from_vkey_string(vkey)
+        .map_err(|e| ClientError::decode(format!("board key: {e}")))?;
+    let b64 = vkey
+        .splitn(3, '+')
+        .nth(2)
+        .ok_or_else(|| ClientError::decode("board key string"))?;
     let raw = Base64::decode_vec(b64).map_err(|_| ClientError::decode("board key base64"))?;
     raw.get(1..33)
         .and_then(|k| k.try_into().ok())
@@ -87,7 +94,10 @@ pub fn open_checkpoint(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint
 
 /// Decodes a list of hex hashes.
 pub fn decode_hashes(hashes: &[String]) -> Result<Vec<Digest32>, ClientError> {
-    hashes.iter().map(|h| merkle::decode_hash_hex(h).map_err(ClientError::decode)).collect()
+    hashes
+        .iter()
+        .map(|h| merkle::decode_hash_hex(h).map_err(ClientError::decode))
+        .collect()
 }
 
 /// Checks a receipt for `entry` (its canonical bytes): the checkpoint is
@@ -147,11 +157,26 @@ pub fn recheck_receipt(
             receipt.size, fresh.size
         )));
     }
-    merkle::verify_inclusion(receipt.index, fresh.size, &leaf, &decode_hashes(inclusion)?, &fresh.root)
-        .map_err(|e| ClientError::proof(format!("inclusion in the fresh checkpoint: {e}")))?;
-    merkle::verify_consistency(receipt.size, fresh.size, &old_root, &fresh.root, &decode_hashes(consistency)?)
-        .map_err(|e| ClientError::proof(format!("consistency with the receipt's checkpoint: {e}")))?;
-    Ok(ReceiptCheck { size: fresh.size, root: fresh.root })
+    merkle::verify_inclusion(
+        receipt.index,
+        fresh.size,
+        &leaf,
+        &decode_hashes(inclusion)?,
+        &fresh.root,
+    )
+    .map_err(|e| ClientError::proof(format!("inclusion in the fresh checkpoint: {e}")))?;
+    merkle::verify_consistency(
+        receipt.size,
+        fresh.size,
+        &old_root,
+        &fresh.root,
+        &decode_hashes(consistency)?,
+    )
+    .map_err(|e| ClientError::proof(format!("consistency with the receipt's checkpoint: {e}")))?;
+    Ok(ReceiptCheck {
+        size: fresh.size,
+        root: fresh.root,
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +192,11 @@ mod tests {
     }
 
     fn note(key: &BoardKey, size: u64, root: Digest32) -> String {
-        sign_checkpoint(key, &Checkpoint::new(election_origin(&ELECTION), size, root)).unwrap()
+        sign_checkpoint(
+            key,
+            &Checkpoint::new(election_origin(&ELECTION), size, root),
+        )
+        .unwrap()
     }
 
     fn hexes(h: &[Digest32]) -> Vec<String> {
@@ -181,20 +210,34 @@ mod tests {
         let entries: Vec<Vec<u8>> = (0u8..4).map(|i| vec![i; 10]).collect();
         let l: Vec<Digest32> = entries.iter().map(|e| leaf_hash(e)).collect();
         let root3 = node_hash(&node_hash(&l[0], &l[1]), &l[2]);
-        let receipt = ReceiptJson { index: 2, size: 3, checkpoint: note(&key, 3, root3), inclusion: None };
+        let receipt = ReceiptJson {
+            index: 2,
+            size: 3,
+            checkpoint: note(&key, 3, root3),
+            inclusion: None,
+        };
         let proof = hexes(&[node_hash(&l[0], &l[1])]);
         let ok = check_receipt(&entries[2], &receipt, &proof, &verifier).unwrap();
         assert_eq!(ok.root, merkle::encode_hash_hex(&root3));
 
         // Another entry, another index, a wrong proof, a lying size, another key: all refused.
         assert!(check_receipt(&entries[1], &receipt, &proof, &verifier).is_err());
-        let moved = ReceiptJson { index: 1, ..receipt.clone() };
+        let moved = ReceiptJson {
+            index: 1,
+            ..receipt.clone()
+        };
         assert!(check_receipt(&entries[2], &moved, &proof, &verifier).is_err());
         assert!(check_receipt(&entries[2], &receipt, &hexes(&[l[0]]), &verifier).is_err());
-        let lying = ReceiptJson { size: 4, ..receipt.clone() };
+        let lying = ReceiptJson {
+            size: 4,
+            ..receipt.clone()
+        };
         assert!(check_receipt(&entries[2], &lying, &proof, &verifier).is_err());
         let other = BoardKey::from_seed(&election_origin(&ELECTION), &[8; 32]).unwrap();
-        let forged = ReceiptJson { checkpoint: note(&other, 3, root3), ..receipt.clone() };
+        let forged = ReceiptJson {
+            checkpoint: note(&other, 3, root3),
+            ..receipt.clone()
+        };
         assert!(check_receipt(&entries[2], &forged, &proof, &verifier).is_err());
 
         // Later: the board grew to 4; inclusion and consistency hold.
@@ -202,10 +245,19 @@ mod tests {
         let fresh = Checkpoint::new(election_origin(&ELECTION), 4, root4);
         let inclusion = hexes(&[l[3], node_hash(&l[0], &l[1])]);
         let consistency = hexes(&[l[2], l[3], node_hash(&l[0], &l[1])]);
-        assert_eq!(recheck_receipt(&ok, &fresh, &inclusion, &consistency).unwrap().size, 4);
+        assert_eq!(
+            recheck_receipt(&ok, &fresh, &inclusion, &consistency)
+                .unwrap()
+                .size,
+            4
+        );
         // A rewritten history (another entry 2) is detected.
         let l2 = leaf_hash(b"rewritten");
-        let rewritten = Checkpoint::new(election_origin(&ELECTION), 4, node_hash(&node_hash(&l[0], &l[1]), &node_hash(&l2, &l[3])));
+        let rewritten = Checkpoint::new(
+            election_origin(&ELECTION),
+            4,
+            node_hash(&node_hash(&l[0], &l[1]), &node_hash(&l2, &l[3])),
+        );
         let forged_consistency = hexes(&[l2, l[3], node_hash(&l[0], &l[1])]);
         assert!(recheck_receipt(&ok, &rewritten, &inclusion, &forged_consistency).is_err());
     }
@@ -214,7 +266,10 @@ mod tests {
     fn the_public_key_round_trips_through_a_verifier_key_string() {
         let key = board();
         let verifier = election_verifier(&key.public_key(), &ELECTION).unwrap();
-        assert_eq!(public_key_of_vkey(&verifier.to_vkey_string()).unwrap(), key.public_key());
+        assert_eq!(
+            public_key_of_vkey(&verifier.to_vkey_string()).unwrap(),
+            key.public_key()
+        );
         assert!(public_key_of_vkey("urne+00000000+AAAA").is_err());
     }
 }

@@ -40,7 +40,10 @@ pub enum SecretFileError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SecretFileError + '_ {
-    move |source| SecretFileError::Io { path: path.to_path_buf(), source }
+    move |source| SecretFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes `contents` to `path` atomically with mode 0600 (replacing any
@@ -59,7 +62,10 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<(), SecretFileError> {
     restrict(tmp.path()).map_err(io_err(path))?;
     tmp.write_all(contents).map_err(io_err(path))?;
     tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| SecretFileError::Io { path: path.to_path_buf(), source: e.error })?;
+    tmp.persist(path).map_err(|e| SecretFileError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     if let Ok(d) = fs::File::open(&dir) {
         // Make the rename durable; not all platforms allow syncing a directory.
         let _ = d.sync_all();
@@ -87,16 +93,20 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {
 /// Reads and parses a JSON secret file.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SecretFileError> {
     let bytes = read(path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| SecretFileError::Malformed { path: path.to_path_buf(), reason: e.to_string() })
+    serde_json::from_slice(&bytes).map_err(|e| SecretFileError::Malformed {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically with mode 0600.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), SecretFileError> {
-    let mut text = Zeroizing::new(
-        serde_json::to_vec_pretty(value)
-            .map_err(|e| SecretFileError::Malformed { path: path.to_path_buf(), reason: e.to_string() })?,
-    );
+    let mut text = Zeroizing::new(serde_json::to_vec_pretty(value).map_err(|e| {
+        SecretFileError::Malformed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?);
     text.push(b'\n');
     write(path, &text)
 }
@@ -115,7 +125,10 @@ fn restrict(_path: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> Result<(), SecretFileError> {
     use std::os::unix::fs::PermissionsExt as _;
-    let mode = fs::metadata(path).map_err(io_err(path))?.permissions().mode();
+    let mode = fs::metadata(path)
+        .map_err(io_err(path))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
         return Err(SecretFileError::Permissions(path.to_path_buf()));
     }
@@ -136,7 +149,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wallet.json");
         create(&path, b"one").unwrap();
-        assert!(matches!(create(&path, b"two"), Err(SecretFileError::Exists(_))));
+        assert!(matches!(
+            create(&path, b"two"),
+            Err(SecretFileError::Exists(_))
+        ));
         write(&path, b"two").unwrap();
         assert_eq!(read(&path).unwrap().as_slice(), b"two");
         // No temporary file is left behind.
@@ -149,6 +165,9 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
             assert!(matches!(read(&path), Err(SecretFileError::Permissions(_))));
         }
-        assert!(matches!(read(&dir.path().join("none")), Err(SecretFileError::Missing(_))));
+        assert!(matches!(
+            read(&dir.path().join("none")),
+            Err(SecretFileError::Missing(_))
+        ));
     }
 }

@@ -6,7 +6,9 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use ed25519_dalek::SigningKey;
 use rand_core::CryptoRng;
 use urne_crypto::decryption;
-use urne_crypto::dkg::{self, Complaint, DealerMessage, DkgError, DkgOutcome, DkgParams, TrusteeKey};
+use urne_crypto::dkg::{
+    self, Complaint, DealerMessage, DkgError, DkgOutcome, DkgParams, TrusteeKey,
+};
 use urne_crypto::entry::{DecryptionShare, Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
@@ -30,11 +32,19 @@ impl From<DkgError> for TrusteeError {
 /// The DKG parameters the manifest fixes.
 pub fn params(manifest: &Manifest) -> Result<DkgParams, TrusteeError> {
     let keys = manifest.trustees.iter().map(|t| t.encryption_key).collect();
-    Ok(DkgParams::new(&manifest.election_id(), manifest.threshold, keys)?)
+    Ok(DkgParams::new(
+        &manifest.election_id(),
+        manifest.threshold,
+        keys,
+    )?)
 }
 
 /// This trustee's 1-based index: the manifest entry with both its keys.
-pub fn index(manifest: &Manifest, signing: &SigningKey, key: &TrusteeKey) -> Result<u32, TrusteeError> {
+pub fn index(
+    manifest: &Manifest,
+    signing: &SigningKey,
+    key: &TrusteeKey,
+) -> Result<u32, TrusteeError> {
     let vk = signing.verifying_key().to_bytes();
     manifest
         .trustees
@@ -54,7 +64,12 @@ pub fn dealing_entry<R: CryptoRng + ?Sized>(
     let params = params(manifest)?;
     let me = index(manifest, signing, key)?;
     let dealing = dkg::deal(&params, me, rng)?;
-    Ok(Entry::signed(EntryKind::DkgDealing, manifest.election_id(), &dealing, signing))
+    Ok(Entry::signed(
+        EntryKind::DkgDealing,
+        manifest.election_id(),
+        &dealing,
+        signing,
+    ))
 }
 
 /// Opens this trustee's share in every other dealing; returns a signed
@@ -108,6 +123,14 @@ pub fn decryption_entry<R: CryptoRng + ?Sized>(
     let share = key.secret_share(&params, &outcome.election_key, dealings)?;
     let election = manifest.election_id();
     let proof = decryption::decryption_share(&share, &election, constituency.as_bytes(), a, rng);
-    let body = DecryptionShare { constituency: constituency.to_string(), share: proof };
-    Ok(Entry::signed(EntryKind::DecryptionShare, election, &body, signing))
+    let body = DecryptionShare {
+        constituency: constituency.to_string(),
+        share: proof,
+    };
+    Ok(Entry::signed(
+        EntryKind::DecryptionShare,
+        election,
+        &body,
+        signing,
+    ))
 }

@@ -8,8 +8,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::CryptoRng;
 use urne_crypto::ballot::{BallotStatement, EncryptedVote};
 use urne_crypto::credential::{
-    BlindChallenge, Credential, CredentialContext, RegistrarPublicKey, SignerCommitment, SignerResponse,
-    UserState,
+    BlindChallenge, Credential, CredentialContext, RegistrarPublicKey, SignerCommitment,
+    SignerResponse, UserState,
 };
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{self, Ballot, BallotBody, Enrollment, Entry, EntryKind, Issuance};
@@ -56,7 +56,10 @@ pub const COMMIT_LABEL: &str = "urne/v1/credential-commit";
 
 /// The member's enrolment entry, binding its Ed25519 key to its roster line.
 pub fn enrollment_entry(election: ElectionId, member: [u8; 32], key: &SigningKey) -> Entry {
-    let body = Enrollment { member, member_key: key.verifying_key().to_bytes() };
+    let body = Enrollment {
+        member,
+        member_key: key.verifying_key().to_bytes(),
+    };
     Entry::signed(EntryKind::Enrollment, election, &body, key)
 }
 
@@ -68,7 +71,8 @@ pub fn member_id(election: &ElectionId, pseudonym: &str) -> [u8; 32] {
 /// The signature that authenticates a credential commit request:
 /// Ed25519 over `TaggedHash("urne/v1/credential-commit", election, member)`.
 pub fn commit_signature(election: &ElectionId, member: &[u8; 32], key: &SigningKey) -> [u8; 64] {
-    key.sign(&tagged(COMMIT_LABEL, &[election, member])).to_bytes()
+    key.sign(&tagged(COMMIT_LABEL, &[election, member]))
+        .to_bytes()
 }
 
 /// Blinds the ballot key against the signer's commitment. The blinding
@@ -85,7 +89,8 @@ pub fn blind(
     let ctx = CredentialContext::new(*election, constituency);
     let message = ballot_key.public_key().as_bytes().to_owned();
     let mut rng = ChaCha20Rng::from_seed(*seed);
-    UserState::blind(registrar_key, &ctx, &message, commitment, &mut rng).map_err(|e| VoterError::Credential(e.to_string()))
+    UserState::blind(registrar_key, &ctx, &message, commitment, &mut rng)
+        .map_err(|e| VoterError::Credential(e.to_string()))
 }
 
 /// The member-signed issuance entry carrying the blinded challenge.
@@ -116,7 +121,9 @@ pub fn finish(
     constituency: &str,
     ballot_key: &BallotSecretKey,
 ) -> Result<Credential, VoterError> {
-    let credential = state.finish(response).map_err(|e| VoterError::Credential(e.to_string()))?;
+    let credential = state
+        .finish(response)
+        .map_err(|e| VoterError::Credential(e.to_string()))?;
     let ctx = CredentialContext::new(*election, constituency);
     credential
         .verify(registrar_key, &ctx, ballot_key.public_key().as_bytes())
@@ -129,9 +136,14 @@ pub fn finish(
 pub fn choices(constituency: &Constituency, approved: &[String]) -> Result<Vec<bool>, VoterError> {
     let mut choices = vec![false; constituency.candidates.len()];
     for name in approved {
-        let i = constituency.candidates.iter().position(|c| c.id == *name).ok_or_else(|| {
-            VoterError::UnknownCandidate { name: name.clone(), constituency: constituency.id.clone() }
-        })?;
+        let i = constituency
+            .candidates
+            .iter()
+            .position(|c| c.id == *name)
+            .ok_or_else(|| VoterError::UnknownCandidate {
+                name: name.clone(),
+                constituency: constituency.id.clone(),
+            })?;
         if std::mem::replace(&mut choices[i], true) {
             return Err(VoterError::DuplicateApproval(name.clone()));
         }
@@ -160,7 +172,15 @@ pub fn ballot_entry<R: CryptoRng>(
     choices: &[bool],
     rng: &mut R,
 ) -> Result<Entry, VoterError> {
-    let body = ballot_body(election, constituency, election_key, ballot_key, credential, choices, rng)?;
+    let body = ballot_body(
+        election,
+        constituency,
+        election_key,
+        ballot_key,
+        credential,
+        choices,
+        rng,
+    )?;
     Ok(sign_ballot(election, body, ballot_key, rng))
 }
 
@@ -185,9 +205,14 @@ pub fn ballot_body<R: CryptoRng>(
         constituency.approval_max,
     )
     .map_err(|e| VoterError::Ballot(e.to_string()))?;
-    let (vote, _opening) =
-        EncryptedVote::prove(&statement, choices, rng).map_err(|e| VoterError::Ballot(e.to_string()))?;
-    Ok(BallotBody { constituency: constituency.id.clone(), ballot_key: p, credential: credential.clone(), vote })
+    let (vote, _opening) = EncryptedVote::prove(&statement, choices, rng)
+        .map_err(|e| VoterError::Ballot(e.to_string()))?;
+    Ok(BallotBody {
+        constituency: constituency.id.clone(),
+        ballot_key: p,
+        credential: *credential,
+        vote,
+    })
 }
 
 /// Signs a ballot body with the ballot key and wraps it in its anonymous entry.
@@ -197,7 +222,13 @@ pub fn sign_ballot<R: CryptoRng>(
     ballot_key: &BallotSecretKey,
     rng: &mut R,
 ) -> Entry {
-    let signature = schnorr::sign(ballot_key, &election, &body.constituency, &body.to_bytes(), rng);
+    let signature = schnorr::sign(
+        ballot_key,
+        &election,
+        &body.constituency,
+        &body.to_bytes(),
+        rng,
+    );
     Entry::anonymous(EntryKind::Ballot, election, &Ballot { body, signature })
 }
 
@@ -217,11 +248,19 @@ mod tests {
             name: "North".into(),
             candidates: ["ana", "bo", "cy", "di"]
                 .iter()
-                .map(|id| Candidate { id: id.to_string(), category: "f".into() })
+                .map(|id| Candidate {
+                    id: id.to_string(),
+                    category: "f".into(),
+                })
                 .collect(),
             approval_min: 1,
             approval_max: 2,
-            rules: SeatRules { seats: 2, lottery_seats: 0, quotas: vec![], parity: ParityRule::None },
+            rules: SeatRules {
+                seats: 2,
+                lottery_seats: 0,
+                quotas: vec![],
+                parity: ParityRule::None,
+            },
             registrar_key: registrar.public(),
         }
     }
@@ -231,11 +270,26 @@ mod tests {
         let mut rng = ChaCha20Rng::from_seed([1; 32]);
         let c = constituency(&RegistrarKey::generate(&mut rng));
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(choices(&c, &names(&["bo", "di"])).unwrap(), vec![false, true, false, true]);
-        assert!(matches!(choices(&c, &names(&["zed"])), Err(VoterError::UnknownCandidate { .. })));
-        assert!(matches!(choices(&c, &names(&["bo", "bo"])), Err(VoterError::DuplicateApproval(_))));
-        assert!(matches!(choices(&c, &names(&[])), Err(VoterError::ApprovalCount { count: 0, .. })));
-        assert!(matches!(choices(&c, &names(&["ana", "bo", "cy"])), Err(VoterError::ApprovalCount { count: 3, .. })));
+        assert_eq!(
+            choices(&c, &names(&["bo", "di"])).unwrap(),
+            vec![false, true, false, true]
+        );
+        assert!(matches!(
+            choices(&c, &names(&["zed"])),
+            Err(VoterError::UnknownCandidate { .. })
+        ));
+        assert!(matches!(
+            choices(&c, &names(&["bo", "bo"])),
+            Err(VoterError::DuplicateApproval(_))
+        ));
+        assert!(matches!(
+            choices(&c, &names(&[])),
+            Err(VoterError::ApprovalCount { count: 0, .. })
+        ));
+        assert!(matches!(
+            choices(&c, &names(&["ana", "bo", "cy"])),
+            Err(VoterError::ApprovalCount { count: 3, .. })
+        ));
     }
 
     #[test]
@@ -251,35 +305,102 @@ mod tests {
         // The blinding is derived from the stored seed: a retry sends the same challenge
         // and the same (deterministically signed) issuance entry.
         let seed = [6; 32];
-        let (_, first) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
-        let (state, again) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
+        let (_, first) = blind(
+            &c.registrar_key,
+            &ELECTION,
+            "north",
+            &ballot_key,
+            &commitment,
+            &seed,
+        )
+        .unwrap();
+        let (state, again) = blind(
+            &c.registrar_key,
+            &ELECTION,
+            "north",
+            &ballot_key,
+            &commitment,
+            &seed,
+        )
+        .unwrap();
         assert_eq!(first.e, again.e);
         let member = member_id(&ELECTION, "ana");
         let e1 = issuance_entry(ELECTION, member, "north", &commitment, &first, &member_key);
         let e2 = issuance_entry(ELECTION, member, "north", &commitment, &again, &member_key);
         assert_eq!(e1.to_bytes(), e2.to_bytes());
-        e1.verify_signer(&member_key.verifying_key().to_bytes()).unwrap();
+        e1.verify_signer(&member_key.verifying_key().to_bytes())
+            .unwrap();
 
         let response = signer.respond(&registrar, &again).unwrap();
         // A response for another session does not unblind.
         let (mut other, _) = SignerState::commit(&registrar, &ctx, &mut rng);
         let wrong = other.respond(&registrar, &again).unwrap();
-        let (state2, _) = blind(&c.registrar_key, &ELECTION, "north", &ballot_key, &commitment, &seed).unwrap();
-        assert!(finish(state2, &wrong, &c.registrar_key, &ELECTION, "north", &ballot_key).is_err());
-        let credential = finish(state, &response, &c.registrar_key, &ELECTION, "north", &ballot_key).unwrap();
+        let (state2, _) = blind(
+            &c.registrar_key,
+            &ELECTION,
+            "north",
+            &ballot_key,
+            &commitment,
+            &seed,
+        )
+        .unwrap();
+        assert!(finish(
+            state2,
+            &wrong,
+            &c.registrar_key,
+            &ELECTION,
+            "north",
+            &ballot_key
+        )
+        .is_err());
+        let credential = finish(
+            state,
+            &response,
+            &c.registrar_key,
+            &ELECTION,
+            "north",
+            &ballot_key,
+        )
+        .unwrap();
 
         let pk = RistrettoPoint::mul_base(&curve25519_dalek::scalar::Scalar::from(77u64));
         let choice = choices(&c, &["cy".to_string()]).unwrap();
-        let entry = ballot_entry(ELECTION, &c, &pk, &ballot_key, &credential, &choice, &mut rng).unwrap();
+        let entry = ballot_entry(
+            ELECTION,
+            &c,
+            &pk,
+            &ballot_key,
+            &credential,
+            &choice,
+            &mut rng,
+        )
+        .unwrap();
         assert!(entry.is_anonymous());
         let ballot: Ballot = entry.body().unwrap();
-        let statement = BallotStatement::new(ELECTION, "north", pk, ballot_key.public_key(), 4, 1, 2).unwrap();
+        let statement =
+            BallotStatement::new(ELECTION, "north", pk, ballot_key.public_key(), 4, 1, 2).unwrap();
         ballot.body.vote.verify(&statement).unwrap();
-        schnorr::verify(&ballot_key.public_key(), &ELECTION, "north", &ballot.body.to_bytes(), &ballot.signature).unwrap();
+        schnorr::verify(
+            &ballot_key.public_key(),
+            &ELECTION,
+            "north",
+            &ballot.body.to_bytes(),
+            &ballot.signature,
+        )
+        .unwrap();
         credential
             .verify(&c.registrar_key, &ctx, ballot_key.public_key().as_bytes())
             .unwrap();
         // A choice vector outside the rule is refused before proving.
-        assert!(ballot_entry(ELECTION, &c, &pk, &ballot_key, &credential, &[true; 4], &mut rng).is_err());
+        assert!(ballot_entry(
+            ELECTION,
+            &c,
+            &pk,
+            &ballot_key,
+            &credential,
+            &[true; 4],
+            &mut rng
+        )
+        .is_err());
     }
 }

@@ -123,7 +123,10 @@ impl Wallet {
 
     /// The member's Ed25519 signing key.
     pub fn member_signing_key(&self) -> Result<SigningKey, WalletError> {
-        Ok(SigningKey::from_bytes(&*hex32(&self.member_key, "member_key")?))
+        Ok(SigningKey::from_bytes(&*hex32(
+            &self.member_key,
+            "member_key",
+        )?))
     }
 
     /// The one-time ballot secret key.
@@ -137,7 +140,8 @@ impl Wallet {
         self.credential
             .as_ref()
             .map(|c| {
-                let bytes = Zeroizing::new(hex::decode(c).map_err(|_| WalletError::Field("credential"))?);
+                let bytes =
+                    Zeroizing::new(hex::decode(c).map_err(|_| WalletError::Field("credential"))?);
                 Credential::from_bytes(&bytes).map_err(|_| WalletError::Field("credential"))
             })
             .transpose()

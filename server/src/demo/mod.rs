@@ -27,8 +27,11 @@ use urne_crypto::schnorr::BallotSecretKey;
 use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::cli::output::{progress, Table};
-use crate::cli::{admin, auditor as auditor_cli, lottery as lottery_cli, trustee as trustee_cli, voter as voter_cli};
 use crate::cli::Failure;
+use crate::cli::{
+    admin, auditor as auditor_cli, lottery as lottery_cli, trustee as trustee_cli,
+    voter as voter_cli,
+};
 use crate::client::auditor::{self, ExportVerdict};
 use crate::client::draft::{ContributorDraft, TrusteeDraft};
 use crate::client::keys::KeyFile;
@@ -107,7 +110,11 @@ impl DemoReport {
         out.push_str("refused as they must be:\n");
         let mut t = Table::new(&["attempt", "outcome", "refused"]);
         for r in &self.refusals {
-            t.row(vec![r.attempt.clone(), r.outcome.clone(), if r.refused { "yes" } else { "NO" }.into()]);
+            t.row(vec![
+                r.attempt.clone(),
+                r.outcome.clone(),
+                if r.refused { "yes" } else { "NO" }.into(),
+            ]);
         }
         out.push_str(&t.render());
         out.push_str("\nverification:\n");
@@ -129,11 +136,23 @@ impl DemoReport {
         let mut total = Duration::ZERO;
         for (name, d, detail) in &self.phases {
             total += *d;
-            t.row(vec![name.clone(), format!("{:.2}", d.as_secs_f64()), detail.clone()]);
+            t.row(vec![
+                name.clone(),
+                format!("{:.2}", d.as_secs_f64()),
+                detail.clone(),
+            ]);
         }
-        t.row(vec!["total".into(), format!("{:.2}", total.as_secs_f64()), String::new()]);
+        t.row(vec![
+            "total".into(),
+            format!("{:.2}", total.as_secs_f64()),
+            String::new(),
+        ]);
         out.push_str(&t.render());
-        out.push_str(if self.passed() { "\ndemo passed\n" } else { "\ndemo FAILED\n" });
+        out.push_str(if self.passed() {
+            "\ndemo passed\n"
+        } else {
+            "\ndemo FAILED\n"
+        });
         out
     }
 }
@@ -145,7 +164,10 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     if report.passed() {
         Ok(())
     } else {
-        Err(Failure::new("the demo's checks failed", "see the report above"))
+        Err(Failure::new(
+            "the demo's checks failed",
+            "see the report above",
+        ))
     }
 }
 
@@ -189,7 +211,12 @@ fn fail(what: &str) -> impl Fn(ClientError) -> Failure + '_ {
 }
 
 /// Runs `f` over `items` with at most `limit` in flight; results in item order.
-async fn concurrently<T, R, F, Fut>(items: Vec<T>, limit: usize, bar: &ProgressBar, f: F) -> Result<Vec<R>, Failure>
+async fn concurrently<T, R, F, Fut>(
+    items: Vec<T>,
+    limit: usize,
+    bar: &ProgressBar,
+    f: F,
+) -> Result<Vec<R>, Failure>
 where
     T: Send + 'static,
     R: Send + 'static,
@@ -199,7 +226,11 @@ where
     let permits = Arc::new(Semaphore::new(limit.max(1)));
     let mut set = JoinSet::new();
     for (i, item) in items.into_iter().enumerate() {
-        let permit = permits.clone().acquire_owned().await.map_err(|e| Failure::plain(e.to_string()))?;
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Failure::plain(e.to_string()))?;
         let fut = f(item);
         set.spawn(async move {
             let r = fut.await;
@@ -220,10 +251,22 @@ where
 /// The outcome of an attempt that must be refused.
 fn refusal<T>(attempt: &str, result: Result<T, ClientError>) -> Refusal {
     match result {
-        Ok(_) => Refusal { attempt: attempt.into(), outcome: "accepted".into(), refused: false },
+        Ok(_) => Refusal {
+            attempt: attempt.into(),
+            outcome: "accepted".into(),
+            refused: false,
+        },
         Err(e) => match e.code() {
-            Some(code) => Refusal { attempt: attempt.into(), outcome: code.to_string(), refused: true },
-            None => Refusal { attempt: attempt.into(), outcome: e.to_string(), refused: false },
+            Some(code) => Refusal {
+                attempt: attempt.into(),
+                outcome: code.to_string(),
+                refused: true,
+            },
+            None => Refusal {
+                attempt: attempt.into(),
+                outcome: e.to_string(),
+                refused: false,
+            },
         },
     }
 }
@@ -232,12 +275,17 @@ fn refusal<T>(attempt: &str, result: Result<T, ClientError>) -> Refusal {
 pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure> {
     let shape = Shape::of(args.preset);
     let seed = args.seed;
-    let mut phases = Phases { rows: Vec::new(), started: Instant::now(), show };
+    let mut phases = Phases {
+        rows: Vec::new(),
+        started: Instant::now(),
+        show,
+    };
     let tmp;
     let root = match &args.dir {
         Some(d) => d.clone(),
         None => {
-            tmp = tempfile::tempdir().map_err(|e| Failure::plain(format!("temporary directory: {e}")))?;
+            tmp = tempfile::tempdir()
+                .map_err(|e| Failure::plain(format!("temporary directory: {e}")))?;
             tmp.path().to_path_buf()
         }
     };
@@ -252,15 +300,26 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
     let config = ServerConfig {
         data_dir: root.join("data"),
         listen: ([127, 0, 0, 1], 0).into(),
-        organiser_token: Some(OrganiserToken::new(&organiser_token).map_err(|e| Failure::plain(e.to_string()))?),
-        limits: Limits { read_rate: None, write_rate: None, ..Limits::default() },
+        organiser_token: Some(
+            OrganiserToken::new(&organiser_token).map_err(|e| Failure::plain(e.to_string()))?,
+        ),
+        limits: Limits {
+            read_rate: None,
+            write_rate: None,
+            ..Limits::default()
+        },
         test_support: false,
     };
-    let running = server::start(config).await.map_err(|e| Failure::plain(format!("starting the server: {e}")))?;
+    let running = server::start(config)
+        .await
+        .map_err(|e| Failure::plain(format!("starting the server: {e}")))?;
     let url = format!("http://{}", running.local_addr());
     let organiser = Client::new(&url)?.with_organiser_token(Some(organiser_token));
     let result = drive(args, &shape, seed, &root, &url, &organiser, &mut phases).await;
-    running.shutdown().await.map_err(|e| Failure::plain(format!("stopping the server: {e}")))?;
+    running
+        .shutdown()
+        .await
+        .map_err(|e| Failure::plain(format!("stopping the server: {e}")))?;
     phases.done("server shutdown", String::new());
     let (election, refusals, verdict, tallies_match, assembly) = result?;
     Ok(DemoReport {
@@ -320,16 +379,38 @@ async fn drive(
     auditor_key.save(&keys_dir.join("auditor.json"))?;
     let draft = population::manifest_draft(shape, &mut rng, trustees, contributors);
     let members = population::members(shape, &mut rng);
-    phases.done("keys and synthetic data", format!("{} trustees, {} contributors, {} members", shape.trustees.0, shape.contributors, members.len()));
+    phases.done(
+        "keys and synthetic data",
+        format!(
+            "{} trustees, {} contributors, {} members",
+            shape.trustees.0,
+            shape.contributors,
+            members.len()
+        ),
+    );
 
     // Organiser: election and roster.
     let (election, manifest) = admin::create_election(organiser, &draft).await?;
     let tokens = admin::roster(organiser, &election, population::roster_csv(&members)).await?;
     if tokens.len() != members.len() {
-        return Err(Failure::plain(format!("{} tokens for {} members", tokens.len(), members.len())));
+        return Err(Failure::plain(format!(
+            "{} tokens for {} members",
+            tokens.len(),
+            members.len()
+        )));
     }
-    let candidates: usize = manifest.constituencies.iter().map(|c| c.candidates.len()).sum();
-    phases.done("manifest and roster", format!("{} constituencies, {candidates} candidates", manifest.constituencies.len()));
+    let candidates: usize = manifest
+        .constituencies
+        .iter()
+        .map(|c| c.candidates.len())
+        .sum();
+    phases.done(
+        "manifest and roster",
+        format!(
+            "{} constituencies, {candidates} candidates",
+            manifest.constituencies.len()
+        ),
+    );
 
     // Members enrol, each with its own key.
     let voters: Vec<Arc<Voter>> = members
@@ -359,32 +440,50 @@ async fn drive(
         let client = organiser.clone();
         async move {
             let entry = steps::enrollment_entry(election, v.member, &v.key);
-            client.enroll(&election, &v.token, &entry.to_bytes()).await.map_err(fail("enrolment"))
+            client
+                .enroll(&election, &v.token, &entry.to_bytes())
+                .await
+                .map_err(fail("enrolment"))
         }
     })
     .await?;
     let mut refusals = vec![refusal(
         "enrolment with a used token",
         organiser
-            .enroll(&election, &voters[0].token, &steps::enrollment_entry(election, voters[1].member, &voters[1].key).to_bytes())
+            .enroll(
+                &election,
+                &voters[0].token,
+                &steps::enrollment_entry(election, voters[1].member, &voters[1].key).to_bytes(),
+            )
             .await,
     )];
     phases.done("enrolment", format!("{} members", voters.len()));
 
     // Trustees: dealings, then share checks; contributors commit.
-    let trustee_keys: Vec<KeyFile> =
-        trustee_files.iter().map(|p| KeyFile::load(p, "trustee")).collect::<Result<_, _>>()?;
+    let trustee_keys: Vec<KeyFile> = trustee_files
+        .iter()
+        .map(|p| KeyFile::load(p, "trustee"))
+        .collect::<Result<_, _>>()?;
     for k in &trustee_keys {
         trustee_cli::dkg(organiser, &election, k).await?;
     }
     for k in &trustee_keys {
         trustee_cli::dkg(organiser, &election, k).await?;
     }
-    phases.done("key generation (DKG)", format!("{} trustees, threshold {}", shape.trustees.0, shape.trustees.1));
+    phases.done(
+        "key generation (DKG)",
+        format!(
+            "{} trustees, threshold {}",
+            shape.trustees.0, shape.trustees.1
+        ),
+    );
     for path in &contributor_files {
         lottery_cli::commit(organiser, &election, path).await?;
     }
-    phases.done("lottery commitments", format!("{} contributors", contributor_files.len()));
+    phases.done(
+        "lottery commitments",
+        format!("{} contributors", contributor_files.len()),
+    );
     admin::admin_action(organiser, &election, "election-key").await?;
     admin::admin_action(organiser, &election, "open").await?;
     let setup = board::setup(organiser, &election).await?;
@@ -408,35 +507,74 @@ async fn drive(
     refusals.push(refusal(
         "second credential request",
         organiser
-            .credential_commit(&election, &first.member, &steps::commit_signature(&election, &first.member, &first.key))
+            .credential_commit(
+                &election,
+                &first.member,
+                &steps::commit_signature(&election, &first.member, &first.key),
+            )
             .await,
     ));
-    phases.done("credential issuance", format!("{} credentials", credentials.len()));
+    phases.done(
+        "credential issuance",
+        format!("{} credentials", credentials.len()),
+    );
 
     // Ballots, proved on all cores, then cast concurrently; then some revotes.
     let weights: Vec<Vec<u64>> = manifest
         .constituencies
         .iter()
         .enumerate()
-        .map(|(i, c)| population::popularity(c.candidates.len(), &mut population::voter_rng(seed, 7, i)))
+        .map(|(i, c)| {
+            population::popularity(c.candidates.len(), &mut population::voter_rng(seed, 7, i))
+        })
         .collect();
     let revoters: Vec<usize> = (0..voters.len()).filter(|i| i % 10 == 3).collect();
     let mut last_choice: Vec<Vec<bool>> = vec![Vec::new(); voters.len()];
-    for (round, who) in [(0u64, (0..voters.len()).collect::<Vec<_>>()), (1, revoters.clone())] {
+    for (round, who) in [
+        (0u64, (0..voters.len()).collect::<Vec<_>>()),
+        (1, revoters.clone()),
+    ] {
         let t = Instant::now();
-        let built = build_ballots(&manifest, &election, &election_key, &voters, &credentials, &weights, &who, seed, round, phases.show)?;
+        let built = build_ballots(
+            &manifest,
+            &election,
+            &election_key,
+            &voters,
+            &credentials,
+            &weights,
+            &who,
+            seed,
+            round,
+            phases.show,
+        )?;
         let proving = t.elapsed();
         for (i, choices, _) in &built {
             last_choice[*i] = choices.clone();
         }
-        let bar = phases.bar(built.len() as u64, if round == 0 { "ballots" } else { "revotes" });
+        let bar = phases.bar(
+            built.len() as u64,
+            if round == 0 { "ballots" } else { "revotes" },
+        );
         concurrently(built, limit, &bar, |(_, _, bytes)| {
             let client = organiser.clone();
-            async move { client.cast_ballot(&election, &bytes).await.map_err(fail("ballot")) }
+            async move {
+                client
+                    .cast_ballot(&election, &bytes)
+                    .await
+                    .map_err(fail("ballot"))
+            }
         })
         .await?;
         let name = if round == 0 { "ballots" } else { "revotes" };
-        phases.done(name, format!("{} cast ({:.1}s proving on {} threads)", who.len(), proving.as_secs_f64(), rayon::current_num_threads()));
+        phases.done(
+            name,
+            format!(
+                "{} cast ({:.1}s proving on {} threads)",
+                who.len(),
+                proving.as_secs_f64(),
+                rayon::current_num_threads()
+            ),
+        );
     }
 
     // Invalid ballots the server must refuse.
@@ -446,56 +584,112 @@ async fn drive(
         .ok_or_else(|| Failure::plain("constituency missing"))?;
     let choices = last_choice[1].clone();
     let mut r = population::voter_rng(seed, 8, 1);
-    let body = steps::ballot_body(election, c, &election_key, &v.ballot, &credentials[1], &choices, &mut r)
-        .map_err(|e| Failure::plain(e.to_string()))?;
+    let body = steps::ballot_body(
+        election,
+        c,
+        &election_key,
+        &v.ballot,
+        &credentials[1],
+        &choices,
+        &mut r,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
     let mut cts = body.vote.ciphertexts().to_vec();
     cts[0].b += h();
     let tampered_vote = EncryptedVote::from_parts(
         cts,
         body.vote.bits_proof().clone(),
         body.vote.count_proof().clone(),
-        body.vote.representation().clone(),
+        *body.vote.representation(),
     );
-    let tampered = urne_crypto::entry::BallotBody { vote: tampered_vote, ..body.clone() };
+    let tampered = urne_crypto::entry::BallotBody {
+        vote: tampered_vote,
+        ..body.clone()
+    };
     let entry = steps::sign_ballot(election, tampered, &v.ballot, &mut r);
-    refusals.push(refusal("ballot with a tampered proof", organiser.cast_ballot(&election, &entry.to_bytes()).await));
+    refusals.push(refusal(
+        "ballot with a tampered proof",
+        organiser.cast_ballot(&election, &entry.to_bytes()).await,
+    ));
     let other = manifest
         .constituencies
         .iter()
         .find(|k| k.id != v.constituency)
         .ok_or_else(|| Failure::plain("the demo needs two constituencies"))?;
-    let approve: Vec<bool> = (0..other.candidates.len()).map(|i| i < other.approval_min.max(1) as usize).collect();
-    let entry = steps::ballot_entry(election, other, &election_key, &v.ballot, &credentials[1], &approve, &mut r)
-        .map_err(|e| Failure::plain(e.to_string()))?;
+    let approve: Vec<bool> = (0..other.candidates.len())
+        .map(|i| i < other.approval_min.max(1) as usize)
+        .collect();
+    let entry = steps::ballot_entry(
+        election,
+        other,
+        &election_key,
+        &v.ballot,
+        &credentials[1],
+        &approve,
+        &mut r,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
     refusals.push(refusal(
         "ballot in another constituency's race",
         organiser.cast_ballot(&election, &entry.to_bytes()).await,
     ));
-    let copied: Ballot = Entry::from_bytes(&steps::ballot_entry(election, c, &election_key, &v.ballot, &credentials[1], &choices, &mut r)
+    let copied: Ballot = Entry::from_bytes(
+        &steps::ballot_entry(
+            election,
+            c,
+            &election_key,
+            &v.ballot,
+            &credentials[1],
+            &choices,
+            &mut r,
+        )
         .map_err(|e| Failure::plain(e.to_string()))?
-        .to_bytes())
+        .to_bytes(),
+    )
     .ok()
     .and_then(|e| e.body().ok())
     .ok_or_else(|| Failure::plain("ballot round trip"))?;
     let thief = &voters[2];
-    let stolen = urne_crypto::entry::BallotBody { ballot_key: thief.ballot.public_key(), ..copied.body };
+    let stolen = urne_crypto::entry::BallotBody {
+        ballot_key: thief.ballot.public_key(),
+        ..copied.body
+    };
     let entry = steps::sign_ballot(election, stolen, &thief.ballot, &mut r);
     refusals.push(refusal(
         "another voter's credential and ciphertexts under a new key",
         organiser.cast_ballot(&election, &entry.to_bytes()).await,
     ));
     admin::admin_action(organiser, &election, "close").await?;
-    let late = steps::ballot_entry(election, c, &election_key, &v.ballot, &credentials[1], &choices, &mut r)
-        .map_err(|e| Failure::plain(e.to_string()))?;
-    refusals.push(refusal("ballot after close", organiser.cast_ballot(&election, &late.to_bytes()).await));
-    phases.done("attacks refused, close", format!("{} attempts", refusals.len()));
+    let late = steps::ballot_entry(
+        election,
+        c,
+        &election_key,
+        &v.ballot,
+        &credentials[1],
+        &choices,
+        &mut r,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
+    refusals.push(refusal(
+        "ballot after close",
+        organiser.cast_ballot(&election, &late.to_bytes()).await,
+    ));
+    phases.done(
+        "attacks refused, close",
+        format!("{} attempts", refusals.len()),
+    );
 
     // Decryption by the first `threshold` trustees, tally.
     let bar = phases.bar(0, "replaying the board");
-    let replay = board::replay(organiser, &election, urne_crypto::record::BallotCheck::Deferred, &|at, size| {
-        bar.set_length(size);
-        bar.set_position(at);
-    })
+    let replay = board::replay(
+        organiser,
+        &election,
+        urne_crypto::record::BallotCheck::Deferred,
+        &|at, size| {
+            bar.set_length(size);
+            bar.set_position(at);
+        },
+    )
     .await?;
     bar.finish_and_clear();
     let mut shares = 0;
@@ -503,24 +697,41 @@ async fn drive(
         shares += trustee_cli::decrypt(organiser, &replay, k).await?;
     }
     admin::admin_action(organiser, &election, "tally").await?;
-    phases.done("decryption and tally", format!("{shares} decryption shares"));
+    phases.done(
+        "decryption and tally",
+        format!("{shares} decryption shares"),
+    );
 
     // Lottery: beacon, reveals (the last contributor withholds), seats.
     let mut beacon = [0u8; 32];
     population::voter_rng(seed, 9, 0).fill_bytes(&mut beacon);
     admin::post_beacon(organiser, &election, &beacon).await?;
-    for path in contributor_files.iter().take(contributor_files.len().saturating_sub(1)) {
+    for path in contributor_files
+        .iter()
+        .take(contributor_files.len().saturating_sub(1))
+    {
         lottery_cli::reveal(organiser, &election, path).await?;
     }
     admin::admin_action(organiser, &election, "seats").await?;
-    phases.done("beacon, reveals, seats", format!("{} of {} contributors revealed", contributor_files.len() - 1, contributor_files.len()));
+    phases.done(
+        "beacon, reveals, seats",
+        format!(
+            "{} of {} contributors revealed",
+            contributor_files.len() - 1,
+            contributor_files.len()
+        ),
+    );
 
     // Export, verification, attestation.
     let export = organiser.export(&election).await?;
     let export_path = root.join("export");
     secret_file::write(&export_path, &export)?;
-    let (verdict, record) = auditor::check_export(&export)
-        .map_err(|e| Failure::new(format!("the export does not verify: {e}"), "this is a bug; keep the export"))?;
+    let (verdict, record) = auditor::check_export(&export).map_err(|e| {
+        Failure::new(
+            format!("the export does not verify: {e}"),
+            "this is a bug; keep the export",
+        )
+    })?;
     auditor_cli::attest(organiser, &verdict, &auditor_key).await?;
     phases.done("export, verify, attest", format!("{} bytes", export.len()));
     let tallies_match = tallies_match(&record, &manifest, &voters, &last_choice);
@@ -530,21 +741,59 @@ async fn drive(
 }
 
 /// A voter's credential session: commit, blind, respond, finish.
-async fn credential(client: &Client, manifest: &Manifest, election: &[u8; 32], v: &Voter, seed: u64) -> Result<Credential, Failure> {
+async fn credential(
+    client: &Client,
+    manifest: &Manifest,
+    election: &[u8; 32],
+    v: &Voter,
+    seed: u64,
+) -> Result<Credential, Failure> {
     let c = manifest
         .constituency(&v.constituency)
         .ok_or_else(|| Failure::plain("constituency missing"))?;
     let sig = steps::commit_signature(election, &v.member, &v.key);
-    let commitment = voter_cli::commitment_of(&client.credential_commit(election, &v.member, &sig).await.map_err(fail("commit"))?)?;
+    let commitment = voter_cli::commitment_of(
+        &client
+            .credential_commit(election, &v.member, &sig)
+            .await
+            .map_err(fail("commit"))?,
+    )?;
     let mut blind_seed = [0u8; 32];
     population::voter_rng(seed, 3, v.index).fill_bytes(&mut blind_seed);
-    let (state, challenge) = steps::blind(&c.registrar_key, election, &v.constituency, &v.ballot, &commitment, &blind_seed)
-        .map_err(|e| Failure::plain(e.to_string()))?;
-    let entry = steps::issuance_entry(*election, v.member, &v.constituency, &commitment, &challenge, &v.key);
-    let (resp, _) = client.credential_respond(election, &entry.to_bytes()).await.map_err(fail("respond"))?;
-    steps::finish(state, &voter_cli::response_of(&resp)?, &c.registrar_key, election, &v.constituency, &v.ballot)
-        .map_err(|e| Failure::plain(e.to_string()))
+    let (state, challenge) = steps::blind(
+        &c.registrar_key,
+        election,
+        &v.constituency,
+        &v.ballot,
+        &commitment,
+        &blind_seed,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = steps::issuance_entry(
+        *election,
+        v.member,
+        &v.constituency,
+        &commitment,
+        &challenge,
+        &v.key,
+    );
+    let (resp, _) = client
+        .credential_respond(election, &entry.to_bytes())
+        .await
+        .map_err(fail("respond"))?;
+    steps::finish(
+        state,
+        &voter_cli::response_of(&resp)?,
+        &c.registrar_key,
+        election,
+        &v.constituency,
+        &v.ballot,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))
 }
+
+/// A proved ballot: voter index, its choices, the entry bytes.
+type BuiltBallot = (usize, Vec<bool>, Vec<u8>);
 
 /// Proves the ballots of voters `who` in parallel; returns (voter, choices, entry bytes).
 #[allow(clippy::too_many_arguments)]
@@ -559,8 +808,12 @@ fn build_ballots(
     seed: u64,
     round: u64,
     show: bool,
-) -> Result<Vec<(usize, Vec<bool>, Vec<u8>)>, Failure> {
-    let bar = if show { progress(who.len() as u64, "proving ballots") } else { ProgressBar::hidden() };
+) -> Result<Vec<BuiltBallot>, Failure> {
+    let bar = if show {
+        progress(who.len() as u64, "proving ballots")
+    } else {
+        ProgressBar::hidden()
+    };
     let out = who
         .par_iter()
         .map(|&i| {
@@ -572,9 +825,18 @@ fn build_ballots(
                 .find(|(_, c)| c.id == v.constituency)
                 .ok_or_else(|| Failure::plain("constituency missing"))?;
             let mut r = population::voter_rng(seed, 4 + 10 * round, i);
-            let choices = population::approvals(&weights[ci], c.approval_min, c.approval_max, &mut r);
-            let entry = steps::ballot_entry(*election, c, election_key, &v.ballot, &credentials[i], &choices, &mut r)
-                .map_err(|e| Failure::plain(e.to_string()))?;
+            let choices =
+                population::approvals(&weights[ci], c.approval_min, c.approval_max, &mut r);
+            let entry = steps::ballot_entry(
+                *election,
+                c,
+                election_key,
+                &v.ballot,
+                &credentials[i],
+                &choices,
+                &mut r,
+            )
+            .map_err(|e| Failure::plain(e.to_string()))?;
             bar.inc(1);
             Ok((i, choices, entry.to_bytes()))
         })
@@ -584,7 +846,12 @@ fn build_ballots(
 }
 
 /// Whether every published tally equals the count of the voters' last choices.
-fn tallies_match(record: &Record, manifest: &Manifest, voters: &[Arc<Voter>], last: &[Vec<bool>]) -> bool {
+fn tallies_match(
+    record: &Record,
+    manifest: &Manifest,
+    voters: &[Arc<Voter>],
+    last: &[Vec<bool>],
+) -> bool {
     manifest.constituencies.iter().all(|c| {
         let mut counts = vec![0u64; c.candidates.len()];
         let mut ballots = 0u64;
@@ -596,6 +863,8 @@ fn tallies_match(record: &Record, manifest: &Manifest, voters: &[Arc<Voter>], la
                 }
             }
         }
-        record.tally(&c.id).is_some_and(|t| t.counts == counts && t.ballots == ballots)
+        record
+            .tally(&c.id)
+            .is_some_and(|t| t.counts == counts && t.ballots == ballots)
     })
 }

@@ -5,8 +5,8 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::client::draft::{
-    BeaconDraft, CandidateDraft, ConstituencyDraft, ContributorDraft, LotteryDraft, ManifestDraft, MethodDraft,
-    ParityDraft, RulesDraft, TrusteeDraft,
+    BeaconDraft, CandidateDraft, ConstituencyDraft, ContributorDraft, LotteryDraft, ManifestDraft,
+    MethodDraft, ParityDraft, RulesDraft, TrusteeDraft,
 };
 
 use super::Preset;
@@ -44,7 +44,12 @@ impl Shape {
     /// The shape of `preset`.
     pub fn of(preset: Preset) -> Self {
         match preset {
-            Preset::Small => Shape { candidates: vec![12, 10, 8], voters: 300, trustees: (5, 3), contributors: 3 },
+            Preset::Small => Shape {
+                candidates: vec![12, 10, 8],
+                voters: 300,
+                trustees: (5, 3),
+                contributors: 3,
+            },
             Preset::M6r => Shape {
                 candidates: vec![210, 120, 100, 90, 80, 70, 60, 55, 50, 45, 40, 40, 40],
                 voters: 10_000,
@@ -56,8 +61,8 @@ impl Shape {
 }
 
 const SYLLABLES: [&str; 24] = [
-    "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "li", "mo", "na", "ri", "se", "ta", "vi",
-    "za", "be", "ko", "lu", "me", "no",
+    "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "li", "mo", "na", "ri", "se",
+    "ta", "vi", "za", "be", "ko", "lu", "me", "no",
 ];
 
 /// A pronounceable synthetic pseudonym, unique by its number.
@@ -72,10 +77,17 @@ pub fn pseudonym(rng: &mut ChaCha20Rng, n: usize) -> String {
 /// The constituency ids of a shape.
 pub fn constituency_ids(shape: &Shape) -> Vec<String> {
     const NAMES: [&str; 13] = [
-        "north", "south", "east", "west", "centre", "coast", "hills", "lakes", "plains", "valley", "islands", "forest",
-        "capital",
+        "north", "south", "east", "west", "centre", "coast", "hills", "lakes", "plains", "valley",
+        "islands", "forest", "capital",
     ];
-    (0..shape.candidates.len()).map(|i| NAMES.get(i).map(|s| s.to_string()).unwrap_or(format!("c{i}"))).collect()
+    (0..shape.candidates.len())
+        .map(|i| {
+            NAMES
+                .get(i)
+                .map(|s| s.to_string())
+                .unwrap_or(format!("c{i}"))
+        })
+        .collect()
 }
 
 /// Seats of a constituency with `n` candidates: a multiple of 4, a quarter by lot.
@@ -103,7 +115,10 @@ pub fn manifest_draft(
             let candidates = (0..n)
                 .map(|i| {
                     next += 1;
-                    CandidateDraft { id: pseudonym(rng, next), category: CATEGORIES[i % 2].to_string() }
+                    CandidateDraft {
+                        id: pseudonym(rng, next),
+                        category: CATEGORIES[i % 2].to_string(),
+                    }
                 })
                 .collect();
             let mut name = id.clone();
@@ -116,7 +131,12 @@ pub fn manifest_draft(
                 candidates,
                 approval_min: 1,
                 approval_max: (seats as usize + 2).min(n) as u32,
-                rules: RulesDraft { seats, lottery_seats, quotas: Vec::new(), parity: ParityDraft::MaxShare(50) },
+                rules: RulesDraft {
+                    seats,
+                    lottery_seats,
+                    quotas: Vec::new(),
+                    parity: ParityDraft::MaxShare(50),
+                },
             }
         })
         .collect();
@@ -128,7 +148,10 @@ pub fn manifest_draft(
         lottery: LotteryDraft {
             method: MethodDraft::Drbg,
             contributors,
-            beacon: BeaconDraft { source: "demo beacon".into(), round: "after the vote closes".into() },
+            beacon: BeaconDraft {
+                source: "demo beacon".into(),
+                round: "after the vote closes".into(),
+            },
             commit_deadline: "2026-01-10T12:00:00Z".into(),
             reveal_deadline: "2026-01-20T12:00:00Z".into(),
         },
@@ -156,7 +179,8 @@ pub fn members(shape: &Shape, rng: &mut ChaCha20Rng) -> Vec<Member> {
                 constituency: id.clone(),
                 // Every pool has both categories.
                 pool: k < 4 || rng.next_u32() % 3 == 0,
-                category: CATEGORIES[(k + (rng.next_u32() as usize % 2) * usize::from(k >= 4)) % 2].to_string(),
+                category: CATEGORIES[(k + (rng.next_u32() as usize % 2) * usize::from(k >= 4)) % 2]
+                    .to_string(),
             });
         }
     }
@@ -181,7 +205,9 @@ pub fn roster_csv(members: &[Member]) -> String {
 /// Popularity weights of `n` candidates: a few favourites and a long tail,
 /// so results are not trivial.
 pub fn popularity(n: usize, rng: &mut ChaCha20Rng) -> Vec<u64> {
-    (0..n).map(|_| 1 + (rng.next_u32() % 1000) as u64 * (rng.next_u32() % 1000) as u64 / 100).collect()
+    (0..n)
+        .map(|_| 1 + (rng.next_u32() % 1000) as u64 * (rng.next_u32() % 1000) as u64 / 100)
+        .collect()
 }
 
 /// A voter's approvals: `k` uniform in `min..=max`, candidates drawn by
@@ -240,7 +266,9 @@ mod tests {
         assert_eq!(members.len(), shape.voters);
         for id in constituency_ids(&shape) {
             for cat in CATEGORIES {
-                assert!(members.iter().any(|m| m.constituency == id && m.pool && m.category == cat));
+                assert!(members
+                    .iter()
+                    .any(|m| m.constituency == id && m.pool && m.category == cat));
             }
         }
         let mut names: Vec<&str> = members.iter().map(|m| m.pseudonym.as_str()).collect();
