@@ -26,3 +26,4 @@ pub mod rfc3797;
 pub mod schnorr;
 pub mod seats;
 pub mod transcript;
+pub mod voter;

@@ -989,6 +989,27 @@ pub struct BallotVerifier {
 }
 
 impl BallotVerifier {
+    /// Builds the context from a manifest and the published election key `PK`
+    /// (what a voting client knows).
+    pub fn new(manifest: Manifest, public_key: RistrettoPoint) -> Self {
+        let election = manifest.election_id();
+        BallotVerifier {
+            manifest,
+            election,
+            public_key,
+        }
+    }
+
+    /// The election id.
+    pub fn election(&self) -> &ElectionId {
+        &self.election
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
     /// The statement a ballot of `constituency` under key `p` proves (§4).
     pub fn statement(
         &self,

@@ -421,8 +421,13 @@ impl Writer {
                     next = rx.try_recv().ok();
                 }
             }
-            if !group.is_empty() {
-                self.commit_group(group);
+            if !group.is_empty()
+                && catch_unwind(AssertUnwindSafe(|| self.commit_group(group))).is_err()
+            {
+                // Unreachable by design; if it happens, stop writing rather than
+                // guess what reached the store. Unanswered requests see `ShuttingDown`.
+                tracing::error!("the sequencer panicked; the board stops taking entries");
+                self.failed.store(true, Ordering::Release);
             }
         }
         tracing::info!("sequencer stopped");

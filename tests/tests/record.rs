@@ -1,0 +1,129 @@
+//! The election record over a complete offline election: every rule holds for
+//! an honest board, the published tally equals the plaintext totals, and
+//! entries that break a rule are refused without changing the record.
+
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Entry, EntryKind, PhaseChange, Tally};
+use urne_crypto::record::{BallotCheck, BallotHistory, Phase, Record, RecordError};
+use urne_e2e::fixture::{build, Params};
+
+struct Board<'a>(&'a [Entry]);
+
+impl BallotHistory for Board<'_> {
+    fn ballot_at(&self, index: u64) -> Result<urne_crypto::entry::Ballot, String> {
+        self.0[index as usize].body().map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn honest_election_replays_and_tally_matches_plaintext() {
+    let f = build(&Params::small(7));
+    let record = f
+        .replay()
+        .expect("honest board replays with full verification");
+    assert!(record.is_complete());
+    assert_eq!(record.phase(), Phase::Seated);
+    let voters: usize = Params::small(7)
+        .constituencies
+        .iter()
+        .map(|c| c.voters)
+        .sum();
+    assert_eq!(record.ballots_counted() as usize, voters);
+    assert!(
+        f.count(EntryKind::Ballot) > voters,
+        "the fixture includes revotes"
+    );
+    for (c, expected) in f.manifest.constituencies.iter().zip(&f.expected_counts) {
+        let tally = record.tally(&c.id).expect("tally");
+        assert_eq!(&tally.counts, expected, "tally of {}", c.id);
+        let seats = record.seat_result(&c.id).expect("seats");
+        assert_eq!(
+            (seats.elected.len() + seats.drawn.len()) as u32,
+            c.rules.seats,
+            "every seat of {} is filled",
+            c.id
+        );
+    }
+}
+
+/// Replays the first `upto` entries, then tries `bad` as the next entry.
+fn try_after(f: &[Entry], upto: usize, bad: &Entry) -> Result<(), RecordError> {
+    let mut record = Record::open(&f[0]).expect("manifest");
+    for e in &f[1..upto] {
+        record
+            .apply(e, BallotCheck::Full, &Board(f))
+            .expect("prefix applies");
+    }
+    let size = record.size();
+    let r = record.apply(bad, BallotCheck::Full, &Board(f)).map(|_| ());
+    if r.is_err() {
+        assert_eq!(
+            record.size(),
+            size,
+            "a refused entry leaves the record unchanged"
+        );
+    }
+    r
+}
+
+fn first(f: &[Entry], kind: EntryKind) -> usize {
+    f.iter()
+        .position(|e| e.kind == kind as u8)
+        .expect("kind present")
+}
+
+#[test]
+fn rule_breaking_entries_are_refused() {
+    let fx = build(&Params::small(3));
+    let f = &fx.entries;
+    let board = fx.board_signer();
+
+    // A ballot before the election opens.
+    let ballot = first(f, EntryKind::Ballot);
+    let open = first(f, EntryKind::Open);
+    let err = try_after(f, open, &f[ballot]).unwrap_err();
+    assert_eq!(err.code(), "out_of_phase");
+
+    // A ballot after close.
+    let close = first(f, EntryKind::Close);
+    let err = try_after(f, close + 1, &f[ballot]).unwrap_err();
+    assert_eq!(err.code(), "out_of_phase");
+
+    // A second credential for the same member.
+    let issuance = first(f, EntryKind::Issuance);
+    let err = try_after(f, issuance + 1, &f[issuance]).unwrap_err();
+    assert_eq!(err.code(), "duplicate");
+
+    // A re-signed tally with one count changed.
+    let tally_at = first(f, EntryKind::Tally);
+    let mut t: Tally = f[tally_at].body().expect("tally");
+    t.counts[0] += 1;
+    let forged = Entry::signed(EntryKind::Tally, fx.election, &t, &board);
+    let err = try_after(f, tally_at, &forged).unwrap_err();
+    assert_eq!(err.code(), "mismatch");
+
+    // A close signed by someone other than the board.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let forged = Entry::signed(
+        EntryKind::Close,
+        fx.election,
+        &PhaseChange { at: 0 },
+        &other,
+    );
+    let err = try_after(f, close, &forged).unwrap_err();
+    assert_eq!(err.code(), "bad_signature");
+
+    // A ballot with one flipped byte in its body.
+    let mut bytes = f[ballot].to_bytes();
+    let n = bytes.len();
+    bytes[n - 40] ^= 1;
+    if let Ok(tampered) = Entry::from_bytes(&bytes) {
+        assert!(try_after(f, ballot, &tampered).is_err());
+    }
+
+    // An entry for another election.
+    let mut moved = f[ballot].clone();
+    moved.election[0] ^= 1;
+    let err = try_after(f, ballot, &moved).unwrap_err();
+    assert_eq!(err.code(), "wrong_election");
+}
