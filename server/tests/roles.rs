@@ -13,7 +13,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::*;
 use urne_crypto::export::{ExportWriter, Record as ExportRecord};
 use urne_crypto::merkle;
-use urne_crypto::record::{BallotCheck, Phase, Record};
+use urne_crypto::record::{BallotCheck, BallotVerifier, Phase, Record};
 use urne_crypto::schnorr::BallotSecretKey;
 use urne_server::client::auditor::{self, attestation_entry};
 use urne_server::client::board::BallotStore;
@@ -138,7 +138,7 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         .map(|i| SigningKey::from_bytes(&[i as u8 + 100; 32]))
         .collect();
     for (m, k) in members.iter().zip(&member_keys) {
-        board.apply(voter::enrollment_entry(election, m.member, k));
+        board.apply(voter::enrollment_entry(election, &m.pool_pseudonym, k));
     }
 
     // Trustees deal, check each other's shares (no complaint), contributors commit.
@@ -173,6 +173,7 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     let pk: RistrettoPoint = *key.public_key();
     board.service(EntryKind::ElectionKey, &key);
     board.service(EntryKind::Open, &PhaseChange { at: 0 });
+    let verifier = BallotVerifier::new(manifest.clone(), pk);
 
     // Credentials and ballots; p1 revotes; a ballot under another constituency is refused.
     let mut ballots = Vec::new();
@@ -225,24 +226,14 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     for (i, (c, names)) in votes.iter().enumerate() {
         let (k, cred) = &ballots[i];
         board.apply(
-            voter::ballot_entry(
-                election,
-                manifest.constituency(c).unwrap(),
-                &pk,
-                k,
-                cred,
-                &approve(c, names),
-                &mut rng,
-            )
-            .unwrap(),
+            voter::ballot_entry(&verifier, c, k, cred, &approve(c, names), &mut rng).unwrap(),
         );
     }
     let (k, cred) = &ballots[0];
     board.apply(
         voter::ballot_entry(
-            election,
-            manifest.constituency("north").unwrap(),
-            &pk,
+            &verifier,
+            "north",
             k,
             cred,
             &approve("north", &["bo"]),
@@ -251,9 +242,8 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         .unwrap(),
     );
     let wrong = voter::ballot_entry(
-        election,
-        manifest.constituency("south").unwrap(),
-        &pk,
+        &verifier,
+        "south",
         k,
         cred,
         &approve("south", &["di"]),

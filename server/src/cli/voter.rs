@@ -9,6 +9,7 @@ use urne_crypto::credential::{SignerCommitment, SignerResponse};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::group::{decode_nonidentity_point, decode_scalar, os_rng};
 use urne_crypto::manifest::{Constituency, Manifest};
+use urne_crypto::record::BallotVerifier;
 use urne_crypto::schnorr::BallotSecretKey;
 use zeroize::Zeroizing;
 
@@ -279,7 +280,7 @@ pub async fn enroll(
         path,
         &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
     )?;
-    let entry = steps::enrollment_entry(*election, member, &member_key);
+    let entry = steps::enrollment_entry(*election, pseudonym, &member_key);
     match client.enroll(election, token, &entry.to_bytes()).await {
         Ok(r) => {
             w.enrollment = Some(r);
@@ -480,10 +481,10 @@ pub async fn vote(
     })?;
     let ballot_key = w.ballot_secret_key()?;
     let mut rng = os_rng();
+    let verifier = BallotVerifier::new(manifest.clone(), key);
     let entry = steps::ballot_entry(
-        election,
-        c,
-        &key,
+        &verifier,
+        &c.id,
         &ballot_key,
         &credential,
         &choices,

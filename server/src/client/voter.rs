@@ -2,7 +2,7 @@
 //! session (commit → blind → respond → finish) and ballots.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use rand_chacha::rand_core::SeedableRng as _;
 use rand_chacha::ChaCha20Rng;
 use rand_core::CryptoRng;
@@ -12,9 +12,9 @@ use urne_crypto::credential::{
     SignerResponse, UserState,
 };
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{self, Ballot, BallotBody, Enrollment, Entry, EntryKind, Issuance};
-use urne_crypto::hash::tagged;
+use urne_crypto::entry::{self, Ballot, BallotBody, Entry, EntryKind};
 use urne_crypto::manifest::{Constituency, ElectionId};
+use urne_crypto::record::BallotVerifier;
 use urne_crypto::schnorr::{self, BallotSecretKey};
 
 /// Why a voter step cannot be taken.
@@ -51,16 +51,9 @@ pub enum VoterError {
     Ballot(String),
 }
 
-/// The label of the digest a member signs to open a credential session.
-pub const COMMIT_LABEL: &str = "urne/v1/credential-commit";
-
 /// The member's enrolment entry, binding its Ed25519 key to its roster line.
-pub fn enrollment_entry(election: ElectionId, member: [u8; 32], key: &SigningKey) -> Entry {
-    let body = Enrollment {
-        member,
-        member_key: key.verifying_key().to_bytes(),
-    };
-    Entry::signed(EntryKind::Enrollment, election, &body, key)
+pub fn enrollment_entry(election: ElectionId, pseudonym: &str, key: &SigningKey) -> Entry {
+    urne_crypto::voter::enrollment(election, pseudonym, key)
 }
 
 /// The member id of a pseudonym.
@@ -71,8 +64,7 @@ pub fn member_id(election: &ElectionId, pseudonym: &str) -> [u8; 32] {
 /// The signature that authenticates a credential commit request:
 /// Ed25519 over `TaggedHash("urne/v1/credential-commit", election, member)`.
 pub fn commit_signature(election: &ElectionId, member: &[u8; 32], key: &SigningKey) -> [u8; 64] {
-    key.sign(&tagged(COMMIT_LABEL, &[election, member]))
-        .to_bytes()
+    urne_crypto::voter::sign_commit_request(election, member, key).to_bytes()
 }
 
 /// Blinds the ballot key against the signer's commitment. The blinding
@@ -102,14 +94,7 @@ pub fn issuance_entry(
     challenge: &BlindChallenge,
     key: &SigningKey,
 ) -> Entry {
-    let body = Issuance {
-        member,
-        constituency: constituency.to_string(),
-        commitment_a: commitment.a,
-        commitment_c: commitment.c,
-        challenge: challenge.e,
-    };
-    Entry::signed(EntryKind::Issuance, election, &body, key)
+    urne_crypto::voter::issuance(election, member, constituency, commitment, challenge, key)
 }
 
 /// Unblinds the signer's response and checks the resulting credential.
@@ -164,27 +149,19 @@ pub fn choices(constituency: &Constituency, approved: &[String]) -> Result<Vec<b
 /// the ballot key, its credential, and the ballot key's signature over the
 /// canonical body.
 pub fn ballot_entry<R: CryptoRng>(
-    election: ElectionId,
-    constituency: &Constituency,
-    election_key: &RistrettoPoint,
+    verifier: &BallotVerifier,
+    constituency: &str,
     ballot_key: &BallotSecretKey,
     credential: &Credential,
     choices: &[bool],
     rng: &mut R,
 ) -> Result<Entry, VoterError> {
-    let body = ballot_body(
-        election,
-        constituency,
-        election_key,
-        ballot_key,
-        credential,
-        choices,
-        rng,
-    )?;
-    Ok(sign_ballot(election, body, ballot_key, rng))
+    urne_crypto::voter::ballot(verifier, constituency, ballot_key, credential, choices, rng)
+        .map_err(|e| VoterError::Ballot(e.to_string()))
 }
 
-/// The ballot body (without signature).
+/// The ballot body (without signature), for callers that alter a ballot
+/// before signing it (the demo's refused-ballot checks). (without signature).
 pub fn ballot_body<R: CryptoRng>(
     election: ElectionId,
     constituency: &Constituency,
@@ -365,7 +342,7 @@ mod tests {
 
         let pk = RistrettoPoint::mul_base(&curve25519_dalek::scalar::Scalar::from(77u64));
         let choice = choices(&c, &["cy".to_string()]).unwrap();
-        let entry = ballot_entry(
+        let body = ballot_body(
             ELECTION,
             &c,
             &pk,
@@ -375,6 +352,7 @@ mod tests {
             &mut rng,
         )
         .unwrap();
+        let entry = sign_ballot(ELECTION, body, &ballot_key, &mut rng);
         assert!(entry.is_anonymous());
         let ballot: Ballot = entry.body().unwrap();
         let statement =
@@ -392,7 +370,7 @@ mod tests {
             .verify(&c.registrar_key, &ctx, ballot_key.public_key().as_bytes())
             .unwrap();
         // A choice vector outside the rule is refused before proving.
-        assert!(ballot_entry(
+        assert!(ballot_body(
             ELECTION,
             &c,
             &pk,

@@ -21,7 +21,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Ballot, Entry};
 use urne_crypto::group::{h, os_rng};
 use urne_crypto::manifest::Manifest;
-use urne_crypto::record::Record;
+use urne_crypto::record::{BallotVerifier, Record};
 use urne_crypto::schnorr::BallotSecretKey;
 
 use crate::api::auth::OrganiserToken;
@@ -199,6 +199,7 @@ impl Phases {
 /// A voter of the demo, with its own keys.
 struct Voter {
     index: usize,
+    pseudonym: String,
     member: [u8; 32],
     constituency: String,
     key: SigningKey,
@@ -427,6 +428,7 @@ async fn drive(
                 .ok_or_else(|| Failure::plain(format!("no token for {}", m.pseudonym)))?;
             Ok(Arc::new(Voter {
                 index: i,
+                pseudonym: m.pseudonym.clone(),
                 member: steps::member_id(&election, &m.pseudonym),
                 constituency: m.constituency.clone(),
                 key: SigningKey::from_bytes(&key_seed),
@@ -439,7 +441,7 @@ async fn drive(
     concurrently(voters.clone(), limit, &bar, |v| {
         let client = organiser.clone();
         async move {
-            let entry = steps::enrollment_entry(election, v.member, &v.key);
+            let entry = steps::enrollment_entry(election, &v.pseudonym, &v.key);
             client
                 .enroll(&election, &v.token, &entry.to_bytes())
                 .await
@@ -453,7 +455,7 @@ async fn drive(
             .enroll(
                 &election,
                 &voters[0].token,
-                &steps::enrollment_entry(election, voters[1].member, &voters[1].key).to_bytes(),
+                &steps::enrollment_entry(election, &voters[1].pseudonym, &voters[1].key).to_bytes(),
             )
             .await,
     )];
@@ -537,7 +539,6 @@ async fn drive(
         let t = Instant::now();
         let built = build_ballots(
             &manifest,
-            &election,
             &election_key,
             &voters,
             &credentials,
@@ -578,6 +579,7 @@ async fn drive(
     }
 
     // Invalid ballots the server must refuse.
+    let verifier = BallotVerifier::new((*manifest).clone(), election_key);
     let v = &voters[1];
     let c = manifest
         .constituency(&v.constituency)
@@ -620,9 +622,8 @@ async fn drive(
         .map(|i| i < other.approval_min.max(1) as usize)
         .collect();
     let entry = steps::ballot_entry(
-        election,
-        other,
-        &election_key,
+        &verifier,
+        &other.id,
         &v.ballot,
         &credentials[1],
         &approve,
@@ -635,9 +636,8 @@ async fn drive(
     ));
     let copied: Ballot = Entry::from_bytes(
         &steps::ballot_entry(
-            election,
-            c,
-            &election_key,
+            &verifier,
+            &c.id,
             &v.ballot,
             &credentials[1],
             &choices,
@@ -661,9 +661,8 @@ async fn drive(
     ));
     admin::admin_action(organiser, &election, "close").await?;
     let late = steps::ballot_entry(
-        election,
-        c,
-        &election_key,
+        &verifier,
+        &c.id,
         &v.ballot,
         &credentials[1],
         &choices,
@@ -799,7 +798,6 @@ type BuiltBallot = (usize, Vec<bool>, Vec<u8>);
 #[allow(clippy::too_many_arguments)]
 fn build_ballots(
     manifest: &Manifest,
-    election: &[u8; 32],
     election_key: &curve25519_dalek::ristretto::RistrettoPoint,
     voters: &[Arc<Voter>],
     credentials: &[Credential],
@@ -809,6 +807,7 @@ fn build_ballots(
     round: u64,
     show: bool,
 ) -> Result<Vec<BuiltBallot>, Failure> {
+    let verifier = BallotVerifier::new(manifest.clone(), *election_key);
     let bar = if show {
         progress(who.len() as u64, "proving ballots")
     } else {
@@ -828,9 +827,8 @@ fn build_ballots(
             let choices =
                 population::approvals(&weights[ci], c.approval_min, c.approval_max, &mut r);
             let entry = steps::ballot_entry(
-                *election,
-                c,
-                election_key,
+                &verifier,
+                &c.id,
                 &v.ballot,
                 &credentials[i],
                 &choices,
