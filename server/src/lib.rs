@@ -5,6 +5,8 @@
 pub mod api;
 pub mod board;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod election;
 pub mod sequencer;
 pub mod server;
