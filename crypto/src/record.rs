@@ -133,7 +133,7 @@ pub enum Applied {
     Attestation(Attestation),
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ConstituencyState {
     issuances: u64,
     /// Ballot key → board index of its latest ballot.
@@ -145,6 +145,7 @@ struct ConstituencyState {
 }
 
 /// The replayed state of one election.
+#[derive(Clone)]
 pub struct Record {
     manifest: Manifest,
     election: ElectionId,

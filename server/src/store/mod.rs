@@ -165,6 +165,14 @@ pub trait Store: Send + Sync + 'static {
     /// The checkpoint issued for tree size `size`.
     fn checkpoint(&self, log: &ElectionId, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// The checkpoints issued for tree sizes in `start..end`, in size order.
+    fn checkpoints(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
     /// A row of a keyed table.
     fn get(
         &self,
