@@ -7,6 +7,7 @@
 //! served from the store, bounded by the published heads, so a reader never
 //! sees an entry before it is durable and covered by a checkpoint.
 
+pub mod export;
 pub mod key;
 
 use std::path::Path;
