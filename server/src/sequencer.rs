@@ -938,9 +938,54 @@ fn apply_rules(
     }
     let mut fork = rules.fork();
     for (i, entry) in entries.iter().enumerate() {
-        fork.apply(start + i as u64, entry, context, view)?;
+        let view = BatchView {
+            base: view,
+            start,
+            earlier: &entries[..i],
+        };
+        fork.apply(start + i as u64, entry, context, &view)?;
     }
     Ok(Some(fork))
+}
+
+/// A view that includes the earlier entries of the batch being applied.
+struct BatchView<'a> {
+    base: &'a dyn LogView,
+    start: u64,
+    earlier: &'a [Vec<u8>],
+}
+
+impl LogView for BatchView<'_> {
+    fn size(&self) -> u64 {
+        self.start + self.earlier.len() as u64
+    }
+
+    fn committed_size(&self) -> u64 {
+        self.base.committed_size()
+    }
+
+    fn exists(&self) -> bool {
+        self.base.exists() || !self.earlier.is_empty()
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.base.get(table, key)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        match index.checked_sub(self.start) {
+            Some(i) if i < self.earlier.len() as u64 => Ok(Some(self.earlier[i as usize].clone())),
+            _ => self.base.entry(index),
+        }
+    }
+
+    fn node(&self, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.base.node(node)
+    }
+
+    fn rules(&self) -> Option<&dyn Any> {
+        self.base.rules()
+    }
 }
 
 enum RowCheckError {
@@ -1232,6 +1277,162 @@ mod tests {
         let later = run_group(&mut w, vec![credential(id(1), b"b")]);
         assert!(matches!(later[0], Err(AppendError::Unavailable)));
         assert_eq!(store.size(&id(1)).unwrap(), None);
+    }
+
+    /// Rules for tests: accept entries whose first byte is even and not
+    /// below the previous one; count them; remember the committed size.
+    #[derive(Clone, Default)]
+    struct Ascending {
+        last: u8,
+        applied: u64,
+        committed: Arc<std::sync::atomic::AtomicU64>,
+    }
+
+    impl LogRules for Ascending {
+        fn apply(
+            &mut self,
+            index: u64,
+            entry: &[u8],
+            context: Option<&(dyn Any + Send)>,
+            view: &dyn LogView,
+        ) -> Result<(), AppendError> {
+            assert_eq!(index, self.applied, "rules see every entry, in order");
+            assert_eq!(
+                view.size(),
+                index,
+                "the view includes earlier entries of the batch"
+            );
+            let b = *entry.first().ok_or(AppendError::Internal)?;
+            // A context may waive the evenness rule.
+            let waived = context.and_then(|c| c.downcast_ref::<&str>()) == Some(&"odd ok");
+            if (b % 2 == 1 && !waived) || b < self.last {
+                return Err(Rejection::invalid("bad_entry", format!("{b}")).into());
+            }
+            if index > 0 {
+                // Earlier entries, durable or of this group, are readable.
+                let previous = view.entry(index - 1).unwrap().expect("previous entry");
+                assert!(previous[0] <= b);
+            }
+            self.last = b;
+            self.applied += 1;
+            Ok(())
+        }
+
+        fn fork(&self) -> Box<dyn LogRules> {
+            Box::new(self.clone())
+        }
+
+        fn committed(&mut self, head: &Arc<Head>) {
+            assert_eq!(head.size, self.applied);
+            self.committed.store(head.size, Ordering::SeqCst);
+        }
+
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    fn with_rules(entries: &[u8], rules: Option<Ascending>) -> AppendRequest {
+        let mut r = AppendRequest::batch(
+            id(1),
+            entries.iter().map(|b| vec![*b]).collect(),
+            LogRequirement::Any,
+        );
+        r.rules = rules.map(|r| Box::new(r) as Box<dyn LogRules>);
+        r
+    }
+
+    #[test]
+    fn rules_see_every_entry_and_batches_are_all_or_nothing() {
+        let (_dir, store) = sled();
+        let mut w = writer(store.clone());
+        let rules = Ascending::default();
+        let committed = rules.committed.clone();
+        // A refused first entry does not install the rules nor create the log.
+        let answers = run_group(&mut w, vec![with_rules(&[1], Some(rules.clone()))]);
+        assert!(matches!(&answers[0], Err(AppendError::Rejected(r)) if r.code == "bad_entry"));
+        assert!(w.rules.is_empty());
+        assert_eq!(store.size(&id(1)).unwrap(), None);
+
+        let answers = run_group(
+            &mut w,
+            vec![
+                with_rules(&[2], Some(rules)),
+                // Rules given for an existing log are ignored.
+                with_rules(&[4, 6], Some(Ascending::default())),
+                // The third entry breaks the batch: none of it is appended.
+                with_rules(&[8, 10, 9], None),
+                with_rules(&[7], None),
+                {
+                    let mut r = with_rules(&[7], None);
+                    r.context = Some(Box::new("odd ok"));
+                    r
+                },
+                with_rules(&[8], None),
+            ],
+        );
+        let indices: Vec<_> = answers
+            .iter()
+            .map(|a| a.as_ref().map(Appended::indices).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(indices[0], Ok(0..1));
+        assert_eq!(indices[1], Ok(1..3));
+        assert_eq!(indices[2], Err("bad_entry: 9".into()));
+        assert_eq!(indices[3], Err("bad_entry: 7".into()));
+        assert_eq!(indices[4], Ok(3..4));
+        assert_eq!(indices[5], Ok(4..5));
+        assert_eq!(
+            store.entries(&id(1), 0, 10, usize::MAX).unwrap(),
+            vec![vec![2], vec![4], vec![6], vec![7], vec![8]]
+        );
+        assert_eq!(committed.load(Ordering::SeqCst), 5);
+        // The rules kept only the accepted entries: 8 was the last.
+        let state = w.rules[&id(1)]
+            .as_any()
+            .downcast_ref::<Ascending>()
+            .unwrap();
+        assert_eq!((state.last, state.applied), (8, 5));
+    }
+
+    #[test]
+    fn updates_write_rows_without_entries_and_checks_read_the_rules() {
+        let (_dir, store) = sled();
+        let mut w = writer(store.clone());
+        run_group(
+            &mut w,
+            vec![with_rules(&[2, 4], Some(Ascending::default()))],
+        );
+        let (tx, rx) = oneshot::channel();
+        let (tx2, rx2) = oneshot::channel();
+        let update = UpdateRequest {
+            log: id(1),
+            rows: vec![RowWrite::upsert(MEMBERS, b"k".to_vec(), b"v".to_vec())],
+            check: Some(Box::new(|view: &dyn LogView| {
+                let rules = view.rules().and_then(|r| r.downcast_ref::<Ascending>());
+                assert_eq!(rules.map(|r| r.last), Some(4));
+                Ok(vec![RowWrite::upsert(
+                    MEMBERS,
+                    b"k2".to_vec(),
+                    b"v2".to_vec(),
+                )])
+            })),
+        };
+        let unknown = UpdateRequest {
+            log: id(9),
+            rows: vec![],
+            check: None,
+        };
+        w.commit_group(vec![Job::Update(update, tx), Job::Update(unknown, tx2)]);
+        assert!(matches!(rx.blocking_recv().unwrap(), Ok(())));
+        assert!(matches!(
+            rx2.blocking_recv().unwrap(),
+            Err(AppendError::UnknownLog)
+        ));
+        assert_eq!(
+            store.get(&id(1), MEMBERS, b"k2").unwrap(),
+            Some(b"v2".to_vec())
+        );
+        assert_eq!(store.size(&id(1)).unwrap(), Some(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

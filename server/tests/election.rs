@@ -1236,3 +1236,176 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// Creates, populates and opens an election; returns its id, manifest and members (enrolled).
+async fn open_election(
+    api: &Api,
+    s: &Setup,
+    enrol: bool,
+) -> (String, [u8; 32], Manifest, Vec<Member>) {
+    let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
+    let id = created["election"].as_str().unwrap().to_string();
+    let election = hex32(&created["election"]);
+    let manifest =
+        Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    let imported = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            roster_csv().into(),
+        )
+        .await
+        .ok();
+    let mut members = Vec::new();
+    for t in imported["tokens"].as_array().unwrap() {
+        let pseudonym = t["pseudonym"].as_str().unwrap().to_string();
+        let i = members.len() as u64;
+        members.push(Member {
+            constituency: pseudonym.split('-').next().unwrap().to_string(),
+            token: t["token"].as_str().unwrap().into(),
+            pseudonym,
+            key: signer("member", i),
+            ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", i)),
+            credential: None,
+        });
+    }
+    if enrol {
+        for m in &members {
+            let entry = voter::enrollment(election, &m.pseudonym, &m.key);
+            api.post_json(
+                &format!("/v1/elections/{id}/enroll"),
+                false,
+                &json!({ "token": m.token, "entry": hex::encode(entry.to_bytes()) }),
+            )
+            .await
+            .ok();
+        }
+    }
+    let params = manifest.dkg_params().unwrap();
+    for j in 0..5u32 {
+        let d = dkg::deal(&params, j + 1, &mut rng("deal", j.into())).unwrap();
+        let e = Entry::signed(
+            EntryKind::DkgDealing,
+            election,
+            &d,
+            &s.trustee_signers[j as usize],
+        );
+        api.entry(&id, &e).await.ok();
+    }
+    api.admin(&id, "election-key").await.ok();
+    api.admin(&id, "open").await.ok();
+    (id, election, manifest, members)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_for_one_member_cannot_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = std::sync::Arc::new(Api::new(server.local_addr()));
+    let s = setup();
+    let (id, election, manifest, members) = open_election(&api, &s, false).await;
+
+    // One token, two enrolment entries (different keys) at once: one wins.
+    let m = &members[0];
+    let tries: Vec<_> = (0..2)
+        .map(|k| {
+            let api = api.clone();
+            let entry = voter::enrollment(election, &m.pseudonym, &signer("racer", k));
+            let body = json!({ "token": m.token, "entry": hex::encode(entry.to_bytes()) });
+            let path = format!("/v1/elections/{id}/enroll");
+            tokio::spawn(async move { api.post_json(&path, false, &body).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tries {
+        let a = t.await.unwrap();
+        outcomes.push((a.status.as_u16(), a.code().to_string()));
+    }
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, 200, "{outcomes:?}");
+    assert_eq!(outcomes[1], (409, "token_used".to_string()), "{outcomes:?}");
+    let winner = if api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({
+            "member": hex::encode(member_id(&election, &m.pseudonym)),
+            "signature": hex::encode(voter::sign_commit_request(&election, &member_id(&election, &m.pseudonym), &signer("racer", 0)).to_bytes()),
+        }),
+    )
+    .await
+    .status
+    .is_success()
+    {
+        signer("racer", 0)
+    } else {
+        signer("racer", 1)
+    };
+
+    // Concurrent commit requests: one session, one commitment.
+    let member = member_id(&election, &m.pseudonym);
+    let sig = hex::encode(voter::sign_commit_request(&election, &member, &winner).to_bytes());
+    let commits: Vec<_> = (0..4)
+        .map(|_| {
+            let api = api.clone();
+            let path = format!("/v1/elections/{id}/credential/commit");
+            let body = json!({ "member": hex::encode(member), "signature": sig });
+            tokio::spawn(async move { api.post_json(&path, false, &body).await.ok() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for c in commits {
+        seen.push(c.await.unwrap());
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+    let commitment = SignerCommitment {
+        a: decode_nonidentity_point(&hex32(&seen[0]["commitment_a"])).unwrap(),
+        c: decode_nonidentity_point(&hex32(&seen[0]["commitment_c"])).unwrap(),
+    };
+
+    // Two issuance entries with different challenges at once: exactly one
+    // credential, the other refused; the board grows by one entry.
+    let before = api.size(&id).await;
+    let c = manifest.constituency(&m.constituency).unwrap();
+    let ctx = CredentialContext::new(election, m.constituency.clone());
+    let racers: Vec<_> = (0..2u64)
+        .map(|k| {
+            let p = BallotSecretKey::generate(&mut rng("race-key", k)).public_key();
+            let (_, challenge) = UserState::blind(
+                &c.registrar_key,
+                &ctx,
+                p.as_bytes(),
+                &commitment,
+                &mut rng("race", k),
+            )
+            .unwrap();
+            let entry = voter::issuance(
+                election,
+                member,
+                &m.constituency,
+                &commitment,
+                &challenge,
+                &winner,
+            );
+            let api = api.clone();
+            let path = format!("/v1/elections/{id}/credential/respond");
+            tokio::spawn(async move { api.post(&path, false, CBOR, entry.to_bytes()).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        let a = r.await.unwrap();
+        outcomes.push((a.status.as_u16(), a.code().to_string()));
+    }
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, 200, "{outcomes:?}");
+    assert_eq!(
+        outcomes[1],
+        (409, "challenge_mismatch".to_string()),
+        "{outcomes:?}"
+    );
+    assert_eq!(api.size(&id).await, before + 1);
+    let status = api.status(&id).await;
+    assert_eq!(status["constituencies"][0]["issuances"], 1);
+    server.shutdown().await.unwrap();
+}
