@@ -36,6 +36,7 @@ use urne_crypto::voter;
 use common::{start, unlimited, TOKEN};
 
 const CBOR: &str = "application/cbor";
+const BODY_LIMIT: usize = 64 << 10;
 
 fn rng(label: &str, i: u64) -> ChaCha20Rng {
     let mut seed = [0u8; 32];
@@ -447,7 +448,13 @@ fn resign(entry: &Entry, body: Vec<u8>, key: &SigningKey) -> Entry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_election_over_http_then_its_export_replays() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start(dir.path(), unlimited()).await;
+    // A small body limit, so that an oversized body fits in socket buffers
+    // and the client reads the 413 rather than a reset.
+    let limits = || urne_server::api::limits::Limits {
+        max_body_bytes: BODY_LIMIT,
+        ..unlimited()
+    };
+    let mut server = start(dir.path(), limits()).await;
     let mut api = Api::new(server.local_addr());
     let s = setup();
 
@@ -1007,7 +1014,7 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     // A restart replays the log into the record.
     let status_before = api.status(&id).await;
     server.shutdown().await.unwrap();
-    server = start(dir.path(), unlimited()).await;
+    server = start(dir.path(), limits()).await;
     api = Api::new(server.local_addr());
     assert_eq!(api.status(&id).await, status_before);
 
@@ -1235,6 +1242,23 @@ async fn a_whole_election_over_http_then_its_export_replays() {
         assert_eq!(record.tally(&c.id).unwrap().counts, expected, "{}", c.id);
     }
     server.shutdown().await.unwrap();
+
+    // The offline export of the stopped server's data directory is the same stream.
+    let out = dir.path().join("election.export");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["export", "--election", &id, "--out"])
+        .arg(&out)
+        .arg("--data")
+        .arg(dir.path())
+        .env("URNE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), export.bytes);
 }
 
 /// Creates, populates and opens an election; returns its id, manifest and members (enrolled).

@@ -186,6 +186,11 @@ impl Board {
         self.heads.get(log).ok_or(BoardError::UnknownElection)
     }
 
+    /// Every log with its published head, in id order.
+    pub fn logs(&self) -> Vec<(ElectionId, Arc<Head>)> {
+        self.heads.all()
+    }
+
     /// The Ed25519 public key of every checkpoint signature.
     pub fn public_key(&self) -> [u8; 32] {
         self.secret.public_key()

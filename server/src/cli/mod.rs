@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auditor;
 pub mod bench_board;
 pub mod config;
+pub mod export;
 pub mod failure;
 pub mod lottery;
 pub mod output;
@@ -59,6 +60,8 @@ pub enum Command {
     Auditor(auditor::AuditorCommand),
     /// Run a whole election against a local server, as separate users would.
     Demo(crate::demo::DemoArgs),
+    /// Write an election's export file (from --server, or a stopped server's --data).
+    Export(export::ExportArgs),
 }
 
 /// A failed command, reported on stderr with a non-zero exit.
@@ -196,6 +199,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Results(a) => runtime.block_on(lottery::results(&ctx, &a)),
         Command::Auditor(c) => runtime.block_on(auditor::run(&ctx, c)),
         Command::Demo(a) => runtime.block_on(crate::demo::run(a)),
+        Command::Export(a) => runtime.block_on(export::run(&ctx, a)),
     };
     Ok(done?)
 }
