@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auditor;
 pub mod bench_board;
+pub mod bench_election;
 pub mod config;
 pub mod export;
 pub mod failure;
@@ -43,6 +44,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Measure durable appends and proof reads against a local board.
     BenchBoard(bench_board::BenchArgs),
+    /// Measure the election routes under load: enrolment, issuance, casts, proofs.
+    BenchElection(bench_election::BenchElectionArgs),
     /// Organiser: create and run an election.
     Admin(admin::AdminCommand),
     /// Trustee: keys, key generation ceremony, decryption.
@@ -192,6 +195,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let done: Result<(), Failure> = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(args)),
         Command::BenchBoard(args) => return runtime.block_on(bench_board::run(args)),
+        Command::BenchElection(args) => return runtime.block_on(bench_election::run(args)),
         Command::Admin(c) => runtime.block_on(admin::run(&ctx, c)),
         Command::Trustee(c) => runtime.block_on(trustee::run(&ctx, c)),
         Command::Voter(a) => runtime.block_on(voter::run(&ctx, a)),
