@@ -35,6 +35,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 use urne_crypto::merkle::{leaf_hash, Frontier, NodeId};
+use zeroize::Zeroizing;
 
 use crate::election::ElectionId;
 use crate::store::{Digest, Store, StoreError, Table, Write, WriteSet};
@@ -76,8 +77,8 @@ pub struct RowWrite {
     pub table: Table,
     /// Row key.
     pub key: Vec<u8>,
-    /// Row value.
-    pub value: Vec<u8>,
+    /// Row value (zeroized on drop: rows may hold secrets).
+    pub value: Zeroizing<Vec<u8>>,
     /// Behaviour when the row already exists.
     pub mode: RowMode,
 }
@@ -88,7 +89,7 @@ impl RowWrite {
         Self {
             table,
             key,
-            value,
+            value: Zeroizing::new(value),
             mode: RowMode::InsertNew { conflict },
         }
     }
@@ -98,7 +99,7 @@ impl RowWrite {
         Self {
             table,
             key,
-            value,
+            value: Zeroizing::new(value),
             mode: RowMode::Upsert,
         }
     }
@@ -492,7 +493,7 @@ struct Pending {
     frontiers: HashMap<ElectionId, Frontier>,
     /// Touched logs in first-touch order, so checkpoints are signed deterministically.
     order: Vec<ElectionId>,
-    rows: HashMap<(ElectionId, Table, Vec<u8>), Vec<u8>>,
+    rows: HashMap<(ElectionId, Table, Vec<u8>), Zeroizing<Vec<u8>>>,
     /// Accepted entries of the group: position of their write in `writes`.
     entries: HashMap<(ElectionId, u64), usize>,
     /// Rules of the logs the group appended to (moved back after the group).
@@ -529,7 +530,7 @@ impl LogView for View<'_> {
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.pending.rows.get(&(self.log, table, key.to_vec())) {
-            return Ok(Some(v.clone()));
+            return Ok(Some(v.to_vec()));
         }
         self.writer.store.get(&self.log, table, key)
     }

@@ -431,7 +431,10 @@ pub async fn credential_respond(
         let expected = stored.clone();
         let mut append = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
         append.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
-            let current = view.get(SIGNER_STATES, &member).map_err(unavailable)?;
+            let current = view
+                .get(SIGNER_STATES, &member)
+                .map_err(unavailable)?
+                .map(Zeroizing::new);
             if !current.is_some_and(|c| bool::from(c.ct_eq(&expected))) {
                 return Err(Rejection::conflict(
                     "session_changed",

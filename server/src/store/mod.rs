@@ -86,8 +86,8 @@ pub enum Write {
         table: Table,
         /// Row key.
         key: Vec<u8>,
-        /// Row value.
-        value: Vec<u8>,
+        /// Row value (zeroized on drop: rows may hold secrets).
+        value: zeroize::Zeroizing<Vec<u8>>,
     },
 }
 

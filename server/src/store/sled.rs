@@ -312,7 +312,7 @@ mod tests {
             log: id(1),
             table: T,
             key: b"alice".to_vec(),
-            value: b"1".to_vec(),
+            value: b"1".to_vec().into(),
         });
         w.push(Write::Size {
             log: id(2),
