@@ -66,6 +66,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     })?;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
+    let board_ref = Arc::downgrade(&board);
     let state = AppState::new(board, elections, config.organiser_token, &config.limits);
     let app = api::router(state.clone(), &config.limits, config.test_support);
     let drain = config.limits.drain_timeout;
@@ -96,7 +97,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
             },
         };
         sequencer.stop().await;
-        tracing::info!("board closed");
+        // Connection tasks may still be dropping their handle of the board
+        // when `serve` returns; wait until the store is closed (and its
+        // lock released), so that the data directory can be reopened.
+        let closing = tokio::time::Instant::now();
+        while board_ref.strong_count() > 0 && closing.elapsed() < drain {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        if board_ref.strong_count() > 0 {
+            tracing::warn!("the board is still referenced after shutdown");
+        } else {
+            tracing::info!("board closed");
+        }
         match served {
             Some(result) => Ok(result??),
             None => Ok(()),

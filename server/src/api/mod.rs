@@ -28,6 +28,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::board::{Board, PageLimit};
 use crate::election::registry::{Election, Elections};
+use crate::election::verification::BallotChecker;
 use crate::election::ElectionId;
 use auth::OrganiserToken;
 use error::ApiError;
@@ -42,8 +43,8 @@ pub struct AppState {
     pub elections: Arc<Elections>,
     /// The key of the board's own entries.
     pub signer: Arc<ed25519_dalek::SigningKey>,
-    /// Ballot verifications running at once (one per core): further casts wait.
-    pub verify_slots: Arc<tokio::sync::Semaphore>,
+    /// Ballot verification, in batches, one worker per core.
+    pub ballots: BallotChecker,
     /// Digest of the organiser's token, if one is configured.
     pub organiser: Option<Arc<OrganiserToken>>,
     /// Bounds on pages of entries.
@@ -52,7 +53,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a router over `board` and its `elections`.
+    /// State for a router over `board` and its `elections` (call within a
+    /// Tokio runtime: it starts the ballot verification workers).
     pub fn new(
         board: Arc<Board>,
         elections: Arc<Elections>,
@@ -64,7 +66,7 @@ impl AppState {
             signer: Arc::new(board.entry_signing_key()),
             board,
             elections,
-            verify_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            ballots: BallotChecker::start(cores),
             organiser: organiser.map(Arc::new),
             page: PageLimit {
                 entries: limits.page_entries,

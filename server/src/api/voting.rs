@@ -14,14 +14,15 @@ use super::board::Receipt;
 use super::error::ApiError;
 use super::extract::{body, entry, ElectionPath, RawBody};
 use super::AppState;
-use crate::election::machine::{rejection, verify_ballot};
+use crate::election::machine::rejection;
+use crate::election::verification::VerificationError;
 use crate::sequencer::{AppendRequest, LogRequirement, RejectionKind};
 
 /// `POST /v1/elections/{id}/ballots`: casts an anonymous ballot.
 ///
-/// The ballot is verified in full (credential, signature, proofs) on a
-/// blocking thread, at most one per core at a time, before it is sequenced;
-/// the record then applies it without verifying it again.
+/// The ballot is verified in full (credential, signature, proofs) before it
+/// is sequenced, batched with the other ballots waiting (one batch per core
+/// at a time); the record then applies it without verifying it again.
 pub async fn cast(
     State(state): State<AppState>,
     ElectionPath(id): ElectionPath,
@@ -47,20 +48,14 @@ pub async fn cast(
     }
     let ballot: Ballot = body(&entry)?;
     let verifier = election.verifier().ok_or(ApiError::Internal)?;
-    let permit = state
-        .verify_slots
-        .clone()
-        .acquire_owned()
+    let verified = state
+        .ballots
+        .verify(verifier, &bytes, ballot)
         .await
-        .map_err(|_| ApiError::ShuttingDown)?;
-    let entry_bytes = bytes.clone();
-    let verified = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify_ballot(&verifier, &entry_bytes, &ballot)
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
-    .map_err(|e| ApiError::Rejected(rejection(&e)))?;
+        .map_err(|e| match e {
+            VerificationError::Invalid(e) => ApiError::Rejected(rejection(&e)),
+            VerificationError::Stopped => ApiError::ShuttingDown,
+        })?;
     let mut request = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
     request.context = Some(Box::new(verified));
     let appended = state.board.append(request).await?;

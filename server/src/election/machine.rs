@@ -11,7 +11,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Attestation, Ballot, Entry, EntryError, EntryKind};
 use urne_crypto::manifest::Manifest;
 use urne_crypto::merkle::{self, leaf_hash};
-use urne_crypto::record::{BallotCheck, BallotHistory, BallotVerifier, Record, RecordError};
+use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError};
 
 use super::registry::{Election, Elections};
 use super::status::Snapshot;
@@ -24,22 +24,18 @@ use crate::store::{Store, StoreError};
 
 /// Proof, handed to the machine with a ballot entry, that the ballot's
 /// credential, signature and proofs were verified before sequencing; the
-/// machine then applies it with [`BallotCheck::Deferred`]. Only
-/// [`verify_ballot`] makes one, and it is bound to the entry's exact bytes.
+/// machine then applies it with [`BallotCheck::Deferred`]. Only ballot
+/// verification ([`super::verification`]) makes one, bound to the leaf hash
+/// of the entry's exact bytes.
 pub struct VerifiedBallot {
     leaf: [u8; 32],
 }
 
-/// Fully verifies a ballot (the slow part: run it on a blocking thread).
-pub fn verify_ballot(
-    verifier: &BallotVerifier,
-    entry_bytes: &[u8],
-    ballot: &Ballot,
-) -> Result<VerifiedBallot, RecordError> {
-    verifier.verify(ballot)?;
-    Ok(VerifiedBallot {
-        leaf: leaf_hash(entry_bytes),
-    })
+impl VerifiedBallot {
+    /// The ballot of the entry with this leaf hash passed verification.
+    pub(super) fn new(leaf: [u8; 32]) -> Self {
+        VerifiedBallot { leaf }
+    }
 }
 
 /// The rejection a record error becomes: out-of-phase and duplicates

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod roster;
 pub mod status;
 pub mod tables;
+pub mod verification;
 
 use std::fmt;
 use std::str::FromStr;

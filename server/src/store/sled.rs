@@ -58,8 +58,24 @@ impl From<::sled::Error> for StoreError {
 
 impl SledStore {
     /// Opens (or creates) the database in directory `path`.
+    ///
+    /// sled locks the directory; a store just closed in this process may
+    /// hold the lock for a few milliseconds more (sled's background writers
+    /// finish after the last handle is dropped), so a locked directory is
+    /// retried for up to a second before the error is returned.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = ::sled::Config::new().path(path).open()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let db = loop {
+            match ::sled::Config::new().path(path).open() {
+                Err(e)
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        };
         match db.get(VERSION_KEY)? {
             None => {
                 db.insert(VERSION_KEY, &FORMAT_VERSION.to_be_bytes())?;
