@@ -417,7 +417,19 @@ pub async fn credential_respond(
                 .row(&id, ISSUANCES, &member)?
                 .and_then(|v| read_u64(&v))
                 .ok_or(ApiError::Internal)?;
-            let head = state.board.head(&id)?;
+            // The row may be seen just before its commit is published: the
+            // answer is handed out again only once the entry is durable.
+            let mut head = state.board.head(&id)?;
+            for _ in 0..100 {
+                if head.size > at {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                head = state.board.head(&id)?;
+            }
+            if head.size <= at {
+                return Err(ApiError::StorageUnavailable);
+            }
             let page = state.board.entries(&id, at, Some(at + 1), state.page)?;
             if page.entries.first().map(Vec::as_slice) != Some(&bytes[..]) {
                 return Err(conflict(
