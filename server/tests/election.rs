@@ -1059,6 +1059,8 @@ async fn a_whole_election_over_http_then_its_export_replays() {
 
     // Close; ballots after it are refused.
     api.admin(&id, "close").await.ok();
+    let closed = api.size(&id).await;
+    assert_eq!(closed, before + 1);
     api.post(
         &format!("/v1/elections/{id}/ballots"),
         false,
@@ -1067,6 +1069,7 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     )
     .await
     .refused(409, "out_of_phase");
+    assert_eq!(api.size(&id).await, closed);
 
     // A restart replays the log into the record.
     let status_before = api.status(&id).await;
