@@ -18,6 +18,8 @@ use crate::manifest::{ElectionId, Manifest};
 use crate::schnorr::{self, SignedMessage};
 use crate::{decryption, dkg, lottery, seats};
 
+mod snapshot;
+
 /// The phases of an election, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -386,6 +388,38 @@ impl Record {
         Ok(applied)
     }
 
+    /// Applies a ballot entry whose body the caller has already decoded from
+    /// `entry.body` (a verifier decodes ballots on worker threads, where it
+    /// also verifies them, and must not decode them twice). `ballot` MUST be
+    /// `entry.body()`; the rules and their order are those of [`Record::apply`].
+    pub fn apply_ballot_entry(
+        &mut self,
+        entry: &Entry,
+        ballot: &Ballot,
+        check: BallotCheck,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        if entry.election != self.election {
+            return Err(EntryError::WrongElection.into());
+        }
+        let kind = entry.kind()?;
+        if kind != EntryKind::Ballot {
+            return self.apply(entry, check, history);
+        }
+        self.ballot_envelope(entry)?;
+        let applied = self.apply_ballot(ballot, check, history)?;
+        self.next_index += 1;
+        Ok(applied)
+    }
+
+    fn ballot_envelope(&self, entry: &Entry) -> Result<(), RecordError> {
+        self.phase_is(EntryKind::Ballot, &[Phase::Open])?;
+        if !entry.is_anonymous() {
+            return Err(RecordError::Entry(EntryError::BadSignature));
+        }
+        Ok(())
+    }
+
     fn apply_kind(
         &mut self,
         kind: EntryKind,
@@ -528,10 +562,7 @@ impl Record {
                 Ok(Applied::Recorded)
             }
             K::Ballot => {
-                self.phase_is(kind, &[Phase::Open])?;
-                if !entry.is_anonymous() {
-                    return Err(RecordError::Entry(EntryError::BadSignature));
-                }
+                self.ballot_envelope(entry)?;
                 let ballot: Ballot = entry.body()?;
                 self.apply_ballot(&ballot, check, history)
             }
