@@ -141,9 +141,17 @@ struct ConstituencyState {
     /// Ballot key → board index of its latest ballot.
     ballots: HashMap<[u8; 32], u64>,
     aggregate: Vec<Ciphertext>,
+    /// Digests of the ballots that revotes replaced (a replayed one is refused).
+    superseded: BTreeSet<[u8; 32]>,
     shares: BTreeMap<u32, decryption::DecryptionShare>,
     tally: Option<Tally>,
     seats: Option<SeatResult>,
+}
+
+/// `TaggedHash("urne/v1/ballot-digest", canonical ballot bytes)`: identifies a
+/// ballot for the replay rule of revotes.
+pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
+    crate::hash::tagged("urne/v1/ballot-digest", &[&ballot.to_bytes()])
 }
 
 /// The replayed state of one election.
@@ -817,6 +825,7 @@ impl Record {
         }
         // Compute the new aggregate before touching state, so errors leave it unchanged.
         let mut aggregate = state.aggregate.clone();
+        let mut replaced = None;
         if let Some(old) = superseded {
             let previous = history.ballot_at(old).map_err(RecordError::History)?;
             if previous.body.ballot_key != body.ballot_key
@@ -826,6 +835,15 @@ impl Record {
                     "entry {old} is not the superseded ballot"
                 )));
             }
+            // A revote must be a new ballot: re-posting an earlier ballot of
+            // the same key would undo the voter's later choice.
+            let (old_digest, new_digest) = (ballot_digest(&previous), ballot_digest(ballot));
+            if new_digest == old_digest || state.superseded.contains(&new_digest) {
+                return Err(RecordError::Duplicate(
+                    "ballot replays an earlier ballot of the same key".into(),
+                ));
+            }
+            replaced = Some(old_digest);
             for (acc, c) in aggregate.iter_mut().zip(previous.body.vote.ciphertexts()) {
                 *acc -= *c;
             }
@@ -835,6 +853,7 @@ impl Record {
         }
         let state = &mut self.constituencies[i];
         state.aggregate = aggregate;
+        state.superseded.extend(replaced);
         state.ballots.insert(key, self.next_index);
         Ok(Applied::Ballot { superseded })
     }

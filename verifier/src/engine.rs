@@ -23,7 +23,9 @@ use urne_crypto::checkpoint::{
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Attestation, Ballot, Entry, EntryError, EntryKind};
 use urne_crypto::merkle::leaf_hash;
-use urne_crypto::record::{Applied, BallotCheck, BallotHistory, BallotVerifier, Record, RecordError};
+use urne_crypto::record::{
+    Applied, BallotCheck, BallotHistory, BallotVerifier, Record, RecordError,
+};
 
 use crate::report::{
     CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
@@ -263,10 +265,13 @@ impl Engine {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(e) => {
-                    self.format_error(match &e {
-                        SourceError::Export(x) => export_code(x),
-                        SourceError::Remote(_) => "remote",
-                    }, e.to_string());
+                    self.format_error(
+                        match &e {
+                            SourceError::Export(x) => export_code(x),
+                            SourceError::Remote(_) => "remote",
+                        },
+                        e.to_string(),
+                    );
                     break;
                 }
             };
@@ -376,7 +381,10 @@ impl Engine {
                 CheckId::Checkpoints,
                 None,
                 "bad_checkpoint",
-                format!("checkpoint {ordinal} (after entry {}): {e}", self.next_index),
+                format!(
+                    "checkpoint {ordinal} (after entry {}): {e}",
+                    self.next_index
+                ),
             ),
             Ok(cp) => {
                 if cp.size <= self.tree.size() {
@@ -438,7 +446,11 @@ impl Engine {
         if index == 0 || self.chunk.len() >= self.batch || self.chunk_bytes >= CHUNK_BYTES {
             self.flush(history);
         }
-        if let Some(pos) = self.ahead.iter().position(|(_, cp)| cp.size <= self.tree.size()) {
+        if let Some(pos) = self
+            .ahead
+            .iter()
+            .position(|(_, cp)| cp.size <= self.tree.size())
+        {
             let (ordinal, cp) = self.ahead.remove(pos);
             self.compare_checkpoint(ordinal, &cp);
         }
@@ -636,8 +648,12 @@ impl Engine {
     fn open(&mut self, entry: Entry, kind: EntryKind) {
         match Record::open(&entry) {
             Err(e) => {
-                self.checks
-                    .fail(CheckId::Manifest, Some((0, Some(kind))), e.code(), e.to_string());
+                self.checks.fail(
+                    CheckId::Manifest,
+                    Some((0, Some(kind))),
+                    e.code(),
+                    e.to_string(),
+                );
                 self.stop(0);
             }
             Ok(record) => {
@@ -690,12 +706,19 @@ impl Engine {
         }
         self.checks.detail(
             CheckId::Checkpoints,
-            format!("{} intermediate checkpoints consistent", self.checks.counted(CheckId::Checkpoints)),
+            format!(
+                "{} intermediate checkpoints consistent",
+                self.checks.counted(CheckId::Checkpoints)
+            ),
         );
         self.check_final();
         if self.record.is_none() && !self.checks.any_failed() {
-            self.checks
-                .fail(CheckId::Manifest, None, "empty_board", "the board has no entries");
+            self.checks.fail(
+                CheckId::Manifest,
+                None,
+                "empty_board",
+                "the board has no entries",
+            );
         }
         if self.board_key.is_some() && !self.checks.has_failed(CheckId::BoardKey) {
             if self.record.is_none() {
@@ -776,8 +799,12 @@ impl Engine {
     fn check_final(&mut self) {
         let size = self.tree.size();
         let Some(note) = self.final_note.take() else {
-            self.checks
-                .fail(CheckId::FinalCheckpoint, None, "missing", "no final checkpoint");
+            self.checks.fail(
+                CheckId::FinalCheckpoint,
+                None,
+                "missing",
+                "no final checkpoint",
+            );
             self.checks
                 .detail(CheckId::MerkleRoot, "not compared: no final checkpoint");
             return;
@@ -794,8 +821,12 @@ impl Engine {
         let cp = match open_signed_checkpoint(note.as_bytes(), board) {
             Ok(cp) => cp,
             Err(e) => {
-                self.checks
-                    .fail(CheckId::FinalCheckpoint, None, "bad_checkpoint", e.to_string());
+                self.checks.fail(
+                    CheckId::FinalCheckpoint,
+                    None,
+                    "bad_checkpoint",
+                    e.to_string(),
+                );
                 return;
             }
         };
@@ -804,7 +835,10 @@ impl Engine {
                 CheckId::FinalCheckpoint,
                 None,
                 "size_mismatch",
-                format!("the final checkpoint has size {}, the export {size} entries", cp.size),
+                format!(
+                    "the final checkpoint has size {}, the export {size} entries",
+                    cp.size
+                ),
             );
             return;
         }

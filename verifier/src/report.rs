@@ -120,7 +120,6 @@ impl CheckId {
             K::Attestation => CheckId::Attestations,
         }
     }
-
 }
 
 /// The outcome of one check.
@@ -356,7 +355,10 @@ impl Report {
                 c.id, c.ballots_counted, c.issuances
             );
             if let Some(e) = &c.elected {
-                let ids: Vec<String> = e.iter().map(|m| format!("{} ({})", m.id, m.votes)).collect();
+                let ids: Vec<String> = e
+                    .iter()
+                    .map(|m| format!("{} ({})", m.id, m.votes))
+                    .collect();
                 let _ = write!(s, "\n  elected: {}", ids.join(", "));
             }
             if let Some(d) = &c.drawn {

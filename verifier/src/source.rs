@@ -113,7 +113,10 @@ impl<R: Read + Seek> ExportSource<R> {
             r.read_exact(&mut header)?;
             let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
             if header[0] != 3 || len > MAX_RECORD {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "not an entry record"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "not an entry record",
+                ));
             }
             let mut payload = vec![0u8; len as usize];
             r.read_exact(&mut payload)?;
@@ -162,6 +165,9 @@ impl<R: Read + Seek> Source for ExportSource<R> {
     }
 
     fn progress(&self) -> (u64, Option<u64>) {
-        (self.reader.borrow().pos.saturating_sub(self.start), self.len)
+        (
+            self.reader.borrow().pos.saturating_sub(self.start),
+            self.len,
+        )
     }
 }

@@ -63,6 +63,8 @@ struct ConstituencySnapshot {
     tally: Option<Tally>,
     #[n(5)]
     seats: Option<SeatResult>,
+    #[n(6)]
+    superseded: Vec<ByteArray<32>>,
 }
 
 #[derive(Encode, Decode)]
@@ -147,6 +149,7 @@ impl Record {
                     shares: c.shares.values().cloned().collect(),
                     tally: c.tally.clone(),
                     seats: c.seats.clone(),
+                    superseded: c.superseded.iter().map(|d| (*d).into()).collect(),
                 }
             })
             .collect();
@@ -207,6 +210,7 @@ impl Record {
                 shares: c.shares.into_iter().map(|sh| (sh.trustee, sh)).collect(),
                 tally: c.tally,
                 seats: c.seats,
+                superseded: c.superseded.into_iter().map(<[u8; 32]>::from).collect(),
             })
             .collect();
         let indexed = |v: Vec<IndexedSecret>| v.into_iter().map(|i| (i.index, i.value)).collect();
