@@ -53,6 +53,22 @@ pub(crate) struct Resume {
     pub source_repeats_prefix: bool,
 }
 
+/// What a monitor keeps after a run (see `crate::monitor`).
+pub(crate) struct Parts {
+    /// The record after the last entry.
+    pub record: Option<Record>,
+    /// The tree of every entry.
+    pub tree: Tree,
+    /// The export's board key record.
+    pub board_key: Option<String>,
+    /// Check counters of the replay.
+    pub checks: Checks,
+    /// Ballot entries read.
+    pub ballot_entries: u64,
+    /// The verified final checkpoint.
+    pub checkpoint: Option<Checkpoint>,
+}
+
 /// A chunk of consecutive entries sent to the pool.
 struct Chunk {
     seq: u64,
@@ -129,6 +145,10 @@ pub(crate) struct Engine {
     tree: Tree,
     /// Entries of a resumed prefix that the source repeats (compared, not applied).
     repeated_prefix: u64,
+    /// How many of those the source did repeat.
+    prefix_read: u64,
+    /// Size of the verified prefix of a resumed run.
+    resumed_from: Option<u64>,
     next_index: u64,
     board_key: Option<String>,
     board: Option<NoteVerifier>,
@@ -206,6 +226,8 @@ impl Engine {
             progress,
             tree: Tree::default(),
             repeated_prefix: 0,
+            prefix_read: 0,
+            resumed_from: None,
             next_index: 0,
             board_key: None,
             board: None,
@@ -232,6 +254,7 @@ impl Engine {
         if let Some(r) = resume {
             used.push(CheckId::Consistency);
             let size = r.tree.size();
+            engine.resumed_from = Some(size);
             engine.board = Some(
                 NoteVerifier::from_vkey_string(&r.board_key)
                     .map_err(|e| format!("stored board key: {e}"))?,
@@ -253,8 +276,9 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Reads the whole source and returns the report.
-    pub(crate) fn run(mut self, source: &mut dyn Source) -> Report {
+    /// Reads the whole source and returns the report, with what a monitor
+    /// keeps to continue later.
+    pub(crate) fn run(mut self, source: &mut dyn Source) -> (Report, Parts) {
         let resumed = self.board_key.is_some();
         // A service resumed after a verified prefix sends no key record.
         let expect_key = !resumed || self.repeated_prefix > 0;
@@ -337,7 +361,22 @@ impl Engine {
         if self.format_ok && self.final_note.is_none() {
             self.format_error("truncated", "the export ends without a final checkpoint");
         }
-        self.finish()
+        let report = self.finish();
+        let mut checks = self.checks;
+        // Only the counters of the replay carry over to a resumed run: the
+        // export's own records are checked again each time.
+        checks.reset(CheckId::Checkpoints);
+        (
+            report,
+            Parts {
+                record: self.record,
+                tree: self.tree,
+                board_key: self.board_key,
+                checks,
+                ballot_entries: self.ballot_entries,
+                checkpoint: self.final_checkpoint,
+            },
+        )
     }
 
     fn format_error(&mut self, code: &str, message: impl Into<String>) {
@@ -418,6 +457,7 @@ impl Engine {
         self.next_index += 1;
         if index < self.repeated_prefix {
             // A resumed export repeats the verified prefix: it must be the same board.
+            self.prefix_read += 1;
             let stored = usize::try_from(index)
                 .ok()
                 .and_then(|i| self.tree.leaves().get(i));
@@ -691,8 +731,25 @@ impl Engine {
         }
     }
 
-    fn finish(mut self) -> Report {
+    fn finish(&mut self) -> Report {
         let size = self.tree.size();
+        self.checks.clear_pending();
+        if self.prefix_read < self.repeated_prefix {
+            self.checks.fail(
+                CheckId::Consistency,
+                None,
+                "board_shrank",
+                format!(
+                    "the export holds {} of the {} entries verified before",
+                    self.prefix_read, self.repeated_prefix
+                ),
+            );
+        } else if let Some(stored) = self.resumed_from {
+            self.checks.detail(
+                CheckId::Consistency,
+                format!("the board extends the one verified before at size {stored}"),
+            );
+        }
         for (ordinal, cp) in std::mem::take(&mut self.ahead) {
             self.checks.fail(
                 CheckId::Checkpoints,
@@ -862,16 +919,6 @@ impl Engine {
         }
     }
 
-    /// What a monitor keeps after a valid run (see `crate::monitor`).
-    pub(crate) fn into_parts(self) -> (Option<Record>, Tree, Option<String>, Checks, u64) {
-        (
-            self.record,
-            self.tree,
-            self.board_key,
-            self.checks,
-            self.ballot_entries,
-        )
-    }
 }
 
 fn export_code(e: &urne_crypto::export::ExportError) -> &'static str {

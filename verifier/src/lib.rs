@@ -52,7 +52,7 @@ pub fn verify_export<R: Read + Seek>(reader: R, options: &Options) -> Report {
         Err(e) => return Report::error("internal", &e),
     };
     match source::ExportSource::new(reader) {
-        Ok(mut src) => engine.run(&mut src),
+        Ok(mut src) => engine.run(&mut src).0,
         Err(e) => Report::error("io", &format!("cannot read the export: {e}")),
     }
 }

@@ -409,6 +409,15 @@ impl Checks {
         *self.counts.entry(id.name().into()).or_default() += 1;
     }
 
+    pub(crate) fn reset(&mut self, id: CheckId) {
+        self.counts.remove(id.name());
+        self.details.remove(id.name());
+    }
+
+    pub(crate) fn clear_pending(&mut self) {
+        self.pending.clear();
+    }
+
     pub(crate) fn skip(&mut self, id: CheckId) {
         *self.unchecked.entry(id.name().into()).or_default() += 1;
     }
