@@ -213,13 +213,17 @@ impl BallotStatement {
     }
 
     /// The transcript every proof of the ballot starts from (§4.4).
-    fn transcript(&self, encoded: &[[CompressedRistretto; 2]]) -> ProofTranscript {
+    fn transcript(
+        &self,
+        election_key: &CompressedRistretto,
+        encoded: &[[CompressedRistretto; 2]],
+    ) -> ProofTranscript {
         let mut t = ProofTranscript::new(
             BALLOT_LABEL,
             &self.election_id,
             self.constituency.as_bytes(),
         );
-        t.append_point(b"election-key", &self.election_key);
+        t.append_bytes(b"election-key", election_key.as_bytes());
         t.append_bytes(b"ballot-key", self.ballot_key.as_bytes());
         t.append_u64(b"candidates", self.candidates.into());
         t.append_u64(b"min", self.min_approvals.into());
@@ -357,7 +361,7 @@ impl EncryptedVote {
             Zeroizing::new(values.iter().map(|&v| Scalar::from(v)).collect());
         let ciphertexts = encrypt_all(statement, &messages, &opening.randomness);
         let encoded = compress_all(&ciphertexts);
-        let t = statement.transcript(&encoded);
+        let t = statement.transcript(&statement.election_key.compress(), &encoded);
         let bs: Vec<RistrettoPoint> = ciphertexts.iter().map(|c| c.b).collect();
         let bits_proof = prove_bits(&t, statement, &bs, &values, &opening.randomness, rng)?;
         let sum_b: RistrettoPoint = bs.iter().sum();
@@ -514,12 +518,20 @@ fn padded_bits_commitments(
     (points, compressed)
 }
 
-/// The count proof's commitments `ΣB − min·H` and `max·H − ΣB`.
-fn count_commitments(statement: &BallotStatement, sum_b: &RistrettoPoint) -> [RistrettoPoint; 2] {
+/// `(min·H, max·H)`.
+fn bound_points(statement: &BallotStatement) -> [RistrettoPoint; 2] {
     [
-        sum_b - mul_h(&Scalar::from(statement.min_approvals)),
-        mul_h(&Scalar::from(statement.max_approvals)) - sum_b,
+        mul_h(&Scalar::from(statement.min_approvals)),
+        mul_h(&Scalar::from(statement.max_approvals)),
     ]
+}
+
+/// The count proof's commitments `ΣB − min·H` and `max·H − ΣB`.
+fn count_commitments(
+    [min_h, max_h]: &[RistrettoPoint; 2],
+    sum_b: &RistrettoPoint,
+) -> [RistrettoPoint; 2] {
+    [sum_b - min_h, max_h - sum_b]
 }
 
 // ---------------------------------------------------------------------------
@@ -581,7 +593,7 @@ fn prove_count<R: CryptoRng>(
         CommitmentOpening::new(high, vec![-total_r]),
     ])
     .map_err(|e| BallotError::Proving(e.to_string()))?;
-    let points = count_commitments(statement, sum_b).to_vec();
+    let points = count_commitments(&bound_points(statement), sum_b).to_vec();
     let compressed = points.iter().map(RistrettoPoint::compress).collect();
     let rs = range_statement(params, points, compressed);
     BulletproofPlus::prove_with_rng(&mut count_transcript(t), &rs, &witness, rng)
@@ -650,29 +662,60 @@ fn prove_representation<R: CryptoRng>(
 // ---------------------------------------------------------------------------
 // Verification
 
-/// One ballot's share of the batch: its range statements and transcripts and
-/// the linear terms of its representation check.
+/// One range proof's public input: its transcript and commitments.
+struct RangeInstance {
+    transcript: MerlinTranscript,
+    commitments: Vec<RistrettoPoint>,
+    compressed: Vec<CompressedRistretto>,
+}
+
+/// One ballot's share of the batch.
 struct Prepared {
-    bits_key: ([u8; 32], usize),
-    bits: (
-        MerlinTranscript,
-        Vec<RistrettoPoint>,
-        Vec<CompressedRistretto>,
-    ),
-    count: (
-        MerlinTranscript,
-        Vec<RistrettoPoint>,
-        Vec<CompressedRistretto>,
-    ),
+    /// Index of its election key among the batch's distinct keys.
+    key: usize,
+    bits: RangeInstance,
+    count: RangeInstance,
     /// `c` and the weights `w_i` of the representation proof.
     challenge: Scalar,
     weights: Vec<Scalar>,
+}
+
+/// The distinct election keys of a batch with their encodings, and the
+/// distinct approval bounds with `(min·H, max·H)`: most batches hold one
+/// election, so each is computed once.
+#[derive(Default)]
+struct BatchContext {
+    keys: Vec<(RistrettoPoint, CompressedRistretto)>,
+    bounds: Vec<((u32, u32), [RistrettoPoint; 2])>,
+}
+
+impl BatchContext {
+    fn bounds(&mut self, statement: &BallotStatement) -> &[RistrettoPoint; 2] {
+        let key = (statement.min_approvals, statement.max_approvals);
+        let i = match self.bounds.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.bounds.push((key, bound_points(statement)));
+                self.bounds.len() - 1
+            }
+        };
+        &self.bounds[i].1
+    }
+
+    fn index(&mut self, pk: &RistrettoPoint) -> usize {
+        if let Some(i) = self.keys.iter().position(|(p, _)| p == pk) {
+            return i;
+        }
+        self.keys.push((*pk, pk.compress()));
+        self.keys.len() - 1
+    }
 }
 
 /// Structural checks and transcript replay for one ballot.
 fn prepare(
     statement: &BallotStatement,
     vote: &EncryptedVote,
+    context: &mut BatchContext,
     batch: &mut MerlinTranscript,
 ) -> Result<Prepared, BallotError> {
     statement.validate()?;
@@ -684,26 +727,35 @@ fn prepare(
         });
     }
     let aggregation = statement.bits_aggregation();
-    let k = statement.count_bit_length();
     // Refuse wrong-sized proofs before the library replays their transcripts.
     if vote.bits_proof.to_bytes().len() != range_proof_len(aggregation) {
         return Err(BallotError::InvalidBitsProof);
     }
-    if vote.count_proof.to_bytes().len() != range_proof_len(2 * k) {
+    if vote.count_proof.to_bytes().len() != range_proof_len(2 * statement.count_bit_length()) {
         return Err(BallotError::InvalidCountProof);
     }
-    let t = statement.transcript(&vote.encoded);
+    let key = context.index(&statement.election_key);
+    let t = statement.transcript(&context.keys[key].1, &vote.encoded);
 
-    let (bits_points, bits_compressed) = padded_bits_commitments(
+    let (commitments, compressed) = padded_bits_commitments(
         vote.ciphertexts
             .iter()
             .zip(&vote.encoded)
             .map(|(c, e)| (c.b, e[1])),
         aggregation,
     );
+    let bits = RangeInstance {
+        transcript: bits_transcript(&t),
+        commitments,
+        compressed,
+    };
     let sum_b: RistrettoPoint = vote.ciphertexts.iter().map(|c| c.b).sum();
-    let count_points = count_commitments(statement, &sum_b).to_vec();
-    let count_compressed = count_points.iter().map(RistrettoPoint::compress).collect();
+    let commitments = count_commitments(context.bounds(statement), &sum_b).to_vec();
+    let count = RangeInstance {
+        transcript: count_transcript(&t),
+        compressed: commitments.iter().map(RistrettoPoint::compress).collect(),
+        commitments,
+    };
 
     let (mut rt, weights) = representation_transcript(&t, n);
     let rep = &vote.representation;
@@ -718,9 +770,9 @@ fn prepare(
     batch.append_message(b"ballot", &digest);
 
     Ok(Prepared {
-        bits_key: (statement.election_key.compress().to_bytes(), aggregation),
-        bits: (bits_transcript(&t), bits_points, bits_compressed),
-        count: (count_transcript(&t), count_points, count_compressed),
+        key,
+        bits,
+        count,
         challenge,
         weights,
     })
@@ -739,104 +791,81 @@ pub fn verify_batch(items: &[(&BallotStatement, &EncryptedVote)]) -> Result<(), 
     if items.is_empty() {
         return Ok(());
     }
+    let mut context = BatchContext::default();
     let mut batch = MerlinTranscript::new(BALLOT_BATCH_LABEL);
     batch.append_u64(b"count", items.len() as u64);
     let prepared = items
         .iter()
-        .map(|(s, v)| prepare(s, v, &mut batch))
+        .map(|(s, v)| prepare(s, v, &mut context, &mut batch))
         .collect::<Result<Vec<_>, _>>()?;
-    let single = items.len() == 1;
-
-    verify_representations(items, &prepared, &mut batch).map_err(|e| {
-        if single {
-            e
-        } else {
-            BallotError::BatchRejected
-        }
-    })?;
-
-    // Range proofs, grouped by (election key, bit length): the library's
-    // batch verifier needs one set of generators per call.
-    let mut count_groups: HashMap<([u8; 32], usize), Vec<usize>> = HashMap::new();
-    let mut bits_groups: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
-    for (i, p) in prepared.iter().enumerate() {
-        let k = items[i].0.count_bit_length();
-        count_groups.entry((p.bits_key.0, k)).or_default().push(i);
-        bits_groups.entry(p.bits_key.0).or_default().push(i);
-    }
+    // A batch of one reports which proof failed; a larger one cannot tell.
     let reject = |e: BallotError| {
-        if single {
+        if items.len() == 1 {
             e
         } else {
             BallotError::BatchRejected
         }
     };
-    for ((_, k), group) in count_groups {
-        verify_range_group(
-            items,
-            &group,
-            k,
-            |_| 2,
-            |p| &p.count,
-            |v| &v.count_proof,
-            &prepared,
-        )
-        .map_err(|()| reject(BallotError::InvalidCountProof))?;
+
+    verify_representations(items, &prepared, &context, &mut batch).map_err(reject)?;
+
+    // Range proofs, grouped by (election key, bit length): the library's
+    // batch verifier takes one set of generators per call.
+    let mut count_groups: Vec<((usize, usize), Vec<usize>)> = Vec::new();
+    let mut bits_groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let k = items[i].0.count_bit_length();
+        group_push(&mut count_groups, (p.key, k), i);
+        group_push(&mut bits_groups, p.key, i);
     }
-    for (_, group) in bits_groups {
-        verify_range_group(
-            items,
-            &group,
-            1,
-            |p| p.bits_key.1,
-            |p| &p.bits,
-            |v| &v.bits_proof,
-            &prepared,
-        )
-        .map_err(|()| reject(BallotError::InvalidBitsProof))?;
+    for ((key, k), group) in count_groups {
+        let members = group
+            .iter()
+            .map(|&i| (&prepared[i].count, &items[i].1.count_proof, 2));
+        verify_range_group(&context.keys[key], k, members)
+            .map_err(|()| reject(BallotError::InvalidCountProof))?;
+    }
+    for (key, group) in bits_groups {
+        let members = group.iter().map(|&i| {
+            (
+                &prepared[i].bits,
+                &items[i].1.bits_proof,
+                items[i].0.bits_aggregation(),
+            )
+        });
+        verify_range_group(&context.keys[key], 1, members)
+            .map_err(|()| reject(BallotError::InvalidBitsProof))?;
     }
     Ok(())
 }
 
-/// Runs the Bulletproofs+ batch verifier on one group sharing `PK` and the
-/// bit length, with the generators of the group's largest aggregation.
-fn verify_range_group(
-    items: &[(&BallotStatement, &EncryptedVote)],
-    group: &[usize],
+fn group_push<K: PartialEq>(groups: &mut Vec<(K, Vec<usize>)>, key: K, i: usize) {
+    match groups.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, g)) => g.push(i),
+        None => groups.push((key, vec![i])),
+    }
+}
+
+/// Runs the Bulletproofs+ batch verifier on proofs sharing `PK` and the bit
+/// length, with the generators of the group's largest aggregation.
+fn verify_range_group<'a>(
+    (pk, pk_compressed): &(RistrettoPoint, CompressedRistretto),
     bit_length: usize,
-    aggregation: impl Fn(&Prepared) -> usize,
-    part: impl Fn(
-        &Prepared,
-    ) -> &(
-        MerlinTranscript,
-        Vec<RistrettoPoint>,
-        Vec<CompressedRistretto>,
-    ),
-    proof: impl Fn(&EncryptedVote) -> &BulletproofPlus,
-    prepared: &[Prepared],
+    members: impl Iterator<Item = (&'a RangeInstance, &'a BulletproofPlus, usize)> + Clone,
 ) -> Result<(), ()> {
-    let Some(&first) = group.first() else {
-        return Ok(());
-    };
-    let capacity = group
-        .iter()
-        .map(|&i| aggregation(&prepared[i]))
-        .max()
-        .unwrap_or(1);
-    let pk = &items[first].0.election_key;
-    let params = range_parameters(pk, &pk.compress(), bit_length, capacity).map_err(|_| ())?;
-    let mut transcripts = Vec::with_capacity(group.len());
-    let mut statements = Vec::with_capacity(group.len());
-    let mut proofs = Vec::with_capacity(group.len());
-    for &i in group {
-        let (t, points, compressed) = part(&prepared[i]);
-        transcripts.push(t.clone());
+    let capacity = members.clone().map(|(_, _, m)| m).max().ok_or(())?;
+    let params = range_parameters(pk, pk_compressed, bit_length, capacity).map_err(|_| ())?;
+    let mut transcripts = Vec::new();
+    let mut statements = Vec::new();
+    let mut proofs = Vec::new();
+    for (instance, proof, _) in members {
+        transcripts.push(instance.transcript.clone());
         statements.push(range_statement(
             params.clone(),
-            points.clone(),
-            compressed.clone(),
+            instance.commitments.clone(),
+            instance.compressed.clone(),
         ));
-        proofs.push(proof(items[i].1).clone());
+        proofs.push(proof.clone());
     }
     BulletproofPlus::verify_batch(
         &mut transcripts,
@@ -853,25 +882,27 @@ fn verify_range_group(
 fn verify_representations(
     items: &[(&BallotStatement, &EncryptedVote)],
     prepared: &[Prepared],
+    context: &BatchContext,
     batch: &mut MerlinTranscript,
 ) -> Result<(), BallotError> {
-    let len: usize = items
+    let len = items
         .iter()
-        .map(|(_, v)| 2 * v.ciphertexts.len() + 3)
+        .map(|(_, v)| 2 * v.ciphertexts.len() + 2)
         .sum::<usize>()
+        + context.keys.len()
         + 2;
     let mut scalars = Vec::with_capacity(len);
     let mut points = Vec::with_capacity(len);
     let mut g_scalar = Scalar::ZERO;
     let mut h_scalar = Scalar::ZERO;
-    for ((statement, vote), p) in items.iter().zip(prepared) {
+    let mut key_scalars = vec![Scalar::ZERO; context.keys.len()];
+    for ((_, vote), p) in items.iter().zip(prepared) {
         let alpha = weight(batch, b"alpha");
         let beta = weight(batch, b"beta");
         let rep = &vote.representation;
         g_scalar += alpha * rep.response_rho;
         h_scalar += beta * rep.response_mu;
-        scalars.push(beta * rep.response_rho);
-        points.push(statement.election_key);
+        key_scalars[p.key] += beta * rep.response_rho;
         scalars.push(-alpha);
         points.push(rep.commitment_a);
         scalars.push(-beta);
@@ -885,6 +916,8 @@ fn verify_representations(
             points.push(c.b);
         }
     }
+    scalars.extend(key_scalars);
+    points.extend(context.keys.iter().map(|(pk, _)| *pk));
     scalars.push(g_scalar);
     points.push(G);
     scalars.push(h_scalar);

@@ -421,4 +421,31 @@ mod tests {
             Err(SignatureError::SecretKey(GroupError::ZeroScalar))
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100)) {
+            let _ = Signature::from_bytes(&bytes);
+            let _ = BallotPublicKey::from_bytes(&bytes);
+            let _ = BallotPublicKey::from_compressed(&bytes);
+            let _ = BallotSecretKey::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn mutated_signatures_are_rejected_or_canonical(idx in 0usize..68, val in proptest::prelude::any::<u8>()) {
+            let mut rng = rng(8);
+            let sk = BallotSecretKey::generate(&mut rng);
+            let sig = sign(&sk, &E1, "n", b"m", &mut rng);
+            let mut b = sig.to_bytes();
+            let i = idx % b.len();
+            let changed = b[i] != val;
+            b[i] = val;
+            if let Ok(decoded) = Signature::from_bytes(&b) {
+                proptest::prop_assert_eq!(decoded.to_bytes(), b.clone());
+                if changed {
+                    proptest::prop_assert!(verify(&sk.public_key(), &E1, "n", b"m", &decoded).is_err());
+                }
+            }
+        }
+    }
 }

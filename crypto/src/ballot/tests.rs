@@ -68,6 +68,10 @@ fn encrypt_values(
     (encrypt_all(st, &m, &r), r)
 }
 
+fn transcript_of(st: &BallotStatement, cts: &[Ciphertext]) -> ProofTranscript {
+    st.transcript(&st.election_key.compress(), &compress_all(cts))
+}
+
 fn bs(cts: &[Ciphertext]) -> Vec<RistrettoPoint> {
     cts.iter().map(|c| c.b).collect()
 }
@@ -75,7 +79,7 @@ fn bs(cts: &[Ciphertext]) -> Vec<RistrettoPoint> {
 /// The honest proofs for plaintexts in range, as building blocks.
 fn honest_vote(st: &BallotStatement, values: &[i64], rng: &mut ChaCha20Rng) -> EncryptedVote {
     let (cts, r) = encrypt_values(st, values, rng);
-    let t = st.transcript(&compress_all(&cts));
+    let t = transcript_of(st, &cts);
     let u: Vec<u64> = values.iter().map(|&v| v as u64).collect();
     let bits = prove_bits(&t, st, &bs(&cts), &u, &r, rng).expect("bits");
     let sum_b: RistrettoPoint = bs(&cts).iter().sum();
@@ -230,7 +234,7 @@ fn vote_with_bits_claim(
     rng: &mut ChaCha20Rng,
 ) -> EncryptedVote {
     let (cts, r) = encrypt_values(st, values, rng);
-    let t = st.transcript(&compress_all(&cts));
+    let t = transcript_of(st, &cts);
     // The library refuses to prove the real values...
     let real: Vec<u64> = values.iter().map(|&v| v as u64).collect();
     assert!(matches!(
@@ -282,7 +286,7 @@ fn vote_with_count_claim(
     rng: &mut ChaCha20Rng,
 ) -> EncryptedVote {
     let (cts, r) = encrypt_values(st, values, rng);
-    let t = st.transcript(&compress_all(&cts));
+    let t = transcript_of(st, &cts);
     let u: Vec<u64> = values.iter().map(|&v| v as u64).collect();
     let bits = prove_bits(&t, st, &bs(&cts), &u, &r, rng).expect("bits");
     let sum_b: RistrettoPoint = bs(&cts).iter().sum();
@@ -336,7 +340,7 @@ fn forged_inconsistent_ciphertext_is_rejected() {
     let r_other = Scalar::random(&mut rng);
     cts[1].a = RistrettoPoint::mul_base(&r_other);
     assert_ne!(cts[1].decrypt_to_point(&x), RistrettoPoint::identity());
-    let t = st.transcript(&compress_all(&cts));
+    let t = transcript_of(&st, &cts);
     let u = [1u64, 0, 1, 0];
     let bits = prove_bits(&t, &st, &bs(&cts), &u, &r, &mut rng).expect("bits");
     let sum_b: RistrettoPoint = bs(&cts).iter().sum();
@@ -453,52 +457,24 @@ fn copied_vote_under_a_new_ballot_key_is_rejected() {
         Err(BallotError::InvalidRepresentationProof)
     );
     // Each sub-proof on its own is bound to P, too.
-    let items = [(&copier, &copy)];
-    let mut batch = MerlinTranscript::new(BALLOT_BATCH_LABEL);
-    let prepared = vec![prepare(&copier, &copy, &mut batch).expect("prepare")];
-    assert!(verify_range_group(
-        &items,
-        &[0],
-        1,
-        |p| p.bits_key.1,
-        |p| &p.bits,
-        |v| &v.bits_proof,
-        &prepared
-    )
-    .is_err());
-    assert!(verify_range_group(
-        &items,
-        &[0],
-        2,
-        |_| 2,
-        |p| &p.count,
-        |v| &v.count_proof,
-        &prepared
-    )
-    .is_err());
-    let honest = [(&st, &copy)];
-    let mut batch = MerlinTranscript::new(BALLOT_BATCH_LABEL);
-    let prepared = vec![prepare(&st, &copy, &mut batch).expect("prepare")];
-    assert!(verify_range_group(
-        &honest,
-        &[0],
-        1,
-        |p| p.bits_key.1,
-        |p| &p.bits,
-        |v| &v.bits_proof,
-        &prepared
-    )
-    .is_ok());
-    assert!(verify_range_group(
-        &honest,
-        &[0],
-        2,
-        |_| 2,
-        |p| &p.count,
-        |v| &v.count_proof,
-        &prepared
-    )
-    .is_ok());
+    let range_proofs_verify = |st: &BallotStatement| {
+        let mut context = BatchContext::default();
+        let mut batch = MerlinTranscript::new(BALLOT_BATCH_LABEL);
+        let p = prepare(st, &copy, &mut context, &mut batch).expect("prepare");
+        let bits = verify_range_group(
+            &context.keys[p.key],
+            1,
+            [(&p.bits, copy.bits_proof(), st.bits_aggregation())].into_iter(),
+        );
+        let count = verify_range_group(
+            &context.keys[p.key],
+            st.count_bit_length(),
+            [(&p.count, copy.count_proof(), 2)].into_iter(),
+        );
+        (bits.is_ok(), count.is_ok())
+    };
+    assert_eq!(range_proofs_verify(&st), (true, true));
+    assert_eq!(range_proofs_verify(&copier), (false, false));
 }
 
 #[test]

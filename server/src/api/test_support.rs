@@ -1,0 +1,54 @@
+//! A generic append route for tests and benchmarks only.
+//!
+//! Off unless the server is started with the hidden `--test-support-append`
+//! flag; never part of the public API. The real append routes (manifest,
+//! ballots, …) validate their entries; this one appends any bytes.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::Organiser;
+use super::board::Receipt;
+use super::error::ApiError;
+use super::extract::{ApiQuery, ElectionPath, RawBody};
+use super::AppState;
+use crate::sequencer::{AppendRequest, LogRequirement, RowWrite};
+use crate::store::Table;
+
+/// Table of the `unique` keys of test appends.
+const UNIQUE: Table = Table::new("test_support_unique");
+
+/// Query of the test append.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppendQuery {
+    /// Hex key that must not have been used by an earlier test append of the
+    /// same election (exercises atomic row writes and their preconditions).
+    unique: Option<String>,
+}
+
+/// `POST /v1/test-support/elections/{id}/entries`: appends the body as an entry.
+pub async fn append(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+    ApiQuery(q): ApiQuery<AppendQuery>,
+    RawBody(body): RawBody,
+) -> Result<Json<Receipt>, ApiError> {
+    if state.is_shutting_down() {
+        return Err(ApiError::ShuttingDown);
+    }
+    let mut request = AppendRequest::new(id, body.to_vec(), LogRequirement::Any);
+    if let Some(unique) = q.unique {
+        let key = hex::decode(&unique)
+            .map_err(|_| ApiError::MalformedQuery("unique must be hex".into()))?;
+        request.rows.push(RowWrite::insert_new(
+            UNIQUE,
+            key,
+            Vec::new(),
+            "duplicate_unique_key",
+        ));
+    }
+    Ok(Json(state.board.append(request).await?.into()))
+}

@@ -1,0 +1,350 @@
+//! `urne admin`: the organiser's commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Entry, EntryKind};
+use urne_crypto::manifest::Manifest;
+
+use super::output::Table;
+use super::{parse_hex, Context, ElectionArg, Failure};
+use crate::client::draft::ManifestDraft;
+use crate::client::receipt::ReceiptJson;
+use crate::client::{board, secret_file, Client};
+
+/// Organiser commands (they need the organiser token).
+#[derive(Debug, Args)]
+pub struct AdminCommand {
+    /// Organiser bearer token [default: from the config file]
+    #[arg(
+        long,
+        global = true,
+        env = "URNE_ORGANISER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: AdminAction,
+}
+
+/// What the organiser does.
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Elections.
+    #[command(subcommand)]
+    Election(ElectionCommand),
+    /// The roster of members.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Publish the election key computed from the trustees' dealings.
+    ElectionKey(ElectionArg),
+    /// Open the vote (credential issuance and ballots).
+    Open(ElectionArg),
+    /// Close the vote.
+    Close(ElectionArg),
+    /// Publish the tally of every constituency from the trustees' shares.
+    Tally(ElectionArg),
+    /// Publish the beacon value named in the manifest.
+    Beacon(BeaconArgs),
+    /// Fix the lottery seed and publish the seats of every constituency.
+    Seats(ElectionArg),
+    /// Show the phase and the counters of every constituency.
+    Status(ElectionArg),
+}
+
+/// `urne admin election ...`
+#[derive(Debug, Subcommand)]
+pub enum ElectionCommand {
+    /// Create an election from a TOML manifest draft.
+    Create {
+        /// The manifest draft (TOML).
+        #[arg(long, value_name = "FILE.toml")]
+        manifest: PathBuf,
+    },
+}
+
+/// `urne admin roster ...`
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Import members from a CSV file with header `pseudonym,constituency,pool,category`.
+    Import {
+        /// The roster (CSV).
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        /// Write the members' one-time enrolment tokens to this file (CSV, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        tokens_out: Option<PathBuf>,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+}
+
+/// `urne admin beacon`.
+#[derive(Debug, Clone, Args)]
+pub struct BeaconArgs {
+    /// The beacon value, hex, as published by the beacon source.
+    #[arg(long, value_name = "HEX")]
+    pub value: String,
+    /// The election.
+    #[command(flatten)]
+    pub election: ElectionArg,
+}
+
+/// Runs an organiser command.
+pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
+    let mut client = ctx.client()?;
+    if let Some(t) = cmd.token {
+        client = client.with_organiser_token(Some(t));
+    }
+    match cmd.command {
+        AdminAction::Election(ElectionCommand::Create { manifest }) => {
+            create(&client, &manifest).await
+        }
+        AdminAction::Roster(RosterCommand::Import {
+            file,
+            tokens_out,
+            election,
+        }) => {
+            let id = ctx.election(&client, &election).await?;
+            import_roster(&client, &id, &file, tokens_out.as_deref()).await
+        }
+        AdminAction::ElectionKey(e) => action(ctx, &client, &e, "election-key").await,
+        AdminAction::Open(e) => action(ctx, &client, &e, "open").await,
+        AdminAction::Close(e) => action(ctx, &client, &e, "close").await,
+        AdminAction::Tally(e) => action(ctx, &client, &e, "tally").await,
+        AdminAction::Seats(e) => action(ctx, &client, &e, "seats").await,
+        AdminAction::Beacon(b) => beacon(ctx, &client, &b).await,
+        AdminAction::Status(e) => status(ctx, &client, &e).await,
+    }
+}
+
+/// Reads a TOML manifest draft.
+pub fn read_draft(path: &std::path::Path) -> Result<ManifestDraft, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", path.display()),
+            "check the --manifest path",
+        )
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+        Failure::new(
+            format!("manifest draft {} is not valid: {first}", path.display()),
+            "see the manifest example in the README",
+        )
+    })
+}
+
+/// Creates the election and checks what the service made of the draft.
+pub async fn create_election(
+    client: &Client,
+    draft: &ManifestDraft,
+) -> Result<([u8; 32], Manifest), Failure> {
+    let created = client.create_election(draft).await?;
+    let id = super::parse_hex32(&created.election, "election id")?;
+    let bytes = parse_hex(&created.manifest, "manifest")?;
+    let manifest = Manifest::from_bytes(&bytes)
+        .map_err(|e| Failure::plain(format!("the server returned a malformed manifest: {e}")))?;
+    if manifest.election_id() != id {
+        return Err(Failure::plain(
+            "the server's election id is not the hash of its manifest",
+        ));
+    }
+    if !draft.matches(&manifest) {
+        return Err(Failure::plain(
+            "the server's manifest differs from the draft",
+        ));
+    }
+    if manifest.board_key != client.board_key().await? {
+        return Err(Failure::plain(
+            "the manifest names another board key than the server's",
+        ));
+    }
+    let (entry, _) = board::check_service_receipt(client, &id, &created.receipt).await?;
+    if entry.kind() != Ok(EntryKind::Manifest) || entry.body != bytes {
+        return Err(Failure::plain("the receipt does not cover the manifest"));
+    }
+    Ok((id, manifest))
+}
+
+async fn create(client: &Client, path: &std::path::Path) -> Result<(), Failure> {
+    let draft = read_draft(path)?;
+    let (id, manifest) = create_election(client, &draft).await?;
+    println!("election {}", hex::encode(id));
+    println!("title: {}", manifest.title);
+    println!(
+        "{} constituencies, {} candidates, {}-of-{} trustees, {} lottery contributors",
+        manifest.constituencies.len(),
+        manifest
+            .constituencies
+            .iter()
+            .map(|c| c.candidates.len())
+            .sum::<usize>(),
+        manifest.threshold,
+        manifest.trustees.len(),
+        manifest.lottery.contributors.len()
+    );
+    println!(
+        "hint: add `election = \"{}\"` to your config file",
+        hex::encode(id)
+    );
+    Ok(())
+}
+
+/// Imports a roster and checks its receipt; returns the tokens.
+pub async fn roster(
+    client: &Client,
+    election: &[u8; 32],
+    csv: String,
+) -> Result<Vec<crate::client::api::MemberToken>, Failure> {
+    let import = client.import_roster(election, csv).await?;
+    let (entry, _) = board::check_service_receipt(client, election, &import.receipt).await?;
+    if entry.kind() != Ok(EntryKind::Roster) {
+        return Err(Failure::plain("the receipt does not cover a roster entry"));
+    }
+    Ok(import.tokens)
+}
+
+/// The invitation a member receives: election id, pseudonym and token in one string.
+pub fn invitation(election: &[u8; 32], pseudonym: &str, token: &str) -> String {
+    format!(
+        "urne1:{}:{}:{token}",
+        hex::encode(election),
+        hex::encode(pseudonym)
+    )
+}
+
+async fn import_roster(
+    client: &Client,
+    election: &[u8; 32],
+    file: &std::path::Path,
+    tokens_out: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let csv = std::fs::read_to_string(file).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", file.display()),
+            "check the roster path",
+        )
+    })?;
+    let tokens = roster(client, election, csv).await?;
+    println!("imported {} members", tokens.len());
+    match tokens_out {
+        Some(path) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let io = |e: csv::Error| Failure::plain(format!("cannot write tokens: {e}"));
+            w.write_record(["pseudonym", "token", "invitation"])
+                .map_err(io)?;
+            for t in &tokens {
+                w.write_record([
+                    &t.pseudonym,
+                    &t.token,
+                    &invitation(election, &t.pseudonym, &t.token),
+                ])
+                .map_err(io)?;
+            }
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Failure::plain(format!("cannot write tokens: {e}")))?;
+            secret_file::write(path, &bytes)?;
+            println!(
+                "tokens written to {} (give each member their invitation)",
+                path.display()
+            );
+        }
+        None => println!("hint: pass --tokens-out FILE to save the members' enrolment tokens"),
+    }
+    Ok(())
+}
+
+/// Runs an organiser action and checks the receipts of the entries it appended.
+pub async fn admin_action(
+    client: &Client,
+    election: &[u8; 32],
+    name: &str,
+) -> Result<Vec<Entry>, Failure> {
+    let receipts: Vec<ReceiptJson> = client.admin(election, name).await?;
+    let mut entries = Vec::with_capacity(receipts.len());
+    for r in &receipts {
+        entries.push(board::check_service_receipt(client, election, r).await?.0);
+    }
+    Ok(entries)
+}
+
+async fn action(
+    ctx: &Context,
+    client: &Client,
+    e: &ElectionArg,
+    name: &str,
+) -> Result<(), Failure> {
+    let id = ctx.election(client, e).await?;
+    let entries = admin_action(client, &id, name).await?;
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.kind().ok())
+        .map(|k| k.name())
+        .collect();
+    println!(
+        "{name}: done ({} entries: {})",
+        kinds.len(),
+        kinds.join(", ")
+    );
+    Ok(())
+}
+
+/// Posts the beacon value and checks the receipt.
+pub async fn post_beacon(
+    client: &Client,
+    election: &[u8; 32],
+    value: &[u8],
+) -> Result<(), Failure> {
+    if value.is_empty() {
+        return Err(Failure::new(
+            "the beacon value is empty",
+            "pass --value HEX",
+        ));
+    }
+    for r in client.beacon(election, value).await? {
+        board::check_service_receipt(client, election, &r).await?;
+    }
+    Ok(())
+}
+
+/// `urne admin beacon` (also `urne lottery beacon`).
+pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<(), Failure> {
+    let id = ctx.election(client, &b.election).await?;
+    let value = parse_hex(&b.value, "beacon value")?;
+    post_beacon(client, &id, &value).await?;
+    println!("beacon value posted ({} bytes)", value.len());
+    Ok(())
+}
+
+async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), Failure> {
+    let id = ctx.election(client, e).await?;
+    let s = client.status(&id).await?;
+    println!("election {}", hex::encode(id));
+    println!("phase {}, board size {}", s.phase, s.size);
+    if let Some(k) = &s.election_key {
+        println!(
+            "election key {k} ({} of the trustees needed to decrypt)",
+            s.threshold
+        );
+    }
+    let mut t = Table::new(&["constituency", "candidates", "issuances", "ballots"]);
+    for c in &s.constituencies {
+        t.row(vec![
+            c.id.clone(),
+            c.candidates.to_string(),
+            c.issuances.to_string(),
+            c.ballots.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    for (k, v) in &s.other {
+        println!("{k}: {v}");
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! A failed role command: one clear line and a hint.
+
+use crate::client::keys::KeyFileError;
+use crate::client::secret_file::SecretFileError;
+use crate::client::wallet::WalletError;
+use crate::client::ClientError;
+
+/// A failed command: what went wrong, and what to try.
+#[derive(Debug)]
+pub struct Failure {
+    /// One line saying what went wrong.
+    pub message: String,
+    /// What to try next.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// An error with a hint.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// An error without a hint.
+    pub fn plain(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The hint for a stable server error code.
+fn hint_for_code(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "unauthorized" => "pass the organiser token with --token or URNE_ORGANISER_TOKEN",
+        "bad_token" => "check the enrolment token you were given (copy it exactly)",
+        "token_used" => "this token was already used; enrol only once per member",
+        "out_of_phase" => "check the election's phase with `urne admin status`",
+        "already_issued" => "this member already has a credential; use the wallet that obtained it",
+        "challenge_mismatch" => "resume with the wallet that started the credential request",
+        "duplicate" => "this was already recorded on the board",
+        "invalid_proof" | "bad_signature" | "mismatch" => {
+            "the server rejected the entry as invalid"
+        }
+        "unknown_reference" | "missing_prerequisite" => "a step before this one is missing",
+        "not_found" | "unknown_election" => {
+            "check the election id (`urne admin status`, or --election)"
+        }
+        "rate_limited" => "wait a moment and try again",
+        "no_route" | "method_not_allowed" => {
+            "the server does not offer this route; it may run another version"
+        }
+        "unavailable" | "internal" => "the server has a problem; try again later",
+        _ => return None,
+    })
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        let hint = match &e {
+            ClientError::Transport { .. } => {
+                Some("check --server (or `server` in the config file) and that the server runs")
+            }
+            ClientError::Status { code, .. } => hint_for_code(code),
+            ClientError::Decode(_) => Some("the server may run an incompatible version"),
+            ClientError::Proof(_) => {
+                Some("do not trust this server's answers; keep the output and report it")
+            }
+            ClientError::BoardKeyChanged { .. } => {
+                Some("the server is not the one you first contacted, or its key was replaced")
+            }
+        };
+        let message = match &e {
+            ClientError::Status { message, code, .. } if !message.is_empty() => {
+                format!("the server refused the request: {message} ({code})")
+            }
+            _ => e.to_string(),
+        };
+        Failure {
+            message,
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
+impl From<SecretFileError> for Failure {
+    fn from(e: SecretFileError) -> Self {
+        let hint = match &e {
+            SecretFileError::Missing(_) => "check the path, or create the file first (see --help)",
+            SecretFileError::Permissions(_) => "secret files must be private: chmod 600 FILE",
+            SecretFileError::Exists(_) => "choose another path, or move the existing file away",
+            _ => "check the file and the directory's permissions",
+        };
+        Failure::new(e.to_string(), hint)
+    }
+}
+
+impl From<WalletError> for Failure {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::File(f) => f.into(),
+            WalletError::Field(_) => Failure::new(
+                e.to_string(),
+                "the wallet file is damaged; restore it from a backup",
+            ),
+        }
+    }
+}
+
+impl From<KeyFileError> for Failure {
+    fn from(e: KeyFileError) -> Self {
+        match e {
+            KeyFileError::File(f) => f.into(),
+            other => Failure::new(
+                other.to_string(),
+                "check that you passed the right --key file",
+            ),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! `urne lottery` and `urne results`: commit–reveal, beacon, draw, assembly.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use urne_crypto::encoding::Canonical;
+use urne_crypto::lottery;
+use urne_crypto::record::{BallotCheck, Phase, Record};
+
+use super::admin::{self, BeaconArgs};
+use super::output::Table;
+use super::{Context, ElectionArg, Failure};
+use crate::client::keys::KeyFile;
+use crate::client::{board, contributor, Client};
+
+/// Lottery commands.
+#[derive(Debug, Subcommand)]
+pub enum LotteryCommand {
+    /// Generate a contributor key file (mode 0600) and print its public key for the manifest.
+    Keygen {
+        /// Where to write the key file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Your display name in the manifest.
+        #[arg(long, default_value = "contributor")]
+        name: String,
+    },
+    /// Commit to a fresh secret (kept in the key file) before the beacon value exists.
+    Commit {
+        /// Your key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+    /// Reveal your committed secret (after the beacon value is posted).
+    Reveal {
+        /// Your key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+    /// Post the beacon value (organiser; same as `urne admin beacon`).
+    Beacon {
+        /// Organiser bearer token.
+        #[arg(
+            long,
+            env = "URNE_ORGANISER_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
+        /// Beacon value and election.
+        #[command(flatten)]
+        args: BeaconArgs,
+    },
+    /// Fix the seed and draw the seats (organiser; same as `urne admin seats`).
+    Draw {
+        /// Organiser bearer token.
+        #[arg(
+            long,
+            env = "URNE_ORGANISER_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+}
+
+/// Runs a lottery command.
+pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
+    match cmd {
+        LotteryCommand::Keygen { out, name } => super::trustee::keygen(&out, "contributor", &name),
+        LotteryCommand::Commit { key, election } => {
+            let client = ctx.client()?;
+            let id = ctx.election(&client, &election).await?;
+            let index = commit(&client, &id, &key).await?;
+            println!(
+                "contributor {index}: commitment posted; keep {} until the reveal",
+                key.display()
+            );
+            Ok(())
+        }
+        LotteryCommand::Reveal { key, election } => {
+            let client = ctx.client()?;
+            let id = ctx.election(&client, &election).await?;
+            let index = reveal(&client, &id, &key).await?;
+            println!("contributor {index}: secret revealed");
+            Ok(())
+        }
+        LotteryCommand::Beacon { token, args } => {
+            let client = ctx
+                .client()?
+                .with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
+            admin::beacon(ctx, &client, &args).await
+        }
+        LotteryCommand::Draw { token, election } => {
+            let client = ctx
+                .client()?
+                .with_organiser_token(token.or_else(|| ctx.config.organiser_token.clone()));
+            let id = ctx.election(&client, &election).await?;
+            let entries = admin::admin_action(&client, &id, "seats").await?;
+            println!(
+                "draw done: {} entries (seed and seat results)",
+                entries.len()
+            );
+            results(ctx, &election).await
+        }
+    }
+}
+
+/// Commits to a fresh secret: the secret is saved in the key file before the
+/// commitment is sent. Returns the contributor index.
+pub async fn commit(
+    client: &Client,
+    election: &[u8; 32],
+    path: &std::path::Path,
+) -> Result<u32, Failure> {
+    let mut keys = KeyFile::load(path, "contributor")?;
+    let manifest = board::manifest(client, election).await?;
+    let signing = keys.signing()?;
+    let index = contributor::index(&manifest, &signing)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    if keys.lottery_secret(election)?.is_some() {
+        return Err(Failure::new(
+            "this key file already holds a secret for this election",
+            "a contributor commits once; reveal it with `urne lottery reveal` after the beacon",
+        ));
+    }
+    let secret = lottery::fresh_secret();
+    keys.set_lottery_secret(election, &secret);
+    keys.save(path)?;
+    let entry = contributor::commit_entry(&manifest, &signing, &secret)
+        .map_err(|e| Failure::plain(e.to_string()))?;
+    client.post_entry(election, &entry.to_bytes()).await?;
+    Ok(index)
+}
+
+/// Reveals the committed secret. Returns the contributor index.
+pub async fn reveal(
+    client: &Client,
+    election: &[u8; 32],
+    path: &std::path::Path,
+) -> Result<u32, Failure> {
+    let keys = KeyFile::load(path, "contributor")?;
+    let manifest = board::manifest(client, election).await?;
+    let signing = keys.signing()?;
+    let index = contributor::index(&manifest, &signing)
+        .map_err(|e| Failure::new(e.to_string(), "check --key and --election"))?;
+    let secret = keys.lottery_secret(election)?.ok_or_else(|| {
+        Failure::new(
+            "this key file holds no committed secret for this election",
+            "only a contributor who committed can reveal",
+        )
+    })?;
+    let entry = contributor::reveal_entry(&manifest, &signing, &secret)
+        .map_err(|e| Failure::plain(e.to_string()))?;
+    client.post_entry(election, &entry.to_bytes()).await?;
+    Ok(index)
+}
+
+/// The assembly of every constituency, as tables.
+pub fn assembly_tables(record: &Record) -> String {
+    let mut out = String::new();
+    for c in &record.manifest().constituencies {
+        let Some(result) = record.seat_result(&c.id) else {
+            out.push_str(&format!("{} ({}): no seat result yet\n", c.name, c.id));
+            continue;
+        };
+        let ballots = record.tally(&c.id).map(|t| t.ballots).unwrap_or_default();
+        out.push_str(&format!(
+            "{} ({}): {} seats ({} elected, {} drawn), {} ballots counted\n",
+            c.name,
+            c.id,
+            c.rules.seats,
+            result.elected.len(),
+            result.drawn.len(),
+            ballots
+        ));
+        let mut t = Table::new(&["rank", "pseudonym", "category", "votes"]);
+        for s in &result.elected {
+            t.row(vec![
+                s.rank.to_string(),
+                s.id.clone(),
+                s.category.clone(),
+                s.votes.to_string(),
+            ]);
+        }
+        let elected = result.elected.len() as u32;
+        for s in &result.drawn {
+            t.row(vec![
+                (elected + s.order).to_string(),
+                s.id.clone(),
+                s.category.clone(),
+                "drawn".into(),
+            ]);
+        }
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    out
+}
+
+/// `urne results`.
+pub async fn results(ctx: &Context, e: &ElectionArg) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    let id = ctx.election(&client, e).await?;
+    let replay = board::replay(&client, &id, BallotCheck::Deferred, &|_, _| {}).await?;
+    if replay.record.phase() != Phase::Seated {
+        return Err(Failure::new(
+            format!(
+                "no results yet: the election is in phase {}",
+                replay.record.phase().name()
+            ),
+            "results exist once the seats are drawn (`urne lottery draw`)",
+        ));
+    }
+    print!("{}", assembly_tables(&replay.record));
+    Ok(())
+}

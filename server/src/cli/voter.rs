@@ -1,0 +1,525 @@
+//! `urne voter`: enrol, obtain a credential, vote, check the receipt.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use curve25519_dalek::ristretto::RistrettoPoint;
+use ed25519_dalek::SigningKey;
+use urne_crypto::credential::{SignerCommitment, SignerResponse};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::group::{decode_nonidentity_point, decode_scalar, os_rng};
+use urne_crypto::manifest::{Constituency, Manifest};
+use urne_crypto::record::BallotVerifier;
+use urne_crypto::schnorr::BallotSecretKey;
+use zeroize::Zeroizing;
+
+use super::{parse_hex32, Context, Failure};
+use crate::client::api::{CommitmentJson, ResponseJson};
+use crate::client::board;
+use crate::client::receipt::{self, Receipt};
+use crate::client::voter as steps;
+use crate::client::wallet::{CastBallot, PendingIssuance, Wallet};
+use crate::client::{secret_file, Client};
+
+/// Voter commands.
+#[derive(Debug, Args)]
+pub struct VoterArgs {
+    /// The wallet file (mode 0600) [default: from the config file, or urne-wallet.json]
+    #[arg(long, global = true, env = "URNE_WALLET", value_name = "FILE")]
+    pub wallet: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: VoterCommand,
+}
+
+/// What a voter does.
+#[derive(Debug, Subcommand)]
+pub enum VoterCommand {
+    /// Enrol with the invitation (or token) the organiser sent you; creates the wallet.
+    Enroll {
+        /// Your invitation `urne1:...`, or the bare token with --pseudonym and --election.
+        #[arg(long, value_name = "T")]
+        token: String,
+        /// Your pseudonym (only with a bare token).
+        #[arg(long)]
+        pseudonym: Option<String>,
+        /// The election id (only with a bare token).
+        #[arg(long, value_name = "ID")]
+        election: Option<String>,
+    },
+    /// Obtain your anonymous voting credential (once the vote is open).
+    Credential,
+    /// Show the candidates of your constituency.
+    Candidates,
+    /// Cast your ballot.
+    Vote(ApproveArgs),
+    /// Replace your ballot (the last ballot counts).
+    Revote(ApproveArgs),
+    /// Receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+}
+
+/// The approvals of a ballot.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The candidates you approve, comma-separated pseudonyms.
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "NAME,NAME…")]
+    pub approve: Vec<String>,
+}
+
+/// `urne voter receipt ...`
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check that your last ballot is still on the board and the board did not fork.
+    Check,
+}
+
+/// Runs a voter command.
+pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
+    let path = args
+        .wallet
+        .or_else(|| ctx.config.wallet.clone())
+        .unwrap_or_else(|| PathBuf::from("urne-wallet.json"));
+    match args.command {
+        VoterCommand::Enroll {
+            token,
+            pseudonym,
+            election,
+        } => {
+            let (election, pseudonym, token) = parse_invitation(&token, pseudonym, election)?;
+            let client = ctx.client()?;
+            let w = enroll(&client, &election, &pseudonym, &token, &path).await?;
+            println!(
+                "enrolled {} in constituency {} (board entry {})",
+                w.pseudonym,
+                w.constituency,
+                w.enrollment.as_ref().map(|r| r.index).unwrap_or_default()
+            );
+            println!(
+                "wallet saved to {} — keep it private; it is never sent anywhere",
+                path.display()
+            );
+            Ok(())
+        }
+        VoterCommand::Credential => {
+            let (client, mut w) = open_wallet(ctx, &path)?;
+            let r = credential(&client, &mut w, &path).await?;
+            println!(
+                "credential obtained for constituency {} (issuance recorded at board entry {})",
+                w.constituency, r.index
+            );
+            Ok(())
+        }
+        VoterCommand::Candidates => {
+            let (client, w) = open_wallet(ctx, &path)?;
+            let manifest = board::manifest(&client, &w.election_id()?).await?;
+            print_candidates(constituency(&manifest, &w)?);
+            Ok(())
+        }
+        VoterCommand::Vote(a) => vote_command(ctx, &path, &a.approve, false).await,
+        VoterCommand::Revote(a) => vote_command(ctx, &path, &a.approve, true).await,
+        VoterCommand::Receipt(ReceiptCommand::Check) => {
+            let (client, w) = open_wallet(ctx, &path)?;
+            let cast = w.ballots.last().ok_or_else(|| {
+                Failure::new(
+                    "this wallet has not cast a ballot",
+                    "vote first with `urne voter vote --approve ...`",
+                )
+            })?;
+            let check = check_receipt(&client, &w.election_id()?, &cast.receipt).await?;
+            println!(
+                "receipt OK: ballot at board entry {} is included in the board of size {} (root {}), \
+                 which extends the receipt's board of size {}",
+                cast.receipt.index,
+                check.size,
+                hex::encode(check.root),
+                cast.receipt.size
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Splits an invitation `urne1:<election hex>:<pseudonym hex>:<token>`, or
+/// takes a bare token with the pseudonym and election given separately.
+pub fn parse_invitation(
+    token: &str,
+    pseudonym: Option<String>,
+    election: Option<String>,
+) -> Result<([u8; 32], String, String), Failure> {
+    let bad = || {
+        Failure::new(
+            "the invitation is malformed",
+            "copy the whole invitation `urne1:...` exactly",
+        )
+    };
+    if let Some(rest) = token.strip_prefix("urne1:") {
+        let mut parts = rest.splitn(3, ':');
+        let (e, p, t) = (
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+        );
+        let election = parse_hex32(e, "election id").map_err(|_| bad())?;
+        let pseudonym = String::from_utf8(hex::decode(p).map_err(|_| bad())?).map_err(|_| bad())?;
+        return Ok((election, pseudonym, t.to_string()));
+    }
+    match (pseudonym, election) {
+        (Some(p), Some(e)) => Ok((parse_hex32(&e, "election id")?, p, token.to_string())),
+        _ => Err(Failure::new(
+            "a bare token needs --pseudonym and --election",
+            "or pass the whole invitation `urne1:...` as --token",
+        )),
+    }
+}
+
+fn open_wallet(ctx: &Context, path: &Path) -> Result<(Client, Wallet), Failure> {
+    let w = Wallet::load(path).map_err(|e| {
+        let mut e = Failure::from(e);
+        if e.message.contains("does not exist") {
+            e.hint = Some(
+                "enrol first with `urne voter enroll --token ... --wallet FILE`, or pass --wallet"
+                    .into(),
+            );
+        }
+        e
+    })?;
+    let server = ctx
+        .config
+        .server
+        .clone()
+        .unwrap_or_else(|| w.server.clone());
+    let client = Client::new(&server)?;
+    client.pin_board_key(w.board_public_key()?)?;
+    Ok((client, w))
+}
+
+fn constituency<'m>(manifest: &'m Manifest, w: &Wallet) -> Result<&'m Constituency, Failure> {
+    manifest.constituency(&w.constituency).ok_or_else(|| {
+        Failure::plain(format!(
+            "constituency {} is not in the manifest",
+            w.constituency
+        ))
+    })
+}
+
+fn print_candidates(c: &Constituency) {
+    println!(
+        "{} ({}): approve between {} and {} of {} candidates:",
+        c.name,
+        c.id,
+        c.approval_min,
+        c.approval_max,
+        c.candidates.len()
+    );
+    let names: Vec<String> = c
+        .candidates
+        .iter()
+        .map(|k| {
+            if k.category.is_empty() {
+                k.id.clone()
+            } else {
+                format!("{} ({})", k.id, k.category)
+            }
+        })
+        .collect();
+    for line in names.chunks(6) {
+        println!("  {}", line.join(", "));
+    }
+}
+
+/// Enrols a member: creates the wallet (keys first, saved before anything is
+/// sent), posts the enrolment entry with the token, stores the receipt.
+pub async fn enroll(
+    client: &Client,
+    election: &[u8; 32],
+    pseudonym: &str,
+    token: &str,
+    path: &Path,
+) -> Result<Wallet, Failure> {
+    if path.exists() {
+        return Err(Failure::new(
+            format!("{} already exists", path.display()),
+            "each member enrols once; use another --wallet path for another member",
+        ));
+    }
+    let setup = board::setup(client, election).await?;
+    let member = steps::member_id(election, pseudonym);
+    let line = setup
+        .roster
+        .iter()
+        .find(|m| m.member == member)
+        .ok_or_else(|| {
+            Failure::new(
+                format!("{pseudonym:?} is not on the roster of this election"),
+                "check your pseudonym and the election",
+            )
+        })?;
+    let mut rng = os_rng();
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rand_core::Rng::fill_bytes(&mut rng, seed.as_mut());
+    let member_key = SigningKey::from_bytes(&seed);
+    let ballot_key = BallotSecretKey::generate(&mut rng);
+    let mut w = Wallet {
+        server: client.base().to_string(),
+        election: hex::encode(election),
+        board_key: hex::encode(client.board_key().await?),
+        pseudonym: pseudonym.to_string(),
+        constituency: line.constituency.clone(),
+        member: hex::encode(member),
+        member_key: hex::encode(seed.as_ref()),
+        ballot_key: hex::encode(ballot_key.to_bytes().as_ref()),
+        issuance: None,
+        credential: None,
+        enrollment: None,
+        issuance_receipt: None,
+        ballots: Vec::new(),
+    };
+    secret_file::create(
+        path,
+        &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
+    )?;
+    let entry = steps::enrollment_entry(*election, pseudonym, &member_key);
+    match client.enroll(election, token, &entry.to_bytes()).await {
+        Ok(r) => {
+            w.enrollment = Some(r);
+            w.save(path)?;
+            Ok(w)
+        }
+        Err(e) => {
+            // The server refused: nothing was recorded, so the wallet is useless.
+            if e.status().is_some() {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Decodes the signer's commitment sent by the server.
+pub fn commitment_of(j: &CommitmentJson) -> Result<SignerCommitment, Failure> {
+    let point = |s: &str| -> Result<RistrettoPoint, Failure> {
+        let b = parse_hex32(s, "commitment")?;
+        decode_nonidentity_point(&b)
+            .map_err(|_| Failure::plain("the server sent a malformed commitment"))
+    };
+    Ok(SignerCommitment {
+        a: point(&j.commitment_a)?,
+        c: point(&j.commitment_c)?,
+    })
+}
+
+/// Obtains the credential: commit → blind → respond → finish. The pending
+/// session is saved before the challenge is sent, so an interrupted run can
+/// be resumed: the same challenge is sent again and gets the same response.
+pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<Receipt, Failure> {
+    if w.credential.is_some() {
+        return Err(Failure::new(
+            "this wallet already holds a credential",
+            "vote with `urne voter vote --approve ...`",
+        ));
+    }
+    let election = w.election_id()?;
+    let member = w.member_id()?;
+    let key = w.member_signing_key()?;
+    let ballot_key = w.ballot_secret_key()?;
+    let manifest = board::manifest(client, &election).await?;
+    let registrar = constituency(&manifest, w)?.registrar_key;
+    let commitment_json = match &w.issuance {
+        Some(p) => CommitmentJson {
+            commitment_a: p.commitment_a.clone(),
+            commitment_c: p.commitment_c.clone(),
+        },
+        None => {
+            let sig = steps::commit_signature(&election, &member, &key);
+            let c = client.credential_commit(&election, &member, &sig).await?;
+            let mut seed = Zeroizing::new([0u8; 32]);
+            rand_core::Rng::fill_bytes(&mut os_rng(), seed.as_mut());
+            w.issuance = Some(PendingIssuance {
+                seed: hex::encode(seed.as_ref()),
+                commitment_a: c.commitment_a.clone(),
+                commitment_c: c.commitment_c.clone(),
+            });
+            w.save(path)?;
+            c
+        }
+    };
+    let commitment = commitment_of(&commitment_json)?;
+    let seed = {
+        let p = w
+            .issuance
+            .as_ref()
+            .ok_or_else(|| Failure::plain("no pending credential session"))?;
+        Zeroizing::new(parse_hex32(&p.seed, "seed")?)
+    };
+    let (state, challenge) = steps::blind(
+        &registrar,
+        &election,
+        &w.constituency,
+        &ballot_key,
+        &commitment,
+        &seed,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
+    let entry = steps::issuance_entry(
+        election,
+        member,
+        &w.constituency,
+        &commitment,
+        &challenge,
+        &key,
+    );
+    let (resp, receipt) = client
+        .credential_respond(&election, &entry.to_bytes())
+        .await?;
+    let response = response_of(&resp)?;
+    let cred = steps::finish(
+        state,
+        &response,
+        &registrar,
+        &election,
+        &w.constituency,
+        &ballot_key,
+    )
+    .map_err(|e| {
+        Failure::new(
+            e.to_string(),
+            "the registrar's answer does not verify; do not vote with it",
+        )
+    })?;
+    w.credential = Some(hex::encode(cred.to_bytes()));
+    w.issuance = None;
+    w.issuance_receipt = Some(receipt.clone());
+    w.save(path)?;
+    Ok(receipt)
+}
+
+/// Decodes the signer's response sent by the server.
+pub fn response_of(resp: &ResponseJson) -> Result<SignerResponse, Failure> {
+    let scalar = |s: &str| -> Result<_, Failure> {
+        decode_scalar(&parse_hex32(s, "response")?)
+            .map_err(|_| Failure::plain("the server sent a malformed response"))
+    };
+    Ok(SignerResponse {
+        s: scalar(&resp.s)?,
+        y: scalar(&resp.y)?,
+        t: scalar(&resp.t)?,
+    })
+}
+
+async fn vote_command(
+    ctx: &Context,
+    path: &Path,
+    approve: &[String],
+    revote: bool,
+) -> Result<(), Failure> {
+    let (client, mut w) = open_wallet(ctx, path)?;
+    match (revote, w.ballots.is_empty()) {
+        (false, false) => {
+            return Err(Failure::new(
+                "this wallet has already voted",
+                "use `urne voter revote --approve ...` to replace the ballot",
+            ))
+        }
+        (true, true) => {
+            return Err(Failure::new(
+                "this wallet has not voted yet",
+                "use `urne voter vote --approve ...`",
+            ))
+        }
+        _ => {}
+    }
+    let election = w.election_id()?;
+    let setup = board::setup(&client, &election).await?;
+    let c = constituency(&setup.manifest, &w)?;
+    print_candidates(c);
+    let receipt = vote(
+        &client,
+        &mut w,
+        path,
+        &setup.manifest,
+        setup.election_key.as_ref().map(|k| *k.public_key()),
+        approve,
+    )
+    .await?;
+    println!("ballot cast: {} approvals", approve.len());
+    println!(
+        "receipt: board entry {} in the board of size {} (root {})",
+        receipt.index, receipt.size, receipt.root
+    );
+    println!(
+        "checked: the signed checkpoint includes your ballot; later run `urne voter receipt check`"
+    );
+    Ok(())
+}
+
+/// Builds, casts and records a ballot approving the named candidates.
+pub async fn vote(
+    client: &Client,
+    w: &mut Wallet,
+    path: &Path,
+    manifest: &Manifest,
+    election_key: Option<RistrettoPoint>,
+    approve: &[String],
+) -> Result<Receipt, Failure> {
+    let election = w.election_id()?;
+    let c = constituency(manifest, w)?;
+    let choices = steps::choices(c, approve)
+        .map_err(|e| Failure::new(e.to_string(), "see the candidate list above"))?;
+    let credential = w.credential()?.ok_or_else(|| {
+        Failure::new(
+            "this wallet has no credential yet",
+            "obtain it with `urne voter credential` once the vote is open",
+        )
+    })?;
+    let key = election_key.ok_or_else(|| {
+        Failure::new(
+            "the election key is not published yet",
+            "wait until the vote opens",
+        )
+    })?;
+    let ballot_key = w.ballot_secret_key()?;
+    let mut rng = os_rng();
+    let verifier = BallotVerifier::new(manifest.clone(), key);
+    let entry = steps::ballot_entry(
+        &verifier,
+        &c.id,
+        &ballot_key,
+        &credential,
+        &choices,
+        &mut rng,
+    )
+    .map_err(|e| Failure::plain(e.to_string()))?;
+    let receipt = client.cast_ballot(&election, &entry.to_bytes()).await?;
+    w.ballots.push(CastBallot {
+        receipt: receipt.clone(),
+    });
+    w.save(path)?;
+    Ok(receipt)
+}
+
+/// Re-checks a stored receipt against a fresh checkpoint.
+pub async fn check_receipt(
+    client: &Client,
+    election: &[u8; 32],
+    stored: &Receipt,
+) -> Result<receipt::ReceiptCheck, Failure> {
+    let (fresh, _) = client.checkpoint(election).await?;
+    let inclusion = client
+        .inclusion_proof(election, stored.index, fresh.size)
+        .await?;
+    let consistency = if stored.size == fresh.size {
+        Vec::new()
+    } else {
+        client
+            .consistency_proof(election, stored.size, fresh.size)
+            .await?
+    };
+    Ok(receipt::recheck_receipt(
+        stored,
+        &fresh,
+        &inclusion,
+        &consistency,
+    )?)
+}

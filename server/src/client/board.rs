@@ -1,0 +1,280 @@
+//! A local replay of an election's board: fetch every entry up to a signed
+//! checkpoint, check that they hash to its root, and apply them to a
+//! [`Record`] so every rule is re-checked on the client side.
+
+use std::collections::HashMap;
+
+use urne_crypto::checkpoint::Checkpoint;
+use urne_crypto::dkg::Complaint;
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{
+    Ballot, DkgComplaint, ElectionKey, Entry, EntryKind, Roster, RosterMember,
+};
+use urne_crypto::manifest::Manifest;
+use urne_crypto::merkle;
+use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
+
+use super::api::Client;
+use super::error::ClientError;
+
+/// Earlier ballots by board index, for revotes during replay.
+#[derive(Default)]
+pub struct BallotStore {
+    ballots: HashMap<u64, Vec<u8>>,
+}
+
+impl BallotStore {
+    /// Keeps the ballot entry at `index`.
+    pub fn insert(&mut self, index: u64, entry: Vec<u8>) {
+        self.ballots.insert(index, entry);
+    }
+
+    /// Forgets the ballot entry at `index` (superseded by a revote).
+    pub fn remove(&mut self, index: u64) {
+        self.ballots.remove(&index);
+    }
+}
+
+impl BallotHistory for BallotStore {
+    fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+        let bytes = self
+            .ballots
+            .get(&index)
+            .ok_or_else(|| format!("no ballot at {index}"))?;
+        let entry = Entry::from_bytes(bytes).map_err(|e| e.to_string())?;
+        entry.body::<Ballot>().map_err(|e| e.to_string())
+    }
+}
+
+/// The replayed board.
+pub struct Replay {
+    /// The record after every entry.
+    pub record: Record,
+    /// The checkpoint the entries were checked against.
+    pub checkpoint: Checkpoint,
+    /// The signed note of that checkpoint.
+    pub note: String,
+    /// DKG complaints in board order.
+    pub complaints: Vec<Complaint>,
+    /// Every entry's kind, in board order.
+    pub kinds: Vec<EntryKind>,
+}
+
+/// Fetches the board up to the latest checkpoint and replays it. Ballot
+/// proofs are checked only with [`BallotCheck::Full`]; every other rule always.
+pub async fn replay(
+    client: &Client,
+    election: &[u8; 32],
+    check: BallotCheck,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Replay, ClientError> {
+    let (checkpoint, note) = client.checkpoint(election).await?;
+    let size = checkpoint.size;
+    let mut leaves = Vec::with_capacity(size as usize);
+    let mut record: Option<Record> = None;
+    let mut store = BallotStore::default();
+    let mut complaints = Vec::new();
+    let mut kinds = Vec::with_capacity(size as usize);
+    let mut at = 0u64;
+    while at < size {
+        let page = client.entries_page(election, at, Some(size)).await?;
+        if page.is_empty() {
+            return Err(ClientError::decode(format!("the board has no entry {at}")));
+        }
+        for bytes in page.into_iter().take((size - at) as usize) {
+            leaves.push(merkle::leaf_hash(&bytes));
+            let entry = Entry::from_bytes(&bytes)
+                .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
+            let kind = entry
+                .kind()
+                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+            match record.as_mut() {
+                None => {
+                    let r = Record::open(&entry)
+                        .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?;
+                    if r.manifest().board_key != client.board_key().await? {
+                        return Err(ClientError::proof(
+                            "the manifest names another board key than the pinned one",
+                        ));
+                    }
+                    if r.election() != election {
+                        return Err(ClientError::proof("the board holds another election"));
+                    }
+                    record = Some(r);
+                }
+                Some(r) => {
+                    let applied = r
+                        .apply(&entry, check, &store)
+                        .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+                    if let Applied::Ballot {
+                        superseded: Some(old),
+                    } = applied
+                    {
+                        store.remove(old);
+                    }
+                    match kind {
+                        EntryKind::Ballot => store.insert(at, bytes),
+                        EntryKind::DkgComplaint => {
+                            let c: DkgComplaint = entry
+                                .body()
+                                .map_err(|e| ClientError::proof(e.to_string()))?;
+                            complaints.push(c);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            kinds.push(kind);
+            at += 1;
+        }
+        progress(at, size);
+    }
+    if merkle::root(&leaves) != checkpoint.root {
+        return Err(ClientError::proof(
+            "the entries do not hash to the checkpoint's root",
+        ));
+    }
+    let record = record.ok_or_else(|| ClientError::decode("the board is empty"))?;
+    Ok(Replay {
+        record,
+        checkpoint,
+        note,
+        complaints,
+        kinds,
+    })
+}
+
+/// The setup part of a board: manifest, roster and election key, read up to
+/// the entry that opens the vote (or the end of the board).
+pub struct Setup {
+    /// The manifest (entry 0, signed by the pinned board key).
+    pub manifest: Manifest,
+    /// The manifest entry's canonical bytes.
+    pub manifest_entry: Vec<u8>,
+    /// Roster lines published so far.
+    pub roster: Vec<RosterMember>,
+    /// The election key, once published.
+    pub election_key: Option<ElectionKey>,
+    /// Whether the vote has been opened.
+    pub opened: bool,
+}
+
+/// Reads the setup part of a board. Every entry used is checked to be signed
+/// by the board key named in the manifest, which must be the pinned key.
+pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, ClientError> {
+    let (checkpoint, _) = client.checkpoint(election).await?;
+    let mut at = 0u64;
+    let mut setup: Option<Setup> = None;
+    while at < checkpoint.size {
+        let page = client
+            .entries_page(election, at, Some(checkpoint.size))
+            .await?;
+        if page.is_empty() {
+            return Err(ClientError::decode(format!("the board has no entry {at}")));
+        }
+        for bytes in page {
+            let entry = Entry::from_bytes(&bytes)
+                .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
+            let kind = entry
+                .kind()
+                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+            match setup.as_mut() {
+                None => {
+                    let manifest = manifest_of(client, election, &entry).await?;
+                    setup = Some(Setup {
+                        manifest,
+                        manifest_entry: bytes,
+                        roster: Vec::new(),
+                        election_key: None,
+                        opened: false,
+                    });
+                }
+                Some(s) => {
+                    let board = s.manifest.board_key;
+                    let signed = |e: &Entry| {
+                        e.verify_signer(&board).map_err(|_| {
+                            ClientError::proof(format!("entry {at} is not signed by the board"))
+                        })
+                    };
+                    match kind {
+                        EntryKind::Roster => {
+                            signed(&entry)?;
+                            let r: Roster = entry
+                                .body()
+                                .map_err(|e| ClientError::proof(e.to_string()))?;
+                            s.roster.extend(r.members);
+                        }
+                        EntryKind::ElectionKey => {
+                            signed(&entry)?;
+                            s.election_key = Some(
+                                entry
+                                    .body()
+                                    .map_err(|e| ClientError::proof(e.to_string()))?,
+                            );
+                        }
+                        EntryKind::Open => {
+                            signed(&entry)?;
+                            s.opened = true;
+                            return setup.ok_or_else(|| ClientError::decode("empty board"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            at += 1;
+        }
+    }
+    setup.ok_or_else(|| ClientError::decode("the board is empty"))
+}
+
+async fn manifest_of(
+    client: &Client,
+    election: &[u8; 32],
+    entry: &Entry,
+) -> Result<Manifest, ClientError> {
+    if entry.kind() != Ok(EntryKind::Manifest) {
+        return Err(ClientError::proof("entry 0 is not a manifest"));
+    }
+    let manifest: Manifest = entry
+        .body()
+        .map_err(|e| ClientError::proof(format!("manifest: {e}")))?;
+    if manifest.election_id() != *election || entry.election != *election {
+        return Err(ClientError::proof(
+            "the manifest does not hash to the election id",
+        ));
+    }
+    if manifest.board_key != client.board_key().await? {
+        return Err(ClientError::proof(
+            "the manifest names another board key than the pinned one",
+        ));
+    }
+    entry
+        .verify_signer(&manifest.board_key)
+        .map_err(|_| ClientError::proof("the manifest entry is not signed by the board key"))?;
+    Ok(manifest)
+}
+
+/// The manifest of an election (entry 0), checked as in [`setup`].
+pub async fn manifest(client: &Client, election: &[u8; 32]) -> Result<Manifest, ClientError> {
+    let page = client.entries_page(election, 0, Some(1)).await?;
+    let bytes = page
+        .first()
+        .ok_or_else(|| ClientError::decode("the board is empty"))?;
+    let entry = Entry::from_bytes(bytes)
+        .map_err(|e| ClientError::proof(format!("entry 0 is malformed: {e}")))?;
+    manifest_of(client, election, &entry).await
+}
+
+/// Fetches the entry a receipt names and checks the receipt for it: used for
+/// the entries the service itself appends on an organiser's request.
+pub async fn check_service_receipt(
+    client: &Client,
+    election: &[u8; 32],
+    receipt: &super::receipt::ReceiptJson,
+) -> Result<(Entry, super::Receipt), ClientError> {
+    let bytes = client.entry(election, receipt.index).await?;
+    let checked = client.check_receipt(election, &bytes, receipt).await?;
+    let entry = Entry::from_bytes(&bytes)
+        .map_err(|e| ClientError::proof(format!("entry {}: {e}", receipt.index)))?;
+    Ok((entry, checked))
+}

@@ -1,0 +1,402 @@
+//! The manifest draft: what an organiser writes (TOML for the command line,
+//! JSON on the wire to `POST /v1/elections`). It is the manifest without what
+//! the service fills in: version, salt, board key and registrar keys.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use serde::{Deserialize, Serialize};
+use urne_crypto::credential::RegistrarPublicKey;
+use urne_crypto::group::decode_nonidentity_point;
+use urne_crypto::lottery::DrawMethod;
+use urne_crypto::manifest::{
+    Beacon, Candidate, Constituency, Contributor, Lottery, Manifest, Trustee, PROTOCOL_VERSION,
+};
+use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
+
+/// Why a draft cannot become a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DraftError {
+    /// A key is not the expected hex encoding.
+    #[error("{what}: {reason}")]
+    Key {
+        /// Which key.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The number of registrar keys differs from the number of constituencies.
+    #[error("{got} registrar keys for {expected} constituencies")]
+    RegistrarKeys {
+        /// Constituencies.
+        expected: usize,
+        /// Keys given.
+        got: usize,
+    },
+}
+
+/// A candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateDraft {
+    /// Public pseudonym.
+    pub id: String,
+    /// Quota category.
+    #[serde(default)]
+    pub category: String,
+}
+
+/// A per-category quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDraft {
+    /// Category.
+    pub category: String,
+    /// Fewest seats.
+    pub min: u32,
+    /// Most seats.
+    pub max: u32,
+}
+
+/// The parity rule: `"none"`, `"alternating"` or `{ max_share = PERCENT }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParityDraft {
+    /// Quotas only.
+    #[default]
+    None,
+    /// No category above this share of the seats.
+    MaxShare(u32),
+    /// Zipper on elected seats.
+    Alternating,
+}
+
+/// Seat rules of a constituency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesDraft {
+    /// Total seats.
+    pub seats: u32,
+    /// Seats drawn by lot.
+    #[serde(default)]
+    pub lottery_seats: u32,
+    /// Per-category quotas.
+    #[serde(default)]
+    pub quotas: Vec<QuotaDraft>,
+    /// Parity rule.
+    #[serde(default)]
+    pub parity: ParityDraft,
+}
+
+/// A constituency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstituencyDraft {
+    /// Short id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Candidates in ballot order.
+    pub candidates: Vec<CandidateDraft>,
+    /// Fewest approvals.
+    pub approval_min: u32,
+    /// Most approvals.
+    pub approval_max: u32,
+    /// Seats and quotas.
+    pub rules: RulesDraft,
+}
+
+/// A trustee: display name and public keys (from `urne trustee keygen`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrusteeDraft {
+    /// Display name.
+    pub name: String,
+    /// Ed25519 public key, hex.
+    pub signing_key: String,
+    /// ristretto255 public key, hex.
+    pub encryption_key: String,
+}
+
+/// A lottery contributor: display name and public key (from `urne lottery keygen`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributorDraft {
+    /// Display name.
+    pub name: String,
+    /// Ed25519 public key, hex.
+    pub signing_key: String,
+}
+
+/// The beacon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconDraft {
+    /// Source, e.g. "drand quicknet".
+    pub source: String,
+    /// Round or date whose value is used.
+    pub round: String,
+}
+
+/// Draw method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodDraft {
+    /// ChaCha20 DRBG.
+    #[default]
+    Drbg,
+    /// RFC 3797.
+    Rfc3797,
+}
+
+/// Lottery configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LotteryDraft {
+    /// Draw method.
+    #[serde(default)]
+    pub method: MethodDraft,
+    /// Contributors, in index order.
+    #[serde(default)]
+    pub contributors: Vec<ContributorDraft>,
+    /// The beacon.
+    pub beacon: BeaconDraft,
+    /// Commit deadline (RFC 3339).
+    #[serde(default)]
+    pub commit_deadline: String,
+    /// Reveal deadline (RFC 3339).
+    #[serde(default)]
+    pub reveal_deadline: String,
+}
+
+/// A manifest draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestDraft {
+    /// Title.
+    pub title: String,
+    /// Constituencies.
+    pub constituencies: Vec<ConstituencyDraft>,
+    /// Trustees, in index order.
+    pub trustees: Vec<TrusteeDraft>,
+    /// Decryption threshold.
+    pub threshold: u32,
+    /// Lottery.
+    pub lottery: LotteryDraft,
+    /// Voting opens (RFC 3339, informative).
+    #[serde(default)]
+    pub voting_opens: String,
+    /// Voting closes (RFC 3339, informative).
+    #[serde(default)]
+    pub voting_closes: String,
+}
+
+fn hex32(what: impl Into<String>, s: &str) -> Result<[u8; 32], DraftError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|e| DraftError::Key {
+        what: what.into(),
+        reason: format!("not 64 hex digits ({e})"),
+    })?;
+    Ok(out)
+}
+
+fn point(what: &str, s: &str) -> Result<RistrettoPoint, DraftError> {
+    let bytes = hex32(what, s)?;
+    decode_nonidentity_point(&bytes).map_err(|e| DraftError::Key {
+        what: what.into(),
+        reason: e.to_string(),
+    })
+}
+
+impl ManifestDraft {
+    /// The manifest with the service's parts filled in (one registrar key per
+    /// constituency, in order). The caller validates it.
+    pub fn to_manifest(
+        &self,
+        board_key: [u8; 32],
+        salt: [u8; 16],
+        registrar_keys: &[RegistrarPublicKey],
+    ) -> Result<Manifest, DraftError> {
+        if registrar_keys.len() != self.constituencies.len() {
+            return Err(DraftError::RegistrarKeys {
+                expected: self.constituencies.len(),
+                got: registrar_keys.len(),
+            });
+        }
+        let constituencies = self
+            .constituencies
+            .iter()
+            .zip(registrar_keys)
+            .map(|(c, key)| Constituency {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                candidates: c
+                    .candidates
+                    .iter()
+                    .map(|k| Candidate {
+                        id: k.id.clone(),
+                        category: k.category.clone(),
+                    })
+                    .collect(),
+                approval_min: c.approval_min,
+                approval_max: c.approval_max,
+                rules: SeatRules {
+                    seats: c.rules.seats,
+                    lottery_seats: c.rules.lottery_seats,
+                    quotas: c
+                        .rules
+                        .quotas
+                        .iter()
+                        .map(|q| CategoryQuota {
+                            category: q.category.clone(),
+                            min: q.min,
+                            max: q.max,
+                        })
+                        .collect(),
+                    parity: match c.rules.parity {
+                        ParityDraft::None => ParityRule::None,
+                        ParityDraft::MaxShare(percent) => ParityRule::MaxShare { percent },
+                        ParityDraft::Alternating => ParityRule::Alternating,
+                    },
+                },
+                registrar_key: *key,
+            })
+            .collect();
+        let trustees = self
+            .trustees
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(Trustee {
+                    index: i as u32 + 1,
+                    name: t.name.clone(),
+                    signing_key: hex32(format!("trustee {} signing key", t.name), &t.signing_key)?,
+                    encryption_key: point(
+                        &format!("trustee {} encryption key", t.name),
+                        &t.encryption_key,
+                    )?,
+                })
+            })
+            .collect::<Result<_, DraftError>>()?;
+        let contributors = self
+            .lottery
+            .contributors
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Ok(Contributor {
+                    index: i as u32 + 1,
+                    name: c.name.clone(),
+                    signing_key: hex32(
+                        format!("contributor {} signing key", c.name),
+                        &c.signing_key,
+                    )?,
+                })
+            })
+            .collect::<Result<_, DraftError>>()?;
+        Ok(Manifest {
+            version: PROTOCOL_VERSION,
+            title: self.title.clone(),
+            salt,
+            board_key,
+            constituencies,
+            trustees,
+            threshold: self.threshold,
+            lottery: Lottery {
+                method: match self.lottery.method {
+                    MethodDraft::Drbg => DrawMethod::Drbg,
+                    MethodDraft::Rfc3797 => DrawMethod::Rfc3797,
+                },
+                contributors,
+                beacon: Beacon {
+                    source: self.lottery.beacon.source.clone(),
+                    round: self.lottery.beacon.round.clone(),
+                },
+                commit_deadline: self.lottery.commit_deadline.clone(),
+                reveal_deadline: self.lottery.reveal_deadline.clone(),
+            },
+            voting_opens: self.voting_opens.clone(),
+            voting_closes: self.voting_closes.clone(),
+        })
+    }
+
+    /// Whether `manifest` is this draft completed by the service: everything
+    /// the organiser wrote is unchanged.
+    pub fn matches(&self, manifest: &Manifest) -> bool {
+        let keys: Vec<RegistrarPublicKey> = manifest
+            .constituencies
+            .iter()
+            .map(|c| c.registrar_key)
+            .collect();
+        self.to_manifest(manifest.board_key, manifest.salt, &keys)
+            .is_ok_and(|m| m == *manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use urne_crypto::credential::RegistrarKey;
+    use urne_crypto::dkg::TrusteeKey;
+
+    fn example() -> String {
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+        let trustee = |i: u8, rng: &mut rand_chacha::ChaCha20Rng| {
+            let e = hex::encode(TrusteeKey::generate(rng).public_key().compress().to_bytes());
+            let s = hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&[i; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            );
+            format!(
+                "[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{s}\"\nencryption_key = \"{e}\"\n"
+            )
+        };
+        let t1 = trustee(1, &mut rng);
+        let t2 = trustee(2, &mut rng);
+        format!(
+            r#"title = "Assembly"
+threshold = 2
+
+[[constituencies]]
+id = "north"
+name = "North"
+approval_min = 1
+approval_max = 2
+candidates = [{{ id = "ana", category = "f" }}, {{ id = "bo", category = "m" }}, {{ id = "cy", category = "f" }}]
+rules = {{ seats = 2, lottery_seats = 0, parity = {{ max_share = 50 }} }}
+
+{t1}
+{t2}
+[lottery]
+method = "drbg"
+beacon = {{ source = "drand", round = "1000" }}
+"#
+        )
+    }
+
+    #[test]
+    fn a_toml_draft_becomes_a_valid_manifest_and_changes_are_detected() {
+        let draft: ManifestDraft = toml::from_str(&example()).unwrap();
+        assert_eq!(
+            draft.constituencies[0].rules.parity,
+            ParityDraft::MaxShare(50)
+        );
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+        let keys = vec![RegistrarKey::generate(&mut rng).public()];
+        let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
+        manifest.validate().unwrap();
+        assert_eq!(manifest.trustees[1].index, 2);
+        assert!(draft.matches(&manifest));
+        let mut changed = manifest.clone();
+        changed.constituencies[0].approval_max = 3;
+        assert!(!draft.matches(&changed));
+        assert!(matches!(
+            draft.to_manifest([1; 32], [2; 16], &[]),
+            Err(DraftError::RegistrarKeys { .. })
+        ));
+        let json = serde_json::to_string(&draft).unwrap();
+        assert_eq!(serde_json::from_str::<ManifestDraft>(&json).unwrap(), draft);
+        assert!(toml::from_str::<ManifestDraft>("title = \"x\"\nunknown = 1\n").is_err());
+    }
+}

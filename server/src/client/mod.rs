@@ -1,0 +1,21 @@
+//! The client side of urne: an HTTP client for every route of the v1 API
+//! that checks every receipt it gets, a local replay of the board, and the
+//! protocol steps of voters, trustees, lottery contributors and auditors as
+//! pure functions over `urne_crypto`.
+
+pub mod api;
+pub mod auditor;
+pub mod board;
+pub mod contributor;
+pub mod draft;
+pub mod error;
+pub mod keys;
+pub mod receipt;
+pub mod secret_file;
+pub mod trustee;
+pub mod voter;
+pub mod wallet;
+
+pub use api::Client;
+pub use error::ClientError;
+pub use receipt::Receipt;

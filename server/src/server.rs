@@ -1,0 +1,151 @@
+//! Running the service: bind, serve, shut down gracefully.
+//!
+//! Shutdown order: stop accepting connections and mark the state as shutting
+//! down (new appends get 503), let in-flight requests finish (bounded by
+//! [`Limits::drain_timeout`]), then stop the sequencer, which commits and
+//! flushes everything already queued before its thread exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::auth::OrganiserToken;
+use crate::api::limits::Limits;
+use crate::api::{self, AppState};
+use crate::board::{Board, BoardError};
+
+/// Everything `urne serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Data directory (store and board key).
+    pub data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The organiser's bearer token, if organiser routes are to be usable.
+    pub organiser_token: Option<OrganiserToken>,
+    /// Limits, rate limits and timeouts.
+    pub limits: Limits,
+    /// Mount the test-support append route (tests and benchmarks only).
+    pub test_support: bool,
+}
+
+/// Failures of the service as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The board could not be opened.
+    #[error(transparent)]
+    Board(#[from] BoardError),
+    /// Binding or serving the socket failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server task ended abnormally.
+    #[error("server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A started server.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+/// Opens the board and starts serving on `config.listen`.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
+    let (board, sequencer) = Board::open(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let local_addr = listener.local_addr()?;
+    let state = AppState::new(board, config.organiser_token, &config.limits);
+    let app = api::router(state.clone(), &config.limits, config.test_support);
+    let drain = config.limits.drain_timeout;
+    let (shutdown, requested) = oneshot::channel::<()>();
+    let (draining_tx, draining) = oneshot::channel::<()>();
+
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // A dropped handle shuts the server down too.
+                let _ = requested.await;
+                state.begin_shutdown();
+                let _ = draining_tx.send(());
+            })
+            .await
+    });
+    let task = tokio::spawn(async move {
+        let mut serve = serve;
+        let served = tokio::select! {
+            result = &mut serve => Some(result),
+            _ = draining => match tokio::time::timeout(drain, &mut serve).await {
+                Ok(result) => Some(result),
+                Err(_) => {
+                    tracing::warn!("requests still running after the drain timeout; stopping anyway");
+                    serve.abort();
+                    None
+                }
+            },
+        };
+        sequencer.stop().await;
+        tracing::info!("board closed");
+        match served {
+            Some(result) => Ok(result??),
+            None => Ok(()),
+        }
+    });
+    tracing::info!(%local_addr, "listening");
+    Ok(RunningServer {
+        local_addr,
+        shutdown,
+        task,
+    })
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shuts down gracefully and waits until the board is closed.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.shutdown.send(());
+        self.task.await?
+    }
+
+    /// Serves until `signal` completes (or the server fails), then shuts down.
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ServeError> {
+        tokio::select! {
+            result = &mut self.task => result?,
+            () = signal => self.shutdown().await,
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn termination_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("termination signal received");
+}

@@ -1,0 +1,399 @@
+//! The default [`Store`]: an embedded sled database.
+//!
+//! Everything lives in sled's default tree so that one [`::sled::Batch`]
+//! commits a whole [`WriteSet`] atomically (sled batches are atomic within one
+//! tree). Keys start with a one-byte kind, then the 32-byte election id, then
+//! big-endian numbers, so each kind of record of a log is contiguous and in
+//! index order:
+//!
+//! | key                                         | value                  |
+//! |---------------------------------------------|------------------------|
+//! | `"v"`                                       | format version (u64 BE) |
+//! | `"s" ‖ id`                                  | committed size (u64 BE) |
+//! | `"e" ‖ id ‖ index (u64 BE)`                 | entry bytes            |
+//! | `"n" ‖ id ‖ level (u8) ‖ index (u64 BE)`    | node hash (32 bytes)   |
+//! | `"c" ‖ id ‖ size (u64 BE)`                  | signed checkpoint note |
+//! | `"t" ‖ id ‖ len(table) (u8) ‖ table ‖ key`  | row value              |
+//!
+//! Durability: [`Store::commit`] applies the batch, `flush`es it, then
+//! fsyncs sled's files itself. On Linux, sled 0.34's `flush` ends with
+//! `sync_file_range`, which neither persists file metadata (the log's growth)
+//! nor flushes the device's write cache, and sled writes large messages to
+//! `blobs/` files without any sync; so after each flush the store calls
+//! `fdatasync` on sled's log file and `fsync` on every blob file written
+//! since the previous commit (and on the blob directory). One commit, one
+//! round of syncs, however many entries it holds.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Digest, Store, StoreError, Table, Write, WriteSet};
+use crate::election::ElectionId;
+use urne_crypto::merkle::NodeId;
+
+const FORMAT_VERSION: u64 = 1;
+const VERSION_KEY: &[u8] = b"v";
+const SIZE: u8 = b's';
+const ENTRY: u8 = b'e';
+const NODE: u8 = b'n';
+const CHECKPOINT: u8 = b'c';
+const ROW: u8 = b't';
+
+/// A [`Store`] on a sled database.
+pub struct SledStore {
+    db: ::sled::Db,
+    /// sled's log file, for `fdatasync` after each flush.
+    log_file: File,
+    blob_dir: PathBuf,
+    /// Blob files are named by log sequence number; those up to this one are synced.
+    blobs_synced_through: AtomicU64,
+}
+
+impl From<::sled::Error> for StoreError {
+    fn from(e: ::sled::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in directory `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = ::sled::Config::new().path(path).open()?;
+        match db.get(VERSION_KEY)? {
+            None => {
+                db.insert(VERSION_KEY, &FORMAT_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+            Some(v) => {
+                let version = be_u64(&v)?;
+                if version != FORMAT_VERSION {
+                    return Err(StoreError::UnsupportedFormat(version));
+                }
+            }
+        }
+        let io = |e: std::io::Error| StoreError::Engine(Box::new(e));
+        let store = Self {
+            db,
+            log_file: File::open(path.join("db")).map_err(io)?,
+            blob_dir: path.join("blobs"),
+            blobs_synced_through: AtomicU64::new(0),
+        };
+        store.sync_files().map_err(io)?;
+        Ok(store)
+    }
+
+    /// Makes everything sled has written so far durable (see the module doc).
+    fn sync_files(&self) -> std::io::Result<()> {
+        self.log_file.sync_data()?;
+        let synced = self.blobs_synced_through.load(Ordering::Relaxed);
+        let mut newest = synced;
+        let mut any = false;
+        for item in std::fs::read_dir(&self.blob_dir)? {
+            let path = item?.path();
+            let lsn = path
+                .file_name()
+                .and_then(|n| n.to_str()?.parse::<u64>().ok());
+            if let Some(lsn) = lsn.filter(|&l| l > synced) {
+                // A blob can be collected by sled between listing and opening.
+                match File::open(&path) {
+                    Ok(f) => f.sync_all()?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                newest = newest.max(lsn);
+                any = true;
+            }
+        }
+        if any {
+            File::open(&self.blob_dir)?.sync_all()?;
+            self.blobs_synced_through.store(newest, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+fn key(kind: u8, log: &ElectionId, extra: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33 + extra.len());
+    k.push(kind);
+    k.extend_from_slice(log.as_bytes());
+    k.extend_from_slice(extra);
+    k
+}
+
+fn node_key(log: &ElectionId, node: NodeId) -> Vec<u8> {
+    let mut extra = [0u8; 9];
+    extra[0] = node.level;
+    extra[1..].copy_from_slice(&node.index.to_be_bytes());
+    key(NODE, log, &extra)
+}
+
+fn row_key(log: &ElectionId, table: Table, row: &[u8]) -> Vec<u8> {
+    let name = table.name().as_bytes();
+    let mut k = key(ROW, log, &[name.len() as u8]);
+    k.extend_from_slice(name);
+    k.extend_from_slice(row);
+    k
+}
+
+fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    let b: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("expected 8 bytes, found {}", bytes.len())))?;
+    Ok(u64::from_be_bytes(b))
+}
+
+impl Store for SledStore {
+    fn logs(&self) -> Result<Vec<(ElectionId, u64)>, StoreError> {
+        self.db
+            .scan_prefix([SIZE])
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id: [u8; 32] = k[1..]
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("size key length".into()))?;
+                Ok((ElectionId(id), be_u64(&v)?))
+            })
+            .collect()
+    }
+
+    fn size(&self, log: &ElectionId) -> Result<Option<u64>, StoreError> {
+        self.db
+            .get(key(SIZE, log, &[]))?
+            .map(|v| be_u64(&v))
+            .transpose()
+    }
+
+    fn entry(&self, log: &ElectionId, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .get(key(ENTRY, log, &index.to_be_bytes()))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn entries(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity((end - start).min(1024) as usize);
+        let mut bytes = 0;
+        let range = key(ENTRY, log, &start.to_be_bytes())..key(ENTRY, log, &end.to_be_bytes());
+        for (expected, kv) in (start..end).zip(self.db.range(range)) {
+            let (k, v) = kv?;
+            if bytes >= max_bytes || be_u64(&k[33..])? != expected {
+                break;
+            }
+            bytes += v.len();
+            out.push(v.to_vec());
+        }
+        Ok(out)
+    }
+
+    fn node(&self, log: &ElectionId, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.db
+            .get(node_key(log, node))?
+            .map(|v| {
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("node hash of {} bytes", v.len())))
+            })
+            .transpose()
+    }
+
+    fn checkpoint(&self, log: &ElectionId, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .get(key(CHECKPOINT, log, &size.to_be_bytes()))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn get(
+        &self,
+        log: &ElectionId,
+        table: Table,
+        row: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(row_key(log, table, row))?.map(|v| v.to_vec()))
+    }
+
+    fn commit(&self, writes: WriteSet) -> Result<(), StoreError> {
+        let mut batch = ::sled::Batch::default();
+        for w in writes.writes() {
+            match w {
+                Write::Size { log, size } => batch.insert(key(SIZE, log, &[]), &size.to_be_bytes()),
+                Write::Entry { log, index, bytes } => {
+                    batch.insert(key(ENTRY, log, &index.to_be_bytes()), bytes.as_slice())
+                }
+                Write::Node { log, node, hash } => batch.insert(node_key(log, *node), hash),
+                Write::Checkpoint { log, size, note } => {
+                    batch.insert(key(CHECKPOINT, log, &size.to_be_bytes()), note.as_slice())
+                }
+                Write::Row {
+                    log,
+                    table,
+                    key: row,
+                    value,
+                } => batch.insert(row_key(log, *table, row), value.as_slice()),
+            }
+        }
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        self.sync_files()
+            .map_err(|e| StoreError::Engine(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Table = Table::new("members");
+
+    fn id(b: u8) -> ElectionId {
+        ElectionId([b; 32])
+    }
+
+    #[test]
+    fn commits_and_reads_back_every_kind_of_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.logs().unwrap(), vec![]);
+        assert_eq!(store.size(&id(1)).unwrap(), None);
+
+        let mut w = WriteSet::new();
+        for i in 0..3u64 {
+            w.push(Write::Entry {
+                log: id(1),
+                index: i,
+                bytes: vec![i as u8; 3],
+            });
+        }
+        w.push(Write::Size {
+            log: id(1),
+            size: 3,
+        });
+        w.push(Write::Node {
+            log: id(1),
+            node: NodeId::new(1, 0),
+            hash: [7; 32],
+        });
+        w.push(Write::Checkpoint {
+            log: id(1),
+            size: 3,
+            note: b"note".to_vec(),
+        });
+        w.push(Write::Row {
+            log: id(1),
+            table: T,
+            key: b"alice".to_vec(),
+            value: b"1".to_vec(),
+        });
+        w.push(Write::Size {
+            log: id(2),
+            size: 0,
+        });
+        store.commit(w).unwrap();
+
+        assert_eq!(store.logs().unwrap(), vec![(id(1), 3), (id(2), 0)]);
+        assert_eq!(store.size(&id(1)).unwrap(), Some(3));
+        assert_eq!(store.entry(&id(1), 2).unwrap(), Some(vec![2; 3]));
+        assert_eq!(store.entry(&id(1), 3).unwrap(), None);
+        assert_eq!(
+            store.entries(&id(1), 1, 10, usize::MAX).unwrap(),
+            vec![vec![1; 3], vec![2; 3]]
+        );
+        // The byte bound stops after the entry that reaches it.
+        assert_eq!(
+            store.entries(&id(1), 0, 10, 4).unwrap(),
+            vec![vec![0; 3], vec![1; 3]]
+        );
+        assert_eq!(store.entries(&id(1), 0, 10, 1).unwrap(), vec![vec![0; 3]]);
+        assert_eq!(
+            store.entries(&id(2), 0, 10, usize::MAX).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
+        assert_eq!(
+            store.node(&id(1), NodeId::new(1, 0)).unwrap(),
+            Some([7; 32])
+        );
+        assert_eq!(store.node(&id(1), NodeId::new(0, 0)).unwrap(), None);
+        assert_eq!(store.checkpoint(&id(1), 3).unwrap(), Some(b"note".to_vec()));
+        assert_eq!(store.get(&id(1), T, b"alice").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(store.get(&id(2), T, b"alice").unwrap(), None);
+        assert_eq!(
+            store.get(&id(1), Table::new("other"), b"alice").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_committed_data() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            let mut w = WriteSet::new();
+            w.push(Write::Size {
+                log: id(9),
+                size: 1,
+            });
+            w.push(Write::Entry {
+                log: id(9),
+                index: 0,
+                bytes: b"x".to_vec(),
+            });
+            store.commit(w).unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.size(&id(9)).unwrap(), Some(1));
+        assert_eq!(store.entry(&id(9), 0).unwrap(), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn large_entries_go_through_synced_blobs_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![0x5a; 512 << 10];
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            let mut w = WriteSet::new();
+            w.push(Write::Size {
+                log: id(3),
+                size: 1,
+            });
+            w.push(Write::Entry {
+                log: id(3),
+                index: 0,
+                bytes: big.clone(),
+            });
+            store.commit(w).unwrap();
+            // sled keeps messages this large in blob files; each was synced.
+            let newest = std::fs::read_dir(dir.path().join("blobs"))
+                .unwrap()
+                .filter_map(|e| e.unwrap().file_name().to_str()?.parse::<u64>().ok())
+                .max()
+                .expect("a blob file");
+            assert!(store.blobs_synced_through.load(Ordering::Relaxed) >= newest);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.entry(&id(3), 0).unwrap(), Some(big));
+    }
+
+    #[test]
+    fn refuses_a_store_of_another_format_version() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = ::sled::open(dir.path()).unwrap();
+            db.insert(VERSION_KEY, &99u64.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        assert!(matches!(
+            SledStore::open(dir.path()),
+            Err(StoreError::UnsupportedFormat(99))
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+//! The `urne` command line: argument checks, data-directory locking, and the
+//! board benchmark's output.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn urne() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_urne"));
+    c.env("URNE_LOG", "warn").env_remove("URNE_ORGANISER_TOKEN");
+    c
+}
+
+#[test]
+fn serve_refuses_a_weak_organiser_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = urne()
+        .arg("serve")
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .env("URNE_ORGANISER_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+}
+
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = urne()
+        .arg("serve")
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("urne: listening on http://127.0.0.1:"),
+        "{line}"
+    );
+
+    let second = urne()
+        .arg("serve")
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("lock"), "{stderr}");
+}
+
+#[test]
+fn bench_board_prints_a_row_per_size_and_client_count() {
+    let out = urne()
+        .args(["bench-board", "--sizes", "20,40", "--clients", "1,4"])
+        .args(["--appends", "8", "--proofs", "8", "--entry-bytes", "64"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{stdout}");
+    for row in &rows {
+        assert_eq!(row.len(), 8, "{stdout}");
+        assert!(row.iter().all(|c| c.parse::<f64>().is_ok()), "{stdout}");
+    }
+    // The first row is measured at the first size, with one client.
+    assert_eq!((rows[0][0], rows[0][1]), ("20", "1"));
+}

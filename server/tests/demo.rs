@@ -1,0 +1,48 @@
+//! `urne demo --preset small --seed 1` end to end: the verifier's verdict and
+//! the seat table.
+
+use std::process::Command;
+
+#[test]
+#[ignore = "needs the server's election routes (POST /v1/elections and the rest of the API plan)"]
+fn small_demo_runs_verifies_and_seats_the_assembly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["demo", "--preset", "small", "--seed", "1", "--dir"])
+        .arg(dir.path())
+        .env("URNE_LOG", "warn")
+        .output()
+        .expect("run urne demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for line in [
+        "every entry replayed with full ballot verification: valid",
+        "tallies equal the voters' last choices: yes",
+        "election complete: yes",
+        "demo passed",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("| NO") && !stdout.lines().any(|l| l.trim_end().ends_with("NO")),
+        "{stdout}"
+    );
+    // Three constituencies of 4 seats: 3 elected and 1 drawn each.
+    for c in [
+        "North (north): 4 seats (3 elected, 1 drawn)",
+        "South (south): 4 seats",
+        "East (east): 4 seats",
+    ] {
+        assert!(stdout.contains(c), "missing {c:?} in:\n{stdout}");
+    }
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.trim_end().ends_with("drawn"))
+            .count(),
+        3,
+        "{stdout}"
+    );
+    assert!(dir.path().join("export").exists());
+}
