@@ -67,6 +67,8 @@ pub(crate) struct Parts {
     pub ballot_entries: u64,
     /// The verified final checkpoint.
     pub checkpoint: Option<Checkpoint>,
+    /// Its signed note.
+    pub note: Option<String>,
 }
 
 /// A chunk of consecutive entries sent to the pool.
@@ -161,6 +163,7 @@ pub(crate) struct Engine {
     /// Intermediate checkpoints beyond the entries read so far.
     ahead: Vec<(u64, Checkpoint)>,
     final_note: Option<String>,
+    verified_note: Option<String>,
     format_ok: bool,
     final_checkpoint: Option<Checkpoint>,
     // Pipeline.
@@ -239,6 +242,7 @@ impl Engine {
             checkpoints: 0,
             ahead: vec![],
             final_note: None,
+            verified_note: None,
             format_ok: true,
             final_checkpoint: None,
             chunk: vec![],
@@ -375,6 +379,7 @@ impl Engine {
                 checks,
                 ballot_entries: self.ballot_entries,
                 checkpoint: self.final_checkpoint,
+                note: self.verified_note,
             },
         )
     }
@@ -909,6 +914,7 @@ impl Engine {
                 format!("root {} over all {size} entries", hex::encode(cp.root)),
             );
             self.final_checkpoint = Some(cp);
+            self.verified_note = Some(note);
         } else {
             self.checks.fail(
                 CheckId::MerkleRoot,
@@ -918,7 +924,6 @@ impl Engine {
             );
         }
     }
-
 }
 
 fn export_code(e: &urne_crypto::export::ExportError) -> &'static str {

@@ -14,10 +14,13 @@ use std::io::{Read, Seek};
 
 pub mod attest;
 mod engine;
+pub mod monitor;
+mod remote;
 pub mod report;
 mod source;
 mod tree;
 
+pub use monitor::{verify_target, MonitorError};
 pub use report::{Check, CheckId, CheckStatus, Failure, Outcome, Report};
 pub use source::SourceError;
 

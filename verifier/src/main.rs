@@ -4,7 +4,6 @@
 //! election unless `--require-complete`), 1 it does not (including malformed
 //! or truncated input), 2 usage error or unreadable path.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +29,7 @@ struct Cli {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The export file (or, with --state, a service URL http://HOST/v1/elections/ID).
+    /// The export file, or a service URL http://HOST/v1/elections/ID.
     export: Option<String>,
     /// Print one JSON document on standard output instead of the human report.
     #[arg(long)]
@@ -38,6 +37,9 @@ struct VerifyArgs {
     /// Worker threads for ballot verification (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// Keep a monitoring state in FILE: verify only what was appended since the last run.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// Exit with status 1 unless the election is complete (every seat result verified).
     #[arg(long)]
     require_complete: bool,
@@ -131,11 +133,10 @@ fn verify(args: VerifyArgs) -> ExitCode {
         progress: !args.json,
         ..Options::default()
     };
-    let file = match File::open(export) {
-        Ok(f) => f,
-        Err(e) => return usage(&format!("{export}: {e}")),
+    let report = match urne_verify::verify_target(export, args.state.as_deref(), &options) {
+        Ok(r) => r,
+        Err(e) => return usage(&e.to_string()),
     };
-    let report = urne_verify::verify_export(file, &options);
     finish(&report, &args, key.as_ref())
 }
 
