@@ -721,9 +721,7 @@ impl Engine {
     }
 
     fn attestation(&mut self, index: u64, a: &Attestation) {
-        if self.tree.root_at(a.size) == Some(a.root) {
-            self.checks.count(CheckId::Attestations);
-        } else {
+        if self.tree.root_at(a.size) != Some(a.root) {
             self.checks.fail(
                 CheckId::Attestations,
                 Some((index, Some(EntryKind::Attestation))),
@@ -782,11 +780,12 @@ impl Engine {
                 "the board has no entries",
             );
         }
-        if self.board_key.is_some() && !self.checks.has_failed(CheckId::BoardKey) {
-            if self.record.is_none() {
-                self.checks
-                    .detail(CheckId::BoardKey, "not compared: no valid manifest");
-            }
+        if self.board_key.is_some()
+            && self.record.is_none()
+            && !self.checks.has_failed(CheckId::BoardKey)
+        {
+            self.checks
+                .detail(CheckId::BoardKey, "not compared: no valid manifest");
         }
         let ballot_proofs = self.checks.counted(CheckId::BallotProofs);
         self.checks.detail(

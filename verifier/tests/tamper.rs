@@ -381,6 +381,9 @@ fn swapped_decryption_share_is_caught() {
     assert_eq!(report["failures"][0]["code"], "bad_signature");
 }
 
+/// Builds a tampered export, re-signed with the given key or not.
+type Tamper<'a> = Box<dyn Fn(Option<&SigningKey>) -> Vec<u8> + 'a>;
+
 /// Changes the body of entry `at` with `change`, re-signed by `key` or not.
 fn tamper_body<B: Canonical>(
     f: &Fixture,
@@ -404,12 +407,7 @@ fn tamper_body<B: Canonical>(
 fn changed_results_are_caught_signed_or_not() {
     let f = fixture();
     let board = f.board_signer();
-    let cases: Vec<(
-        &str,
-        usize,
-        &str,
-        Box<dyn Fn(Option<&SigningKey>) -> Vec<u8>>,
-    )> = vec![
+    let cases: Vec<(&str, usize, &str, Tamper)> = vec![
         (
             "tally count",
             first(f, EntryKind::Tally),
@@ -644,7 +642,7 @@ fn truncated_and_malformed_exports_are_caught() {
     }
     let report = assert_caught(
         "no final checkpoint",
-        &w.finish(&String::new())
+        &w.finish("")
             .map(|mut b| {
                 // Drop the (empty) final record again: 5 bytes of header.
                 b.truncate(b.len() - 5);

@@ -119,7 +119,7 @@ impl Record {
     /// The record's whole state as canonical bytes (see [`Record::restore`]).
     pub fn snapshot(&self) -> Vec<u8> {
         let mut members: Vec<RosterMember> = self.members.values().cloned().collect();
-        members.sort_by(|a, b| a.member.cmp(&b.member));
+        members.sort_by_key(|a| a.member);
         let mut enrolled: Vec<KeyValue> = self
             .enrolled
             .iter()
@@ -128,7 +128,7 @@ impl Record {
                 value: *value,
             })
             .collect();
-        enrolled.sort_by(|a, b| a.key.cmp(&b.key));
+        enrolled.sort_by_key(|a| a.key);
         let constituencies = self
             .constituencies
             .iter()
@@ -141,7 +141,7 @@ impl Record {
                         index: *index,
                     })
                     .collect();
-                ballots.sort_by(|a, b| a.key.cmp(&b.key));
+                ballots.sort_by_key(|a| a.key);
                 ConstituencySnapshot {
                     issuances: c.issuances,
                     ballots,
