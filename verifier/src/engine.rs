@@ -287,6 +287,7 @@ impl Engine {
         // A service resumed after a verified prefix sends no key record.
         let expect_key = !resumed || self.repeated_prefix > 0;
         let mut key_records = 0u32;
+        let mut records = 0u64;
         let mut finished = false;
         loop {
             let item = match source.next_item() {
@@ -303,6 +304,7 @@ impl Engine {
                     break;
                 }
             };
+            records += 1;
             if finished {
                 self.format_error("trailing_record", "records after the final checkpoint");
                 break;
@@ -365,6 +367,13 @@ impl Engine {
         if self.format_ok && self.final_note.is_none() {
             self.format_error("truncated", "the export ends without a final checkpoint");
         }
+        self.checks.detail(
+            CheckId::ExportFormat,
+            format!(
+                "{records} records: {} entries, {} intermediate checkpoints, final checkpoint",
+                self.next_index, self.checkpoints
+            ),
+        );
         let report = self.finish();
         let mut checks = self.checks;
         // Only the counters of the replay carry over to a resumed run: the
@@ -785,7 +794,7 @@ impl Engine {
             && !self.checks.has_failed(CheckId::BoardKey)
         {
             self.checks
-                .detail(CheckId::BoardKey, "not compared: no valid manifest");
+                .not_made(CheckId::BoardKey, "not compared: no valid manifest");
         }
         let ballot_proofs = self.checks.counted(CheckId::BallotProofs);
         self.checks.detail(
@@ -867,7 +876,7 @@ impl Engine {
                 "no final checkpoint",
             );
             self.checks
-                .detail(CheckId::MerkleRoot, "not compared: no final checkpoint");
+                .not_made(CheckId::MerkleRoot, "not compared: no final checkpoint");
             return;
         };
         let Some(board) = &self.board else {
@@ -876,6 +885,10 @@ impl Engine {
                 None,
                 "no_board_key",
                 "no valid board key to check the final checkpoint",
+            );
+            self.checks.not_made(
+                CheckId::MerkleRoot,
+                "not compared: no usable final checkpoint",
             );
             return;
         };
@@ -887,6 +900,10 @@ impl Engine {
                     None,
                     "bad_checkpoint",
                     e.to_string(),
+                );
+                self.checks.not_made(
+                    CheckId::MerkleRoot,
+                    "not compared: no usable final checkpoint",
                 );
                 return;
             }
@@ -901,6 +918,8 @@ impl Engine {
                     cp.size
                 ),
             );
+            self.checks
+                .not_made(CheckId::MerkleRoot, "not compared: the sizes differ");
             return;
         }
         self.checks.detail(

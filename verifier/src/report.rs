@@ -363,7 +363,12 @@ impl Report {
             }
             if let Some(d) = &c.drawn {
                 let ids: Vec<&str> = d.iter().map(|m| m.id.as_str()).collect();
-                let _ = write!(s, "\n  drawn:   {}", ids.join(", "));
+                let drawn = if ids.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    ids.join(", ")
+                };
+                let _ = write!(s, "\n  drawn:   {drawn}");
             }
             s.push('\n');
         }
@@ -400,6 +405,8 @@ pub(crate) struct Checks {
     pending: std::collections::BTreeSet<String>,
     /// Entries (or objects) not checked because the replay had stopped.
     unchecked: std::collections::BTreeMap<String, u64>,
+    /// Checks that could not be made at all, with the reason.
+    not_made: std::collections::BTreeMap<String, String>,
     /// Board index at which the replay stopped, if it did.
     pub(crate) stopped_at: Option<u64>,
 }
@@ -412,6 +419,11 @@ impl Checks {
     pub(crate) fn reset(&mut self, id: CheckId) {
         self.counts.remove(id.name());
         self.details.remove(id.name());
+    }
+
+    /// Marks a check as not made (`skipped`), e.g. a root with nothing to compare it to.
+    pub(crate) fn not_made(&mut self, id: CheckId, reason: impl Into<String>) {
+        self.not_made.insert(id.name().into(), reason.into());
     }
 
     pub(crate) fn clear_pending(&mut self) {
@@ -473,6 +485,8 @@ impl Checks {
                         String::new()
                     };
                     (CheckStatus::Fail, format!("{}{more}", first.line()))
+                } else if let Some(reason) = self.not_made.get(name) {
+                    (CheckStatus::Skipped, reason.clone())
                 } else if let (Some(n), Some(at)) = (self.unchecked.get(name), self.stopped_at) {
                     (
                         CheckStatus::Skipped,
