@@ -7,6 +7,7 @@
 //! ```
 //!
 //! Each export is verified in its own process (so that peak memory is its own).
+//! `URNE_BATCH=N` sets the entries per work unit (default 64).
 
 use std::process::Command;
 use std::time::Instant;
@@ -63,10 +64,13 @@ fn measure_one(path: &str, threads: usize) {
             std::process::exit(2);
         }
     };
-    let options = urne_verify::Options {
+    let mut options = urne_verify::Options {
         threads,
         ..Default::default()
     };
+    if let Some(b) = std::env::var("URNE_BATCH").ok().and_then(|b| b.parse().ok()) {
+        options.batch = b;
+    }
     let t = Instant::now();
     let report = urne_verify::verify_export(file, &options);
     let secs = t.elapsed().as_secs_f64();
