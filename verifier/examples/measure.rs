@@ -68,7 +68,10 @@ fn measure_one(path: &str, threads: usize) {
         threads,
         ..Default::default()
     };
-    if let Some(b) = std::env::var("URNE_BATCH").ok().and_then(|b| b.parse().ok()) {
+    if let Some(b) = std::env::var("URNE_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+    {
         options.batch = b;
     }
     let t = Instant::now();

@@ -18,6 +18,8 @@ use urne_verify::{attest, Options, Outcome, Report};
     name = "urne-verify",
     version,
     about = "Verify an urne election from its export, trusting nothing else",
+    after_help = "Exit status: 0 the election verifies (a running one: valid so far), \
+                  1 it does not, 2 usage error or unreadable input.",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -29,7 +31,7 @@ struct Cli {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The export file, or a service URL http://HOST/v1/elections/ID.
+    /// The export file, or a service URL http://HOST/v1/elections/ID (plain HTTP).
     export: Option<String>,
     /// Print one JSON document on standard output instead of the human report.
     #[arg(long)]

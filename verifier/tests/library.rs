@@ -19,7 +19,12 @@ fn outcome_does_not_depend_on_batches_or_threads() {
     let f = build(&Params::small(61));
     let export = f.export();
     let reference = without_timing(verify_export(Cursor::new(&export), &Options::default()));
-    assert_eq!(reference.status, Outcome::Valid, "{:#?}", reference.failures);
+    assert_eq!(
+        reference.status,
+        Outcome::Valid,
+        "{:#?}",
+        reference.failures
+    );
     assert!(reference
         .checks
         .iter()
