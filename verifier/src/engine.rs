@@ -500,7 +500,12 @@ impl Engine {
         if index == 0 || self.chunk.len() >= self.batch || self.chunk_bytes >= CHUNK_BYTES {
             self.flush(history);
         }
-        if let Some(pos) = self
+        self.resolve_ahead();
+    }
+
+    /// Compares the checkpoints whose size the tree has now reached.
+    fn resolve_ahead(&mut self) {
+        while let Some(pos) = self
             .ahead
             .iter()
             .position(|(_, cp)| cp.size <= self.tree.size())
@@ -745,6 +750,7 @@ impl Engine {
 
     fn finish(&mut self) -> Report {
         let size = self.tree.size();
+        self.resolve_ahead();
         self.checks.clear_pending();
         if self.prefix_read < self.repeated_prefix {
             self.checks.fail(

@@ -694,3 +694,45 @@ fn running_election_is_valid_so_far() {
     let (code, _) = run(&export, &["--require-complete"]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn checkpoints_ahead_of_their_entries_are_checked_when_reached() {
+    let f = fixture();
+    let entries = bytes(f);
+    let n = entries.len() as u64;
+    let honest = f.checkpoint_for(&entries, n);
+    let vkey = f.board_key().verifier().to_vkey_string();
+    let export_with_early = |early: &[String]| {
+        let mut w = ExportWriter::new(Vec::new(), &vkey).expect("export");
+        for note in early {
+            w.write(&ExportRecord::Checkpoint(note.clone()))
+                .expect("export");
+        }
+        for e in &entries {
+            w.write(&ExportRecord::Entry(e.clone())).expect("export");
+        }
+        w.finish(&honest).expect("export")
+    };
+    // Two checkpoints, of a middle size and of the final size, before any entry.
+    let middle = f.checkpoint_for(&entries, n / 2);
+    let (code, report) = run(
+        &export_with_early(&[honest.clone(), middle, honest.clone()]),
+        &[],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let cps = report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "checkpoints"))
+        .expect("checkpoints");
+    assert_eq!(cps["detail"], "3 intermediate checkpoints consistent");
+    // A checkpoint beyond the final size: a longer board exists somewhere.
+    let origin = election_origin(&f.election);
+    let longer =
+        sign_checkpoint(&f.board_key(), &Checkpoint::new(origin, n + 1, [2u8; 32])).expect("sign");
+    assert_caught(
+        "checkpoint beyond the export",
+        &export_with_early(&[longer]),
+        "checkpoints",
+        None,
+    );
+}
