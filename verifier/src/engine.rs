@@ -787,13 +787,36 @@ impl Engine {
             ),
         );
         self.check_final();
-        if self.record.is_none() && !self.checks.any_failed() {
-            self.checks.fail(
+        if self.record.is_none() {
+            if !self.checks.any_failed() {
+                self.checks.fail(
+                    CheckId::Manifest,
+                    None,
+                    "empty_board",
+                    "the board has no entries",
+                );
+            }
+            let replay = [
                 CheckId::Manifest,
-                None,
-                "empty_board",
-                "the board has no entries",
-            );
+                CheckId::Roster,
+                CheckId::KeyGeneration,
+                CheckId::Phases,
+                CheckId::Issuance,
+                CheckId::Ballots,
+                CheckId::BallotProofs,
+                CheckId::DecryptionShares,
+                CheckId::Tallies,
+                CheckId::Lottery,
+                CheckId::Seats,
+                CheckId::Attestations,
+            ];
+            for id in replay {
+                self.checks.not_made(id, "not checked: no valid manifest");
+            }
+        }
+        if self.board_key.is_none() {
+            self.checks
+                .not_made(CheckId::BoardKey, "not checked: no board key record");
         }
         if self.board_key.is_some()
             && self.record.is_none()
@@ -834,8 +857,11 @@ impl Engine {
                 }
             }
             _ => {
-                self.checks.skip(CheckId::Complete);
-                self.checks.stopped_at.get_or_insert(size);
+                let reason = match self.checks.stopped_at {
+                    Some(at) => format!("not determined: the replay stopped at entry {at}"),
+                    None => "not determined: no valid manifest".to_string(),
+                };
+                self.checks.not_made(CheckId::Complete, reason);
                 false
             }
         };
