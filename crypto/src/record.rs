@@ -135,7 +135,7 @@ pub enum Applied {
     Attestation(Attestation),
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ConstituencyState {
     issuances: u64,
     /// Ballot key → board index of its latest ballot.
@@ -155,6 +155,7 @@ pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
 }
 
 /// The replayed state of one election.
+#[derive(Clone)]
 pub struct Record {
     manifest: Manifest,
     election: ElectionId,

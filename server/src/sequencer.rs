@@ -11,19 +11,31 @@
 //! acknowledged only once it is durable, together with a checkpoint that
 //! includes it, and a checkpoint is handed out only once it is stored.
 //!
+//! A log may have [`LogRules`]: a state machine (for an election, its
+//! record) that the writer runs on *every* entry of that log, as the last
+//! check before the entry is accepted, whatever route sent it. The rules
+//! live on the writer thread, so rule checks and appends are one ordered,
+//! atomic step: two requests that cannot both be valid cannot both pass.
+//! An [`UpdateRequest`] writes rows without an entry, under the same
+//! ordering, and lets a check consult the rules.
+//!
 //! If a commit fails the writer stops accepting appends (fail-stop): the state
-//! on disk is then uncertain, and a restart re-reads it. Answers of a failed
-//! group, including rejections decided against its uncommitted state, are
+//! on disk is then uncertain, and a restart re-reads it (and rebuilds every
+//! log's rules from the durable entries). Answers of a failed group,
+//! including rejections decided against its uncommitted state, are
 //! [`AppendError::Unavailable`].
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
-use urne_crypto::merkle::{leaf_hash, Frontier};
+use urne_crypto::merkle::{leaf_hash, Frontier, NodeId};
+use zeroize::Zeroizing;
 
 use crate::election::ElectionId;
 use crate::store::{Digest, Store, StoreError, Table, Write, WriteSet};
@@ -65,8 +77,8 @@ pub struct RowWrite {
     pub table: Table,
     /// Row key.
     pub key: Vec<u8>,
-    /// Row value.
-    pub value: Vec<u8>,
+    /// Row value (zeroized on drop: rows may hold secrets).
+    pub value: Zeroizing<Vec<u8>>,
     /// Behaviour when the row already exists.
     pub mode: RowMode,
 }
@@ -77,7 +89,7 @@ impl RowWrite {
         Self {
             table,
             key,
-            value,
+            value: Zeroizing::new(value),
             mode: RowMode::InsertNew { conflict },
         }
     }
@@ -87,7 +99,7 @@ impl RowWrite {
         Self {
             table,
             key,
-            value,
+            value: Zeroizing::new(value),
             mode: RowMode::Upsert,
         }
     }
@@ -96,43 +108,102 @@ impl RowWrite {
 /// The state a precondition sees: committed data plus the earlier requests
 /// of the same group.
 pub trait LogView {
-    /// The log's size before this entry (0 if it does not exist yet).
+    /// The log's size before this request (0 if it does not exist yet).
     fn size(&self) -> u64;
+    /// The log's durable size (entries of the current group excluded).
+    fn committed_size(&self) -> u64;
     /// Whether the log exists.
     fn exists(&self) -> bool;
     /// A row of one of the log's tables.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The entry at `index` (durable, or accepted earlier in the group).
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A durable Merkle node of the log (nodes of the current group excluded).
+    fn node(&self, node: NodeId) -> Result<Option<Digest>, StoreError>;
+    /// The log's rules, for checks that consult them (`None` while the rules
+    /// themselves run, or for a log without rules).
+    fn rules(&self) -> Option<&dyn Any>;
 }
 
-/// A custom precondition run by the writer: it accepts the entry, possibly
-/// with further row writes, or rejects it.
+/// A custom precondition run by the writer: it accepts the request, possibly
+/// with further row writes, or rejects it. It runs before the log's rules.
 pub type Check = Box<dyn FnOnce(&dyn LogView) -> Result<Vec<RowWrite>, Rejection> + Send>;
 
-/// A request to append one entry.
+/// Extra facts a route established about an entry (e.g. "this ballot's
+/// proofs were verified"), handed to the log's rules with the entry.
+pub type Context = Box<dyn Any + Send>;
+
+/// The rules of a log: a state machine over its entries, run by the writer
+/// on every entry appended to the log.
+pub trait LogRules: Send + 'static {
+    /// Checks the entry about to be appended at `index` and, if it is
+    /// valid, applies it to the state. On error the state must be unchanged.
+    fn apply(
+        &mut self,
+        index: u64,
+        entry: &[u8],
+        context: Option<&(dyn Any + Send)>,
+        view: &dyn LogView,
+    ) -> Result<(), AppendError>;
+
+    /// An independent copy of the state, so that a batch of entries can be
+    /// applied all or nothing.
+    fn fork(&self) -> Box<dyn LogRules>;
+
+    /// Every entry applied so far is durable and covered by `head`.
+    fn committed(&mut self, head: &Arc<Head>);
+
+    /// The state, for checks that consult it (see [`LogView::rules`]).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A request to append one entry, or several consecutive ones all or nothing.
 pub struct AppendRequest {
     /// The log.
     pub log: ElectionId,
-    /// The entry bytes (opaque to the sequencer).
-    pub entry: Vec<u8>,
+    /// The entries (opaque to the sequencer), at least one.
+    pub entries: Vec<Vec<u8>>,
     /// What the log must be.
     pub requirement: LogRequirement,
-    /// Row writes committed with the entry.
+    /// Row writes committed with the entries.
     pub rows: Vec<RowWrite>,
     /// Further precondition, evaluated after `requirement` and `rows`.
     pub check: Option<Check>,
+    /// Rules for the log this request creates (ignored if the log exists).
+    pub rules: Option<Box<dyn LogRules>>,
+    /// Handed to the log's rules with each entry.
+    pub context: Option<Context>,
 }
 
 impl AppendRequest {
-    /// A plain append with no side effects.
+    /// A plain append of one entry with no side effects.
     pub fn new(log: ElectionId, entry: Vec<u8>, requirement: LogRequirement) -> Self {
+        Self::batch(log, vec![entry], requirement)
+    }
+
+    /// Consecutive entries, appended all or none.
+    pub fn batch(log: ElectionId, entries: Vec<Vec<u8>>, requirement: LogRequirement) -> Self {
         Self {
             log,
-            entry,
+            entries,
             requirement,
             rows: Vec::new(),
             check: None,
+            rules: None,
+            context: None,
         }
     }
+}
+
+/// A request to write rows without an entry (the log must exist). With no
+/// rows, it runs its check against the log's current state: an ordered read.
+pub struct UpdateRequest {
+    /// The log.
+    pub log: ElectionId,
+    /// Row writes.
+    pub rows: Vec<RowWrite>,
+    /// Precondition, evaluated after `rows`.
+    pub check: Option<Check>,
 }
 
 /// Why a precondition refused an entry.
@@ -150,26 +221,33 @@ pub struct Rejection {
 /// Category of a [`Rejection`], which fixes its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectionKind {
+    /// Malformed request (bytes that do not decode): 400.
+    Malformed,
+    /// The caller is not entitled to this (bad token, unknown member): 401.
+    Unauthorized,
     /// Conflicts with the log's state (duplicate, out of phase): 409.
     Conflict,
     /// Semantically invalid whatever the state: 422.
     Invalid,
+    /// The check could not read the state it needs: 503.
+    Unavailable,
 }
 
 impl Rejection {
     /// A conflict with the current state.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            kind: RejectionKind::Conflict,
-            code,
-            message: message.into(),
-        }
+        Self::new(RejectionKind::Conflict, code, message)
     }
 
     /// An invalid request.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(RejectionKind::Invalid, code, message)
+    }
+
+    /// A rejection of the given kind.
+    pub fn new(kind: RejectionKind, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            kind: RejectionKind::Invalid,
+            kind,
             code,
             message: message.into(),
         }
@@ -191,7 +269,8 @@ pub enum AppendError {
     /// The store failed; the board takes no more entries until restarted.
     #[error("the board's storage is unavailable")]
     Unavailable,
-    /// A precondition of the election logic panicked (a bug); nothing was written.
+    /// A precondition of the election logic panicked or misbehaved (a bug);
+    /// nothing was written.
     #[error("internal error while checking the entry")]
     Internal,
 }
@@ -207,13 +286,22 @@ pub struct Head {
     pub checkpoint: Arc<str>,
 }
 
-/// A successful append: the entry's leaf index and the head that includes it.
+/// A successful append: the entries' leaf indices and the head that includes them.
 #[derive(Debug, Clone)]
 pub struct Appended {
-    /// Leaf index of the entry.
+    /// Leaf index of the (first) entry.
     pub index: u64,
-    /// The log's head after the group that committed the entry.
+    /// Number of entries appended.
+    pub count: u64,
+    /// The log's head after the group that committed the entries.
     pub head: Arc<Head>,
+}
+
+impl Appended {
+    /// Leaf indices of the appended entries.
+    pub fn indices(&self) -> Range<u64> {
+        self.index..self.index + self.count
+    }
 }
 
 /// The committed heads of all logs, as readers see them.
@@ -227,6 +315,14 @@ impl Heads {
     pub fn get(&self, log: &ElectionId) -> Option<Arc<Head>> {
         let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
         logs.get(log).cloned()
+    }
+
+    /// Every log with its head, in id order.
+    pub fn all(&self) -> Vec<(ElectionId, Arc<Head>)> {
+        let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<_> = logs.iter().map(|(k, v)| (*k, v.clone())).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
     }
 
     fn publish(&self, log: ElectionId, head: Arc<Head>) {
@@ -243,9 +339,15 @@ pub type CheckpointSigner =
     Box<dyn FnMut(&ElectionId, u64, &Digest) -> Result<String, SignError> + Send>;
 
 type Reply = oneshot::Sender<Result<Appended, AppendError>>;
+type UpdateReply = oneshot::Sender<Result<(), AppendError>>;
+
+enum Job {
+    Append(AppendRequest, Reply),
+    Update(UpdateRequest, UpdateReply),
+}
 
 enum Message {
-    Append(AppendRequest, Reply),
+    Job(Job),
     Stop,
 }
 
@@ -263,7 +365,7 @@ pub struct SequencerThread {
     thread: JoinHandle<()>,
 }
 
-/// A log as the writer starts it: its committed frontier and head.
+/// A log as the writer starts it: its committed frontier, head and rules.
 pub struct LogState {
     /// The log.
     pub log: ElectionId,
@@ -271,6 +373,8 @@ pub struct LogState {
     pub frontier: Frontier,
     /// The published head.
     pub head: Arc<Head>,
+    /// The log's rules, already replayed over its committed entries.
+    pub rules: Option<Box<dyn LogRules>>,
 }
 
 impl Sequencer {
@@ -289,15 +393,23 @@ impl Sequencer {
             failed: Arc::new(AtomicBool::new(false)),
         };
         let mut frontiers = HashMap::new();
-        for state in logs {
+        let mut rules = HashMap::new();
+        for mut state in logs {
+            if let Some(r) = state.rules.as_mut() {
+                r.committed(&state.head);
+            }
             heads.publish(state.log, state.head);
             frontiers.insert(state.log, state.frontier);
+            if let Some(r) = state.rules {
+                rules.insert(state.log, r);
+            }
         }
         let writer = Writer {
             store,
             heads,
             signer,
             frontiers,
+            rules,
             failed: handle.failed.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -306,20 +418,36 @@ impl Sequencer {
         Ok(SequencerThread { handle, thread })
     }
 
-    /// Appends an entry; returns once it is durable, or why it was not appended.
-    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+    fn ready(&self) -> Result<(), AppendError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(AppendError::Unavailable);
         }
         if self.closing.load(Ordering::Acquire) {
             return Err(AppendError::ShuttingDown);
         }
+        Ok(())
+    }
+
+    /// Appends entries; returns once they are durable, or why they were not appended.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        self.ready()?;
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Message::Append(request, reply))
+            .send(Message::Job(Job::Append(request, reply)))
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
         // A dropped reply means the writer stopped before reaching this request.
+        answer.await.unwrap_or(Err(AppendError::ShuttingDown))
+    }
+
+    /// Writes rows without an entry; returns once they are durable.
+    pub async fn update(&self, request: UpdateRequest) -> Result<(), AppendError> {
+        self.ready()?;
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Message::Job(Job::Update(request, reply)))
+            .await
+            .map_err(|_| AppendError::ShuttingDown)?;
         answer.await.unwrap_or(Err(AppendError::ShuttingDown))
     }
 
@@ -355,6 +483,7 @@ struct Writer {
     heads: Arc<Heads>,
     signer: CheckpointSigner,
     frontiers: HashMap<ElectionId, Frontier>,
+    rules: HashMap<ElectionId, Box<dyn LogRules>>,
     failed: Arc<AtomicBool>,
 }
 
@@ -364,7 +493,11 @@ struct Pending {
     frontiers: HashMap<ElectionId, Frontier>,
     /// Touched logs in first-touch order, so checkpoints are signed deterministically.
     order: Vec<ElectionId>,
-    rows: HashMap<(ElectionId, Table, Vec<u8>), Vec<u8>>,
+    rows: HashMap<(ElectionId, Table, Vec<u8>), Zeroizing<Vec<u8>>>,
+    /// Accepted entries of the group: position of their write in `writes`.
+    entries: HashMap<(ElectionId, u64), usize>,
+    /// Rules of the logs the group appended to (moved back after the group).
+    rules: HashMap<ElectionId, Box<dyn LogRules>>,
     writes: WriteSet,
 }
 
@@ -383,6 +516,13 @@ impl LogView for View<'_> {
             .map_or(0, Frontier::size)
     }
 
+    fn committed_size(&self) -> u64 {
+        self.writer
+            .frontiers
+            .get(&self.log)
+            .map_or(0, Frontier::size)
+    }
+
     fn exists(&self) -> bool {
         self.pending.frontiers.contains_key(&self.log)
             || self.writer.frontiers.contains_key(&self.log)
@@ -390,9 +530,100 @@ impl LogView for View<'_> {
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.pending.rows.get(&(self.log, table, key.to_vec())) {
-            return Ok(Some(v.clone()));
+            return Ok(Some(v.to_vec()));
         }
         self.writer.store.get(&self.log, table, key)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if index >= self.size() {
+            return Ok(None);
+        }
+        if let Some(&at) = self.pending.entries.get(&(self.log, index)) {
+            if let Some(Write::Entry { bytes, .. }) = self.pending.writes.writes().get(at) {
+                return Ok(Some(bytes.clone()));
+            }
+        }
+        self.writer.store.entry(&self.log, index)
+    }
+
+    fn node(&self, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.writer.store.node(&self.log, node)
+    }
+
+    fn rules(&self) -> Option<&dyn Any> {
+        self.pending
+            .rules
+            .get(&self.log)
+            .or_else(|| self.writer.rules.get(&self.log))
+            .map(|r| r.as_any())
+    }
+}
+
+/// A [`LogView`] of the durable log up to `size` entries, for replaying a
+/// log's rules at start-up (no rules, no pending state).
+pub struct CommittedView<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The log.
+    pub log: ElectionId,
+    /// Entries visible (the replay position).
+    pub size: u64,
+}
+
+impl LogView for CommittedView<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn committed_size(&self) -> u64 {
+        self.size
+    }
+
+    fn exists(&self) -> bool {
+        self.size > 0
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(&self.log, table, key)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if index >= self.size {
+            return Ok(None);
+        }
+        self.store.entry(&self.log, index)
+    }
+
+    fn node(&self, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.store.node(&self.log, node)
+    }
+
+    fn rules(&self) -> Option<&dyn Any> {
+        None
+    }
+}
+
+/// An answer waiting for the group's commit.
+enum Outcome {
+    Append(Result<(ElectionId, Range<u64>), AppendError>, Reply),
+    Update(Result<(), AppendError>, UpdateReply),
+}
+
+impl Outcome {
+    fn fail(self, error: fn() -> AppendError) {
+        match self {
+            Outcome::Append(_, reply) => {
+                let _ = reply.send(Err(error()));
+            }
+            Outcome::Update(_, reply) => {
+                let _ = reply.send(Err(error()));
+            }
+        }
+    }
+
+    fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Append(Ok(_), _) | Outcome::Update(Ok(()), _))
     }
 }
 
@@ -412,9 +643,11 @@ impl Writer {
                         stopping = true;
                         break;
                     }
-                    Message::Append(request, reply) => {
-                        bytes += request.entry.len();
-                        group.push((request, reply));
+                    Message::Job(job) => {
+                        if let Job::Append(request, _) = &job {
+                            bytes += request.entries.iter().map(Vec::len).sum::<usize>();
+                        }
+                        group.push(job);
                     }
                 }
                 if group.len() < MAX_GROUP_ENTRIES && bytes < MAX_GROUP_BYTES {
@@ -425,7 +658,8 @@ impl Writer {
                 && catch_unwind(AssertUnwindSafe(|| self.commit_group(group))).is_err()
             {
                 // Unreachable by design; if it happens, stop writing rather than
-                // guess what reached the store. Unanswered requests see `ShuttingDown`.
+                // guess what reached the store or what the rules hold.
+                // Unanswered requests see `ShuttingDown`.
                 tracing::error!("the sequencer panicked; the board stops taking entries");
                 self.failed.store(true, Ordering::Release);
             }
@@ -433,19 +667,36 @@ impl Writer {
         tracing::info!("sequencer stopped");
     }
 
-    fn commit_group(&mut self, group: Vec<(AppendRequest, Reply)>) {
+    /// Stops taking entries: the rules may now be ahead of the store.
+    fn fail_stop(&mut self, pending: Pending, outcomes: Vec<Outcome>, error: fn() -> AppendError) {
+        self.failed.store(true, Ordering::Release);
+        self.rules.extend(pending.rules);
+        for outcome in outcomes {
+            outcome.fail(error);
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Job>) {
         if self.failed.load(Ordering::Acquire) {
-            for (_, reply) in group {
-                let _ = reply.send(Err(AppendError::Unavailable));
+            for job in group {
+                match job {
+                    Job::Append(_, reply) => drop(reply.send(Err(AppendError::Unavailable))),
+                    Job::Update(_, reply) => drop(reply.send(Err(AppendError::Unavailable))),
+                }
             }
             return;
         }
         let mut pending = Pending::default();
         let mut outcomes = Vec::with_capacity(group.len());
-        for (request, reply) in group {
-            let log = request.log;
-            let outcome = self.apply(&mut pending, request).map(|index| (log, index));
-            outcomes.push((outcome, reply));
+        for job in group {
+            outcomes.push(match job {
+                Job::Append(request, reply) => {
+                    Outcome::Append(self.apply(&mut pending, request), reply)
+                }
+                Job::Update(request, reply) => {
+                    Outcome::Update(self.update(&mut pending, request), reply)
+                }
+            });
         }
 
         let mut new_heads = Vec::with_capacity(pending.order.len());
@@ -455,10 +706,8 @@ impl Writer {
             let note = match (self.signer)(log, size, &root) {
                 Ok(note) => note,
                 Err(e) => {
-                    tracing::error!(error = %e, "checkpoint signing failed; group dropped");
-                    for (_, reply) in outcomes {
-                        let _ = reply.send(Err(AppendError::Internal));
-                    }
+                    tracing::error!(error = %e, "checkpoint signing failed; the board stops taking entries");
+                    self.fail_stop(pending, outcomes, || AppendError::Internal);
                     return;
                 }
             };
@@ -477,90 +726,68 @@ impl Writer {
         }
 
         if !pending.writes.is_empty() {
-            let entries = outcomes.iter().filter(|(o, _)| o.is_ok()).count();
+            let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
             if let Err(e) = self.store.commit(std::mem::take(&mut pending.writes)) {
                 tracing::error!(error = %e, "commit failed; the board stops taking entries");
-                self.failed.store(true, Ordering::Release);
-                for (_, reply) in outcomes {
-                    let _ = reply.send(Err(AppendError::Unavailable));
-                }
+                self.fail_stop(pending, outcomes, || AppendError::Unavailable);
                 return;
             }
-            tracing::debug!(entries, logs = new_heads.len(), "group committed");
+            tracing::debug!(accepted, logs = new_heads.len(), "group committed");
         }
 
         self.frontiers.extend(pending.frontiers);
+        self.rules.extend(pending.rules);
         let mut published = HashMap::with_capacity(new_heads.len());
         for (log, head) in new_heads {
+            if let Some(rules) = self.rules.get_mut(&log) {
+                rules.committed(&head);
+            }
             self.heads.publish(log, head.clone());
             published.insert(log, head);
         }
-        for (outcome, reply) in outcomes {
-            let answer = outcome.map(|(log, index)| Appended {
-                index,
-                head: published[&log].clone(),
-            });
-            let _ = reply.send(answer);
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Append(result, reply) => {
+                    let answer = result.map(|(log, indices)| Appended {
+                        index: indices.start,
+                        count: indices.end - indices.start,
+                        head: published[&log].clone(),
+                    });
+                    let _ = reply.send(answer);
+                }
+                Outcome::Update(result, reply) => {
+                    let _ = reply.send(result);
+                }
+            }
         }
     }
 
-    /// Checks `request` against the committed and pending state and, if it is
-    /// accepted, adds its writes to `pending`. Returns the leaf index.
-    fn apply(&self, pending: &mut Pending, request: AppendRequest) -> Result<u64, AppendError> {
-        let AppendRequest {
-            log,
-            entry,
-            requirement,
-            mut rows,
-            check,
-        } = request;
+    /// Runs the rows checks and the custom check of a request; returns every row to write.
+    fn preconditions(
+        &self,
+        pending: &Pending,
+        log: ElectionId,
+        mut rows: Vec<RowWrite>,
+        check: Option<Check>,
+    ) -> Result<Vec<RowWrite>, AppendError> {
         let view = View {
             writer: self,
             pending,
             log,
         };
-        match (requirement, view.exists()) {
-            (LogRequirement::Exists, false) => return Err(AppendError::UnknownLog),
-            (LogRequirement::Absent, true) => {
-                return Err(
-                    Rejection::conflict("election_exists", "the election already exists").into(),
-                )
-            }
-            _ => {}
-        }
-        let store_failure = |e: StoreError| {
-            tracing::error!(error = %e, "store read failed in a precondition");
-            AppendError::Unavailable
-        };
-        check_rows(&view, &rows).map_err(|e| e.map_store(store_failure))?;
+        check_rows(&view, &rows).map_err(RowCheckError::into_append)?;
         if let Some(check) = check {
             let extra = catch_unwind(AssertUnwindSafe(|| check(&view))).map_err(|_| {
                 tracing::error!("an append precondition panicked");
                 AppendError::Internal
             })??;
             rows.extend(extra);
-            check_rows(&view, &rows).map_err(|e| e.map_store(store_failure))?;
+            check_rows(&view, &rows).map_err(RowCheckError::into_append)?;
         }
+        Ok(rows)
+    }
 
-        let frontier = match pending.frontiers.entry(log) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                pending.order.push(log);
-                v.insert(self.frontiers.get(&log).cloned().unwrap_or_default())
-            }
-        };
-        let index = frontier.size();
-        let nodes = frontier
-            .append(leaf_hash(&entry))
-            .map_err(|_| Rejection::conflict("board_full", "the board holds 2^64 - 1 entries"))?;
-        for (node, hash) in nodes {
-            pending.writes.push(Write::Node { log, node, hash });
-        }
-        pending.writes.push(Write::Entry {
-            log,
-            index,
-            bytes: entry,
-        });
+    fn push_rows(pending: &mut Pending, log: ElectionId, rows: Vec<RowWrite>) {
         for row in rows {
             pending
                 .rows
@@ -572,7 +799,193 @@ impl Writer {
                 value: row.value,
             });
         }
-        Ok(index)
+    }
+
+    /// Checks an update against the committed and pending state and, if it
+    /// is accepted, adds its rows to `pending`.
+    fn update(&self, pending: &mut Pending, request: UpdateRequest) -> Result<(), AppendError> {
+        let UpdateRequest { log, rows, check } = request;
+        let exists = pending.frontiers.contains_key(&log) || self.frontiers.contains_key(&log);
+        if !exists {
+            return Err(AppendError::UnknownLog);
+        }
+        let rows = self.preconditions(pending, log, rows, check)?;
+        Self::push_rows(pending, log, rows);
+        Ok(())
+    }
+
+    /// Checks `request` against the committed and pending state, runs the
+    /// log's rules on its entries and, if all are accepted, adds its writes
+    /// to `pending`. Returns the leaf indices.
+    fn apply(
+        &mut self,
+        pending: &mut Pending,
+        request: AppendRequest,
+    ) -> Result<(ElectionId, Range<u64>), AppendError> {
+        let AppendRequest {
+            log,
+            entries,
+            requirement,
+            rows,
+            check,
+            rules: new_rules,
+            context,
+        } = request;
+        if entries.is_empty() {
+            tracing::error!("an append request without entries");
+            return Err(AppendError::Internal);
+        }
+        let exists = pending.frontiers.contains_key(&log) || self.frontiers.contains_key(&log);
+        match (requirement, exists) {
+            (LogRequirement::Exists, false) => return Err(AppendError::UnknownLog),
+            (LogRequirement::Absent, true) => {
+                return Err(
+                    Rejection::conflict("election_exists", "the election already exists").into(),
+                )
+            }
+            _ => {}
+        }
+        let rows = self.preconditions(pending, log, rows, check)?;
+
+        let mut frontier = pending
+            .frontiers
+            .get(&log)
+            .or_else(|| self.frontiers.get(&log))
+            .cloned()
+            .unwrap_or_default();
+        let start = frontier.size();
+        // Hash first: once the rules accept, nothing may refuse the request.
+        let mut writes = Vec::with_capacity(entries.len() * 2);
+        for (i, entry) in entries.iter().enumerate() {
+            let nodes = frontier.append(leaf_hash(entry)).map_err(|_| {
+                Rejection::conflict("board_full", "the board holds 2^64 - 1 entries")
+            })?;
+            writes.extend(
+                nodes
+                    .into_iter()
+                    .map(|(node, hash)| Write::Node { log, node, hash }),
+            );
+            writes.push(Write::Entry {
+                log,
+                index: start + i as u64,
+                bytes: Vec::new(),
+            });
+        }
+        // The rules run last.
+        let mut rules = pending
+            .rules
+            .remove(&log)
+            .or_else(|| self.rules.remove(&log))
+            .or(if exists { None } else { new_rules });
+        let verdict = match rules.as_mut() {
+            None => Ok(None),
+            Some(r) => {
+                let view = View {
+                    writer: self,
+                    pending,
+                    log,
+                };
+                apply_rules(r.as_mut(), start, &entries, context.as_deref(), &view)
+            }
+        };
+        match verdict {
+            Ok(Some(forked)) => rules = Some(forked),
+            Ok(None) => {}
+            Err(e) => {
+                // The rules are unchanged; a new log's rules are dropped with it.
+                if let (true, Some(r)) = (exists, rules) {
+                    pending.rules.insert(log, r);
+                }
+                return Err(e);
+            }
+        }
+        if let Some(r) = rules {
+            pending.rules.insert(log, r);
+        }
+
+        let mut entries = entries.into_iter();
+        for mut write in writes {
+            if let Write::Entry { index, bytes, .. } = &mut write {
+                *bytes = entries.next().unwrap_or_default();
+                pending
+                    .entries
+                    .insert((log, *index), pending.writes.writes().len());
+            }
+            pending.writes.push(write);
+        }
+        let end = frontier.size();
+        if !pending.frontiers.contains_key(&log) {
+            pending.order.push(log);
+        }
+        pending.frontiers.insert(log, frontier);
+        Self::push_rows(pending, log, rows);
+        Ok((log, start..end))
+    }
+}
+
+/// Applies `entries` from leaf `start` on: one entry directly (the rules
+/// leave their state unchanged on error), several on a fork that replaces the
+/// rules only if all of them pass. Returns the fork, if one was made.
+fn apply_rules(
+    rules: &mut dyn LogRules,
+    start: u64,
+    entries: &[Vec<u8>],
+    context: Option<&(dyn Any + Send)>,
+    view: &dyn LogView,
+) -> Result<Option<Box<dyn LogRules>>, AppendError> {
+    if let [entry] = entries {
+        rules.apply(start, entry, context, view)?;
+        return Ok(None);
+    }
+    let mut fork = rules.fork();
+    for (i, entry) in entries.iter().enumerate() {
+        let view = BatchView {
+            base: view,
+            start,
+            earlier: &entries[..i],
+        };
+        fork.apply(start + i as u64, entry, context, &view)?;
+    }
+    Ok(Some(fork))
+}
+
+/// A view that includes the earlier entries of the batch being applied.
+struct BatchView<'a> {
+    base: &'a dyn LogView,
+    start: u64,
+    earlier: &'a [Vec<u8>],
+}
+
+impl LogView for BatchView<'_> {
+    fn size(&self) -> u64 {
+        self.start + self.earlier.len() as u64
+    }
+
+    fn committed_size(&self) -> u64 {
+        self.base.committed_size()
+    }
+
+    fn exists(&self) -> bool {
+        self.base.exists() || !self.earlier.is_empty()
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.base.get(table, key)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        match index.checked_sub(self.start) {
+            Some(i) if i < self.earlier.len() as u64 => Ok(Some(self.earlier[i as usize].clone())),
+            _ => self.base.entry(index),
+        }
+    }
+
+    fn node(&self, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.base.node(node)
+    }
+
+    fn rules(&self) -> Option<&dyn Any> {
+        self.base.rules()
     }
 }
 
@@ -582,10 +995,13 @@ enum RowCheckError {
 }
 
 impl RowCheckError {
-    fn map_store(self, f: impl FnOnce(StoreError) -> AppendError) -> AppendError {
+    fn into_append(self) -> AppendError {
         match self {
             RowCheckError::Rejected(r) => AppendError::Rejected(r),
-            RowCheckError::Store(e) => f(e),
+            RowCheckError::Store(e) => {
+                tracing::error!(error = %e, "store read failed in a precondition");
+                AppendError::Unavailable
+            }
         }
     }
 }
@@ -632,6 +1048,7 @@ mod tests {
             heads: Arc::default(),
             signer: fake_signer(),
             frontiers: HashMap::new(),
+            rules: HashMap::new(),
             failed: Arc::default(),
         }
     }
@@ -647,7 +1064,7 @@ mod tests {
             .map(|r| {
                 let (tx, rx) = oneshot::channel();
                 answers.push(rx);
-                (r, tx)
+                Job::Append(r, tx)
             })
             .collect();
         w.commit_group(group);
@@ -827,6 +1244,14 @@ mod tests {
         fn checkpoint(&self, log: &ElectionId, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
             self.0.checkpoint(log, size)
         }
+        fn checkpoints(
+            &self,
+            log: &ElectionId,
+            s: u64,
+            e: u64,
+        ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+            self.0.checkpoints(log, s, e)
+        }
         fn get(&self, log: &ElectionId, t: Table, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
             self.0.get(log, t, k)
         }
@@ -853,6 +1278,162 @@ mod tests {
         let later = run_group(&mut w, vec![credential(id(1), b"b")]);
         assert!(matches!(later[0], Err(AppendError::Unavailable)));
         assert_eq!(store.size(&id(1)).unwrap(), None);
+    }
+
+    /// Rules for tests: accept entries whose first byte is even and not
+    /// below the previous one; count them; remember the committed size.
+    #[derive(Clone, Default)]
+    struct Ascending {
+        last: u8,
+        applied: u64,
+        committed: Arc<std::sync::atomic::AtomicU64>,
+    }
+
+    impl LogRules for Ascending {
+        fn apply(
+            &mut self,
+            index: u64,
+            entry: &[u8],
+            context: Option<&(dyn Any + Send)>,
+            view: &dyn LogView,
+        ) -> Result<(), AppendError> {
+            assert_eq!(index, self.applied, "rules see every entry, in order");
+            assert_eq!(
+                view.size(),
+                index,
+                "the view includes earlier entries of the batch"
+            );
+            let b = *entry.first().ok_or(AppendError::Internal)?;
+            // A context may waive the evenness rule.
+            let waived = context.and_then(|c| c.downcast_ref::<&str>()) == Some(&"odd ok");
+            if (b % 2 == 1 && !waived) || b < self.last {
+                return Err(Rejection::invalid("bad_entry", format!("{b}")).into());
+            }
+            if index > 0 {
+                // Earlier entries, durable or of this group, are readable.
+                let previous = view.entry(index - 1).unwrap().expect("previous entry");
+                assert!(previous[0] <= b);
+            }
+            self.last = b;
+            self.applied += 1;
+            Ok(())
+        }
+
+        fn fork(&self) -> Box<dyn LogRules> {
+            Box::new(self.clone())
+        }
+
+        fn committed(&mut self, head: &Arc<Head>) {
+            assert_eq!(head.size, self.applied);
+            self.committed.store(head.size, Ordering::SeqCst);
+        }
+
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    fn with_rules(entries: &[u8], rules: Option<Ascending>) -> AppendRequest {
+        let mut r = AppendRequest::batch(
+            id(1),
+            entries.iter().map(|b| vec![*b]).collect(),
+            LogRequirement::Any,
+        );
+        r.rules = rules.map(|r| Box::new(r) as Box<dyn LogRules>);
+        r
+    }
+
+    #[test]
+    fn rules_see_every_entry_and_batches_are_all_or_nothing() {
+        let (_dir, store) = sled();
+        let mut w = writer(store.clone());
+        let rules = Ascending::default();
+        let committed = rules.committed.clone();
+        // A refused first entry does not install the rules nor create the log.
+        let answers = run_group(&mut w, vec![with_rules(&[1], Some(rules.clone()))]);
+        assert!(matches!(&answers[0], Err(AppendError::Rejected(r)) if r.code == "bad_entry"));
+        assert!(w.rules.is_empty());
+        assert_eq!(store.size(&id(1)).unwrap(), None);
+
+        let answers = run_group(
+            &mut w,
+            vec![
+                with_rules(&[2], Some(rules)),
+                // Rules given for an existing log are ignored.
+                with_rules(&[4, 6], Some(Ascending::default())),
+                // The third entry breaks the batch: none of it is appended.
+                with_rules(&[8, 10, 9], None),
+                with_rules(&[7], None),
+                {
+                    let mut r = with_rules(&[7], None);
+                    r.context = Some(Box::new("odd ok"));
+                    r
+                },
+                with_rules(&[8], None),
+            ],
+        );
+        let indices: Vec<_> = answers
+            .iter()
+            .map(|a| a.as_ref().map(Appended::indices).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(indices[0], Ok(0..1));
+        assert_eq!(indices[1], Ok(1..3));
+        assert_eq!(indices[2], Err("bad_entry: 9".into()));
+        assert_eq!(indices[3], Err("bad_entry: 7".into()));
+        assert_eq!(indices[4], Ok(3..4));
+        assert_eq!(indices[5], Ok(4..5));
+        assert_eq!(
+            store.entries(&id(1), 0, 10, usize::MAX).unwrap(),
+            vec![vec![2], vec![4], vec![6], vec![7], vec![8]]
+        );
+        assert_eq!(committed.load(Ordering::SeqCst), 5);
+        // The rules kept only the accepted entries: 8 was the last.
+        let state = w.rules[&id(1)]
+            .as_any()
+            .downcast_ref::<Ascending>()
+            .unwrap();
+        assert_eq!((state.last, state.applied), (8, 5));
+    }
+
+    #[test]
+    fn updates_write_rows_without_entries_and_checks_read_the_rules() {
+        let (_dir, store) = sled();
+        let mut w = writer(store.clone());
+        run_group(
+            &mut w,
+            vec![with_rules(&[2, 4], Some(Ascending::default()))],
+        );
+        let (tx, rx) = oneshot::channel();
+        let (tx2, rx2) = oneshot::channel();
+        let update = UpdateRequest {
+            log: id(1),
+            rows: vec![RowWrite::upsert(MEMBERS, b"k".to_vec(), b"v".to_vec())],
+            check: Some(Box::new(|view: &dyn LogView| {
+                let rules = view.rules().and_then(|r| r.downcast_ref::<Ascending>());
+                assert_eq!(rules.map(|r| r.last), Some(4));
+                Ok(vec![RowWrite::upsert(
+                    MEMBERS,
+                    b"k2".to_vec(),
+                    b"v2".to_vec(),
+                )])
+            })),
+        };
+        let unknown = UpdateRequest {
+            log: id(9),
+            rows: vec![],
+            check: None,
+        };
+        w.commit_group(vec![Job::Update(update, tx), Job::Update(unknown, tx2)]);
+        assert!(matches!(rx.blocking_recv().unwrap(), Ok(())));
+        assert!(matches!(
+            rx2.blocking_recv().unwrap(),
+            Err(AppendError::UnknownLog)
+        ));
+        assert_eq!(
+            store.get(&id(1), MEMBERS, b"k2").unwrap(),
+            Some(b"v2".to_vec())
+        );
+        assert_eq!(store.size(&id(1)).unwrap(), Some(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,6 +17,9 @@ use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::api::{self, AppState};
 use crate::board::{Board, BoardError};
+use crate::election::machine::restore;
+use crate::election::registry::Elections;
+use crate::sequencer::LogRules;
 
 /// Everything `urne serve` needs.
 #[derive(Debug, Clone)]
@@ -55,10 +59,14 @@ pub struct RunningServer {
 
 /// Opens the board and starts serving on `config.listen`.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
-    let (board, sequencer) = Board::open(&config.data_dir)?;
+    let elections = Arc::new(Elections::default());
+    let (board, sequencer) = Board::open_with(&config.data_dir, &mut |store, log, size| {
+        let machine = restore(store, log, size, &elections).map_err(|e| e.to_string())?;
+        Ok(machine.map(|m| Box::new(m) as Box<dyn LogRules>))
+    })?;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
-    let state = AppState::new(board, config.organiser_token, &config.limits);
+    let state = AppState::new(board, elections, config.organiser_token, &config.limits);
     let app = api::router(state.clone(), &config.limits, config.test_support);
     let drain = config.limits.drain_timeout;
     let (shutdown, requested) = oneshot::channel::<()>();

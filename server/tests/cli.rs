@@ -87,3 +87,40 @@ fn bench_board_prints_a_row_per_size_and_client_count() {
     // The first row is measured at the first size, with one client.
     assert_eq!((rows[0][0], rows[0][1]), ("20", "1"));
 }
+
+#[test]
+fn bench_election_prints_a_row_per_operation() {
+    let out = urne()
+        .args(["bench-election", "--voters", "6", "--candidates", "4"])
+        .args(["--clients", "3", "--offered", "3", "--offered-rate", "20"])
+        .args(["--proofs", "10"])
+        .env("URNE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    let names = [
+        "enrolment",
+        "credential issuance",
+        "ballot cast (4 candidates), sustained",
+        "ballot cast (revote) offered at 20/s",
+        "inclusion proof read",
+    ];
+    assert_eq!(rows.len(), names.len(), "{stdout}");
+    for (row, name) in rows.iter().zip(names) {
+        assert!(row.starts_with(name), "{stdout}");
+        // The last three columns: rate and two latencies.
+        let numbers: Vec<f64> = row
+            .split_whitespace()
+            .rev()
+            .take(3)
+            .map(|c| c.parse().unwrap())
+            .collect();
+        assert!(numbers.iter().all(|n| *n > 0.0), "{stdout}");
+    }
+}

@@ -154,7 +154,6 @@ fn missing_wallet_and_malformed_invitation_fail_cleanly() {
 }
 
 #[test]
-#[ignore = "needs the server's election routes (POST /v1/elections and the voter routes of the API plan)"]
 fn one_voter_journey() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path());

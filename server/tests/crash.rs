@@ -11,7 +11,13 @@ use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use urne_crypto::encoding::Canonical;
+use urne_crypto::voter;
 
 use common::{election, Client, TOKEN};
 use urne_crypto::checkpoint::{open_signed_checkpoint, Checkpoint, NoteVerifier};
@@ -184,4 +190,191 @@ async fn acknowledged_entries_survive_repeated_sigkill() {
         .await
         .unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
+
+/// Enrols members one after another until the server goes away; returns
+/// the acknowledged (member index, leaf index, entry).
+async fn enrol_until_killed(
+    client: Client,
+    id: String,
+    members: Arc<Vec<(String, String, SigningKey)>>,
+    next: Arc<AtomicUsize>,
+) -> Vec<(usize, u64, Vec<u8>)> {
+    let mut acked = Vec::new();
+    let election = hex_id(&id);
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some((pseudonym, token, key)) = members.get(i) else {
+            break;
+        };
+        let entry = voter::enrollment(election, pseudonym, key).to_bytes();
+        let body = serde_json::json!({ "token": token, "entry": hex::encode(&entry) });
+        let sent = client
+            .http
+            .post(client.url(&format!("/v1/elections/{id}/enroll")))
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                let receipt: serde_json::Value = r.json().await.unwrap();
+                acked.push((i, receipt["index"].as_u64().unwrap(), entry));
+            }
+            Ok(r) => panic!("enrolment refused: {}", r.status()),
+            Err(_) => break,
+        }
+    }
+    acked
+}
+
+fn hex_id(id: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(id, &mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_election_server_replays_its_record_and_tables() {
+    const MEMBERS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn(&data, dir.path().join("serve-0.log")).await;
+    let trustee = SigningKey::from_bytes(&[3; 32]);
+    let encryption = urne_crypto::dkg::TrusteeKey::generate(&mut urne_crypto::group::os_rng());
+    let draft = serde_json::json!({
+        "title": "crash",
+        "constituencies": [{ "id": "c", "candidates": [{ "id": "a" }, { "id": "b" }],
+                             "approval_min": 1, "approval_max": 1, "rules": { "seats": 1 } }],
+        "trustees": [{ "name": "t", "signing_key": hex::encode(trustee.verifying_key().to_bytes()),
+                       "encryption_key": hex::encode(encryption.public_key().compress().to_bytes()) }],
+        "threshold": 1,
+        "lottery": { "beacon": { "source": "s", "round": "1" } },
+    });
+    let created: serde_json::Value = server
+        .client
+        .http
+        .post(server.client.url("/v1/elections"))
+        .bearer_auth(TOKEN)
+        .json(&draft)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["election"].as_str().unwrap().to_string();
+    let mut csv = String::from("pseudonym,constituency,pool,category\n");
+    for i in 0..MEMBERS {
+        csv.push_str(&format!("m{i},c,yes,\n"));
+    }
+    let imported: serde_json::Value = server
+        .client
+        .http
+        .post(server.client.url(&format!("/v1/elections/{id}/roster")))
+        .bearer_auth(TOKEN)
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let members: Arc<Vec<(String, String, SigningKey)>> = Arc::new(
+        imported["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    t["pseudonym"].as_str().unwrap().to_string(),
+                    t["token"].as_str().unwrap().to_string(),
+                    {
+                        let mut seed = [7u8; 32];
+                        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                        SigningKey::from_bytes(&seed)
+                    },
+                )
+            })
+            .collect(),
+    );
+
+    // Kill the server while members enrol.
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(enrol_until_killed(
+                server.client.clone(),
+                id.clone(),
+                members.clone(),
+                next.clone(),
+            ))
+        })
+        .collect();
+    while next.load(Ordering::Relaxed) < MEMBERS / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    kill(&mut server.child);
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert!(!acked.is_empty());
+
+    // The restarted server rebuilt the record from the log: its status agrees
+    // with the signed head, acknowledged enrolments are where they were, and
+    // every token is consumed exactly when its enrolment is on the board.
+    let mut server = spawn(&data, dir.path().join("serve-1.log")).await;
+    let client = &server.client;
+    let verifier = client.verifier(&common::ElectionIdText(&id).id()).await;
+    let (_, head) = client
+        .checkpoint(&common::ElectionIdText(&id).id(), &verifier)
+        .await;
+    let (_, status) = client.get_json(&format!("/v1/elections/{id}")).await;
+    assert_eq!(status["size"].as_u64(), Some(head.size));
+    for (_, index, entry) in &acked {
+        let r = client
+            .http
+            .get(client.url(&format!("/v1/elections/{id}/entries/{index}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            &r.bytes().await.unwrap()[..],
+            &entry[..],
+            "enrolment {index} kept"
+        );
+    }
+    let election = hex_id(&id);
+    let mut enrolled = 0;
+    for (i, (pseudonym, token, key)) in members.iter().enumerate() {
+        let entry = voter::enrollment(election, pseudonym, key).to_bytes();
+        let r = client
+            .http
+            .post(client.url(&format!("/v1/elections/{id}/enroll")))
+            .json(&serde_json::json!({ "token": token, "entry": hex::encode(&entry) }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let acknowledged = acked.iter().any(|(m, _, _)| *m == i);
+        if acknowledged {
+            assert_eq!(status, 409, "an acknowledged token stays used");
+        } else {
+            assert!(status == 200 || status == 409, "{status}");
+        }
+        enrolled += 1;
+    }
+    assert_eq!(enrolled, MEMBERS);
+    // Every member is on the board exactly once.
+    let entries = client.all_entries(&common::ElectionIdText(&id).id()).await;
+    let enrolments = entries
+        .iter()
+        .filter(|e| {
+            urne_crypto::entry::Entry::from_bytes(e).unwrap().kind
+                == urne_crypto::entry::EntryKind::Enrollment as u8
+        })
+        .count();
+    assert_eq!(enrolments, MEMBERS);
+    kill(&mut server.child);
 }

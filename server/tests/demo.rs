@@ -4,7 +4,6 @@
 use std::process::Command;
 
 #[test]
-#[ignore = "needs the server's election routes (POST /v1/elections and the rest of the API plan)"]
 fn small_demo_runs_verifies_and_seats_the_assembly() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_urne"))

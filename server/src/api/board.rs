@@ -11,6 +11,9 @@ use urne_crypto::merkle::encode_hash_hex;
 use super::error::ApiError;
 use super::extract::{ApiQuery, ElectionPath};
 use super::AppState;
+use crate::board::Board;
+use crate::election::ElectionId;
+use crate::sequencer::{Appended, Head};
 
 /// `GET /v1/health`.
 pub async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -165,7 +168,8 @@ pub async fn consistency_proof(
     }))
 }
 
-/// The answer to an append: where the entry is and a checkpoint covering it.
+/// The answer to an append: where the entry is, a checkpoint covering it,
+/// and the proof that it is included in that checkpoint's tree.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Receipt {
     /// Leaf index of the entry.
@@ -174,14 +178,36 @@ pub struct Receipt {
     pub size: u64,
     /// Signed checkpoint note for `size`.
     pub checkpoint: String,
+    /// Inclusion proof of `index` in the tree of `size` leaves, hex, leaf to root.
+    pub inclusion: Vec<String>,
 }
 
-impl From<crate::sequencer::Appended> for Receipt {
-    fn from(a: crate::sequencer::Appended) -> Self {
-        Receipt {
-            index: a.index,
-            size: a.head.size,
-            checkpoint: a.head.checkpoint.to_string(),
-        }
+impl Receipt {
+    /// The receipt of the entry at `index` under `head`.
+    pub fn of(board: &Board, log: &ElectionId, index: u64, head: &Head) -> Result<Self, ApiError> {
+        let proof = board.inclusion_proof(log, index, head.size)?;
+        Ok(Receipt {
+            index,
+            size: head.size,
+            checkpoint: head.checkpoint.to_string(),
+            inclusion: proof.iter().map(encode_hash_hex).collect(),
+        })
+    }
+
+    /// The receipts of every entry of an append.
+    pub fn all(
+        board: &Board,
+        log: &ElectionId,
+        appended: &Appended,
+    ) -> Result<Vec<Self>, ApiError> {
+        appended
+            .indices()
+            .map(|i| Receipt::of(board, log, i, &appended.head))
+            .collect()
+    }
+
+    /// The receipt of an append's (first) entry.
+    pub fn first(board: &Board, log: &ElectionId, appended: &Appended) -> Result<Self, ApiError> {
+        Receipt::of(board, log, appended.index, &appended.head)
     }
 }

@@ -50,8 +50,9 @@ pub enum ApiError {
     /// The route does not take this method (405).
     #[error("method not allowed on this route")]
     MethodNotAllowed,
-    /// The request conflicts with the board's state or is out of phase (409),
-    /// or is invalid in itself (422).
+    /// A refusal with its own stable code: malformed (400), not entitled
+    /// (401), conflicting with the state or out of phase (409), invalid in
+    /// itself (422), or unable to read the state it needs (503).
     #[error("{}", .0.message)]
     Rejected(Rejection),
     /// The body exceeds the limit (413).
@@ -96,8 +97,11 @@ impl ApiError {
             UnknownElection | BeyondHead { .. } | NoRoute => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Rejected(r) => match r.kind {
+                RejectionKind::Malformed => StatusCode::BAD_REQUEST,
+                RejectionKind::Unauthorized => StatusCode::UNAUTHORIZED,
                 RejectionKind::Conflict => StatusCode::CONFLICT,
                 RejectionKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             },
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -130,6 +134,13 @@ impl ApiError {
             StorageUnavailable => "storage_unavailable",
             Internal => "internal_error",
         }
+    }
+}
+
+impl ApiError {
+    /// A refusal of the given kind with its own code.
+    pub fn reject(kind: RejectionKind, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Rejected(Rejection::new(kind, code, message))
     }
 }
 

@@ -7,8 +7,14 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Entry, EntryError, EntryKind};
+use urne_crypto::record::RecordError;
+
 use super::error::ApiError;
+use crate::election::machine::rejection;
 use crate::election::ElectionId;
+use crate::sequencer::RejectionKind;
 
 /// The query string, deserialized into `T` (unknown parameters are refused
 /// where `T` says `deny_unknown_fields`).
@@ -54,4 +60,90 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                 _ => ApiError::MalformedBody(e.body_text()),
             })
     }
+}
+
+/// The `{id}` and `{index}` path parameters.
+pub struct EntryPath(pub ElectionId, pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for EntryPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path((id, index)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::MalformedQuery(e.body_text()))?;
+        let index = index
+            .parse::<u64>()
+            .ok()
+            .filter(|_| index.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| ApiError::MalformedQuery(format!("entry index {index:?}")))?;
+        Ok(EntryPath(id.parse()?, index))
+    }
+}
+
+/// Parses a JSON request body (whatever its declared type): syntax errors
+/// are `malformed_json`, wrong or missing fields `invalid_json` (both 400).
+pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = match e.classify() {
+            serde_json::error::Category::Data => "invalid_json",
+            _ => "malformed_json",
+        };
+        ApiError::reject(RejectionKind::Malformed, code, e.to_string())
+    })
+}
+
+/// Decodes one canonical board entry for election `id`, of one of the
+/// `expected` kinds (any other kind is `wrong_route`, 400).
+pub fn entry(
+    bytes: &[u8],
+    id: &ElectionId,
+    expected: &[EntryKind],
+) -> Result<(Entry, EntryKind), ApiError> {
+    let record_error = |e: RecordError| ApiError::Rejected(rejection(&e));
+    let entry = Entry::from_bytes(bytes).map_err(|e| record_error(EntryError::from(e).into()))?;
+    let kind = entry.kind().map_err(|e| record_error(e.into()))?;
+    if !expected.contains(&kind) {
+        let names: Vec<&str> = expected.iter().map(|k| k.name()).collect();
+        return Err(ApiError::reject(
+            RejectionKind::Malformed,
+            "wrong_route",
+            format!(
+                "a {} entry is not taken here (this route takes: {})",
+                kind.name(),
+                names.join(", ")
+            ),
+        ));
+    }
+    if entry.election != id.0 {
+        return Err(record_error(EntryError::WrongElection.into()));
+    }
+    Ok((entry, kind))
+}
+
+/// Decodes an entry's body (a body that does not decode is `malformed_entry`).
+pub fn body<B: Canonical>(entry: &Entry) -> Result<B, ApiError> {
+    entry
+        .body()
+        .map_err(|e| ApiError::Rejected(rejection(&e.into())))
+}
+
+/// Decodes `n` bytes of lowercase hex (`what` names the field in errors).
+pub fn hex_array<const N: usize>(text: &str, what: &str) -> Result<[u8; N], ApiError> {
+    let mut out = [0u8; N];
+    if text.len() != 2 * N || text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::reject(
+            RejectionKind::Malformed,
+            "invalid_json",
+            format!("{what} must be {} lowercase hex digits", 2 * N),
+        ));
+    }
+    hex::decode_to_slice(text, &mut out).map_err(|_| {
+        ApiError::reject(
+            RejectionKind::Malformed,
+            "invalid_json",
+            format!("{what} must be {} lowercase hex digits", 2 * N),
+        )
+    })?;
+    Ok(out)
 }

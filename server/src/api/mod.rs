@@ -3,12 +3,16 @@
 //! [`routes`] is the single table of routes: the router is built from it and
 //! a test checks it against the OpenAPI description, both ways.
 
+pub mod admin;
 pub mod auth;
 pub mod board;
+pub mod elections;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod members;
 pub mod test_support;
+pub mod voting;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +27,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::board::{Board, PageLimit};
+use crate::election::registry::{Election, Elections};
+use crate::election::ElectionId;
 use auth::OrganiserToken;
 use error::ApiError;
 use limits::{Limits, RateLimit, RouteClass};
@@ -32,6 +38,12 @@ use limits::{Limits, RateLimit, RouteClass};
 pub struct AppState {
     /// The board.
     pub board: Arc<Board>,
+    /// The elections on the board.
+    pub elections: Arc<Elections>,
+    /// The key of the board's own entries.
+    pub signer: Arc<ed25519_dalek::SigningKey>,
+    /// Ballot verifications running at once (one per core): further casts wait.
+    pub verify_slots: Arc<tokio::sync::Semaphore>,
     /// Digest of the organiser's token, if one is configured.
     pub organiser: Option<Arc<OrganiserToken>>,
     /// Bounds on pages of entries.
@@ -40,10 +52,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a router over `board`.
-    pub fn new(board: Arc<Board>, organiser: Option<OrganiserToken>, limits: &Limits) -> Self {
+    /// State for a router over `board` and its `elections`.
+    pub fn new(
+        board: Arc<Board>,
+        elections: Arc<Elections>,
+        organiser: Option<OrganiserToken>,
+        limits: &Limits,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
+            signer: Arc::new(board.entry_signing_key()),
             board,
+            elections,
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             organiser: organiser.map(Arc::new),
             page: PageLimit {
                 entries: limits.page_entries,
@@ -61,6 +82,20 @@ impl AppState {
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Refuses writes once shutdown has begun.
+    pub fn writable(&self) -> Result<(), ApiError> {
+        if self.is_shutting_down() {
+            Err(ApiError::ShuttingDown)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The election with this id.
+    pub fn election(&self, id: &ElectionId) -> Result<Arc<Election>, ApiError> {
+        self.elections.get(id).ok_or(ApiError::UnknownElection)
     }
 }
 
@@ -108,6 +143,36 @@ pub fn routes() -> Vec<Route> {
     use RouteClass::*;
     vec![
         Route::get("/v1/health", Health, board::health),
+        Route::get("/v1/elections", Read, elections::list),
+        Route::post("/v1/elections", Write, elections::create),
+        Route::get("/v1/elections/{id}", Read, elections::status),
+        Route::get("/v1/elections/{id}/manifest", Read, elections::manifest),
+        Route::get("/v1/elections/{id}/entries/{index}", Read, elections::entry),
+        Route::get("/v1/elections/{id}/export", Read, elections::export),
+        Route::post("/v1/elections/{id}/roster", Write, members::roster),
+        Route::post("/v1/elections/{id}/enroll", Write, members::enroll),
+        Route::post(
+            "/v1/elections/{id}/credential/commit",
+            Write,
+            members::credential_commit,
+        ),
+        Route::post(
+            "/v1/elections/{id}/credential/respond",
+            Write,
+            members::credential_respond,
+        ),
+        Route::post("/v1/elections/{id}/ballots", Write, voting::cast),
+        Route::post("/v1/elections/{id}/entries", Write, voting::post_entry),
+        Route::post(
+            "/v1/elections/{id}/admin/election-key",
+            Write,
+            admin::election_key,
+        ),
+        Route::post("/v1/elections/{id}/admin/open", Write, admin::open),
+        Route::post("/v1/elections/{id}/admin/close", Write, admin::close),
+        Route::post("/v1/elections/{id}/admin/tally", Write, admin::tally),
+        Route::post("/v1/elections/{id}/admin/beacon", Write, admin::beacon),
+        Route::post("/v1/elections/{id}/admin/seats", Write, admin::seats),
         Route::get("/v1/board-key", Read, board::board_key),
         Route::get(
             "/v1/elections/{id}/board-key",

@@ -50,5 +50,6 @@ pub async fn append(
             "duplicate_unique_key",
         ));
     }
-    Ok(Json(state.board.append(request).await?.into()))
+    let appended = state.board.append(request).await?;
+    Ok(Json(Receipt::first(&state.board, &id, &appended)?))
 }

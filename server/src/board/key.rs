@@ -91,6 +91,14 @@ impl BoardSecret {
         self.public_key
     }
 
+    /// The Ed25519 key that signs the board's own entries (manifest, roster,
+    /// election key, phase changes, tallies, lottery seed, seat results):
+    /// the same key as the checkpoints', so the manifest's `board_key` is
+    /// [`BoardSecret::public_key`].
+    pub fn entry_signing_key(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&self.seed)
+    }
+
     /// The signing key of one election's checkpoints.
     pub fn election_key(&self, election: &ElectionId) -> Result<BoardKey, BoardKeyError> {
         Ok(BoardKey::from_seed(
@@ -163,6 +171,10 @@ mod tests {
         }
         let again = BoardSecret::load_or_create(dir.path()).unwrap();
         assert_eq!(first.public_key(), again.public_key());
+        assert_eq!(
+            first.entry_signing_key().verifying_key().to_bytes(),
+            first.public_key()
+        );
         let other = BoardSecret::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
         assert_ne!(first.public_key(), other.public_key());
     }

@@ -7,6 +7,7 @@
 //! served from the store, bounded by the published heads, so a reader never
 //! sees an entry before it is durable and covered by a checkpoint.
 
+pub mod export;
 pub mod key;
 
 use std::path::Path;
@@ -19,8 +20,8 @@ use urne_crypto::merkle::{self, Frontier, MerkleError, NodeId};
 
 use crate::election::ElectionId;
 use crate::sequencer::{
-    AppendError, AppendRequest, Appended, CheckpointSigner, Head, Heads, LogState, Sequencer,
-    SequencerThread,
+    AppendError, AppendRequest, Appended, CheckpointSigner, Head, Heads, LogRules, LogState,
+    Sequencer, SequencerThread, UpdateRequest,
 };
 use crate::store::sled::SledStore;
 use crate::store::{Digest, Store, StoreError, Table};
@@ -63,10 +64,23 @@ pub enum BoardError {
         /// What disagrees.
         message: String,
     },
+    /// A log's rules could not be rebuilt from its entries.
+    #[error("log {log}: {message}")]
+    Rules {
+        /// The log.
+        log: ElectionId,
+        /// Why.
+        message: String,
+    },
     /// The data directory could not be prepared.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Rebuilds the rules of a log from its durable entries at start-up:
+/// `(store, log, size)` → the rules, or `None` for a log without rules.
+pub type RulesLoader<'a> =
+    dyn FnMut(&dyn Store, ElectionId, u64) -> Result<Option<Box<dyn LogRules>>, String> + 'a;
 
 /// A page of entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +111,18 @@ pub struct Board {
 }
 
 impl Board {
-    /// Opens the board in `data_dir` (created if needed) and starts its writer.
+    /// Opens the board in `data_dir` (created if needed) and starts its
+    /// writer; no log has rules.
     pub fn open(data_dir: &Path) -> Result<(Arc<Board>, SequencerThread), BoardError> {
+        Self::open_with(data_dir, &mut |_, _, _| Ok(None))
+    }
+
+    /// Opens the board in `data_dir` (created if needed), rebuilds each
+    /// log's rules with `loader`, and starts its writer.
+    pub fn open_with(
+        data_dir: &Path,
+        loader: &mut RulesLoader<'_>,
+    ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
         std::fs::create_dir_all(data_dir)?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
         let sizes = store.logs()?;
@@ -110,7 +134,10 @@ impl Board {
         let secret = Arc::new(BoardSecret::load_or_create(data_dir)?);
         let mut logs = Vec::new();
         for (log, size) in sizes {
-            logs.push(restore_log(store.as_ref(), &secret, log, size)?);
+            let mut state = restore_log(store.as_ref(), &secret, log, size)?;
+            state.rules = loader(store.as_ref(), log, size)
+                .map_err(|message| BoardError::Rules { log, message })?;
+            logs.push(state);
         }
         tracing::info!(logs = logs.len(), "board opened");
         let heads = Arc::new(Heads::default());
@@ -129,6 +156,26 @@ impl Board {
         self.sequencer.append(request).await
     }
 
+    /// Writes rows without an entry, through the sequencer.
+    pub async fn update(&self, request: UpdateRequest) -> Result<(), AppendError> {
+        self.sequencer.update(request).await
+    }
+
+    /// The Ed25519 key of the board's own entries (see [`BoardSecret::entry_signing_key`]).
+    pub fn entry_signing_key(&self) -> ed25519_dalek::SigningKey {
+        self.secret.entry_signing_key()
+    }
+
+    /// Checkpoints issued for tree sizes in `start..end`, in size order.
+    pub fn checkpoints(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, BoardError> {
+        Ok(self.store.checkpoints(log, start, end)?)
+    }
+
     /// Whether the board takes appends (not failed, not shutting down).
     pub fn is_writable(&self) -> bool {
         self.sequencer.is_healthy()
@@ -137,6 +184,11 @@ impl Board {
     /// The published head of a log.
     pub fn head(&self, log: &ElectionId) -> Result<Arc<Head>, BoardError> {
         self.heads.get(log).ok_or(BoardError::UnknownElection)
+    }
+
+    /// Every log with its published head, in id order.
+    pub fn logs(&self) -> Vec<(ElectionId, Arc<Head>)> {
+        self.heads.all()
     }
 
     /// The Ed25519 public key of every checkpoint signature.
@@ -285,6 +337,7 @@ fn restore_log(
     let note = String::from_utf8(note).map_err(|_| inconsistent("checkpoint not UTF-8".into()))?;
     Ok(LogState {
         log,
+        rules: None,
         frontier,
         head: Arc::new(Head {
             size,

@@ -337,7 +337,7 @@ async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), F
     for c in &s.constituencies {
         t.row(vec![
             c.id.clone(),
-            c.candidates.to_string(),
+            c.candidates.len().to_string(),
             c.issuances.to_string(),
             c.ballots.to_string(),
         ]);

@@ -45,10 +45,28 @@ const ELECTION: ElectionId = ElectionId([0xbe; 32]);
 const TOKEN: &str = "bench-board-organiser-token";
 
 /// One measurement: operations per second and latency percentiles.
-struct Rate {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
+pub(super) struct Rate {
+    pub(super) per_second: f64,
+    pub(super) p50: Duration,
+    pub(super) p99: Duration,
+}
+
+impl Rate {
+    /// The rate of `latencies` completed in `elapsed`.
+    pub(super) fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Rate {
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        Rate {
+            per_second: latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
 }
 
 /// Runs the benchmark and prints its table.
@@ -122,7 +140,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -136,7 +154,7 @@ async fn current_size(http: &reqwest::Client, base: &str) -> u64 {
 }
 
 /// `total` operations spread over `clients` tasks; `op(task, i)` performs one.
-async fn measure<F, Fut>(clients: usize, total: u64, op: F) -> Result<Rate, String>
+pub(super) async fn measure<F, Fut>(clients: usize, total: u64, op: F) -> Result<Rate, String>
 where
     F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
@@ -161,19 +179,7 @@ where
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Ok(Rate {
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50: at(0.50),
-        p99: at(0.99),
-    })
+    Ok(Rate::of(latencies, started.elapsed()))
 }
 
 async fn append_many(
@@ -243,7 +249,7 @@ async fn read_proofs(
 }
 
 /// A fixed mixing function to spread benchmark reads (not cryptographic).
-fn splitmix64(x: u64) -> u64 {
+pub(super) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -3,7 +3,9 @@
 pub mod admin;
 pub mod auditor;
 pub mod bench_board;
+pub mod bench_election;
 pub mod config;
+pub mod export;
 pub mod failure;
 pub mod lottery;
 pub mod output;
@@ -42,6 +44,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Measure durable appends and proof reads against a local board.
     BenchBoard(bench_board::BenchArgs),
+    /// Measure the election routes under load: enrolment, issuance, casts, proofs.
+    BenchElection(bench_election::BenchElectionArgs),
     /// Organiser: create and run an election.
     Admin(admin::AdminCommand),
     /// Trustee: keys, key generation ceremony, decryption.
@@ -59,6 +63,8 @@ pub enum Command {
     Auditor(auditor::AuditorCommand),
     /// Run a whole election against a local server, as separate users would.
     Demo(crate::demo::DemoArgs),
+    /// Write an election's export file (from --server, or a stopped server's --data).
+    Export(export::ExportArgs),
 }
 
 /// A failed command, reported on stderr with a non-zero exit.
@@ -189,6 +195,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let done: Result<(), Failure> = match cli.command {
         Command::Serve(args) => return runtime.block_on(serve::run(args)),
         Command::BenchBoard(args) => return runtime.block_on(bench_board::run(args)),
+        Command::BenchElection(args) => return runtime.block_on(bench_election::run(args)),
         Command::Admin(c) => runtime.block_on(admin::run(&ctx, c)),
         Command::Trustee(c) => runtime.block_on(trustee::run(&ctx, c)),
         Command::Voter(a) => runtime.block_on(voter::run(&ctx, a)),
@@ -196,6 +203,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Results(a) => runtime.block_on(lottery::results(&ctx, &a)),
         Command::Auditor(c) => runtime.block_on(auditor::run(&ctx, c)),
         Command::Demo(a) => runtime.block_on(crate::demo::run(a)),
+        Command::Export(a) => runtime.block_on(export::run(&ctx, a)),
     };
     Ok(done?)
 }

@@ -95,12 +95,22 @@ pub struct ResponseJson {
 pub struct ConstituencyStatus {
     /// Constituency id.
     pub id: String,
-    /// Number of candidates.
-    pub candidates: u64,
+    /// Candidates in ballot order (`{id, category}`).
+    pub candidates: Vec<CandidateStatus>,
     /// Credentials issued.
     pub issuances: u64,
     /// Distinct ballot keys that voted.
     pub ballots: u64,
+}
+
+/// A candidate in the status route.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CandidateStatus {
+    /// Candidate id.
+    pub id: String,
+    /// Quota category.
+    pub category: String,
 }
 
 /// `GET /v1/elections/{id}`.

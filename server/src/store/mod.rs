@@ -86,8 +86,8 @@ pub enum Write {
         table: Table,
         /// Row key.
         key: Vec<u8>,
-        /// Row value.
-        value: Vec<u8>,
+        /// Row value (zeroized on drop: rows may hold secrets).
+        value: zeroize::Zeroizing<Vec<u8>>,
     },
 }
 
@@ -164,6 +164,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The checkpoint issued for tree size `size`.
     fn checkpoint(&self, log: &ElectionId, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The checkpoints issued for tree sizes in `start..end`, in size order.
+    fn checkpoints(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
     /// A row of a keyed table.
     fn get(

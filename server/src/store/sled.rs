@@ -213,6 +213,26 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    fn checkpoints(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let range =
+            key(CHECKPOINT, log, &start.to_be_bytes())..key(CHECKPOINT, log, &end.to_be_bytes());
+        self.db
+            .range(range)
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((be_u64(&k[33..])?, v.to_vec()))
+            })
+            .collect()
+    }
+
     fn get(
         &self,
         log: &ElectionId,
@@ -292,7 +312,7 @@ mod tests {
             log: id(1),
             table: T,
             key: b"alice".to_vec(),
-            value: b"1".to_vec(),
+            value: b"1".to_vec().into(),
         });
         w.push(Write::Size {
             log: id(2),
@@ -324,6 +344,11 @@ mod tests {
         );
         assert_eq!(store.node(&id(1), NodeId::new(0, 0)).unwrap(), None);
         assert_eq!(store.checkpoint(&id(1), 3).unwrap(), Some(b"note".to_vec()));
+        assert_eq!(
+            store.checkpoints(&id(1), 0, 10).unwrap(),
+            vec![(3, b"note".to_vec())]
+        );
+        assert_eq!(store.checkpoints(&id(1), 0, 3).unwrap(), vec![]);
         assert_eq!(store.get(&id(1), T, b"alice").unwrap(), Some(b"1".to_vec()));
         assert_eq!(store.get(&id(2), T, b"alice").unwrap(), None);
         assert_eq!(

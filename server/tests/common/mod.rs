@@ -45,6 +45,15 @@ pub fn election(n: u8) -> ElectionId {
     ElectionId([n; 32])
 }
 
+/// An election id given as hex text.
+pub struct ElectionIdText<'a>(pub &'a str);
+
+impl ElectionIdText<'_> {
+    pub fn id(&self) -> ElectionId {
+        self.0.parse().expect("election id")
+    }
+}
+
 /// A client of one server.
 #[derive(Clone)]
 pub struct Client {

@@ -1,4 +1,17 @@
-//! Election identifiers: 32 bytes, written as 64 lowercase hex digits in URLs.
+//! Elections on the board: identifiers, the election record kept by the
+//! sequencer for each election's log, and what the API reads of it.
+//!
+//! Every entry appended to an election's log goes through its
+//! [`machine::ElectionMachine`], which applies it to the election's
+//! [`urne_crypto::record::Record`]: the record is the single source of truth
+//! for the protocol's rules. The API reads a [`status::Snapshot`] published
+//! after each commit.
+
+pub mod machine;
+pub mod registry;
+pub mod roster;
+pub mod status;
+pub mod tables;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,278 @@
+//! The organiser's actions: entries the board computes from the record and
+//! signs itself (election key, open, close, tallies, beacon, lottery seed
+//! and seat results).
+//!
+//! Each action computes its entries from the record on the sequencer thread
+//! (an ordered read), then appends them all or none; the record checks them
+//! again as it applies them, so a concurrent change can only make the
+//! append fail cleanly.
+
+use std::sync::mpsc as sync_mpsc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::Json;
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Ballot, BeaconValue, Entry, EntryKind, PhaseChange};
+use urne_crypto::record::{BallotCheck, BallotHistory, Phase, Record, RecordError};
+
+use super::auth::Organiser;
+use super::board::Receipt;
+use super::error::ApiError;
+use super::extract::{json, ElectionPath, RawBody};
+use super::AppState;
+use crate::election::machine::{record_of, rejection};
+use crate::election::ElectionId;
+use crate::sequencer::{AppendRequest, LogRequirement, LogView, RejectionKind, UpdateRequest};
+
+/// The answer to an organiser action: the receipts of the appended entries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Appended {
+    /// One receipt per appended entry, in board order.
+    pub receipts: Vec<Receipt>,
+}
+
+type Compute = dyn FnOnce(&Record, &SigningKey) -> Result<Vec<Entry>, RecordError> + Send;
+
+/// Computes entries from the record (on the sequencer thread), then appends
+/// them as one all-or-nothing batch.
+async fn act(
+    state: &AppState,
+    id: ElectionId,
+    compute: Box<Compute>,
+) -> Result<Json<Appended>, ApiError> {
+    state.writable()?;
+    state.election(&id)?;
+    let (tx, rx) = sync_mpsc::sync_channel(1);
+    let signer: Arc<SigningKey> = state.signer.clone();
+    let check = move |view: &dyn LogView| {
+        let record = record_of(view)?;
+        let entries = compute(record, &signer).map_err(|e| rejection(&e))?;
+        let _ = tx.send(entries);
+        Ok(Vec::new())
+    };
+    state
+        .board
+        .update(UpdateRequest {
+            log: id,
+            rows: Vec::new(),
+            check: Some(Box::new(check)),
+        })
+        .await?;
+    let entries: Vec<Entry> = rx.try_recv().map_err(|_| ApiError::Internal)?;
+    if entries.is_empty() {
+        return Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "duplicate",
+            "nothing left to post",
+        ));
+    }
+    let bytes = entries.iter().map(Canonical::to_bytes).collect();
+    let appended = state
+        .board
+        .append(AppendRequest::batch(id, bytes, LogRequirement::Exists))
+        .await?;
+    Ok(Json(Appended {
+        receipts: Receipt::all(&state.board, &id, &appended)?,
+    }))
+}
+
+/// Refuses an action outside its phases before computing anything.
+fn require(record: &Record, kind: EntryKind, phases: &[Phase]) -> Result<(), RecordError> {
+    if phases.contains(&record.phase()) {
+        Ok(())
+    } else {
+        Err(RecordError::OutOfPhase {
+            kind: kind.name(),
+            phase: record.phase().name(),
+        })
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `POST /v1/elections/{id}/admin/election-key`: publishes the election key
+/// the key-generation transcript determines.
+pub async fn election_key(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(
+        &state,
+        id,
+        Box::new(move |record, key| {
+            require(record, EntryKind::ElectionKey, &[Phase::Setup])?;
+            let k = record.compute_election_key()?;
+            Ok(vec![Entry::signed(EntryKind::ElectionKey, id.0, &k, key)])
+        }),
+    )
+    .await
+}
+
+fn phase_change(kind: EntryKind, id: ElectionId) -> Box<Compute> {
+    Box::new(move |_, key| {
+        Ok(vec![Entry::signed(
+            kind,
+            id.0,
+            &PhaseChange { at: now() },
+            key,
+        )])
+    })
+}
+
+/// `POST /v1/elections/{id}/admin/open`: opens issuance and voting.
+pub async fn open(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(&state, id, phase_change(EntryKind::Open, id)).await
+}
+
+/// `POST /v1/elections/{id}/admin/close`: closes voting.
+pub async fn close(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(&state, id, phase_change(EntryKind::Close, id)).await
+}
+
+/// `POST /v1/elections/{id}/admin/tally`: posts the tally of every
+/// constituency not yet tallied, combined from the first `threshold` valid
+/// decryption shares of each.
+pub async fn tally(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(
+        &state,
+        id,
+        Box::new(move |record, key| {
+            require(record, EntryKind::Tally, &[Phase::Closed])?;
+            record
+                .manifest()
+                .constituencies
+                .iter()
+                .filter(|c| record.tally(&c.id).is_none())
+                .map(|c| {
+                    let (have, need) = (
+                        record.share_trustees(&c.id).len(),
+                        record.manifest().threshold as usize,
+                    );
+                    if have < need {
+                        return Err(RecordError::Missing(format!(
+                            "decryption shares of {}: {have} of {need}",
+                            c.id
+                        )));
+                    }
+                    let t = record.compute_tally(&c.id)?;
+                    Ok(Entry::signed(EntryKind::Tally, id.0, &t, key))
+                })
+                .collect()
+        }),
+    )
+    .await
+}
+
+/// `POST /v1/elections/{id}/admin/beacon`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconRequest {
+    /// The beacon value as published by its source, hex.
+    pub value: String,
+}
+
+/// `POST /v1/elections/{id}/admin/beacon`: posts the beacon value.
+pub async fn beacon(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+    RawBody(raw): RawBody,
+) -> Result<Json<Appended>, ApiError> {
+    state.election(&id)?;
+    let request: BeaconRequest = json(&raw)?;
+    let value = hex::decode(&request.value)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::reject(
+                RejectionKind::Malformed,
+                "invalid_json",
+                "value must be non-empty hex",
+            )
+        })?;
+    act(
+        &state,
+        id,
+        Box::new(move |_, key| {
+            Ok(vec![Entry::signed(
+                EntryKind::Beacon,
+                id.0,
+                &BeaconValue { value },
+                key,
+            )])
+        }),
+    )
+    .await
+}
+
+/// The seed entry never consults earlier ballots.
+struct NoHistory;
+
+impl BallotHistory for NoHistory {
+    fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+        Err(format!("entry {index} is not needed to fix the seed"))
+    }
+}
+
+/// `POST /v1/elections/{id}/admin/seats`: posts the lottery seed (if not
+/// yet posted), then the seat result of every constituency without one.
+pub async fn seats(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(
+        &state,
+        id,
+        Box::new(move |record, key| {
+            require(
+                record,
+                EntryKind::SeatResult,
+                &[Phase::Closed, Phase::Seated],
+            )?;
+            let mut entries = Vec::new();
+            let seeded;
+            let record = if record.seed().is_none() {
+                let seed = Entry::signed(EntryKind::Seed, id.0, &record.compute_seed()?, key);
+                // The seat results follow the seed: compute them on a copy
+                // of the record with the seed applied.
+                let mut copy = record.clone();
+                copy.apply(&seed, BallotCheck::Deferred, &NoHistory)?;
+                entries.push(seed);
+                seeded = copy;
+                &seeded
+            } else {
+                record
+            };
+            for c in &record.manifest().constituencies {
+                if record.seat_result(&c.id).is_none() {
+                    let r = record.compute_seats(&c.id)?;
+                    entries.push(Entry::signed(EntryKind::SeatResult, id.0, &r, key));
+                }
+            }
+            Ok(entries)
+        }),
+    )
+    .await
+}

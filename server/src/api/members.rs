@@ -1,0 +1,466 @@
+//! Members: the roster import (organiser), enrolment with a one-time token,
+//! and the two rounds of credential issuance.
+
+use std::sync::mpsc as sync_mpsc;
+
+use axum::extract::State;
+use axum::Json;
+use rand_core::Rng;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use urne_crypto::credential::{BlindChallenge, CredentialContext, CredentialError, SignerState};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Enrollment, Entry, EntryKind, Issuance, Roster};
+use urne_crypto::group::os_rng;
+use urne_crypto::record::Phase;
+use urne_crypto::voter::verify_commit_request;
+use zeroize::Zeroizing;
+
+use super::auth::Organiser;
+use super::board::Receipt;
+use super::error::ApiError;
+use super::extract::{body, entry, hex_array, json, ElectionPath, RawBody};
+use super::AppState;
+use crate::election::machine::record_of;
+use crate::election::registry::Election;
+use crate::election::roster::{self, CHUNK};
+use crate::election::tables::{
+    read_u32, read_u64, token_digest, u32_key, u64_value, ENROLMENT_TOKENS, ISSUANCES, ROSTER,
+    SIGNER_STATES, USED_TOKENS,
+};
+use crate::sequencer::{
+    AppendError, AppendRequest, LogRequirement, Rejection, RejectionKind, RowWrite, UpdateRequest,
+};
+
+/// Refuses a request outside the phases it belongs to, from the committed
+/// snapshot (the record checks again when the entry is sequenced).
+fn phase(election: &Election, allowed: &[Phase], what: &str) -> Result<(), ApiError> {
+    let phase = election.snapshot().phase;
+    if allowed.contains(&phase) {
+        Ok(())
+    } else {
+        Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "out_of_phase",
+            format!("{what} not allowed in phase {}", phase.name()),
+        ))
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Rejection {
+    tracing::error!(error = %e, "store read failed in a check");
+    Rejection::new(
+        RejectionKind::Unavailable,
+        "storage_unavailable",
+        "the board's storage is unavailable",
+    )
+}
+
+/// One member's one-time enrolment token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MemberToken {
+    /// The member's pseudonym.
+    pub pseudonym: String,
+    /// The token: 64 lowercase hex digits.
+    pub token: String,
+}
+
+/// The answer to a roster import.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RosterImported {
+    /// One token per member, in file order. Shown once: only digests are kept.
+    pub tokens: Vec<MemberToken>,
+    /// Receipt of the first roster entry.
+    pub receipt: Receipt,
+    /// Receipts of every roster entry (one per 5000 members).
+    pub receipts: Vec<Receipt>,
+}
+
+/// `POST /v1/elections/{id}/roster`: imports a roster CSV.
+///
+/// Appends the members as roster entries (5000 per entry, all or none) and
+/// creates one random one-time enrolment token per member; only the
+/// tokens' digests are stored.
+pub async fn roster(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+    RawBody(text): RawBody,
+) -> Result<Json<RosterImported>, ApiError> {
+    state.writable()?;
+    let election = state.election(&id)?;
+    phase(&election, &[Phase::Setup], "roster")?;
+    let lines = roster::parse(&text, id.as_bytes(), election.manifest())
+        .map_err(|e| ApiError::reject(RejectionKind::Invalid, "invalid_roster", e.to_string()))?;
+    let mut rng = os_rng();
+    let mut tokens = Vec::with_capacity(lines.len());
+    let mut rows = Vec::with_capacity(2 * lines.len());
+    for line in &lines {
+        let mut token = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(token.as_mut());
+        rows.push(RowWrite::insert_new(
+            ENROLMENT_TOKENS,
+            token_digest(&token).to_vec(),
+            line.member.member.to_vec(),
+            "token_collision",
+        ));
+        rows.push(RowWrite::upsert(
+            ROSTER,
+            line.member.member.to_vec(),
+            u32_key(line.constituency as u32),
+        ));
+        tokens.push(MemberToken {
+            pseudonym: line.pseudonym.clone(),
+            token: hex::encode(token.as_ref()),
+        });
+    }
+    let entries = lines
+        .chunks(CHUNK)
+        .map(|chunk| {
+            let body = Roster {
+                members: chunk.iter().map(|l| l.member.clone()).collect(),
+            };
+            Entry::signed(EntryKind::Roster, id.0, &body, &state.signer).to_bytes()
+        })
+        .collect();
+    let mut request = AppendRequest::batch(id, entries, LogRequirement::Exists);
+    request.rows = rows;
+    let appended = state.board.append(request).await?;
+    let receipts = Receipt::all(&state.board, &id, &appended)?;
+    tracing::info!(election = %id, members = lines.len(), "roster imported");
+    Ok(Json(RosterImported {
+        tokens,
+        receipt: Receipt::first(&state.board, &id, &appended)?,
+        receipts,
+    }))
+}
+
+/// `POST /v1/elections/{id}/enroll`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The member's one-time token.
+    pub token: String,
+    /// The member-signed enrolment entry, hex.
+    pub entry: String,
+}
+
+/// `POST /v1/elections/{id}/enroll`: a member binds its key to its roster
+/// line with its one-time token, consumed atomically with the append.
+pub async fn enroll(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    RawBody(raw): RawBody,
+) -> Result<Json<Receipt>, ApiError> {
+    state.writable()?;
+    state.election(&id)?;
+    let request: EnrollRequest = json(&raw)?;
+    let bytes = hex::decode(&request.entry).map_err(|_| {
+        ApiError::reject(
+            RejectionKind::Malformed,
+            "invalid_json",
+            "entry must be hex",
+        )
+    })?;
+    let (entry, _) = entry(&bytes, &id, &[EntryKind::Enrollment])?;
+    let enrollment: Enrollment = body(&entry)?;
+    let bad_token = || {
+        ApiError::reject(
+            RejectionKind::Unauthorized,
+            "bad_token",
+            "unknown enrolment token, or a token of another member",
+        )
+    };
+    let token: [u8; 32] = hex_array(&request.token, "token").map_err(|_| bad_token())?;
+    let digest = token_digest(&token);
+    match state.board.row(&id, ENROLMENT_TOKENS, &digest)? {
+        Some(member) if bool::from(member.ct_eq(&enrollment.member)) => {}
+        _ => return Err(bad_token()),
+    }
+    let mut append = AppendRequest::new(id, bytes, LogRequirement::Exists);
+    append.rows.push(RowWrite::insert_new(
+        USED_TOKENS,
+        digest.to_vec(),
+        Vec::new(),
+        "token_used",
+    ));
+    let appended = state.board.append(append).await?;
+    Ok(Json(Receipt::first(&state.board, &id, &appended)?))
+}
+
+/// `POST /v1/elections/{id}/credential/commit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitRequest {
+    /// The member id, hex.
+    pub member: String,
+    /// Ed25519 signature by the enrolled member key over
+    /// `TaggedHash("urne/v1/credential-commit", election, member)`, hex.
+    pub signature: String,
+}
+
+/// The registrar's commitment `(A, C)` of an issuance session.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CommitmentJson {
+    /// `A`, compressed, hex.
+    pub commitment_a: String,
+    /// `C`, compressed, hex.
+    pub commitment_c: String,
+}
+
+/// The member's constituency (index in the manifest) and its credential context.
+fn member_context(
+    state: &AppState,
+    election: &Election,
+    member: &[u8; 32],
+) -> Result<(usize, CredentialContext), ApiError> {
+    let index = state
+        .board
+        .row(election.id(), ROSTER, member)?
+        .and_then(|v| read_u32(&v))
+        .map(|i| i as usize)
+        .ok_or_else(|| {
+            ApiError::reject(
+                RejectionKind::Unauthorized,
+                "not_enrolled",
+                "this member is not on the roster",
+            )
+        })?;
+    let constituency = &election
+        .manifest()
+        .constituencies
+        .get(index)
+        .ok_or(ApiError::Internal)?
+        .id;
+    Ok((
+        index,
+        CredentialContext::new(election.id().0, constituency.clone()),
+    ))
+}
+
+enum Session {
+    Existing(Zeroizing<Vec<u8>>),
+    Opened,
+}
+
+/// `POST /v1/elections/{id}/credential/commit`: opens (or returns) the
+/// member's issuance session and answers the registrar's commitment.
+pub async fn credential_commit(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    RawBody(raw): RawBody,
+) -> Result<Json<CommitmentJson>, ApiError> {
+    state.writable()?;
+    let election = state.election(&id)?;
+    let request: CommitRequest = json(&raw)?;
+    let member: [u8; 32] = hex_array(&request.member, "member")?;
+    let signature: [u8; 64] = hex_array(&request.signature, "signature")?;
+    phase(&election, &[Phase::Open], "credential request")?;
+    let (index, ctx) = member_context(&state, &election, &member)?;
+    let registrar = election.registrar(index).ok_or(ApiError::Internal)?;
+    // A fresh session, used only if the member has none yet.
+    let (fresh, fresh_commitment) = SignerState::commit(registrar, &ctx, &mut os_rng());
+    let fresh_bytes = fresh.to_bytes();
+    let (tx, rx) = sync_mpsc::sync_channel(1);
+    let election_id = id.0;
+    let check = move |view: &dyn crate::sequencer::LogView| {
+        let record = record_of(view)?;
+        if record.phase() != Phase::Open {
+            return Err(Rejection::conflict(
+                "out_of_phase",
+                format!(
+                    "credential request not allowed in phase {}",
+                    record.phase().name()
+                ),
+            ));
+        }
+        let key = record.member_key(&member).ok_or_else(|| {
+            Rejection::new(
+                RejectionKind::Unauthorized,
+                "not_enrolled",
+                "this member has not enrolled",
+            )
+        })?;
+        if !verify_commit_request(&election_id, &member, key, &signature) {
+            return Err(Rejection::new(
+                RejectionKind::Unauthorized,
+                "bad_signature",
+                "the request is not signed by the member's enrolled key",
+            ));
+        }
+        if record.has_credential(&member) {
+            return Err(Rejection::conflict(
+                "already_issued",
+                "this member already holds its credential",
+            ));
+        }
+        match view.get(SIGNER_STATES, &member).map_err(unavailable)? {
+            Some(existing) => {
+                let _ = tx.send(Session::Existing(Zeroizing::new(existing)));
+                Ok(Vec::new())
+            }
+            None => {
+                let _ = tx.send(Session::Opened);
+                Ok(vec![RowWrite::upsert(
+                    SIGNER_STATES,
+                    member.to_vec(),
+                    fresh_bytes.to_vec(),
+                )])
+            }
+        }
+    };
+    state
+        .board
+        .update(UpdateRequest {
+            log: id,
+            rows: Vec::new(),
+            check: Some(Box::new(check)),
+        })
+        .await?;
+    let commitment = match rx.try_recv().map_err(|_| ApiError::Internal)? {
+        Session::Opened => fresh_commitment,
+        Session::Existing(bytes) => SignerState::from_bytes(&bytes)
+            .map_err(|e| {
+                tracing::error!(error = %e, "stored signer state unreadable");
+                ApiError::Internal
+            })?
+            .commitment(&ctx),
+    };
+    Ok(Json(CommitmentJson {
+        commitment_a: hex::encode(commitment.a.compress().to_bytes()),
+        commitment_c: hex::encode(commitment.c.compress().to_bytes()),
+    }))
+}
+
+/// The registrar's response of an issuance session, with the issuance
+/// entry's receipt.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResponseJson {
+    /// `s`, hex.
+    pub s: String,
+    /// `y`, hex.
+    pub y: String,
+    /// `t`, hex.
+    pub t: String,
+    /// Receipt of the issuance entry.
+    pub receipt: Receipt,
+}
+
+/// `POST /v1/elections/{id}/credential/respond`: the member posts its signed
+/// issuance entry (with the session's `A`, `C` and its blinded challenge);
+/// the server appends it and answers the registrar's response. The same
+/// entry again gets the same answer (no new entry); another challenge for
+/// the session is refused.
+pub async fn credential_respond(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    RawBody(bytes): RawBody,
+) -> Result<Json<ResponseJson>, ApiError> {
+    state.writable()?;
+    let election = state.election(&id)?;
+    let (entry, _) = entry(&bytes, &id, &[EntryKind::Issuance])?;
+    let issuance: Issuance = body(&entry)?;
+    phase(&election, &[Phase::Open], "issuance")?;
+    let member = issuance.member;
+    let (index, ctx) = member_context(&state, &election, &member)?;
+    if ctx.constituency != issuance.constituency {
+        return Err(ApiError::reject(
+            RejectionKind::Invalid,
+            "mismatch",
+            "issuance for another constituency",
+        ));
+    }
+    let registrar = election.registrar(index).ok_or(ApiError::Internal)?;
+    let challenge = BlindChallenge {
+        e: issuance.challenge,
+    };
+    let conflict = |code, message: &str| ApiError::reject(RejectionKind::Conflict, code, message);
+    // Two rounds at most: a concurrent answer of the same session sends us
+    // to the replay path.
+    for _ in 0..2 {
+        let stored = Zeroizing::new(state.board.row(&id, SIGNER_STATES, &member)?.ok_or_else(
+            || conflict("no_session", "no commitment was requested for this member"),
+        )?);
+        let mut session = SignerState::from_bytes(&stored).map_err(|e| {
+            tracing::error!(error = %e, "stored signer state unreadable");
+            ApiError::Internal
+        })?;
+        let commitment = session.commitment(&ctx);
+        if commitment.a != issuance.commitment_a || commitment.c != issuance.commitment_c {
+            return Err(conflict(
+                "commitment_mismatch",
+                "the issuance does not carry this member's session commitment",
+            ));
+        }
+        let answered = session.is_answered();
+        let response = session
+            .respond(registrar, &challenge)
+            .map_err(|e| match e {
+                CredentialError::ChallengeMismatch => conflict(
+                    "challenge_mismatch",
+                    "this session already answered another challenge",
+                ),
+                other => {
+                    ApiError::reject(RejectionKind::Invalid, "invalid_proof", other.to_string())
+                }
+            })?;
+        let answer = |receipt| ResponseJson {
+            s: hex::encode(response.s.to_bytes()),
+            y: hex::encode(response.y.to_bytes()),
+            t: hex::encode(response.t.to_bytes()),
+            receipt,
+        };
+        if answered {
+            // The answer was given: hand it again, for the very same entry only.
+            let at = state
+                .board
+                .row(&id, ISSUANCES, &member)?
+                .and_then(|v| read_u64(&v))
+                .ok_or(ApiError::Internal)?;
+            let head = state.board.head(&id)?;
+            let page = state.board.entries(&id, at, Some(at + 1), state.page)?;
+            if page.entries.first().map(Vec::as_slice) != Some(&bytes[..]) {
+                return Err(conflict(
+                    "already_issued",
+                    "this member already holds its credential",
+                ));
+            }
+            return Ok(Json(answer(Receipt::of(&state.board, &id, at, &head)?)));
+        }
+        let answered_state = session.to_bytes();
+        let expected = stored.clone();
+        let mut append = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
+        append.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
+            let current = view
+                .get(SIGNER_STATES, &member)
+                .map_err(unavailable)?
+                .map(Zeroizing::new);
+            if !current.is_some_and(|c| bool::from(c.ct_eq(&expected))) {
+                return Err(Rejection::conflict(
+                    "session_changed",
+                    "the session was answered concurrently",
+                ));
+            }
+            Ok(vec![
+                RowWrite::upsert(SIGNER_STATES, member.to_vec(), answered_state.to_vec()),
+                RowWrite::insert_new(
+                    ISSUANCES,
+                    member.to_vec(),
+                    u64_value(view.size()),
+                    "already_issued",
+                ),
+            ])
+        }));
+        match state.board.append(append).await {
+            Ok(appended) => {
+                return Ok(Json(answer(Receipt::first(&state.board, &id, &appended)?)));
+            }
+            Err(AppendError::Rejected(r)) if r.code == "session_changed" => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(conflict(
+        "session_changed",
+        "the session changed concurrently; retry",
+    ))
+}

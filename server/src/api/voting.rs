@@ -1,0 +1,99 @@
+//! Anonymous ballots, and the entries that trustees, lottery contributors
+//! and auditors sign themselves.
+//!
+//! Nothing identifying is logged or stored for a ballot cast: the handler
+//! logs nothing, rate limits are global, and the board holds only the
+//! anonymous entry.
+
+use axum::extract::State;
+use axum::Json;
+use urne_crypto::entry::{Ballot, EntryKind};
+use urne_crypto::record::Phase;
+
+use super::board::Receipt;
+use super::error::ApiError;
+use super::extract::{body, entry, ElectionPath, RawBody};
+use super::AppState;
+use crate::election::machine::{rejection, verify_ballot};
+use crate::sequencer::{AppendRequest, LogRequirement, RejectionKind};
+
+/// `POST /v1/elections/{id}/ballots`: casts an anonymous ballot.
+///
+/// The ballot is verified in full (credential, signature, proofs) on a
+/// blocking thread, at most one per core at a time, before it is sequenced;
+/// the record then applies it without verifying it again.
+pub async fn cast(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    RawBody(bytes): RawBody,
+) -> Result<Json<Receipt>, ApiError> {
+    state.writable()?;
+    let election = state.election(&id)?;
+    let (entry, _) = entry(&bytes, &id, &[EntryKind::Ballot])?;
+    let phase = election.snapshot().phase;
+    if phase != Phase::Open {
+        return Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "out_of_phase",
+            format!("ballot not allowed in phase {}", phase.name()),
+        ));
+    }
+    if !entry.is_anonymous() {
+        return Err(ApiError::reject(
+            RejectionKind::Invalid,
+            "bad_signature",
+            "a ballot carries no envelope signature",
+        ));
+    }
+    let ballot: Ballot = body(&entry)?;
+    let verifier = election.verifier().ok_or(ApiError::Internal)?;
+    let permit = state
+        .verify_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::ShuttingDown)?;
+    let entry_bytes = bytes.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_ballot(&verifier, &entry_bytes, &ballot)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(|e| ApiError::Rejected(rejection(&e)))?;
+    let mut request = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
+    request.context = Some(Box::new(verified));
+    let appended = state.board.append(request).await?;
+    Ok(Json(Receipt::first(&state.board, &id, &appended)?))
+}
+
+/// Kinds taken by `POST /v1/elections/{id}/entries`.
+pub const SELF_SIGNED: [EntryKind; 6] = [
+    EntryKind::DkgDealing,
+    EntryKind::DkgComplaint,
+    EntryKind::DecryptionShare,
+    EntryKind::LotteryCommit,
+    EntryKind::LotteryReveal,
+    EntryKind::Attestation,
+];
+
+/// `POST /v1/elections/{id}/entries`: an entry signed by its author
+/// (trustee, lottery contributor, auditor); the record checks it in full.
+pub async fn post_entry(
+    State(state): State<AppState>,
+    ElectionPath(id): ElectionPath,
+    RawBody(bytes): RawBody,
+) -> Result<Json<Receipt>, ApiError> {
+    state.writable()?;
+    state.election(&id)?;
+    entry(&bytes, &id, &SELF_SIGNED)?;
+    let appended = state
+        .board
+        .append(AppendRequest::new(
+            id,
+            bytes.to_vec(),
+            LogRequirement::Exists,
+        ))
+        .await?;
+    Ok(Json(Receipt::first(&state.board, &id, &appended)?))
+}

@@ -1,0 +1,507 @@
+//! `urne bench-election`: the election routes under load, server and load
+//! generator in one process on this machine, over loopback HTTP.
+//!
+//! One constituency of `--candidates` candidates, 3-of-5 trustees. Measured:
+//! enrolments/s; credential issuances/s (commit, blinding, respond and
+//! unblinding, end to end); durable ballot casts/s sustained by `--clients`
+//! concurrent clients, with ballots proved in parallel beforehand (untimed);
+//! the latency of casts (revotes) offered at a fixed rate, open loop; and
+//! inclusion-proof reads/s. Every append is acknowledged only once durable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use urne_crypto::credential::{
+    Credential, CredentialContext, SignerCommitment, SignerResponse, UserState,
+};
+use urne_crypto::dkg::{self, TrusteeKey};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{member_id, Entry, EntryKind};
+use urne_crypto::group::{decode_nonidentity_point, decode_scalar};
+use urne_crypto::manifest::Manifest;
+use urne_crypto::record::BallotVerifier;
+use urne_crypto::schnorr::BallotSecretKey;
+use urne_crypto::voter;
+
+use super::bench_board::{measure, ms, splitmix64, Rate};
+use super::CliError;
+use crate::api::auth::OrganiserToken;
+use crate::api::limits::Limits;
+use crate::server::{self, ServerConfig};
+
+/// Arguments of `urne bench-election`.
+#[derive(Debug, clap::Args)]
+pub struct BenchElectionArgs {
+    /// Voters (each enrols, obtains a credential and casts one ballot).
+    #[arg(long, default_value_t = 2000)]
+    pub voters: usize,
+    /// Candidates on the ballot.
+    #[arg(long, default_value_t = 16)]
+    pub candidates: usize,
+    /// Concurrent clients for the throughput measurements.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// Casts per second offered in the fixed-load latency measurement.
+    #[arg(long, default_value_t = 50.0)]
+    pub offered_rate: f64,
+    /// Casts (revotes) sent at the fixed rate.
+    #[arg(long, default_value_t = 500)]
+    pub offered: usize,
+    /// Inclusion proofs read.
+    #[arg(long, default_value_t = 20000)]
+    pub proofs: u64,
+    /// Data directory (default: a temporary directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+const TOKEN: &str = "bench-election-organiser-token";
+const APPROVALS: usize = 8;
+
+fn rng(label: u64, i: u64) -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&label.to_le_bytes());
+    seed[8..16].copy_from_slice(&i.to_le_bytes());
+    ChaCha20Rng::from_seed(seed)
+}
+
+struct Voter {
+    pseudonym: String,
+    member: [u8; 32],
+    key: SigningKey,
+    ballot_key: BallotSecretKey,
+}
+
+/// A thin HTTP client for the bench: JSON and CBOR posts, errors as text.
+#[derive(Clone)]
+struct Http {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Http {
+    async fn post(
+        &self,
+        path: &str,
+        ty: &str,
+        body: Vec<u8>,
+        organiser: bool,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", ty)
+            .body(body);
+        if organiser {
+            req = req.bearer_auth(TOKEN);
+        }
+        let r = req.send().await.map_err(|e| e.to_string())?;
+        let status = r.status();
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(format!("{path}: {status} {v}"))
+        }
+    }
+
+    async fn json(&self, path: &str, body: &Value, organiser: bool) -> Result<Value, String> {
+        self.post(
+            path,
+            "application/json",
+            body.to_string().into_bytes(),
+            organiser,
+        )
+        .await
+    }
+
+    async fn cbor(&self, path: &str, body: Vec<u8>) -> Result<Value, String> {
+        self.post(path, "application/cbor", body, false).await
+    }
+}
+
+fn hex32(v: &Value) -> Result<[u8; 32], String> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(v.as_str().ok_or("not a string")?, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Runs the benchmark and prints its table.
+pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
+    let bench = CliError::Bench;
+    let temp = tempfile::tempdir()?;
+    let data_dir = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let running = server::start(ServerConfig {
+        data_dir,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        organiser_token: Some(OrganiserToken::new(TOKEN).map_err(|e| bench(e.to_string()))?),
+        limits: Limits {
+            read_rate: None,
+            write_rate: None,
+            max_concurrent_requests: 4096,
+            ..Limits::default()
+        },
+        test_support: false,
+    })
+    .await?;
+    let http = Http {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .build()
+            .map_err(|e| bench(e.to_string()))?,
+        base: format!("http://{}", running.local_addr()),
+    };
+    let result = drive(&args, &http).await;
+    running.shutdown().await?;
+    result.map_err(bench)
+}
+
+#[allow(clippy::too_many_lines)]
+async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
+    let clients = args.clients.max(1);
+    let n = args.voters.max(1);
+    let mut rows: Vec<(String, usize, usize, Rate)> = Vec::new();
+
+    // Election: one constituency, 3-of-5 trustees.
+    let trustee_keys: Vec<TrusteeKey> = (0..5)
+        .map(|j| TrusteeKey::generate(&mut rng(1, j)))
+        .collect();
+    let trustee_signers: Vec<SigningKey> = (0..5u64)
+        .map(|j| {
+            let mut s = [0u8; 32];
+            rng(2, j).fill_bytes(&mut s);
+            SigningKey::from_bytes(&s)
+        })
+        .collect();
+    let draft = json!({
+        "title": "bench",
+        "constituencies": [{
+            "id": "all",
+            "candidates": (0..args.candidates).map(|k| json!({ "id": format!("c{k:03}") })).collect::<Vec<_>>(),
+            "approval_min": 1,
+            "approval_max": APPROVALS.min(args.candidates),
+            "rules": { "seats": 4 },
+        }],
+        "trustees": trustee_keys.iter().zip(&trustee_signers).enumerate().map(|(i, (k, s))| json!({
+            "name": format!("t{i}"),
+            "signing_key": hex::encode(s.verifying_key().to_bytes()),
+            "encryption_key": hex::encode(k.public_key().compress().to_bytes()),
+        })).collect::<Vec<_>>(),
+        "threshold": 3,
+        "lottery": { "beacon": { "source": "bench", "round": "1" } },
+    });
+    let created = http.json("/v1/elections", &draft, true).await?;
+    let id = created["election"].as_str().ok_or("no id")?.to_string();
+    let election = hex32(&created["election"])?;
+    let manifest = Manifest::from_bytes(
+        &hex::decode(created["manifest"].as_str().ok_or("no manifest")?)
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+
+    let mut csv = String::from("pseudonym,constituency,pool,category\n");
+    let voters: Vec<Voter> = (0..n)
+        .map(|i| {
+            let pseudonym = format!("m{i:07}");
+            csv.push_str(&format!("{pseudonym},all,yes,\n"));
+            let mut s = [0u8; 32];
+            rng(3, i as u64).fill_bytes(&mut s);
+            Voter {
+                member: member_id(&election, &pseudonym),
+                pseudonym,
+                key: SigningKey::from_bytes(&s),
+                ballot_key: BallotSecretKey::generate(&mut rng(4, i as u64)),
+            }
+        })
+        .collect();
+    let voters = Arc::new(voters);
+    let imported = http
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            "text/csv",
+            csv.into_bytes(),
+            true,
+        )
+        .await?;
+    let tokens: Arc<Vec<String>> = Arc::new(
+        imported["tokens"]
+            .as_array()
+            .ok_or("no tokens")?
+            .iter()
+            .map(|t| t["token"].as_str().unwrap_or_default().to_string())
+            .collect(),
+    );
+
+    // Enrolment.
+    let next = Arc::new(AtomicUsize::new(0));
+    let rate = {
+        let (http, id, voters, tokens, next) = (
+            http.clone(),
+            id.clone(),
+            voters.clone(),
+            tokens.clone(),
+            next.clone(),
+        );
+        measure(clients, n as u64, move |_, _| {
+            let (http, id, voters, tokens, next) = (
+                http.clone(),
+                id.clone(),
+                voters.clone(),
+                tokens.clone(),
+                next.clone(),
+            );
+            async move {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let v = &voters[i];
+                let entry = voter::enrollment(election, &v.pseudonym, &v.key);
+                http.json(
+                    &format!("/v1/elections/{id}/enroll"),
+                    &json!({ "token": tokens[i], "entry": hex::encode(entry.to_bytes()) }),
+                    false,
+                )
+                .await
+                .map(drop)
+            }
+        })
+        .await?
+    };
+    rows.push(("enrolment".into(), n, clients, rate));
+
+    // Key generation and opening.
+    let params = manifest.dkg_params().map_err(|e| e.to_string())?;
+    for j in 0..5u32 {
+        let d = dkg::deal(&params, j + 1, &mut rng(5, j.into())).map_err(|e| e.to_string())?;
+        let e = Entry::signed(
+            EntryKind::DkgDealing,
+            election,
+            &d,
+            &trustee_signers[j as usize],
+        );
+        http.cbor(&format!("/v1/elections/{id}/entries"), e.to_bytes())
+            .await?;
+    }
+    http.json(
+        &format!("/v1/elections/{id}/admin/election-key"),
+        &json!({}),
+        true,
+    )
+    .await?;
+    http.json(&format!("/v1/elections/{id}/admin/open"), &json!({}), true)
+        .await?;
+    let status = reqwest::get(format!("{}/v1/elections/{id}", http.base))
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())?;
+    let pk =
+        decode_nonidentity_point(&hex32(&status["election_key"])?).map_err(|e| e.to_string())?;
+    let verifier = BallotVerifier::new(manifest.clone(), pk);
+    let constituency = manifest.constituencies[0].clone();
+
+    // Credential issuance, end to end.
+    let credentials: Arc<Vec<std::sync::Mutex<Option<Credential>>>> =
+        Arc::new((0..n).map(|_| std::sync::Mutex::new(None)).collect());
+    next.store(0, Ordering::Relaxed);
+    let rate = {
+        let (http, id, voters, next, credentials, key) = (
+            http.clone(),
+            id.clone(),
+            voters.clone(),
+            next.clone(),
+            credentials.clone(),
+            constituency.registrar_key,
+        );
+        measure(clients, n as u64, move |_, _| {
+            let (http, id, voters, next, credentials) = (http.clone(), id.clone(), voters.clone(), next.clone(), credentials.clone());
+            async move {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let v = &voters[i];
+                let sig = voter::sign_commit_request(&election, &v.member, &v.key);
+                let c = http
+                    .json(
+                        &format!("/v1/elections/{id}/credential/commit"),
+                        &json!({ "member": hex::encode(v.member), "signature": hex::encode(sig.to_bytes()) }),
+                        false,
+                    )
+                    .await?;
+                let point = |f: &str| -> Result<_, String> {
+                    decode_nonidentity_point(&hex32(&c[f])?).map_err(|e| e.to_string())
+                };
+                let commitment = SignerCommitment { a: point("commitment_a")?, c: point("commitment_c")? };
+                let ctx = CredentialContext::new(election, "all");
+                let p = v.ballot_key.public_key();
+                let (user, challenge) = UserState::blind(&key, &ctx, p.as_bytes(), &commitment, &mut rng(6, i as u64))
+                    .map_err(|e| e.to_string())?;
+                let entry = voter::issuance(election, v.member, "all", &commitment, &challenge, &v.key);
+                let r = http.cbor(&format!("/v1/elections/{id}/credential/respond"), entry.to_bytes()).await?;
+                let scalar = |f: &str| -> Result<_, String> { decode_scalar(&hex32(&r[f])?).map_err(|e| e.to_string()) };
+                let response = SignerResponse { s: scalar("s")?, y: scalar("y")?, t: scalar("t")? };
+                let credential = user.finish(&response).map_err(|e| e.to_string())?;
+                *credentials[i].lock().map_err(|_| "poisoned")? = Some(credential);
+                Ok(())
+            }
+        })
+        .await?
+    };
+    rows.push((
+        "credential issuance (commit + respond)".into(),
+        n,
+        clients,
+        rate,
+    ));
+
+    // Ballots, proved on every core beforehand (untimed).
+    let creds: Vec<Credential> = credentials
+        .iter()
+        .map(|c| c.lock().ok().and_then(|c| *c).ok_or("missing credential"))
+        .collect::<Result<_, _>>()?;
+    let prove = |round: u64, who: &[usize]| -> Result<Vec<Vec<u8>>, String> {
+        who.par_iter()
+            .map(|&i| {
+                let mut r = rng(7 + round, i as u64);
+                let k = 1 + (r.next_u64() as usize) % APPROVALS.min(args.candidates);
+                let choices: Vec<bool> = (0..args.candidates).map(|c| c < k).collect();
+                voter::ballot(
+                    &verifier,
+                    "all",
+                    &voters[i].ballot_key,
+                    &creds[i],
+                    &choices,
+                    &mut r,
+                )
+                .map(|e| e.to_bytes())
+                .map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    let started = Instant::now();
+    let all: Vec<usize> = (0..n).collect();
+    let ballots = Arc::new(prove(0, &all)?);
+    let proving = started.elapsed();
+    let ballot_bytes = ballots.first().map_or(0, Vec::len);
+    eprintln!(
+        "proved {n} ballots of {ballot_bytes} bytes in {:.1} s on {} threads",
+        proving.as_secs_f64(),
+        rayon::current_num_threads()
+    );
+    next.store(0, Ordering::Relaxed);
+    let rate = {
+        let (http, id, ballots, next) = (http.clone(), id.clone(), ballots.clone(), next.clone());
+        measure(clients, n as u64, move |_, _| {
+            let (http, id, ballots, next) =
+                (http.clone(), id.clone(), ballots.clone(), next.clone());
+            async move {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                http.cbor(&format!("/v1/elections/{id}/ballots"), ballots[i].clone())
+                    .await
+                    .map(drop)
+            }
+        })
+        .await?
+    };
+    rows.push((
+        format!("ballot cast ({} candidates), sustained", args.candidates),
+        n,
+        clients,
+        rate,
+    ));
+
+    // Revotes offered at a fixed rate, open loop.
+    let offered = args.offered.min(n);
+    let revoters: Vec<usize> = (0..offered).collect();
+    let revotes = prove(1, &revoters)?;
+    let interval = Duration::from_secs_f64(1.0 / args.offered_rate.max(0.1));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(offered);
+    for (k, bytes) in revotes.into_iter().enumerate() {
+        tokio::time::sleep_until((started + interval * k as u32).into()).await;
+        let (http, id) = (http.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            http.cbor(&format!("/v1/elections/{id}/ballots"), bytes)
+                .await
+                .map(|_| t.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(offered);
+    for t in tasks {
+        latencies.push(t.await.map_err(|e| e.to_string())??);
+    }
+    let rate = Rate::of(latencies, started.elapsed());
+    rows.push((
+        format!("ballot cast (revote) offered at {}/s", args.offered_rate),
+        offered,
+        0,
+        rate,
+    ));
+
+    // Inclusion proofs of random entries.
+    let size = reqwest::get(format!("{}/v1/elections/{id}", http.base))
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<Value>()
+        .await
+        .map_err(|e| e.to_string())?["size"]
+        .as_u64()
+        .ok_or("no size")?;
+    let rate = {
+        let (http, id) = (http.clone(), id.clone());
+        measure(clients, args.proofs, move |task, i| {
+            let (http, id) = (http.clone(), id.clone());
+            async move {
+                let index = splitmix64((task as u64) << 32 | i) % size;
+                let r = http
+                    .http
+                    .get(format!(
+                        "{}/v1/elections/{id}/proof/inclusion?index={index}&size={size}",
+                        http.base
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("proof answered {}", r.status()));
+                }
+                r.bytes().await.map_err(|e| e.to_string()).map(drop)
+            }
+        })
+        .await?
+    };
+    rows.push((
+        format!("inclusion proof read (board of {size})"),
+        args.proofs as usize,
+        clients,
+        rate,
+    ));
+
+    println!(
+        "{:<44} {:>7} {:>8} {:>10} {:>9} {:>9}",
+        "operation", "count", "clients", "per second", "p50 ms", "p99 ms"
+    );
+    for (name, count, clients, r) in rows {
+        let clients = if clients == 0 {
+            "open".to_string()
+        } else {
+            clients.to_string()
+        };
+        println!(
+            "{:<44} {:>7} {:>8} {:>10.1} {:>9.2} {:>9.2}",
+            name,
+            count,
+            clients,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! What readers see of an election: a snapshot of its record, taken after
+//! each commit, and the status document built from it and the manifest.
+
+use serde::Serialize;
+
+use super::ElectionId;
+use urne_crypto::manifest::Manifest;
+use urne_crypto::record::{Phase, Record};
+
+/// The record's state as of a committed head (cheap to take: counters and
+/// small sets, no per-member data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The phase.
+    pub phase: Phase,
+    /// Board size (entries applied).
+    pub size: u64,
+    /// Per constituency, in manifest order.
+    pub constituencies: Vec<ConstituencyState>,
+    /// The election public key (compressed point), once published.
+    pub election_key: Option<[u8; 32]>,
+    /// Trustees whose dealing is on the board.
+    pub dealings: Vec<u32>,
+    /// Trustees disqualified by a justified complaint.
+    pub disqualified: Vec<u32>,
+    /// Contributors who committed.
+    pub commits: Vec<u32>,
+    /// Contributors who revealed.
+    pub reveals: Vec<u32>,
+    /// Whether the beacon value is posted.
+    pub beacon: bool,
+    /// Contributors named as withholding in the lottery seed, once posted.
+    pub withheld: Option<Vec<u32>>,
+    /// Whether every constituency has its seat result.
+    pub complete: bool,
+}
+
+/// The changing part of one constituency's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstituencyState {
+    /// Credentials issued.
+    pub issuances: u64,
+    /// Distinct ballot keys counted.
+    pub ballots: u64,
+    /// Trustees whose decryption share is posted.
+    pub shares: Vec<u32>,
+    /// Whether the tally is posted.
+    pub tallied: bool,
+    /// Whether the seat result is posted.
+    pub seated: bool,
+}
+
+impl Snapshot {
+    /// The state before the manifest is applied: nothing happened yet.
+    pub fn empty(manifest: &Manifest) -> Self {
+        Snapshot {
+            phase: Phase::Setup,
+            size: 0,
+            constituencies: manifest
+                .constituencies
+                .iter()
+                .map(|_| ConstituencyState {
+                    issuances: 0,
+                    ballots: 0,
+                    shares: Vec::new(),
+                    tallied: false,
+                    seated: false,
+                })
+                .collect(),
+            election_key: None,
+            dealings: Vec::new(),
+            disqualified: Vec::new(),
+            commits: Vec::new(),
+            reveals: Vec::new(),
+            beacon: false,
+            withheld: None,
+            complete: false,
+        }
+    }
+
+    /// Takes the snapshot of `record`.
+    pub fn of(record: &Record) -> Self {
+        let constituencies = record
+            .manifest()
+            .constituencies
+            .iter()
+            .map(|c| {
+                let (issuances, ballots) = record.counts(&c.id).unwrap_or_default();
+                ConstituencyState {
+                    issuances,
+                    ballots,
+                    shares: record.share_trustees(&c.id),
+                    tallied: record.tally(&c.id).is_some(),
+                    seated: record.seat_result(&c.id).is_some(),
+                }
+            })
+            .collect();
+        Snapshot {
+            phase: record.phase(),
+            size: record.size(),
+            constituencies,
+            election_key: record
+                .election_key()
+                .map(|k| k.public_key().compress().to_bytes()),
+            dealings: record.dealings().keys().copied().collect(),
+            disqualified: record.disqualified().iter().copied().collect(),
+            commits: record.commits().keys().copied().collect(),
+            reveals: record.reveals().keys().copied().collect(),
+            beacon: record.beacon().is_some(),
+            withheld: record.seed().map(|s| s.withheld.clone()),
+            complete: record.is_complete(),
+        }
+    }
+}
+
+/// `GET /v1/elections/{id}`: the status document.
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    /// Election id, hex.
+    pub election: String,
+    /// Title.
+    pub title: &'a str,
+    /// `setup`, `open`, `closed` or `seated`.
+    pub phase: &'static str,
+    /// Board size.
+    pub size: u64,
+    /// Per constituency, in manifest order.
+    pub constituencies: Vec<ConstituencyStatus<'a>>,
+    /// Election public key, hex, once published.
+    pub election_key: Option<String>,
+    /// Decryption threshold.
+    pub threshold: u32,
+    /// Number of trustees.
+    pub trustees: usize,
+    /// Trustees whose dealing is on the board.
+    pub dealings: &'a [u32],
+    /// Trustees disqualified by a justified complaint.
+    pub disqualified: &'a [u32],
+    /// The lottery's progress.
+    pub lottery: LotteryStatus<'a>,
+    /// Whether every constituency has its seat result.
+    pub complete: bool,
+}
+
+/// One constituency in the status document.
+#[derive(Debug, Serialize)]
+pub struct ConstituencyStatus<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Candidates in ballot order.
+    pub candidates: Vec<CandidateStatus<'a>>,
+    /// Fewest approvals on a ballot.
+    pub approval_min: u32,
+    /// Most approvals on a ballot.
+    pub approval_max: u32,
+    /// Seats in total.
+    pub seats: u32,
+    /// Seats drawn by lot.
+    pub lottery_seats: u32,
+    /// Credentials issued.
+    pub issuances: u64,
+    /// Distinct ballot keys counted.
+    pub ballots: u64,
+    /// Trustees whose decryption share is posted.
+    pub shares: &'a [u32],
+    /// Whether the tally is posted.
+    pub tallied: bool,
+    /// Whether the seat result is posted.
+    pub seated: bool,
+}
+
+/// One candidate in the status document.
+#[derive(Debug, Serialize)]
+pub struct CandidateStatus<'a> {
+    /// Candidate id.
+    pub id: &'a str,
+    /// Quota category.
+    pub category: &'a str,
+}
+
+/// The lottery in the status document.
+#[derive(Debug, Serialize)]
+pub struct LotteryStatus<'a> {
+    /// Number of contributors in the manifest.
+    pub contributors: usize,
+    /// Contributors who committed.
+    pub commits: &'a [u32],
+    /// Contributors who revealed.
+    pub reveals: &'a [u32],
+    /// Whether the beacon value is posted.
+    pub beacon: bool,
+    /// Whether the lottery seed is posted.
+    pub seed: bool,
+    /// Contributors excluded for withholding their reveal (once the seed is posted).
+    pub withheld: &'a [u32],
+}
+
+impl<'a> Status<'a> {
+    /// The status document of election `id` with `manifest`, at `snapshot`.
+    pub fn new(id: &ElectionId, manifest: &'a Manifest, snapshot: &'a Snapshot) -> Self {
+        let constituencies = manifest
+            .constituencies
+            .iter()
+            .zip(&snapshot.constituencies)
+            .map(|(c, s)| ConstituencyStatus {
+                id: &c.id,
+                name: &c.name,
+                candidates: c
+                    .candidates
+                    .iter()
+                    .map(|k| CandidateStatus {
+                        id: &k.id,
+                        category: &k.category,
+                    })
+                    .collect(),
+                approval_min: c.approval_min,
+                approval_max: c.approval_max,
+                seats: c.rules.seats,
+                lottery_seats: c.rules.lottery_seats,
+                issuances: s.issuances,
+                ballots: s.ballots,
+                shares: &s.shares,
+                tallied: s.tallied,
+                seated: s.seated,
+            })
+            .collect();
+        Status {
+            election: id.to_hex(),
+            title: &manifest.title,
+            phase: snapshot.phase.name(),
+            size: snapshot.size,
+            constituencies,
+            election_key: snapshot.election_key.map(hex::encode),
+            threshold: manifest.threshold,
+            trustees: manifest.trustees.len(),
+            dealings: &snapshot.dealings,
+            disqualified: &snapshot.disqualified,
+            lottery: LotteryStatus {
+                contributors: manifest.lottery.contributors.len(),
+                commits: &snapshot.commits,
+                reveals: &snapshot.reveals,
+                beacon: snapshot.beacon,
+                seed: snapshot.withheld.is_some(),
+                withheld: snapshot.withheld.as_deref().unwrap_or(&[]),
+            },
+            complete: snapshot.complete,
+        }
+    }
+}

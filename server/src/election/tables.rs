@@ -1,0 +1,52 @@
+//! The keyed tables an election keeps beside its log, each written in the
+//! same atomic commit as the entry that justifies it. None of them is ever
+//! exported: the board itself is the public record.
+
+use crate::store::Table;
+
+/// Constituency index (u32 BE) → the registrar's secret credential key.
+/// Written with the manifest entry.
+pub const REGISTRAR_KEYS: Table = Table::new("registrar_keys");
+
+/// Token digest → member id: the one-time enrolment tokens. Written with
+/// the roster entries.
+pub const ENROLMENT_TOKENS: Table = Table::new("enrolment_tokens");
+
+/// Token digest → empty: tokens already consumed. Written with the
+/// enrolment entry that consumed them.
+pub const USED_TOKENS: Table = Table::new("enrolment_tokens_used");
+
+/// Member id → constituency index (u32 BE). Written with the roster entries.
+pub const ROSTER: Table = Table::new("roster_constituency");
+
+/// Member id → the registrar's signer state of the member's issuance session.
+pub const SIGNER_STATES: Table = Table::new("signer_states");
+
+/// Member id → leaf index (u64 BE) of the member's issuance entry.
+pub const ISSUANCES: Table = Table::new("issuances");
+
+/// Big-endian u32 row key or value.
+pub fn u32_key(v: u32) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+/// Big-endian u64 row value.
+pub fn u64_value(v: u64) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+/// Reads a big-endian u32 row value.
+pub fn read_u32(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// Reads a big-endian u64 row value.
+pub fn read_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The stored digest of an enrolment token:
+/// `TaggedHash("urne/v1/enrolment-token", token bytes)`.
+pub fn token_digest(token: &[u8; 32]) -> [u8; 32] {
+    urne_crypto::hash::tagged("urne/v1/enrolment-token", &[token])
+}

@@ -1,0 +1,1435 @@
+//! The election lifecycle over `/v1`, driven over HTTP against a real server
+//! on a loopback port: every role builds its entries with `urne_crypto`, the
+//! export replays through the election record, and every bad input gets its
+//! typed error without changing the board.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use base64ct::{Base64, Encoding};
+use ed25519_dalek::SigningKey;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
+use urne_crypto::credential::{
+    BlindChallenge, Credential, CredentialContext, RegistrarKey, SignerCommitment, SignerResponse,
+    SignerState, UserState,
+};
+use urne_crypto::decryption;
+use urne_crypto::dkg::{self, DealerMessage, TrusteeKey};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{
+    member_id, Ballot, DecryptionShare, Entry, EntryKind, LotteryCommit, LotteryReveal,
+};
+use urne_crypto::export::{ExportReader, Record as ExportRecord};
+use urne_crypto::group::{decode_nonidentity_point, decode_scalar};
+use urne_crypto::lottery;
+use urne_crypto::manifest::Manifest;
+use urne_crypto::merkle::{self, decode_hash_hex, leaf_hash};
+use urne_crypto::record::{Applied, BallotCheck, BallotHistory, BallotVerifier, Phase, Record};
+use urne_crypto::schnorr::BallotSecretKey;
+use urne_crypto::voter;
+
+use common::{start, unlimited, TOKEN};
+
+const CBOR: &str = "application/cbor";
+const BODY_LIMIT: usize = 64 << 10;
+
+fn rng(label: &str, i: u64) -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    let l = label.as_bytes();
+    seed[..l.len().min(24)].copy_from_slice(&l[..l.len().min(24)]);
+    seed[24..].copy_from_slice(&i.to_le_bytes());
+    ChaCha20Rng::from_seed(seed)
+}
+
+fn signer(label: &str, i: u64) -> SigningKey {
+    let mut s = [0u8; 32];
+    rng(label, i).fill_bytes(&mut s);
+    SigningKey::from_bytes(&s)
+}
+
+/// A JSON-speaking client of the election routes.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// A response: status and body (JSON when the server sent JSON).
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    json: Value,
+    bytes: Vec<u8>,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("<no error code>")
+    }
+
+    #[track_caller]
+    fn ok(self) -> Value {
+        assert!(self.status.is_success(), "{}: {}", self.status, self.json);
+        self.json
+    }
+
+    #[track_caller]
+    fn refused(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "{}",
+            self.json
+        );
+    }
+}
+
+impl Api {
+    fn new(addr: std::net::SocketAddr) -> Self {
+        Api {
+            http: reqwest::Client::new(),
+            base: format!("http://{addr}"),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let r = req.send().await.expect("request");
+        let status = r.status();
+        let is_json = r
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let bytes = r.bytes().await.expect("body").to_vec();
+        if !status.is_success() {
+            assert!(is_json, "error responses are JSON ({status})");
+        }
+        let json = if is_json {
+            serde_json::from_slice(&bytes).expect("valid JSON")
+        } else {
+            Value::Null
+        };
+        Answer {
+            status,
+            json,
+            bytes,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, path: &str, organiser: bool, ty: &str, body: Vec<u8>) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", ty)
+            .body(body);
+        if organiser {
+            req = req.bearer_auth(TOKEN);
+        }
+        self.send(req).await
+    }
+
+    async fn post_json(&self, path: &str, organiser: bool, body: &Value) -> Answer {
+        self.post(
+            path,
+            organiser,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    async fn admin(&self, id: &str, action: &str) -> Answer {
+        self.post_json(
+            &format!("/v1/elections/{id}/admin/{action}"),
+            true,
+            &json!({}),
+        )
+        .await
+    }
+
+    async fn entry(&self, id: &str, entry: &Entry) -> Answer {
+        self.post(
+            &format!("/v1/elections/{id}/entries"),
+            false,
+            CBOR,
+            entry.to_bytes(),
+        )
+        .await
+    }
+
+    async fn size(&self, id: &str) -> u64 {
+        self.get(&format!("/v1/elections/{id}")).await.ok()["size"]
+            .as_u64()
+            .expect("size")
+    }
+
+    async fn status(&self, id: &str) -> Value {
+        self.get(&format!("/v1/elections/{id}")).await.ok()
+    }
+
+    /// Every entry of the board, through the paged read route.
+    async fn entries(&self, id: &str) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .get(&format!("/v1/elections/{id}/entries?start={}", out.len()))
+                .await
+                .ok();
+            let list = page["entries"].as_array().expect("entries").clone();
+            if list.is_empty() {
+                return out;
+            }
+            for e in list {
+                out.push(Base64::decode_vec(e.as_str().expect("base64")).expect("base64"));
+            }
+        }
+    }
+
+    /// Checks a receipt for `entry`: the checkpoint is signed by the
+    /// election's board key and the inclusion proof puts the entry under it.
+    async fn check_receipt(&self, id: &str, entry: &[u8], receipt: &Value) {
+        let vkey = String::from_utf8(
+            self.get(&format!("/v1/elections/{id}/board-key"))
+                .await
+                .bytes,
+        )
+        .expect("utf-8");
+        let verifier = NoteVerifier::from_vkey_string(vkey.trim()).expect("verifier key");
+        let cp = open_signed_checkpoint(
+            receipt["checkpoint"]
+                .as_str()
+                .expect("checkpoint")
+                .as_bytes(),
+            &verifier,
+        )
+        .expect("signed checkpoint");
+        let index = receipt["index"].as_u64().expect("index");
+        let size = receipt["size"].as_u64().expect("size");
+        assert_eq!(cp.size, size);
+        let proof: Vec<_> = receipt["inclusion"]
+            .as_array()
+            .expect("inclusion")
+            .iter()
+            .map(|h| decode_hash_hex(h.as_str().expect("hex")).expect("hash"))
+            .collect();
+        merkle::verify_inclusion(index, size, &leaf_hash(entry), &proof, &cp.root)
+            .expect("entry included under the checkpoint");
+    }
+}
+
+/// Ballots of the board, for the record's revote bookkeeping.
+struct Entries<'a>(&'a [Vec<u8>]);
+
+impl BallotHistory for Entries<'_> {
+    fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+        let bytes = self.0.get(index as usize).ok_or("no entry")?;
+        Entry::from_bytes(bytes)
+            .map_err(|e| e.to_string())?
+            .body()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Replays entries through a fresh record.
+fn replay(entries: &[Vec<u8>], check: BallotCheck) -> Record {
+    let first = Entry::from_bytes(&entries[0]).expect("entry 0");
+    let mut record = Record::open(&first).expect("manifest");
+    for (i, bytes) in entries.iter().enumerate().skip(1) {
+        let e = Entry::from_bytes(bytes).expect("entry");
+        match record.apply(&e, check, &Entries(entries)) {
+            Ok(Applied::Recorded | Applied::Ballot { .. } | Applied::Attestation(_)) => {}
+            Err(err) => panic!("entry {i} does not replay: {err}"),
+        }
+    }
+    record
+}
+
+struct Member {
+    pseudonym: String,
+    constituency: String,
+    key: SigningKey,
+    token: String,
+    ballot_key: BallotSecretKey,
+    credential: Option<Credential>,
+}
+
+struct Setup {
+    trustee_keys: Vec<TrusteeKey>,
+    trustee_signers: Vec<SigningKey>,
+    contributors: Vec<SigningKey>,
+    draft: Value,
+}
+
+/// Three constituencies, 3-of-5 trustees, three lottery contributors.
+fn setup() -> Setup {
+    let trustee_keys: Vec<TrusteeKey> = (0..5)
+        .map(|j| TrusteeKey::generate(&mut rng("trustee-enc", j)))
+        .collect();
+    let trustee_signers: Vec<SigningKey> = (0..5).map(|j| signer("trustee-sign", j)).collect();
+    let contributors: Vec<SigningKey> = (0..3).map(|j| signer("contributor", j)).collect();
+    let constituency = |id: &str, n: usize, seats: u32| {
+        let half = seats / 2;
+        json!({
+            "id": id,
+            "name": format!("Constituency {id}"),
+            "candidates": (0..n).map(|k| json!({
+                "id": format!("{id}-cand{k:02}"),
+                "category": if k % 2 == 0 { "F" } else { "M" },
+            })).collect::<Vec<_>>(),
+            "approval_min": 1,
+            "approval_max": n.min(5),
+            "rules": {
+                "seats": seats,
+                "lottery_seats": seats / 4,
+                "quotas": [
+                    { "category": "F", "min": half, "max": seats - half },
+                    { "category": "M", "min": half, "max": seats - half },
+                ],
+                "parity": "none",
+            },
+        })
+    };
+    let draft = json!({
+        "title": "Assembly election",
+        "constituencies": [
+            constituency("north", 8, 4),
+            constituency("south", 5, 4),
+            constituency("east", 3, 2),
+        ],
+        "trustees": trustee_keys.iter().zip(&trustee_signers).enumerate().map(|(i, (k, s))| json!({
+            "name": format!("trustee {}", i + 1),
+            "signing_key": hex::encode(s.verifying_key().to_bytes()),
+            "encryption_key": hex::encode(k.public_key().compress().to_bytes()),
+        })).collect::<Vec<_>>(),
+        "threshold": 3,
+        "lottery": {
+            "method": "drbg",
+            "contributors": contributors.iter().enumerate().map(|(i, s)| json!({
+                "name": format!("contributor {}", i + 1),
+                "signing_key": hex::encode(s.verifying_key().to_bytes()),
+            })).collect::<Vec<_>>(),
+            "beacon": { "source": "test beacon", "round": "1" },
+            "commit_deadline": "2026-12-01T00:00:00Z",
+            "reveal_deadline": "2026-12-03T00:00:00Z",
+        },
+        "voting_opens": "2026-12-01T08:00:00Z",
+        "voting_closes": "2026-12-02T20:00:00Z",
+    });
+    Setup {
+        trustee_keys,
+        trustee_signers,
+        contributors,
+        draft,
+    }
+}
+
+/// Voters per constituency; all but the last of each are in the lottery pool.
+const VOTERS: [(&str, usize); 3] = [("north", 6), ("south", 5), ("east", 4)];
+
+fn roster_csv() -> String {
+    let mut csv = String::from("pseudonym,constituency,pool,category\n");
+    for (c, n) in VOTERS {
+        for v in 0..n {
+            let pool = if v + 1 < n { "yes" } else { "no" };
+            let category = if (v / 2) % 2 == 0 { "F" } else { "M" };
+            csv.push_str(&format!("{c}-member{v},{c},{pool},{category}\n"));
+        }
+    }
+    csv
+}
+
+fn hex32(v: &Value) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(v.as_str().expect("hex string"), &mut out).expect("hex");
+    out
+}
+
+/// Obtains a member's credential: commit, blind, respond, unblind.
+async fn credential(
+    api: &Api,
+    id: &str,
+    election: [u8; 32],
+    manifest: &Manifest,
+    m: &Member,
+    i: u64,
+) -> (Credential, Entry, Value) {
+    let member = member_id(&election, &m.pseudonym);
+    let sig = voter::sign_commit_request(&election, &member, &m.key);
+    let commit = api
+        .post_json(
+            &format!("/v1/elections/{id}/credential/commit"),
+            false,
+            &json!({ "member": hex::encode(member), "signature": hex::encode(sig.to_bytes()) }),
+        )
+        .await
+        .ok();
+    let commitment = SignerCommitment {
+        a: decode_nonidentity_point(&hex32(&commit["commitment_a"])).expect("A"),
+        c: decode_nonidentity_point(&hex32(&commit["commitment_c"])).expect("C"),
+    };
+    let c = manifest
+        .constituency(&m.constituency)
+        .expect("constituency");
+    let ctx = CredentialContext::new(election, m.constituency.clone());
+    let p = m.ballot_key.public_key();
+    let (user, challenge) = UserState::blind(
+        &c.registrar_key,
+        &ctx,
+        p.as_bytes(),
+        &commitment,
+        &mut rng("blind", i),
+    )
+    .expect("blind");
+    let entry = voter::issuance(
+        election,
+        member,
+        &m.constituency,
+        &commitment,
+        &challenge,
+        &m.key,
+    );
+    let answer = api
+        .post(
+            &format!("/v1/elections/{id}/credential/respond"),
+            false,
+            CBOR,
+            entry.to_bytes(),
+        )
+        .await
+        .ok();
+    api.check_receipt(id, &entry.to_bytes(), &answer["receipt"])
+        .await;
+    let response = SignerResponse {
+        s: decode_scalar(&hex32(&answer["s"])).expect("s"),
+        y: decode_scalar(&hex32(&answer["y"])).expect("y"),
+        t: decode_scalar(&hex32(&answer["t"])).expect("t"),
+    };
+    (user.finish(&response).expect("credential"), entry, answer)
+}
+
+fn choices(r: &mut ChaCha20Rng, n: usize, max: usize) -> Vec<bool> {
+    let k = 1 + (r.next_u64() as usize) % max;
+    let mut c = vec![false; n];
+    let mut picked = 0;
+    while picked < k {
+        let i = (r.next_u64() as usize) % n;
+        if !c[i] {
+            c[i] = true;
+            picked += 1;
+        }
+    }
+    c
+}
+
+/// Replaces every occurrence of `from` in `bytes` (the entry's body) and re-signs.
+fn resign(entry: &Entry, body: Vec<u8>, key: &SigningKey) -> Entry {
+    use ed25519_dalek::Signer;
+    let kind = entry.kind().expect("kind");
+    let sig = key.sign(&urne_crypto::entry::signing_digest(
+        kind,
+        &entry.election,
+        &body,
+    ));
+    Entry {
+        body,
+        signature: sig.to_bytes().to_vec(),
+        ..entry.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_election_over_http_then_its_export_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small body limit, so that an oversized body fits in socket buffers
+    // and the client reads the 413 rather than a reset.
+    let limits = || urne_server::api::limits::Limits {
+        max_body_bytes: BODY_LIMIT,
+        ..unlimited()
+    };
+    let mut server = start(dir.path(), limits()).await;
+    let mut api = Api::new(server.local_addr());
+    let s = setup();
+
+    // Organiser routes need the token; malformed drafts are refused.
+    api.post(
+        "/v1/elections",
+        false,
+        "application/json",
+        s.draft.to_string().into_bytes(),
+    )
+    .await
+    .refused(401, "unauthorized");
+    api.post(
+        "/v1/elections",
+        true,
+        "application/json",
+        b"{\"title\": ".to_vec(),
+    )
+    .await
+    .refused(400, "malformed_json");
+    let mut wrong = s.draft.clone();
+    wrong["threshold"] = json!("three");
+    api.post_json("/v1/elections", true, &wrong)
+        .await
+        .refused(400, "invalid_json");
+    let mut impossible = s.draft.clone();
+    impossible["threshold"] = json!(6);
+    let a = api.post_json("/v1/elections", true, &impossible).await;
+    a.refused(422, "invalid_manifest");
+    assert!(
+        a.json["message"].as_str().unwrap().contains("thresh"),
+        "{}",
+        a.json
+    );
+    assert_eq!(api.get("/v1/elections").await.ok()["elections"], json!([]));
+
+    // Creation: the manifest is the draft, completed, as entry 0.
+    let created = api.post_json("/v1/elections", true, &s.draft).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let created = created.json;
+    let id = created["election"].as_str().unwrap().to_string();
+    let election = hex32(&created["election"]);
+    let manifest_bytes = hex::decode(created["manifest"].as_str().unwrap()).unwrap();
+    let manifest = Manifest::from_bytes(&manifest_bytes).unwrap();
+    assert_eq!(manifest.election_id(), election);
+    assert_eq!(
+        api.get(&format!("/v1/elections/{id}/manifest")).await.bytes,
+        manifest_bytes
+    );
+    let board_key = api.get("/v1/board-key").await.ok();
+    assert_eq!(hex::encode(manifest.board_key), board_key["public_key"]);
+    let entry0 = api
+        .get(&format!("/v1/elections/{id}/entries/0"))
+        .await
+        .bytes;
+    api.check_receipt(&id, &entry0, &created["receipt"]).await;
+    assert_eq!(
+        api.get("/v1/elections").await.ok()["elections"],
+        json!([id])
+    );
+    let status = api.status(&id).await;
+    assert_eq!(status["phase"], "setup");
+    assert_eq!(
+        status["constituencies"][0]["candidates"][1],
+        json!({"id": "north-cand01", "category": "M"})
+    );
+
+    // Roster and tokens.
+    let bad_roster = "pseudonym,constituency,pool,category\nada,north,yes,F\nbo,west,no,M\n";
+    let a = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            bad_roster.into(),
+        )
+        .await;
+    a.refused(422, "invalid_roster");
+    assert!(a.json["message"].as_str().unwrap().starts_with("line 3:"));
+    let imported = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            roster_csv().into(),
+        )
+        .await
+        .ok();
+    let roster_entry = api
+        .get(&format!("/v1/elections/{id}/entries/1"))
+        .await
+        .bytes;
+    api.check_receipt(&id, &roster_entry, &imported["receipt"])
+        .await;
+    let tokens: BTreeMap<String, String> = imported["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["pseudonym"].as_str().unwrap().into(),
+                t["token"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut members = Vec::new();
+    for (c, n) in VOTERS {
+        for v in 0..n {
+            let i = members.len() as u64;
+            let pseudonym = format!("{c}-member{v}");
+            members.push(Member {
+                token: tokens[&pseudonym].clone(),
+                pseudonym,
+                constituency: c.to_string(),
+                key: signer("member", i),
+                ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", i)),
+                credential: None,
+            });
+        }
+    }
+
+    // A ballot before the election opens is out of phase.
+    let dummy_verifier = BallotVerifier::new(manifest.clone(), urne_crypto::group::h());
+    let early_credential = Credential {
+        c: urne_crypto::group::decode_scalar(&[1; 32]).unwrap_or_default(),
+        s: Default::default(),
+        y: Default::default(),
+        t: Default::default(),
+    };
+    let early = voter::ballot(
+        &dummy_verifier,
+        "north",
+        &members[0].ballot_key,
+        &early_credential,
+        &[true, false, false, false, false, false, false, false],
+        &mut rng("early", 0),
+    )
+    .unwrap();
+    let before = api.size(&id).await;
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        early.to_bytes(),
+    )
+    .await
+    .refused(409, "out_of_phase");
+
+    // Enrolment: each member with its token, once.
+    for m in &members {
+        let entry = voter::enrollment(election, &m.pseudonym, &m.key);
+        let r = api
+            .post_json(
+                &format!("/v1/elections/{id}/enroll"),
+                false,
+                &json!({ "token": m.token, "entry": hex::encode(entry.to_bytes()) }),
+            )
+            .await
+            .ok();
+        api.check_receipt(&id, &entry.to_bytes(), &r).await;
+    }
+    let before = before + members.len() as u64;
+    assert_eq!(api.size(&id).await, before);
+    // A replayed token, an unknown token, another member's token.
+    let again = voter::enrollment(election, &members[0].pseudonym, &signer("other", 0));
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &json!({ "token": members[0].token, "entry": hex::encode(again.to_bytes()) }),
+    )
+    .await
+    .refused(409, "token_used");
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &json!({ "token": "ab".repeat(32), "entry": hex::encode(again.to_bytes()) }),
+    )
+    .await
+    .refused(401, "bad_token");
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &json!({ "token": members[1].token, "entry": hex::encode(again.to_bytes()) }),
+    )
+    .await
+    .refused(401, "bad_token");
+    assert_eq!(api.size(&id).await, before);
+
+    // Lottery commitments, before the beacon exists.
+    let secrets: Vec<[u8; 32]> = (0..3u32)
+        .map(|j| {
+            let mut sec = [0u8; 32];
+            rng("lottery-secret", j.into()).fill_bytes(&mut sec);
+            sec
+        })
+        .collect();
+    for (j, sec) in secrets.iter().enumerate() {
+        let j = j as u32 + 1;
+        let c = LotteryCommit {
+            contributor: j,
+            commitment: lottery::commitment(&election, j, sec),
+        };
+        let e = Entry::signed(
+            EntryKind::LotteryCommit,
+            election,
+            &c,
+            &s.contributors[j as usize - 1],
+        );
+        let r = api.entry(&id, &e).await.ok();
+        api.check_receipt(&id, &e.to_bytes(), &r).await;
+    }
+
+    // Key generation: every trustee deals; the election key; open.
+    api.admin(&id, "election-key")
+        .await
+        .refused(422, "missing_prerequisite");
+    let params = manifest.dkg_params().unwrap();
+    let mut dealings: Vec<DealerMessage> = Vec::new();
+    for j in 0..5u32 {
+        let d = dkg::deal(&params, j + 1, &mut rng("deal", j.into())).unwrap();
+        let e = Entry::signed(
+            EntryKind::DkgDealing,
+            election,
+            &d,
+            &s.trustee_signers[j as usize],
+        );
+        api.entry(&id, &e).await.ok();
+        dealings.push(d);
+    }
+    // A dealing signed by another trustee's key is refused.
+    let forged = Entry::signed(
+        EntryKind::DkgDealing,
+        election,
+        &dealings[0],
+        &s.trustee_signers[1],
+    );
+    let before = api.size(&id).await;
+    api.entry(&id, &forged).await.refused(422, "bad_signature");
+    // Out of phase: close and tally before opening.
+    api.admin(&id, "close").await.refused(409, "out_of_phase");
+    api.admin(&id, "tally").await.refused(409, "out_of_phase");
+    assert_eq!(api.size(&id).await, before);
+    let published = api.admin(&id, "election-key").await.ok();
+    assert_eq!(published["receipts"].as_array().unwrap().len(), 1);
+    api.admin(&id, "election-key")
+        .await
+        .refused(409, "duplicate");
+    api.admin(&id, "open").await.ok();
+    let status = api.status(&id).await;
+    assert_eq!(status["phase"], "open");
+    assert_eq!(status["dealings"], json!([1, 2, 3, 4, 5]));
+    let pk = decode_nonidentity_point(&hex32(&status["election_key"])).unwrap();
+    let verifier = BallotVerifier::new(manifest.clone(), pk);
+
+    // Credentials.
+    let mut issuance_entries = Vec::new();
+    for (i, m) in members.iter_mut().enumerate() {
+        let (cred, entry, answer) = credential(&api, &id, election, &manifest, m, i as u64).await;
+        m.credential = Some(cred);
+        issuance_entries.push((entry, answer));
+    }
+    let status = api.status(&id).await;
+    let issued: Vec<u64> = status["constituencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["issuances"].as_u64().unwrap())
+        .collect();
+    assert_eq!(issued, vec![6, 5, 4]);
+    let before = api.size(&id).await;
+    // The same issuance again: the same answer, no new entry.
+    let (entry0, answer0) = &issuance_entries[0];
+    let replayed = api
+        .post(
+            &format!("/v1/elections/{id}/credential/respond"),
+            false,
+            CBOR,
+            entry0.to_bytes(),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (&replayed["s"], &replayed["y"], &replayed["t"]),
+        (&answer0["s"], &answer0["y"], &answer0["t"])
+    );
+    assert_eq!(replayed["receipt"]["index"], answer0["receipt"]["index"]);
+    // A second credential for the same member: refused at commit, and a
+    // different challenge for the answered session is refused too.
+    let m0 = &members[0];
+    let member0 = member_id(&election, &m0.pseudonym);
+    let sig = voter::sign_commit_request(&election, &member0, &m0.key);
+    api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({ "member": hex::encode(member0), "signature": hex::encode(sig.to_bytes()) }),
+    )
+    .await
+    .refused(409, "already_issued");
+    let body0: urne_crypto::entry::Issuance = entry0.body().unwrap();
+    let other_challenge = BlindChallenge {
+        e: body0.challenge + body0.challenge,
+    };
+    let second = voter::issuance(
+        election,
+        member0,
+        "north",
+        &SignerCommitment {
+            a: body0.commitment_a,
+            c: body0.commitment_c,
+        },
+        &other_challenge,
+        &m0.key,
+    );
+    api.post(
+        &format!("/v1/elections/{id}/credential/respond"),
+        false,
+        CBOR,
+        second.to_bytes(),
+    )
+    .await
+    .refused(409, "challenge_mismatch");
+    // A commit request signed by another key.
+    let m1 = &members[1];
+    let member1 = member_id(&election, &m1.pseudonym);
+    let bad = voter::sign_commit_request(&election, &member1, &m0.key);
+    api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({ "member": hex::encode(member1), "signature": hex::encode(bad.to_bytes()) }),
+    )
+    .await
+    .refused(401, "bad_signature");
+    assert_eq!(api.size(&id).await, before);
+
+    // Ballots; receipts check at once. Every third voter votes again.
+    let mut last: Vec<Vec<bool>> = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let c = manifest.constituency(&m.constituency).unwrap();
+        let mut r = rng("choices", i as u64);
+        let ch = choices(&mut r, c.candidates.len(), c.approval_max as usize);
+        let e = voter::ballot(
+            &verifier,
+            &m.constituency,
+            &m.ballot_key,
+            m.credential.as_ref().unwrap(),
+            &ch,
+            &mut r,
+        )
+        .unwrap();
+        let receipt = api
+            .post(
+                &format!("/v1/elections/{id}/ballots"),
+                false,
+                CBOR,
+                e.to_bytes(),
+            )
+            .await
+            .ok();
+        api.check_receipt(&id, &e.to_bytes(), &receipt).await;
+        last.push(ch);
+    }
+    for (i, m) in members.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let c = manifest.constituency(&m.constituency).unwrap();
+        let mut r = rng("revote", i as u64);
+        let ch = choices(&mut r, c.candidates.len(), c.approval_max as usize);
+        let e = voter::ballot(
+            &verifier,
+            &m.constituency,
+            &m.ballot_key,
+            m.credential.as_ref().unwrap(),
+            &ch,
+            &mut r,
+        )
+        .unwrap();
+        api.post(
+            &format!("/v1/elections/{id}/ballots"),
+            false,
+            CBOR,
+            e.to_bytes(),
+        )
+        .await
+        .ok();
+        last[i] = ch;
+    }
+
+    // Bad ballots: each refused with its code, the board unchanged.
+    let before = api.size(&id).await;
+    let m = &members[1];
+    let cred = *m.credential.as_ref().unwrap();
+    let north = [true, false, false, false, false, false, false, false];
+    let mut r = rng("bad", 0);
+    // A forged credential.
+    let forged = Credential {
+        s: cred.s + cred.s,
+        ..cred
+    };
+    let e = voter::ballot(&verifier, "north", &m.ballot_key, &forged, &north, &mut r).unwrap();
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        e.to_bytes(),
+    )
+    .await
+    .refused(422, "invalid_proof");
+    // A credential of north used in south's race.
+    let e = voter::ballot(
+        &verifier,
+        "south",
+        &m.ballot_key,
+        &cred,
+        &[true, false, false, false, false],
+        &mut r,
+    )
+    .unwrap();
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        e.to_bytes(),
+    )
+    .await
+    .refused(422, "invalid_proof");
+    // A credential of another election (another registrar, another context).
+    let other_election = [0x42; 32];
+    let other_registrar = RegistrarKey::generate(&mut r);
+    let ctx = CredentialContext::new(other_election, "north");
+    let p = members[2].ballot_key.public_key();
+    let (mut signer_state, commitment) = SignerState::commit(&other_registrar, &ctx, &mut r);
+    let (user, challenge) = UserState::blind(
+        &other_registrar.public(),
+        &ctx,
+        p.as_bytes(),
+        &commitment,
+        &mut r,
+    )
+    .unwrap();
+    let other_cred = user
+        .finish(&signer_state.respond(&other_registrar, &challenge).unwrap())
+        .unwrap();
+    let e = voter::ballot(
+        &verifier,
+        "north",
+        &members[2].ballot_key,
+        &other_cred,
+        &north,
+        &mut r,
+    )
+    .unwrap();
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        e.to_bytes(),
+    )
+    .await
+    .refused(422, "invalid_proof");
+    // A ballot for another election id.
+    let mut foreign =
+        voter::ballot(&verifier, "north", &m.ballot_key, &cred, &north, &mut r).unwrap();
+    foreign.election = other_election;
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        foreign.to_bytes(),
+    )
+    .await
+    .refused(422, "wrong_election");
+    // Non-canonical CBOR: a trailing byte; a non-canonical point.
+    let good = voter::ballot(&verifier, "north", &m.ballot_key, &cred, &north, &mut r).unwrap();
+    let mut trailing = good.to_bytes();
+    trailing.push(0);
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        trailing,
+    )
+    .await
+    .refused(400, "malformed_entry");
+    let p_bytes = *m.ballot_key.public_key().as_bytes();
+    let mut body = good.body.clone();
+    let at = body.windows(32).position(|w| w == p_bytes).unwrap();
+    body[at..at + 32].copy_from_slice(&[0xff; 32]);
+    let noncanonical = Entry {
+        body,
+        ..good.clone()
+    };
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        noncanonical.to_bytes(),
+    )
+    .await
+    .refused(400, "malformed_entry");
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        b"\xa1\x00".to_vec(),
+    )
+    .await
+    .refused(400, "malformed_entry");
+    // A ballot sent to the self-signed route; a dealing sent to the ballot route.
+    api.entry(&id, &good).await.refused(400, "wrong_route");
+    let dealing = Entry::signed(
+        EntryKind::DkgDealing,
+        election,
+        &dealings[0],
+        &s.trustee_signers[0],
+    );
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        dealing.to_bytes(),
+    )
+    .await
+    .refused(400, "wrong_route");
+    // A duplicate dealing is out of phase now; an oversized body.
+    api.entry(&id, &dealing).await.refused(409, "out_of_phase");
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        vec![0; 2 << 20],
+    )
+    .await
+    .refused(413, "body_too_large");
+    // Unknown election.
+    api.post(
+        &format!("/v1/elections/{}/ballots", "cd".repeat(32)),
+        false,
+        CBOR,
+        good.to_bytes(),
+    )
+    .await
+    .refused(404, "unknown_election");
+    api.get(&format!("/v1/elections/{}", "cd".repeat(32)))
+        .await
+        .refused(404, "unknown_election");
+    assert_eq!(api.size(&id).await, before);
+
+    // Close; ballots after it are refused.
+    api.admin(&id, "close").await.ok();
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        good.to_bytes(),
+    )
+    .await
+    .refused(409, "out_of_phase");
+
+    // A restart replays the log into the record.
+    let status_before = api.status(&id).await;
+    server.shutdown().await.unwrap();
+    server = start(dir.path(), limits()).await;
+    api = Api::new(server.local_addr());
+    assert_eq!(api.status(&id).await, status_before);
+
+    // Decryption: three trustees read the board, compute the aggregates and post shares.
+    let entries = api.entries(&id).await;
+    let record = replay(&entries, BallotCheck::Deferred);
+    let key = record.election_key().unwrap().clone();
+    // A share over the wrong ciphertexts is refused.
+    let share0 = s.trustee_keys[0]
+        .secret_share(&params, &key, &dealings)
+        .unwrap();
+    let wrong_a: Vec<_> = record
+        .aggregate("north")
+        .unwrap()
+        .iter()
+        .map(|c| c.b)
+        .collect();
+    let bad = DecryptionShare {
+        constituency: "north".into(),
+        share: decryption::decryption_share(
+            &share0,
+            &election,
+            b"north",
+            &wrong_a,
+            &mut rng("share", 99),
+        ),
+    };
+    let before = api.size(&id).await;
+    api.entry(
+        &id,
+        &Entry::signed(
+            EntryKind::DecryptionShare,
+            election,
+            &bad,
+            &s.trustee_signers[0],
+        ),
+    )
+    .await
+    .refused(422, "invalid_proof");
+    assert_eq!(api.size(&id).await, before);
+    api.admin(&id, "tally")
+        .await
+        .refused(422, "missing_prerequisite");
+    for j in 0..3usize {
+        let share = s.trustee_keys[j]
+            .secret_share(&params, &key, &dealings)
+            .unwrap();
+        for c in &manifest.constituencies {
+            let a: Vec<_> = record
+                .aggregate(&c.id)
+                .unwrap()
+                .iter()
+                .map(|x| x.a)
+                .collect();
+            let body = DecryptionShare {
+                constituency: c.id.clone(),
+                share: decryption::decryption_share(
+                    &share,
+                    &election,
+                    c.id.as_bytes(),
+                    &a,
+                    &mut rng("share", j as u64),
+                ),
+            };
+            let e = Entry::signed(
+                EntryKind::DecryptionShare,
+                election,
+                &body,
+                &s.trustee_signers[j],
+            );
+            api.entry(&id, &e).await.ok();
+        }
+    }
+    let tallied = api.admin(&id, "tally").await.ok();
+    assert_eq!(tallied["receipts"].as_array().unwrap().len(), 3);
+
+    // Lottery: beacon, two reveals (the third contributor withholds), seats.
+    api.admin(&id, "seats")
+        .await
+        .refused(422, "missing_prerequisite");
+    let reveal = |j: usize| {
+        Entry::signed(
+            EntryKind::LotteryReveal,
+            election,
+            &LotteryReveal {
+                contributor: j as u32 + 1,
+                secret: secrets[j],
+            },
+            &s.contributors[j],
+        )
+    };
+    api.entry(&id, &reveal(0))
+        .await
+        .refused(422, "missing_prerequisite");
+    api.post_json(
+        &format!("/v1/elections/{id}/admin/beacon"),
+        true,
+        &json!({ "value": "" }),
+    )
+    .await
+    .refused(400, "invalid_json");
+    api.post_json(
+        &format!("/v1/elections/{id}/admin/beacon"),
+        true,
+        &json!({ "value": "0123456789abcdef" }),
+    )
+    .await
+    .ok();
+    api.entry(&id, &reveal(0)).await.ok();
+    api.entry(&id, &reveal(1)).await.ok();
+    // A reveal that does not open the commitment.
+    let mut wrong = reveal(2);
+    let mut body: LotteryReveal = wrong.body().unwrap();
+    body.secret[0] ^= 1;
+    wrong = resign(&wrong, body.to_bytes(), &s.contributors[2]);
+    api.entry(&id, &wrong).await.refused(422, "mismatch");
+    let seated = api.admin(&id, "seats").await.ok();
+    assert_eq!(seated["receipts"].as_array().unwrap().len(), 4);
+    api.admin(&id, "seats").await.refused(409, "duplicate");
+    let status = api.status(&id).await;
+    assert_eq!(status["phase"], "seated");
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["lottery"]["withheld"], json!([3]));
+    assert_eq!(status["lottery"]["reveals"], json!([1, 2]));
+
+    // An auditor attests the current checkpoint; a forged root is refused.
+    let auditor = signer("auditor", 0);
+    let head_note = String::from_utf8(
+        api.get(&format!("/v1/elections/{id}/checkpoint"))
+            .await
+            .bytes,
+    )
+    .unwrap();
+    let vkey = String::from_utf8(
+        api.get(&format!("/v1/elections/{id}/board-key"))
+            .await
+            .bytes,
+    )
+    .unwrap();
+    let cp = open_signed_checkpoint(
+        head_note.as_bytes(),
+        &NoteVerifier::from_vkey_string(vkey.trim()).unwrap(),
+    )
+    .unwrap();
+    let attestation = |root| urne_crypto::entry::Attestation {
+        size: cp.size,
+        root,
+        valid: true,
+        ballots_counted: 15,
+        statement: "test auditor".into(),
+    };
+    api.entry(
+        &id,
+        &Entry::signed(
+            EntryKind::Attestation,
+            election,
+            &attestation([9; 32]),
+            &auditor,
+        ),
+    )
+    .await
+    .refused(422, "mismatch");
+    api.entry(
+        &id,
+        &Entry::signed(
+            EntryKind::Attestation,
+            election,
+            &attestation(cp.root),
+            &auditor,
+        ),
+    )
+    .await
+    .ok();
+
+    // The export: the board verifier key, every entry, checkpoints, the
+    // final checkpoint; it replays with full ballot verification.
+    let export = api.get(&format!("/v1/elections/{id}/export")).await;
+    assert!(export.status.is_success());
+    let mut reader = ExportReader::new(&export.bytes[..]).unwrap();
+    let mut exported = Vec::new();
+    let mut checkpoints = Vec::new();
+    let mut verifier_key = None;
+    let mut final_cp = None;
+    while let Some(rec) = reader.next_record().unwrap() {
+        match rec {
+            ExportRecord::BoardKey(k) => {
+                verifier_key = Some(NoteVerifier::from_vkey_string(&k).unwrap())
+            }
+            ExportRecord::Entry(e) => exported.push(e),
+            ExportRecord::Checkpoint(note) => checkpoints.push((exported.len() as u64, note)),
+            ExportRecord::FinalCheckpoint(note) => final_cp = Some(note),
+        }
+    }
+    let verifier_key = verifier_key.unwrap();
+    let final_cp = open_signed_checkpoint(final_cp.unwrap().as_bytes(), &verifier_key).unwrap();
+    assert_eq!(final_cp.size, exported.len() as u64);
+    assert_eq!(exported, api.entries(&id).await);
+    let leaves: Vec<_> = exported.iter().map(|e| leaf_hash(e)).collect();
+    assert_eq!(merkle::root(&leaves), final_cp.root);
+    assert!(
+        checkpoints.len() > 10,
+        "every issued checkpoint is exported"
+    );
+    for (at, note) in &checkpoints {
+        let cp = open_signed_checkpoint(note.as_bytes(), &verifier_key).unwrap();
+        assert_eq!(
+            cp.size, *at,
+            "a checkpoint follows the entry completing its tree"
+        );
+        assert_eq!(cp.root, merkle::root(&leaves[..*at as usize]));
+    }
+    let record = replay(&exported, BallotCheck::Full);
+    assert!(record.is_complete());
+    assert_eq!(record.phase(), Phase::Seated);
+    // The tally counts every voter's last ballot.
+    for c in &manifest.constituencies {
+        let mut expected = vec![0u64; c.candidates.len()];
+        for (m, ch) in members.iter().zip(&last) {
+            if m.constituency == c.id {
+                for (acc, v) in expected.iter_mut().zip(ch) {
+                    *acc += u64::from(*v);
+                }
+            }
+        }
+        assert_eq!(record.tally(&c.id).unwrap().counts, expected, "{}", c.id);
+    }
+    server.shutdown().await.unwrap();
+
+    // The offline export of the stopped server's data directory is the same stream.
+    let out = dir.path().join("election.export");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["export", "--election", &id, "--out"])
+        .arg(&out)
+        .arg("--data")
+        .arg(dir.path())
+        .env("URNE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), export.bytes);
+}
+
+/// Creates, populates and opens an election; returns its id, manifest and members (enrolled).
+async fn open_election(
+    api: &Api,
+    s: &Setup,
+    enrol: bool,
+) -> (String, [u8; 32], Manifest, Vec<Member>) {
+    let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
+    let id = created["election"].as_str().unwrap().to_string();
+    let election = hex32(&created["election"]);
+    let manifest =
+        Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    let imported = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            roster_csv().into(),
+        )
+        .await
+        .ok();
+    let mut members = Vec::new();
+    for t in imported["tokens"].as_array().unwrap() {
+        let pseudonym = t["pseudonym"].as_str().unwrap().to_string();
+        let i = members.len() as u64;
+        members.push(Member {
+            constituency: pseudonym.split('-').next().unwrap().to_string(),
+            token: t["token"].as_str().unwrap().into(),
+            pseudonym,
+            key: signer("member", i),
+            ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", i)),
+            credential: None,
+        });
+    }
+    if enrol {
+        for m in &members {
+            let entry = voter::enrollment(election, &m.pseudonym, &m.key);
+            api.post_json(
+                &format!("/v1/elections/{id}/enroll"),
+                false,
+                &json!({ "token": m.token, "entry": hex::encode(entry.to_bytes()) }),
+            )
+            .await
+            .ok();
+        }
+    }
+    let params = manifest.dkg_params().unwrap();
+    for j in 0..5u32 {
+        let d = dkg::deal(&params, j + 1, &mut rng("deal", j.into())).unwrap();
+        let e = Entry::signed(
+            EntryKind::DkgDealing,
+            election,
+            &d,
+            &s.trustee_signers[j as usize],
+        );
+        api.entry(&id, &e).await.ok();
+    }
+    api.admin(&id, "election-key").await.ok();
+    api.admin(&id, "open").await.ok();
+    (id, election, manifest, members)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_for_one_member_cannot_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = std::sync::Arc::new(Api::new(server.local_addr()));
+    let s = setup();
+    let (id, election, manifest, members) = open_election(&api, &s, false).await;
+
+    // One token, two enrolment entries (different keys) at once: one wins.
+    let m = &members[0];
+    let tries: Vec<_> = (0..2)
+        .map(|k| {
+            let api = api.clone();
+            let entry = voter::enrollment(election, &m.pseudonym, &signer("racer", k));
+            let body = json!({ "token": m.token, "entry": hex::encode(entry.to_bytes()) });
+            let path = format!("/v1/elections/{id}/enroll");
+            tokio::spawn(async move { api.post_json(&path, false, &body).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tries {
+        let a = t.await.unwrap();
+        outcomes.push((a.status.as_u16(), a.code().to_string()));
+    }
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, 200, "{outcomes:?}");
+    assert_eq!(outcomes[1], (409, "token_used".to_string()), "{outcomes:?}");
+    let winner = if api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({
+            "member": hex::encode(member_id(&election, &m.pseudonym)),
+            "signature": hex::encode(voter::sign_commit_request(&election, &member_id(&election, &m.pseudonym), &signer("racer", 0)).to_bytes()),
+        }),
+    )
+    .await
+    .status
+    .is_success()
+    {
+        signer("racer", 0)
+    } else {
+        signer("racer", 1)
+    };
+
+    // Concurrent commit requests: one session, one commitment.
+    let member = member_id(&election, &m.pseudonym);
+    let sig = hex::encode(voter::sign_commit_request(&election, &member, &winner).to_bytes());
+    let commits: Vec<_> = (0..4)
+        .map(|_| {
+            let api = api.clone();
+            let path = format!("/v1/elections/{id}/credential/commit");
+            let body = json!({ "member": hex::encode(member), "signature": sig });
+            tokio::spawn(async move { api.post_json(&path, false, &body).await.ok() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for c in commits {
+        seen.push(c.await.unwrap());
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+    let commitment = SignerCommitment {
+        a: decode_nonidentity_point(&hex32(&seen[0]["commitment_a"])).unwrap(),
+        c: decode_nonidentity_point(&hex32(&seen[0]["commitment_c"])).unwrap(),
+    };
+
+    // Two issuance entries with different challenges at once: exactly one
+    // credential, the other refused; the board grows by one entry.
+    let before = api.size(&id).await;
+    let c = manifest.constituency(&m.constituency).unwrap();
+    let ctx = CredentialContext::new(election, m.constituency.clone());
+    let racers: Vec<_> = (0..2u64)
+        .map(|k| {
+            let p = BallotSecretKey::generate(&mut rng("race-key", k)).public_key();
+            let (_, challenge) = UserState::blind(
+                &c.registrar_key,
+                &ctx,
+                p.as_bytes(),
+                &commitment,
+                &mut rng("race", k),
+            )
+            .unwrap();
+            let entry = voter::issuance(
+                election,
+                member,
+                &m.constituency,
+                &commitment,
+                &challenge,
+                &winner,
+            );
+            let api = api.clone();
+            let path = format!("/v1/elections/{id}/credential/respond");
+            tokio::spawn(async move { api.post(&path, false, CBOR, entry.to_bytes()).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        let a = r.await.unwrap();
+        outcomes.push((a.status.as_u16(), a.code().to_string()));
+    }
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, 200, "{outcomes:?}");
+    assert_eq!(
+        outcomes[1],
+        (409, "challenge_mismatch".to_string()),
+        "{outcomes:?}"
+    );
+    assert_eq!(api.size(&id).await, before + 1);
+    let status = api.status(&id).await;
+    assert_eq!(status["constituencies"][0]["issuances"], 1);
+    server.shutdown().await.unwrap();
+}
