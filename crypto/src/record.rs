@@ -18,6 +18,8 @@ use crate::manifest::{ElectionId, Manifest};
 use crate::schnorr::{self, SignedMessage};
 use crate::{decryption, dkg, lottery, seats};
 
+mod snapshot;
+
 /// The phases of an election, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -139,9 +141,17 @@ struct ConstituencyState {
     /// Ballot key → board index of its latest ballot.
     ballots: HashMap<[u8; 32], u64>,
     aggregate: Vec<Ciphertext>,
+    /// Digests of the ballots that revotes replaced (a replayed one is refused).
+    superseded: BTreeSet<[u8; 32]>,
     shares: BTreeMap<u32, decryption::DecryptionShare>,
     tally: Option<Tally>,
     seats: Option<SeatResult>,
+}
+
+/// `TaggedHash("urne/v1/ballot-digest", canonical ballot bytes)`: identifies a
+/// ballot for the replay rule of revotes.
+pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
+    crate::hash::tagged("urne/v1/ballot-digest", &[&ballot.to_bytes()])
 }
 
 /// The replayed state of one election.
@@ -387,6 +397,38 @@ impl Record {
         Ok(applied)
     }
 
+    /// Applies a ballot entry whose body the caller has already decoded from
+    /// `entry.body` (a verifier decodes ballots on worker threads, where it
+    /// also verifies them, and must not decode them twice). `ballot` MUST be
+    /// `entry.body()`; the rules and their order are those of [`Record::apply`].
+    pub fn apply_ballot_entry(
+        &mut self,
+        entry: &Entry,
+        ballot: &Ballot,
+        check: BallotCheck,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        if entry.election != self.election {
+            return Err(EntryError::WrongElection.into());
+        }
+        let kind = entry.kind()?;
+        if kind != EntryKind::Ballot {
+            return self.apply(entry, check, history);
+        }
+        self.ballot_envelope(entry)?;
+        let applied = self.apply_ballot(ballot, check, history)?;
+        self.next_index += 1;
+        Ok(applied)
+    }
+
+    fn ballot_envelope(&self, entry: &Entry) -> Result<(), RecordError> {
+        self.phase_is(EntryKind::Ballot, &[Phase::Open])?;
+        if !entry.is_anonymous() {
+            return Err(RecordError::Entry(EntryError::BadSignature));
+        }
+        Ok(())
+    }
+
     fn apply_kind(
         &mut self,
         kind: EntryKind,
@@ -529,10 +571,7 @@ impl Record {
                 Ok(Applied::Recorded)
             }
             K::Ballot => {
-                self.phase_is(kind, &[Phase::Open])?;
-                if !entry.is_anonymous() {
-                    return Err(RecordError::Entry(EntryError::BadSignature));
-                }
+                self.ballot_envelope(entry)?;
                 let ballot: Ballot = entry.body()?;
                 self.apply_ballot(&ballot, check, history)
             }
@@ -787,6 +826,7 @@ impl Record {
         }
         // Compute the new aggregate before touching state, so errors leave it unchanged.
         let mut aggregate = state.aggregate.clone();
+        let mut replaced = None;
         if let Some(old) = superseded {
             let previous = history.ballot_at(old).map_err(RecordError::History)?;
             if previous.body.ballot_key != body.ballot_key
@@ -796,6 +836,15 @@ impl Record {
                     "entry {old} is not the superseded ballot"
                 )));
             }
+            // A revote must be a new ballot: re-posting an earlier ballot of
+            // the same key would undo the voter's later choice.
+            let (old_digest, new_digest) = (ballot_digest(&previous), ballot_digest(ballot));
+            if new_digest == old_digest || state.superseded.contains(&new_digest) {
+                return Err(RecordError::Duplicate(
+                    "ballot replays an earlier ballot of the same key".into(),
+                ));
+            }
+            replaced = Some(old_digest);
             for (acc, c) in aggregate.iter_mut().zip(previous.body.vote.ciphertexts()) {
                 *acc -= *c;
             }
@@ -805,6 +854,7 @@ impl Record {
         }
         let state = &mut self.constituencies[i];
         state.aggregate = aggregate;
+        state.superseded.extend(replaced);
         state.ballots.insert(key, self.next_index);
         Ok(Applied::Ballot { superseded })
     }

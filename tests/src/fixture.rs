@@ -128,6 +128,8 @@ pub struct Fixture {
     pub board_seed: [u8; 32],
     /// Trustee signing keys, by index − 1 (to re-sign tampered trustee entries).
     pub trustee_signers: Vec<SigningKey>,
+    /// Lottery contributor signing keys, by index − 1 (to re-sign tampered commits and reveals).
+    pub contributor_signers: Vec<SigningKey>,
     /// Board indices of intermediate checkpoints to include in the export.
     pub checkpoint_sizes: Vec<u64>,
     /// The plaintext totals the counted (last) ballots add up to, per
@@ -571,6 +573,7 @@ pub fn build(params: &Params) -> Fixture {
         entries: b.entries,
         board_seed,
         trustee_signers,
+        contributor_signers,
         checkpoint_sizes: vec![1, n / 2, n - 1],
         expected_counts,
     }

@@ -1,0 +1,247 @@
+//! A snapshot of a [`Record`]: its whole replayed state as one canonical CBOR
+//! object, so that a monitor can stop after a verified prefix of the board
+//! and later continue with the entries that follow, with the same result as
+//! a replay from the start.
+//!
+//! A snapshot is the monitor's own trusted state, not a protocol object: it is
+//! decoded strictly, but restoring one re-checks nothing that the replay had
+//! already checked. Derived state (election id, board key, key-generation
+//! parameters, lottery pools, disqualified dealers) is recomputed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use minicbor::bytes::ByteArray;
+use minicbor::{Decode, Encode};
+
+use super::{ConstituencyState, Phase, Record, RecordError};
+use crate::dkg;
+use crate::elgamal::Ciphertext;
+use crate::encoding::Canonical;
+use crate::entry::{ElectionKey, LotterySeed, RosterMember, SeatResult, Tally};
+use crate::lottery::PoolMember;
+use crate::manifest::Manifest;
+
+#[derive(Encode, Decode)]
+#[cbor(array)]
+struct KeyValue {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    key: [u8; 32],
+    #[cbor(n(1), with = "minicbor::bytes")]
+    value: [u8; 32],
+}
+
+#[derive(Encode, Decode)]
+#[cbor(array)]
+struct IndexedSecret {
+    #[n(0)]
+    index: u32,
+    #[cbor(n(1), with = "minicbor::bytes")]
+    value: [u8; 32],
+}
+
+#[derive(Encode, Decode)]
+#[cbor(array)]
+struct BallotKeyIndex {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    key: [u8; 32],
+    #[n(1)]
+    index: u64,
+}
+
+#[derive(Encode, Decode)]
+#[cbor(array)]
+struct ConstituencySnapshot {
+    #[n(0)]
+    issuances: u64,
+    #[n(1)]
+    ballots: Vec<BallotKeyIndex>,
+    #[n(2)]
+    aggregate: Vec<Ciphertext>,
+    #[n(3)]
+    shares: Vec<crate::decryption::DecryptionShare>,
+    #[n(4)]
+    tally: Option<Tally>,
+    #[n(5)]
+    seats: Option<SeatResult>,
+    #[n(6)]
+    superseded: Vec<ByteArray<32>>,
+}
+
+#[derive(Encode, Decode)]
+#[cbor(array)]
+struct Snapshot {
+    #[n(0)]
+    manifest: Manifest,
+    #[n(1)]
+    phase: u8,
+    #[n(2)]
+    next_index: u64,
+    #[n(3)]
+    members: Vec<RosterMember>,
+    #[n(4)]
+    enrolled: Vec<KeyValue>,
+    #[n(5)]
+    credentialed: Vec<ByteArray<32>>,
+    #[n(6)]
+    dealings: Vec<dkg::DealerMessage>,
+    #[n(7)]
+    complaints: Vec<dkg::Complaint>,
+    #[n(8)]
+    election_key: Option<ElectionKey>,
+    #[n(9)]
+    constituencies: Vec<ConstituencySnapshot>,
+    #[n(10)]
+    commits: Vec<IndexedSecret>,
+    #[n(11)]
+    reveals: Vec<IndexedSecret>,
+    #[cbor(n(12), with = "minicbor::bytes")]
+    beacon: Option<Vec<u8>>,
+    #[n(13)]
+    seed: Option<LotterySeed>,
+}
+
+const PHASES: [Phase; 4] = [Phase::Setup, Phase::Open, Phase::Closed, Phase::Seated];
+
+fn secrets(map: &BTreeMap<u32, [u8; 32]>) -> Vec<IndexedSecret> {
+    map.iter()
+        .map(|(index, value)| IndexedSecret {
+            index: *index,
+            value: *value,
+        })
+        .collect()
+}
+
+fn snapshot_error(what: &str) -> RecordError {
+    RecordError::History(format!("record snapshot: {what}"))
+}
+
+impl Record {
+    /// The record's whole state as canonical bytes (see [`Record::restore`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut members: Vec<RosterMember> = self.members.values().cloned().collect();
+        members.sort_by_key(|a| a.member);
+        let mut enrolled: Vec<KeyValue> = self
+            .enrolled
+            .iter()
+            .map(|(key, value)| KeyValue {
+                key: *key,
+                value: *value,
+            })
+            .collect();
+        enrolled.sort_by_key(|a| a.key);
+        let constituencies = self
+            .constituencies
+            .iter()
+            .map(|c| {
+                let mut ballots: Vec<BallotKeyIndex> = c
+                    .ballots
+                    .iter()
+                    .map(|(key, index)| BallotKeyIndex {
+                        key: *key,
+                        index: *index,
+                    })
+                    .collect();
+                ballots.sort_by_key(|a| a.key);
+                ConstituencySnapshot {
+                    issuances: c.issuances,
+                    ballots,
+                    aggregate: c.aggregate.clone(),
+                    shares: c.shares.values().cloned().collect(),
+                    tally: c.tally.clone(),
+                    seats: c.seats.clone(),
+                    superseded: c.superseded.iter().map(|d| (*d).into()).collect(),
+                }
+            })
+            .collect();
+        Snapshot {
+            manifest: self.manifest.clone(),
+            phase: self.phase as u8,
+            next_index: self.next_index,
+            members,
+            enrolled,
+            credentialed: self.credentialed.iter().map(|m| (*m).into()).collect(),
+            dealings: self.dealings.values().cloned().collect(),
+            complaints: self.complaints.clone(),
+            election_key: self.election_key.clone(),
+            constituencies,
+            commits: secrets(&self.commits),
+            reveals: secrets(&self.reveals),
+            beacon: self.beacon.clone(),
+            seed: self.seed.clone(),
+        }
+        .to_bytes()
+    }
+
+    /// Rebuilds a record from [`Record::snapshot`] bytes.
+    pub fn restore(bytes: &[u8]) -> Result<Self, RecordError> {
+        let s = Snapshot::from_bytes(bytes).map_err(|e| snapshot_error(&e.to_string()))?;
+        s.manifest
+            .validate()
+            .map_err(|e| RecordError::Manifest(e.to_string()))?;
+        let dkg_params = s
+            .manifest
+            .dkg_params()
+            .map_err(|e| RecordError::Manifest(e.to_string()))?;
+        let phase = *PHASES
+            .get(s.phase as usize)
+            .ok_or_else(|| snapshot_error("unknown phase"))?;
+        if s.constituencies.len() != s.manifest.constituencies.len() {
+            return Err(snapshot_error("constituency count"));
+        }
+        let mut pool: BTreeMap<String, Vec<PoolMember>> = BTreeMap::new();
+        for m in s.members.iter().filter(|m| !m.pool_pseudonym.is_empty()) {
+            pool.entry(m.constituency.clone())
+                .or_default()
+                .push(PoolMember {
+                    id: m.pool_pseudonym.clone(),
+                    category: m.category.clone(),
+                });
+        }
+        for p in pool.values_mut() {
+            p.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        let constituencies = s
+            .constituencies
+            .into_iter()
+            .map(|c| ConstituencyState {
+                issuances: c.issuances,
+                ballots: c.ballots.into_iter().map(|b| (b.key, b.index)).collect(),
+                aggregate: c.aggregate,
+                shares: c.shares.into_iter().map(|sh| (sh.trustee, sh)).collect(),
+                tally: c.tally,
+                seats: c.seats,
+                superseded: c.superseded.into_iter().map(<[u8; 32]>::from).collect(),
+            })
+            .collect();
+        let indexed = |v: Vec<IndexedSecret>| v.into_iter().map(|i| (i.index, i.value)).collect();
+        Ok(Record {
+            election: s.manifest.election_id(),
+            board_key: s.manifest.board_key,
+            phase,
+            next_index: s.next_index,
+            members: s.members.into_iter().map(|m| (m.member, m)).collect(),
+            pool,
+            enrolled: s
+                .enrolled
+                .into_iter()
+                .map(|kv| (kv.key, kv.value))
+                .collect::<HashMap<_, _>>(),
+            credentialed: s
+                .credentialed
+                .into_iter()
+                .map(<[u8; 32]>::from)
+                .collect::<BTreeSet<_>>(),
+            dkg_params,
+            dealings: s.dealings.into_iter().map(|d| (d.dealer, d)).collect(),
+            disqualified: s.complaints.iter().map(|c| c.dealer).collect(),
+            complaints: s.complaints,
+            election_key: s.election_key,
+            constituencies,
+            commits: indexed(s.commits),
+            reveals: indexed(s.reveals),
+            beacon: s.beacon,
+            seed: s.seed,
+            manifest: s.manifest,
+        })
+    }
+}

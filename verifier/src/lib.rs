@@ -1,0 +1,61 @@
+//! `urne-verify`: checks an exported urne election, trusting nothing the
+//! service says (`specs/protocol.md` §9).
+//!
+//! [`verify_export`] reads an export (§8.5) once, in constant memory apart
+//! from the record's index of ballot keys and two hashes per entry, and
+//! returns a [`Report`] of named checks. The `urne-verify` binary is a thin
+//! command line around this library, which other tools (the service's demo,
+//! auditors' tooling) call directly.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::io::{Read, Seek};
+
+pub mod attest;
+mod engine;
+pub mod monitor;
+mod remote;
+pub mod report;
+mod source;
+mod tree;
+
+pub use monitor::{verify_target, MonitorError};
+pub use report::{Check, CheckId, CheckStatus, Failure, Outcome, Report};
+pub use source::SourceError;
+
+/// How to run a verification.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads for decoding and ballot verification (0: one per core).
+    pub threads: usize,
+    /// Entries per work unit (ballots in one batch verification).
+    pub batch: usize,
+    /// Draw a progress bar on standard error (when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: 0,
+            batch: 64,
+            progress: false,
+        }
+    }
+}
+
+/// Verifies the export read from `reader` (positioned at its first byte).
+///
+/// Never panics on malformed input: every problem, including an unreadable
+/// or truncated stream, is a failed check in the report.
+pub fn verify_export<R: Read + Seek>(reader: R, options: &Options) -> Report {
+    let engine = match engine::Engine::new(options, None) {
+        Ok(e) => e,
+        Err(e) => return Report::error("internal", &e),
+    };
+    match source::ExportSource::new(reader) {
+        Ok(mut src) => engine.run(&mut src).0,
+        Err(e) => Report::error("io", &format!("cannot read the export: {e}")),
+    }
+}

@@ -1,0 +1,551 @@
+//! The verification report: named checks in the order the verifier performs
+//! them (§9), the outcome, and the results per constituency.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use urne_crypto::entry::EntryKind;
+
+/// The named checks, in report order (`specs/protocol.md` §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckId {
+    /// Magic, record framing and record order of the export.
+    ExportFormat,
+    /// The export's board key is the manifest's, named after the election.
+    BoardKey,
+    /// Every entry decodes as a canonical envelope of a known kind.
+    EntryEncoding,
+    /// Entry 0 is a valid manifest signed by its board key.
+    Manifest,
+    /// Roster and enrolment entries.
+    Roster,
+    /// Key generation: dealings, complaints, the election key.
+    KeyGeneration,
+    /// Opening and closing the vote.
+    Phases,
+    /// Credential issuance: one per member, counted per constituency.
+    Issuance,
+    /// Ballot rules: phase, constituency, revotes, ballot keys ≤ issuances, aggregation.
+    Ballots,
+    /// Ballot cryptography: credential, Schnorr signature, vote proofs.
+    BallotProofs,
+    /// Decryption shares and their DLEQ proofs.
+    DecryptionShares,
+    /// Tallies recomputed from the shares.
+    Tallies,
+    /// Lottery commitments, beacon, reveals and seed.
+    Lottery,
+    /// Seat results: allocation under quotas and tie-break, and the draw.
+    Seats,
+    /// Attestation entries: signature and consistency with the verified tree.
+    Attestations,
+    /// Intermediate checkpoints: signature and consistency with the verified tree.
+    Checkpoints,
+    /// The final checkpoint: signature and size.
+    FinalCheckpoint,
+    /// The Merkle root over every entry equals the final checkpoint's root.
+    MerkleRoot,
+    /// Monitoring: the stored checkpoint is a prefix of the new one.
+    Consistency,
+    /// Every constituency has its seat result.
+    Complete,
+}
+
+impl CheckId {
+    /// Every check, in report order.
+    pub const ALL: [CheckId; 20] = [
+        CheckId::ExportFormat,
+        CheckId::BoardKey,
+        CheckId::EntryEncoding,
+        CheckId::Manifest,
+        CheckId::Roster,
+        CheckId::KeyGeneration,
+        CheckId::Phases,
+        CheckId::Issuance,
+        CheckId::Ballots,
+        CheckId::BallotProofs,
+        CheckId::DecryptionShares,
+        CheckId::Tallies,
+        CheckId::Lottery,
+        CheckId::Seats,
+        CheckId::Attestations,
+        CheckId::Checkpoints,
+        CheckId::FinalCheckpoint,
+        CheckId::MerkleRoot,
+        CheckId::Consistency,
+        CheckId::Complete,
+    ];
+
+    /// The stable name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckId::ExportFormat => "export-format",
+            CheckId::BoardKey => "board-key",
+            CheckId::EntryEncoding => "entry-encoding",
+            CheckId::Manifest => "manifest",
+            CheckId::Roster => "roster",
+            CheckId::KeyGeneration => "key-generation",
+            CheckId::Phases => "phases",
+            CheckId::Issuance => "issuance",
+            CheckId::Ballots => "ballots",
+            CheckId::BallotProofs => "ballot-proofs",
+            CheckId::DecryptionShares => "decryption-shares",
+            CheckId::Tallies => "tallies",
+            CheckId::Lottery => "lottery",
+            CheckId::Seats => "seats",
+            CheckId::Attestations => "attestations",
+            CheckId::Checkpoints => "checkpoints",
+            CheckId::FinalCheckpoint => "final-checkpoint",
+            CheckId::MerkleRoot => "merkle-root",
+            CheckId::Consistency => "consistency",
+            CheckId::Complete => "complete",
+        }
+    }
+
+    /// The check that covers the rules of an entry kind.
+    pub fn for_kind(kind: EntryKind) -> CheckId {
+        use EntryKind as K;
+        match kind {
+            K::Manifest => CheckId::Manifest,
+            K::Roster | K::Enrollment => CheckId::Roster,
+            K::DkgDealing | K::DkgComplaint | K::ElectionKey => CheckId::KeyGeneration,
+            K::Open | K::Close => CheckId::Phases,
+            K::Issuance => CheckId::Issuance,
+            K::Ballot => CheckId::Ballots,
+            K::DecryptionShare => CheckId::DecryptionShares,
+            K::Tally => CheckId::Tallies,
+            K::SeatResult => CheckId::Seats,
+            K::LotteryCommit | K::LotteryReveal | K::Beacon | K::Seed => CheckId::Lottery,
+            K::Attestation => CheckId::Attestations,
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// Everything this check covers verified.
+    Pass,
+    /// Something this check covers is wrong (see the failures).
+    Fail,
+    /// Not performed to the end, because an earlier failure stopped the replay.
+    Skipped,
+    /// The election has not reached the stage this check covers yet.
+    Pending,
+}
+
+impl CheckStatus {
+    /// Stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::Skipped => "skipped",
+            CheckStatus::Pending => "pending",
+        }
+    }
+}
+
+/// One check of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable check name ([`CheckId::name`]).
+    pub name: String,
+    /// Its outcome.
+    pub status: CheckStatus,
+    /// What was checked, or what went wrong.
+    pub detail: String,
+}
+
+/// One failed check, located on the board where it has a location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The check that failed.
+    pub check: String,
+    /// Board index of the offending entry, if the failure is about an entry.
+    pub entry: Option<u64>,
+    /// Kind name of that entry, if known.
+    pub kind: Option<String>,
+    /// Stable error code (`RecordError::code` for record rules).
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl Failure {
+    /// `check: entry 12 (tally): mismatch: …` in one line.
+    pub fn line(&self) -> String {
+        let mut s = String::new();
+        if let Some(i) = self.entry {
+            let _ = write!(s, "entry {i}");
+            if let Some(k) = &self.kind {
+                let _ = write!(s, " ({k})");
+            }
+            s.push_str(": ");
+        }
+        let _ = write!(s, "[{}] {}", self.code, self.message);
+        s
+    }
+}
+
+/// Approvals of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateVotes {
+    /// Candidate pseudonym.
+    pub candidate: String,
+    /// Quota category.
+    pub category: String,
+    /// Approval count.
+    pub votes: u64,
+}
+
+/// A seat won by vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElectedMember {
+    /// Candidate pseudonym.
+    pub id: String,
+    /// Quota category.
+    pub category: String,
+    /// Approval count.
+    pub votes: u64,
+    /// Rank of election, from 1.
+    pub rank: u32,
+}
+
+/// A seat drawn by lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawnMember {
+    /// Pool pseudonym.
+    pub id: String,
+    /// Quota category.
+    pub category: String,
+    /// Draw order, from 1.
+    pub order: u32,
+}
+
+/// What the verified board says about one constituency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConstituencyResult {
+    /// Constituency id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Seats (by vote and by lot).
+    pub seats: u32,
+    /// Credentials issued.
+    pub issuances: u64,
+    /// Distinct ballot keys counted (the last ballot of each).
+    pub ballots_counted: u64,
+    /// The verified tally, once published.
+    pub tally: Option<Vec<CandidateVotes>>,
+    /// Trustees whose shares the tally combines.
+    pub trustees: Option<Vec<u32>>,
+    /// Seats by vote, once published.
+    pub elected: Option<Vec<ElectedMember>>,
+    /// Seats by lot, once published.
+    pub drawn: Option<Vec<DrawnMember>>,
+}
+
+/// The overall outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Complete, and everything verifies.
+    Valid,
+    /// Still running: everything on the board so far verifies.
+    ValidSoFar,
+    /// Something does not verify.
+    Invalid,
+}
+
+impl Outcome {
+    /// Stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Valid => "valid",
+            Outcome::ValidSoFar => "valid-so-far",
+            Outcome::Invalid => "invalid",
+        }
+    }
+}
+
+/// The verified final checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointInfo {
+    /// Tree size (number of entries).
+    pub size: u64,
+    /// Merkle root, lowercase hex.
+    pub root: String,
+}
+
+/// Everything `urne-verify` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// True iff no check failed (the election verifies, completely or so far).
+    pub valid: bool,
+    /// `valid`, `valid-so-far` or `invalid`.
+    pub status: Outcome,
+    /// True iff every constituency has its verified seat result.
+    pub complete: bool,
+    /// Election id, lowercase hex (if the manifest was read).
+    pub election: Option<String>,
+    /// Election title.
+    pub title: Option<String>,
+    /// Phase reached by the replay.
+    pub phase: Option<String>,
+    /// Entries read from the board.
+    pub entries: u64,
+    /// The verified final checkpoint (size and root), if it verified.
+    pub checkpoint: Option<CheckpointInfo>,
+    /// Ballots counted: distinct ballot keys over all constituencies.
+    pub ballots_counted: u64,
+    /// Ballot entries on the board, revotes included.
+    pub ballot_entries: u64,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// Every failure found, in board order where located.
+    pub failures: Vec<Failure>,
+    /// Results per constituency, in manifest order.
+    pub constituencies: Vec<ConstituencyResult>,
+    /// Wall-clock seconds the verification took (informative).
+    pub seconds: f64,
+}
+
+impl Report {
+    /// The check named `name`, if present.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// Names of the failed checks.
+    pub fn failed_checks(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// The report as one JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The report for people: one line per check, then the results.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        if let (Some(id), Some(title)) = (&self.election, &self.title) {
+            let _ = writeln!(s, "election {id}\n  {title:?}");
+        }
+        for c in &self.checks {
+            let mark = match c.status {
+                CheckStatus::Pass => "ok  ",
+                CheckStatus::Fail => "FAIL",
+                CheckStatus::Skipped => "skip",
+                CheckStatus::Pending => "wait",
+            };
+            let _ = writeln!(s, "  {mark} {:<18} {}", c.name, c.detail);
+        }
+        for c in &self.constituencies {
+            let _ = write!(
+                s,
+                "constituency {}: {} ballots counted of {} credentials",
+                c.id, c.ballots_counted, c.issuances
+            );
+            if let Some(e) = &c.elected {
+                let ids: Vec<String> = e
+                    .iter()
+                    .map(|m| format!("{} ({})", m.id, m.votes))
+                    .collect();
+                let _ = write!(s, "\n  elected: {}", ids.join(", "));
+            }
+            if let Some(d) = &c.drawn {
+                let ids: Vec<&str> = d.iter().map(|m| m.id.as_str()).collect();
+                let drawn = if ids.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    ids.join(", ")
+                };
+                let _ = write!(s, "\n  drawn:   {drawn}");
+            }
+            s.push('\n');
+        }
+        for f in &self.failures {
+            let _ = writeln!(s, "failure in {}: {}", f.check, f.line());
+        }
+        let verdict = match self.status {
+            Outcome::Valid => "VALID: the election verifies".to_string(),
+            Outcome::ValidSoFar => format!(
+                "VALID SO FAR: the election is still running (phase {}); everything on the board verifies",
+                self.phase.as_deref().unwrap_or("?")
+            ),
+            Outcome::Invalid => "INVALID: the election does not verify".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "{verdict}; {} entries, {} ballots counted ({} ballot entries), {:.1} s",
+            self.entries, self.ballots_counted, self.ballot_entries, self.seconds
+        );
+        s
+    }
+}
+
+/// Accumulates check outcomes while the verifier runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Checks {
+    /// Entries (or objects) checked per check.
+    counts: std::collections::BTreeMap<String, u64>,
+    /// Failures, in the order found.
+    pub(crate) failures: Vec<Failure>,
+    /// Explicit details set by the verifier.
+    details: std::collections::BTreeMap<String, String>,
+    /// Checks explicitly marked pending.
+    pending: std::collections::BTreeSet<String>,
+    /// Entries (or objects) not checked because the replay had stopped.
+    unchecked: std::collections::BTreeMap<String, u64>,
+    /// Checks that could not be made at all, with the reason.
+    not_made: std::collections::BTreeMap<String, String>,
+    /// Board index at which the replay stopped, if it did.
+    pub(crate) stopped_at: Option<u64>,
+}
+
+impl Checks {
+    pub(crate) fn count(&mut self, id: CheckId) {
+        *self.counts.entry(id.name().into()).or_default() += 1;
+    }
+
+    pub(crate) fn reset(&mut self, id: CheckId) {
+        self.counts.remove(id.name());
+        self.details.remove(id.name());
+    }
+
+    /// Marks a check as not made (`skipped`), e.g. a root with nothing to compare it to.
+    pub(crate) fn not_made(&mut self, id: CheckId, reason: impl Into<String>) {
+        self.not_made.insert(id.name().into(), reason.into());
+    }
+
+    pub(crate) fn clear_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    pub(crate) fn skip(&mut self, id: CheckId) {
+        *self.unchecked.entry(id.name().into()).or_default() += 1;
+    }
+
+    pub(crate) fn counted(&self, id: CheckId) -> u64 {
+        self.counts.get(id.name()).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn detail(&mut self, id: CheckId, detail: impl Into<String>) {
+        self.details.insert(id.name().into(), detail.into());
+    }
+
+    pub(crate) fn pending(&mut self, id: CheckId, detail: impl Into<String>) {
+        self.pending.insert(id.name().into());
+        self.detail(id, detail);
+    }
+
+    pub(crate) fn fail(
+        &mut self,
+        id: CheckId,
+        entry: Option<(u64, Option<EntryKind>)>,
+        code: &str,
+        message: impl Into<String>,
+    ) {
+        self.failures.push(Failure {
+            check: id.name().into(),
+            entry: entry.map(|(i, _)| i),
+            kind: entry.and_then(|(_, k)| k).map(|k| k.name().to_string()),
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn has_failed(&self, id: CheckId) -> bool {
+        self.failures.iter().any(|f| f.check == id.name())
+    }
+
+    pub(crate) fn any_failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// The final list of checks; `used` are the checks that apply to this run.
+    pub(crate) fn finish(&self, used: &[CheckId]) -> Vec<Check> {
+        used.iter()
+            .map(|&id| {
+                let name = id.name();
+                let failures: Vec<&Failure> =
+                    self.failures.iter().filter(|f| f.check == name).collect();
+                let (status, detail) = if let Some(first) = failures.first() {
+                    let more = if failures.len() > 1 {
+                        format!(" (and {} more)", failures.len() - 1)
+                    } else {
+                        String::new()
+                    };
+                    (CheckStatus::Fail, format!("{}{more}", first.line()))
+                } else if let Some(reason) = self.not_made.get(name) {
+                    (CheckStatus::Skipped, reason.clone())
+                } else if let (Some(n), Some(at)) = (self.unchecked.get(name), self.stopped_at) {
+                    (
+                        CheckStatus::Skipped,
+                        format!(
+                            "{} checked, {n} not checked: the replay stopped at entry {at}",
+                            self.counted(id)
+                        ),
+                    )
+                } else if self.pending.contains(name) {
+                    (
+                        CheckStatus::Pending,
+                        self.details.get(name).cloned().unwrap_or_default(),
+                    )
+                } else {
+                    let detail = self.details.get(name).cloned().unwrap_or_else(|| {
+                        let n = self.counted(id);
+                        format!("{n} {}", if n == 1 { "entry" } else { "entries" })
+                    });
+                    (CheckStatus::Pass, detail)
+                };
+                Check {
+                    name: name.into(),
+                    status,
+                    detail,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Report {
+    /// A report for a verification that could not start at all.
+    pub fn error(code: &str, message: &str) -> Report {
+        let failure = Failure {
+            check: CheckId::ExportFormat.name().into(),
+            entry: None,
+            kind: None,
+            code: code.into(),
+            message: message.into(),
+        };
+        Report {
+            valid: false,
+            status: Outcome::Invalid,
+            complete: false,
+            election: None,
+            title: None,
+            phase: None,
+            entries: 0,
+            checkpoint: None,
+            ballots_counted: 0,
+            ballot_entries: 0,
+            checks: vec![Check {
+                name: failure.check.clone(),
+                status: CheckStatus::Fail,
+                detail: failure.line(),
+            }],
+            failures: vec![failure],
+            constituencies: vec![],
+            seconds: 0.0,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The command line: RFC 3797 selection, auditor keys and attestations,
+//! usage errors and the human report.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Attestation, Entry, EntryKind};
+use urne_e2e::fixture::{build, Params};
+
+fn temp_path(suffix: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "urne-verify-cli-{}-{}{suffix}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn urne_verify(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_urne-verify"))
+        .args(args)
+        .output()
+        .expect("run urne-verify")
+}
+
+#[test]
+fn rfc3797_reproduces_the_rfc_example() {
+    // RFC 3797 §6: 25 names, 11 selected with the example's key string.
+    let out = urne_verify(&[
+        "rfc3797",
+        "--key",
+        "9319./2.5.8.10.12./9.18.26.34.41.45./",
+        "--pool",
+        "25",
+        "--select",
+        "11",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let positions: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse().expect("a position"))
+        .collect();
+    assert_eq!(positions, [17, 7, 2, 16, 25, 23, 8, 24, 19, 13, 22]);
+    // More than the pool: a usage error.
+    let out = urne_verify(&["rfc3797", "--key", "1./", "--pool", "3", "--select", "4"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(urne_verify(&[]).status.code(), Some(2));
+    assert_eq!(urne_verify(&["/nonexistent/export"]).status.code(), Some(2));
+    assert_eq!(urne_verify(&["--threads", "0", "x"]).status.code(), Some(2));
+    assert_eq!(urne_verify(&["--bogus", "x"]).status.code(), Some(2));
+    assert_eq!(urne_verify(&["--attest", "k", "x"]).status.code(), Some(2));
+    assert_eq!(urne_verify(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_auditor_attests_a_verified_election() {
+    let f = build(&Params::small(51));
+    let export = temp_path(".export");
+    std::fs::write(&export, f.export()).expect("write");
+    let key = temp_path(".key");
+    let out = urne_verify(&["keygen", "--out", key.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0));
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(public.len(), 64);
+    let text = std::fs::read_to_string(&key).expect("key file");
+    assert_eq!(text.len(), 65, "64 hex digits and a newline");
+    // keygen never overwrites.
+    let again = urne_verify(&["keygen", "--out", key.to_str().expect("path")]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&key).expect("key file"), text);
+
+    let att = temp_path(".cbor");
+    let out = urne_verify(&[
+        "--attest",
+        key.to_str().expect("path"),
+        "--attest-out",
+        att.to_str().expect("path"),
+        export.to_str().expect("path"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(human.contains("VALID: the election verifies"), "{human}");
+    assert!(human.contains("ok   merkle-root"), "{human}");
+
+    let bytes = std::fs::read(&att).expect("attestation written");
+    let entry = Entry::from_bytes(&bytes).expect("canonical entry");
+    assert_eq!(entry.kind().expect("kind"), EntryKind::Attestation);
+    assert_eq!(entry.election, f.election);
+    assert_eq!(hex::encode(&entry.signer), public);
+    entry.verify_signature().expect("signed by the auditor");
+    let a: Attestation = entry.body().expect("body");
+    assert_eq!(a.size, f.entries.len() as u64);
+    assert!(a.valid);
+    assert_eq!(a.ballots_counted, 27);
+
+    // The board accepts it and verifiers check it.
+    let mut entries = f.entry_bytes();
+    entries.push(bytes);
+    std::fs::write(&export, f.export_of(&entries)).expect("write");
+    let out = urne_verify(&["--json", export.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let checks = report["checks"].as_array().expect("checks");
+    let att_check = checks
+        .iter()
+        .find(|c| c["name"] == "attestations")
+        .expect("attestations");
+    assert_eq!(att_check["status"], "pass");
+    assert_eq!(att_check["detail"], "1 entry");
+
+    // No attestation for an election that does not verify.
+    let mut broken = f.export();
+    let n = broken.len();
+    broken.truncate(n - 3);
+    std::fs::write(&export, broken).expect("write");
+    let _ = std::fs::remove_file(&att);
+    let out = urne_verify(&[
+        "--attest",
+        key.to_str().expect("path"),
+        "--attest-out",
+        att.to_str().expect("path"),
+        export.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!att.exists());
+    for p in [export, key, att] {
+        let _ = std::fs::remove_file(p);
+    }
+}
