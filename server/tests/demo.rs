@@ -16,7 +16,12 @@ fn small_demo_runs_verifies_and_seats_the_assembly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     for line in [
-        "every entry replayed with full ballot verification: valid",
+        "verification (urne-verify):",
+        "ballot-proofs: pass",
+        "tallies: pass",
+        "seats: pass",
+        "final-checkpoint: pass",
+        "complete: pass",
         "tallies equal the voters' last choices: yes",
         "election complete: yes",
         "demo passed",

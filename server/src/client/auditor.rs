@@ -1,18 +1,17 @@
 //! An auditor's step, as a pure function: a signed attestation over a
 //! checkpoint the auditor has verified.
 
+use std::io::Cursor;
+
 use ed25519_dalek::SigningKey;
-use urne_crypto::checkpoint::NoteVerifier;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Attestation, Entry, EntryKind};
 use urne_crypto::export::{ExportReader, Record as ExportRecord};
 use urne_crypto::hash::Digest32;
 use urne_crypto::manifest::ElectionId;
-use urne_crypto::merkle;
 use urne_crypto::record::{Applied, BallotCheck, Record};
 
 use super::board::BallotStore;
-use super::receipt;
 
 /// The signed attestation that the board of size `size` and root `root`
 /// verified (or not), counting `ballots_counted` ballots.
@@ -48,10 +47,8 @@ pub struct ExportVerdict {
     pub ballots_counted: u64,
     /// Whether every constituency has its seat result.
     pub complete: bool,
-    /// Intermediate checkpoints checked consistent with the final one.
-    pub checkpoints: usize,
-    /// Attestations on the board checked against the tree.
-    pub attestations: usize,
+    /// `urne-verify`'s check lines (`name: status — detail`), in order.
+    pub checks: Vec<String>,
 }
 
 /// Why an export does not verify.
@@ -59,108 +56,81 @@ pub struct ExportVerdict {
 #[error("{0}")]
 pub struct ExportRejected(pub String);
 
-/// Verifies an export with the crypto crate alone: the final checkpoint is
-/// signed by the export's board key under the election's origin, the entries
-/// hash to its root, every intermediate checkpoint and attestation matches the
-/// prefix of the same tree (no split view), and replaying the entries with
-/// full ballot verification breaks no rule of the protocol.
+/// Verifies an export with the standalone verifier (`urne-verify`'s library):
+/// every check of `specs/protocol.md` §9.
 pub fn verify_export(bytes: &[u8]) -> Result<ExportVerdict, ExportRejected> {
-    check_export(bytes).map(|(verdict, _)| verdict)
+    let options = urne_verify::Options {
+        progress: false,
+        ..Default::default()
+    };
+    let report = urne_verify::verify_export(Cursor::new(bytes), &options);
+    if !report.valid {
+        let lines: Vec<String> = report.failures.iter().map(|f| f.line()).collect();
+        return Err(ExportRejected(lines.join("; ")));
+    }
+    let bad = |m: &str| ExportRejected(m.to_string());
+    let checkpoint = report
+        .checkpoint
+        .as_ref()
+        .ok_or_else(|| bad("no verified final checkpoint"))?;
+    let election = report
+        .election
+        .as_deref()
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| bad("no election id in the report"))?;
+    let root = hex::decode(&checkpoint.root)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| bad("malformed root in the report"))?;
+    Ok(ExportVerdict {
+        election,
+        size: checkpoint.size,
+        root,
+        ballots_counted: report.ballots_counted,
+        complete: report.complete,
+        checks: report
+            .checks
+            .iter()
+            .map(|c| format!("{}: {} — {}", c.name, c.status.name(), c.detail))
+            .collect(),
+    })
 }
 
-/// [`verify_export`], also returning the replayed record (results, tallies).
+/// [`verify_export`], also returning the record replayed from the verified
+/// entries (for presenting tallies and seats).
 pub fn check_export(bytes: &[u8]) -> Result<(ExportVerdict, Record), ExportRejected> {
+    let verdict = verify_export(bytes)?;
     let bad = |m: String| ExportRejected(m);
     let mut reader = ExportReader::new(bytes).map_err(|e| bad(format!("export: {e}")))?;
-    let mut vkey = None;
-    let mut notes = Vec::new();
-    let mut final_note = None;
-    let mut leaves = Vec::new();
     let mut record: Option<Record> = None;
     let mut store = BallotStore::default();
-    let mut attestations = Vec::new();
+    let mut index = 0u64;
     while let Some(r) = reader
         .next_record()
         .map_err(|e| bad(format!("export: {e}")))?
     {
-        if final_note.is_some() {
-            return Err(bad("records after the final checkpoint".into()));
-        }
-        match r {
-            ExportRecord::BoardKey(k) if vkey.is_none() && leaves.is_empty() => vkey = Some(k),
-            ExportRecord::BoardKey(_) => return Err(bad("a second board key record".into())),
-            ExportRecord::Checkpoint(n) => notes.push(n),
-            ExportRecord::FinalCheckpoint(n) => final_note = Some(n),
-            ExportRecord::Entry(e) => {
-                let index = leaves.len() as u64;
-                leaves.push(merkle::leaf_hash(&e));
-                let entry =
-                    Entry::from_bytes(&e).map_err(|err| bad(format!("entry {index}: {err}")))?;
-                match record.as_mut() {
-                    None => {
-                        record = Some(
-                            Record::open(&entry).map_err(|err| bad(format!("entry 0: {err}")))?,
-                        )
+        let ExportRecord::Entry(bytes) = r else {
+            continue;
+        };
+        let entry = Entry::from_bytes(&bytes).map_err(|e| bad(format!("entry {index}: {e}")))?;
+        match record.as_mut() {
+            None => record = Some(Record::open(&entry).map_err(|e| bad(e.to_string()))?),
+            Some(rec) => {
+                // Already verified in full above: replay without re-verifying proofs.
+                if let Applied::Ballot { superseded } = rec
+                    .apply(&entry, BallotCheck::Deferred, &store)
+                    .map_err(|e| bad(format!("entry {index}: {e}")))?
+                {
+                    if let Some(old) = superseded {
+                        store.remove(old);
                     }
-                    Some(rec) => {
-                        let applied = rec
-                            .apply(&entry, BallotCheck::Full, &store)
-                            .map_err(|err| bad(format!("entry {index}: {err}")))?;
-                        match applied {
-                            Applied::Attestation(a) => attestations.push((index, a)),
-                            Applied::Ballot { superseded } => {
-                                if let Some(old) = superseded {
-                                    store.remove(old);
-                                }
-                                store.insert(index, e);
-                            }
-                            Applied::Recorded => {}
-                        }
-                    }
+                    store.insert(index, bytes);
                 }
             }
         }
+        index += 1;
     }
-    let vkey = vkey.ok_or_else(|| bad("no board key record".into()))?;
-    let final_note = final_note.ok_or_else(|| bad("no final checkpoint".into()))?;
     let record = record.ok_or_else(|| bad("no entries".into()))?;
-    let verifier =
-        NoteVerifier::from_vkey_string(vkey.trim()).map_err(|e| bad(format!("board key: {e}")))?;
-    let expected = receipt::election_verifier(&record.manifest().board_key, record.election())
-        .map_err(|e| bad(e.to_string()))?;
-    if verifier != expected {
-        return Err(bad(
-            "the export's board key is not the manifest's board key for this election".into(),
-        ));
-    }
-    let fin = receipt::open_checkpoint(&final_note, &verifier).map_err(|e| bad(e.to_string()))?;
-    if fin.size != leaves.len() as u64 || merkle::root(&leaves) != fin.root {
-        return Err(bad("the entries do not hash to the final checkpoint".into()));
-    }
-    for n in &notes {
-        let cp = receipt::open_checkpoint(n, &verifier).map_err(|e| bad(e.to_string()))?;
-        if cp.size > fin.size || merkle::root(&leaves[..cp.size as usize]) != cp.root {
-            return Err(bad(format!(
-                "checkpoint at size {} is not a prefix of the final tree (split view)",
-                cp.size
-            )));
-        }
-    }
-    for (index, a) in &attestations {
-        if a.size > *index || merkle::root(&leaves[..a.size as usize]) != a.root {
-            return Err(bad(format!(
-                "attestation at entry {index} names a tree that is not on this board"
-            )));
-        }
-    }
-    let verdict = ExportVerdict {
-        election: *record.election(),
-        size: fin.size,
-        root: fin.root,
-        ballots_counted: record.ballots_counted(),
-        complete: record.is_complete(),
-        checkpoints: notes.len(),
-        attestations: attestations.len(),
-    };
     Ok((verdict, record))
 }
