@@ -3,7 +3,7 @@
 //! verifier runs it over an exported board. It keeps only O(ballot keys)
 //! state, so a whole election streams through it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use thiserror::Error;
@@ -165,6 +165,8 @@ pub struct Record {
     members: HashMap<[u8; 32], RosterMember>,
     pool: BTreeMap<String, Vec<lottery::PoolMember>>,
     enrolled: HashMap<[u8; 32], [u8; 32]>,
+    /// The values of `enrolled`, so a reused member key is found in O(1).
+    enrolled_keys: HashSet<[u8; 32]>,
     credentialed: BTreeSet<[u8; 32]>,
     dkg_params: dkg::DkgParams,
     dealings: BTreeMap<u32, dkg::DealerMessage>,
@@ -215,6 +217,7 @@ impl Record {
             members: HashMap::new(),
             pool: BTreeMap::new(),
             enrolled: HashMap::new(),
+            enrolled_keys: HashSet::new(),
             credentialed: BTreeSet::new(),
             dkg_params,
             dealings: BTreeMap::new(),
@@ -372,6 +375,18 @@ impl Record {
         }
     }
 
+    /// Key-generation messages are allowed in setup, until the election key is published.
+    fn before_election_key(&self, kind: EntryKind) -> Result<(), RecordError> {
+        self.phase_is(kind, &[Phase::Setup])?;
+        if self.election_key.is_some() {
+            return Err(RecordError::OutOfPhase {
+                kind: kind.name(),
+                phase: "key published",
+            });
+        }
+        Ok(())
+    }
+
     fn trustee_key(&self, index: u32) -> Result<[u8; 32], RecordError> {
         self.manifest
             .trustees
@@ -456,20 +471,15 @@ impl Record {
                 if self.enrolled.contains_key(&e.member) {
                     return Err(RecordError::Duplicate("member already enrolled".into()));
                 }
-                if self.enrolled.values().any(|k| *k == e.member_key) {
+                if self.enrolled_keys.contains(&e.member_key) {
                     return Err(RecordError::Duplicate("member key already used".into()));
                 }
                 self.enrolled.insert(e.member, e.member_key);
+                self.enrolled_keys.insert(e.member_key);
                 Ok(Applied::Recorded)
             }
             K::DkgDealing => {
-                self.phase_is(kind, &[Phase::Setup])?;
-                if self.election_key.is_some() {
-                    return Err(RecordError::OutOfPhase {
-                        kind: kind.name(),
-                        phase: "key published",
-                    });
-                }
+                self.before_election_key(kind)?;
                 let d: DkgDealing = entry.body()?;
                 let dealer = d.dealer;
                 entry.verify_signer(&self.trustee_key(dealer)?)?;
@@ -484,13 +494,7 @@ impl Record {
                 Ok(Applied::Recorded)
             }
             K::DkgComplaint => {
-                self.phase_is(kind, &[Phase::Setup])?;
-                if self.election_key.is_some() {
-                    return Err(RecordError::OutOfPhase {
-                        kind: kind.name(),
-                        phase: "key published",
-                    });
-                }
+                self.before_election_key(kind)?;
                 let c: DkgComplaint = entry.body()?;
                 entry.verify_signer(&self.trustee_key(c.complainant)?)?;
                 let dealer = c.dealer;

@@ -221,6 +221,7 @@ impl Record {
             next_index: s.next_index,
             members: s.members.into_iter().map(|m| (m.member, m)).collect(),
             pool,
+            enrolled_keys: s.enrolled.iter().map(|kv| kv.value).collect(),
             enrolled: s
                 .enrolled
                 .into_iter()
