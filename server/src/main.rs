@@ -9,9 +9,15 @@ use urne_server::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The service logs at info; client commands and the demo only warn, so
+    // their own output stays readable. `URNE_LOG` overrides both.
+    let default = match cli.command {
+        cli::Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("URNE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("URNE_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
