@@ -122,7 +122,7 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     let members: Vec<RosterMember> = people
         .iter()
         .map(|(p, c, cat)| RosterMember {
-            member: voter::member_id(&election, p),
+            member: urne_crypto::entry::member_id(&election, p),
             constituency: c.to_string(),
             pool_pseudonym: p.to_string(),
             category: cat.to_string(),
@@ -138,7 +138,11 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         .map(|i| SigningKey::from_bytes(&[i as u8 + 100; 32]))
         .collect();
     for (m, k) in members.iter().zip(&member_keys) {
-        board.apply(voter::enrollment_entry(election, &m.pool_pseudonym, k));
+        board.apply(urne_crypto::voter::enrollment(
+            election,
+            &m.pool_pseudonym,
+            k,
+        ));
     }
 
     // Trustees deal, check each other's shares (no complaint), contributors commit.
@@ -192,7 +196,7 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
             &[i as u8; 32],
         )
         .unwrap();
-        board.apply(voter::issuance_entry(
+        board.apply(urne_crypto::voter::issuance(
             election,
             m.member,
             &m.constituency,

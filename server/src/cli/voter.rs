@@ -245,7 +245,7 @@ pub async fn enroll(
         ));
     }
     let setup = board::setup(client, election).await?;
-    let member = steps::member_id(election, pseudonym);
+    let member = urne_crypto::entry::member_id(election, pseudonym);
     let line = setup
         .roster
         .iter()
@@ -280,7 +280,7 @@ pub async fn enroll(
         path,
         &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
     )?;
-    let entry = steps::enrollment_entry(*election, pseudonym, &member_key);
+    let entry = urne_crypto::voter::enrollment(*election, pseudonym, &member_key);
     match client.enroll(election, token, &entry.to_bytes()).await {
         Ok(r) => {
             w.enrollment = Some(r);
@@ -362,7 +362,7 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
         &seed,
     )
     .map_err(|e| Failure::plain(e.to_string()))?;
-    let entry = steps::issuance_entry(
+    let entry = urne_crypto::voter::issuance(
         election,
         member,
         &w.constituency,

@@ -12,7 +12,7 @@ use urne_crypto::credential::{
     SignerResponse, UserState,
 };
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{self, Ballot, BallotBody, Entry, EntryKind};
+use urne_crypto::entry::{Ballot, BallotBody, Entry, EntryKind};
 use urne_crypto::manifest::{Constituency, ElectionId};
 use urne_crypto::record::BallotVerifier;
 use urne_crypto::schnorr::{self, BallotSecretKey};
@@ -51,16 +51,6 @@ pub enum VoterError {
     Ballot(String),
 }
 
-/// The member's enrolment entry, binding its Ed25519 key to its roster line.
-pub fn enrollment_entry(election: ElectionId, pseudonym: &str, key: &SigningKey) -> Entry {
-    urne_crypto::voter::enrollment(election, pseudonym, key)
-}
-
-/// The member id of a pseudonym.
-pub fn member_id(election: &ElectionId, pseudonym: &str) -> [u8; 32] {
-    entry::member_id(election, pseudonym)
-}
-
 /// The signature that authenticates a credential commit request:
 /// Ed25519 over `TaggedHash("urne/v1/credential-commit", election, member)`.
 pub fn commit_signature(election: &ElectionId, member: &[u8; 32], key: &SigningKey) -> [u8; 64] {
@@ -83,18 +73,6 @@ pub fn blind(
     let mut rng = ChaCha20Rng::from_seed(*seed);
     UserState::blind(registrar_key, &ctx, &message, commitment, &mut rng)
         .map_err(|e| VoterError::Credential(e.to_string()))
-}
-
-/// The member-signed issuance entry carrying the blinded challenge.
-pub fn issuance_entry(
-    election: ElectionId,
-    member: [u8; 32],
-    constituency: &str,
-    commitment: &SignerCommitment,
-    challenge: &BlindChallenge,
-    key: &SigningKey,
-) -> Entry {
-    urne_crypto::voter::issuance(election, member, constituency, commitment, challenge, key)
 }
 
 /// Unblinds the signer's response and checks the resulting credential.
@@ -301,9 +279,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(first.e, again.e);
-        let member = member_id(&ELECTION, "ana");
-        let e1 = issuance_entry(ELECTION, member, "north", &commitment, &first, &member_key);
-        let e2 = issuance_entry(ELECTION, member, "north", &commitment, &again, &member_key);
+        let member = urne_crypto::entry::member_id(&ELECTION, "ana");
+        let e1 = urne_crypto::voter::issuance(
+            ELECTION,
+            member,
+            "north",
+            &commitment,
+            &first,
+            &member_key,
+        );
+        let e2 = urne_crypto::voter::issuance(
+            ELECTION,
+            member,
+            "north",
+            &commitment,
+            &again,
+            &member_key,
+        );
         assert_eq!(e1.to_bytes(), e2.to_bytes());
         e1.verify_signer(&member_key.verifying_key().to_bytes())
             .unwrap();

@@ -431,7 +431,7 @@ async fn drive(
             Ok(Arc::new(Voter {
                 index: i,
                 pseudonym: m.pseudonym.clone(),
-                member: steps::member_id(&election, &m.pseudonym),
+                member: urne_crypto::entry::member_id(&election, &m.pseudonym),
                 constituency: m.constituency.clone(),
                 key: SigningKey::from_bytes(&key_seed),
                 ballot: BallotSecretKey::generate(&mut population::voter_rng(seed, 2, i)),
@@ -443,7 +443,7 @@ async fn drive(
     concurrently(voters.clone(), limit, &bar, |v| {
         let client = organiser.clone();
         async move {
-            let entry = steps::enrollment_entry(election, &v.pseudonym, &v.key);
+            let entry = urne_crypto::voter::enrollment(election, &v.pseudonym, &v.key);
             client
                 .enroll(&election, &v.token, &entry.to_bytes())
                 .await
@@ -457,7 +457,8 @@ async fn drive(
             .enroll(
                 &election,
                 &voters[0].token,
-                &steps::enrollment_entry(election, &voters[1].pseudonym, &voters[1].key).to_bytes(),
+                &urne_crypto::voter::enrollment(election, &voters[1].pseudonym, &voters[1].key)
+                    .to_bytes(),
             )
             .await,
     )];
@@ -770,7 +771,7 @@ async fn credential(
         &blind_seed,
     )
     .map_err(|e| Failure::plain(e.to_string()))?;
-    let entry = steps::issuance_entry(
+    let entry = urne_crypto::voter::issuance(
         *election,
         v.member,
         &v.constituency,
