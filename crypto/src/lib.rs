@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod ballot;
+pub mod beacon;
 pub mod checkpoint;
 pub mod credential;
 pub mod decryption;
