@@ -27,6 +27,8 @@ pub const SCHEME: &str = "bls-unchained-g1-rfc9380";
 pub const PUBLIC_KEY_LEN: usize = 96;
 /// Length of a compressed G1 signature.
 pub const SIGNATURE_LEN: usize = 48;
+/// The name a demo network carries in a manifest.
+pub const DEMO_NETWORK_NAME: &str = "demo beacon, not drand";
 /// The hash-to-curve domain separation tag of the scheme (RFC 9380).
 pub const DST_G1: &[u8] = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
 
@@ -68,7 +70,9 @@ pub enum BeaconError {
     #[error("the beacon signature is not a valid compressed BLS12-381 G1 point")]
     SignatureEncoding,
     /// The signature does not verify under the network key for this round.
-    #[error("the beacon signature does not verify for round {round} under the manifest's network key")]
+    #[error(
+        "the beacon signature does not verify for round {round} under the manifest's network key"
+    )]
     BadSignature {
         /// The round.
         round: u64,

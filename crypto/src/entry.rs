@@ -81,11 +81,13 @@ pub enum EntryKind {
     Seed = 16,
     /// [`Attestation`].
     Attestation = 17,
+    /// [`RevealsClosed`]: ends the reveal window before the beacon round.
+    RevealsClosed = 18,
 }
 
 impl EntryKind {
     /// All kinds, in wire-number order.
-    pub const ALL: [EntryKind; 18] = [
+    pub const ALL: [EntryKind; 19] = [
         Self::Manifest,
         Self::Roster,
         Self::Enrollment,
@@ -104,6 +106,7 @@ impl EntryKind {
         Self::Beacon,
         Self::Seed,
         Self::Attestation,
+        Self::RevealsClosed,
     ];
 
     /// Parses a wire number.
@@ -135,6 +138,7 @@ impl EntryKind {
             Self::Beacon => "beacon",
             Self::Seed => "lottery-seed",
             Self::Attestation => "attestation",
+            Self::RevealsClosed => "lottery-reveals-closed",
         }
     }
 }
@@ -415,20 +419,39 @@ pub struct LotteryReveal {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 #[cbor(array)]
 pub struct BeaconValue {
-    /// The value as published by the beacon source (raw bytes).
-    #[cbor(n(0), with = "minicbor::bytes")]
-    pub value: Vec<u8>,
+    /// DRBG mode: the drand round (the manifest's); 0 in RFC 3797 mode.
+    #[n(0)]
+    pub round: u64,
+    /// DRBG mode: the round's BLS signature (48 bytes); empty in RFC 3797 mode.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub signature: Vec<u8>,
+    /// RFC 3797 mode: the values each declared source published, in manifest
+    /// order; empty in DRBG mode.
+    #[n(2)]
+    pub values: Vec<Vec<u64>>,
 }
 
-/// The lottery seed, fixed once the beacon is known and the reveals are in
-/// (signed by the board key). Ends the reveal window.
+/// Ends the reveal window (signed by the board key): from here on only the
+/// beacon may follow in the lottery.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct RevealsClosed {
+    /// Board time of closing (Unix seconds); before the beacon round's publication.
+    #[n(0)]
+    pub at: u64,
+    /// Contributors of the manifest without a valid reveal, ascending.
+    #[n(1)]
+    pub withheld: Vec<u32>,
+}
+
+/// The lottery seed, fixed once the beacon is verified (signed by the board key).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 #[cbor(array)]
 pub struct LotterySeed {
     /// The seed.
     #[cbor(n(0), with = "minicbor::bytes")]
     pub seed: [u8; 32],
-    /// Contributors who committed but did not reveal (excluded), ascending.
+    /// The withheld contributors, as [`RevealsClosed`] named them, ascending.
     #[n(1)]
     pub withheld: Vec<u32>,
 }

@@ -1,8 +1,9 @@
 //! The verifiable lottery: commit–reveal seed, per-constituency DRBG and the
 //! quota-stratified draw of the lottery seats.
 //!
-//! Contributors commit to secrets before the public beacon value exists; the
-//! seed hashes the manifest, the beacon value and every revealed secret. Each
+//! Contributors commit to secrets before the vote closes and reveal them
+//! before the beacon round is published; the seed hashes the election id, the
+//! verified beacon randomness ([`crate::beacon`]) and every revealed secret. Each
 //! constituency draws from ChaCha20 keyed by a hash of the seed and its id, by
 //! rejection sampling (no modulo bias). In RFC 3797 mode the public key string
 //! replaces the seed and the RFC's MD5 construction replaces the DRBG.
@@ -226,13 +227,13 @@ pub fn verify_reveal(
     }
 }
 
-/// The lottery seed: `TaggedHash("urne/v1/lottery/seed", manifest_hash,
-/// beacon_value, u32be(i_1) ‖ s_1, …, u32be(i_k) ‖ s_k)` over the verified
+/// The lottery seed: `TaggedHash("urne/v1/lottery/seed", election_id,
+/// beacon_randomness, u32be(i_1) ‖ s_1, …, u32be(i_k) ‖ s_k)` over the verified
 /// reveals sorted by ascending contributor index (withheld reveals are simply
 /// absent). Two reveals for one contributor are refused.
 pub fn seed(
-    manifest_hash: &[u8; 32],
-    beacon_value: &[u8],
+    election_id: &[u8; 32],
+    beacon_randomness: &[u8; 32],
     reveals: &[(u32, [u8; 32])],
 ) -> Result<[u8; 32], LotteryError> {
     let mut sorted: Vec<&(u32, [u8; 32])> = reveals.iter().collect();
@@ -251,7 +252,7 @@ pub fn seed(
             f
         })
         .collect();
-    let mut parts: Vec<&[u8]> = vec![manifest_hash, beacon_value];
+    let mut parts: Vec<&[u8]> = vec![election_id, beacon_randomness];
     parts.extend(framed.iter().map(|f| f.as_slice()));
     Ok(tagged(SEED_LABEL, &parts))
 }
@@ -552,14 +553,14 @@ mod tests {
 
     #[test]
     fn seed_binds_every_input_but_not_reveal_order() {
-        let (m, b) = ([3u8; 32], b"beacon-round-123".as_slice());
+        let (m, b) = ([3u8; 32], &[0x12u8; 32]);
         let reveals = [(2, [5u8; 32]), (0, [6u8; 32]), (1, [7u8; 32])];
         let s = seed(&m, b, &reveals).unwrap();
         let mut shuffled = reveals;
         shuffled.reverse();
         assert_eq!(seed(&m, b, &shuffled), Ok(s));
         assert_ne!(seed(&[4; 32], b, &reveals), Ok(s));
-        assert_ne!(seed(&m, b"beacon-round-124", &reveals), Ok(s));
+        assert_ne!(seed(&m, &[0x13; 32], &reveals), Ok(s));
         // Withholding contributor 1 changes the seed; so does relabelling a reveal.
         assert_ne!(seed(&m, b, &[reveals[0], reveals[1]]), Ok(s));
         assert_ne!(
@@ -887,7 +888,7 @@ mod tests {
                 votes: (i as u64 * 7) % 5,
             })
             .collect();
-        let s = seed(&[3; 32], b"beacon", &[(0, [1; 32])]).unwrap();
+        let s = seed(&[3; 32], &[0xbe; 32], &[(0, [1; 32])]).unwrap();
         let e = allocate(&rules, &candidates, &s).unwrap();
         assert_eq!(e.len(), 6);
         let d = draw(&s, b"c", &rules, &e, &p).unwrap();

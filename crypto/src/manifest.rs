@@ -8,6 +8,7 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use minicbor::{Decode, Encode};
 use thiserror::Error;
 
+use crate::beacon;
 use crate::credential::RegistrarPublicKey;
 use crate::dkg::{DkgError, DkgParams};
 use crate::encoding::Canonical;
@@ -30,6 +31,20 @@ pub enum ManifestError {
     /// A structural rule is broken (duplicate id, empty list, bad bounds...).
     #[error("invalid manifest: {0}")]
     Invalid(String),
+    /// The beacon network or its schedule is unusable.
+    #[error("lottery beacon: {0}")]
+    Beacon(beacon::BeaconError),
+    /// The beacon round is published before the reveal window ends, so
+    /// contributors could see it before deciding to reveal.
+    #[error("lottery beacon round {round} is published at {published}, not after the reveal deadline {reveal_deadline}: choose a later round")]
+    BeaconTooEarly {
+        /// The manifest's round.
+        round: u64,
+        /// Its publication time (Unix seconds).
+        published: u64,
+        /// The reveal deadline (Unix seconds).
+        reveal_deadline: u64,
+    },
     /// The trustee list or threshold is unusable for key generation.
     #[error("trustees: {0}")]
     Trustees(#[from] DkgError),
@@ -115,17 +130,109 @@ pub struct Contributor {
     pub signing_key: [u8; 32],
 }
 
-/// The public randomness beacon fixed in advance.
+/// The public randomness beacon fixed in advance (DRBG mode): a drand network
+/// of scheme `bls-unchained-g1-rfc9380` and the one round the lottery waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 #[cbor(array)]
 pub struct Beacon {
-    /// Where the value comes from (e.g. "drand quicknet").
+    /// The scheme id; must be [`beacon::SCHEME`].
     #[n(0)]
-    pub source: String,
-    /// Which round or draw (e.g. a round number or a lottery date), chosen so
-    /// that its value does not exist before commitments close.
+    pub scheme: String,
+    /// Display name of the network (e.g. "drand quicknet (League of Entropy)").
     #[n(1)]
-    pub round: String,
+    pub network: String,
+    /// The network's group public key (BLS12-381 G2, compressed).
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub public_key: [u8; beacon::PUBLIC_KEY_LEN],
+    /// The network's chain hash, as drand publishes it (identification only).
+    #[cbor(n(3), with = "minicbor::bytes")]
+    pub chain_hash: [u8; 32],
+    /// Unix time of round 1.
+    #[n(4)]
+    pub genesis_time: u64,
+    /// Seconds between rounds (≥ 1).
+    #[n(5)]
+    pub period: u64,
+    /// The round whose randomness enters the seed; published after the reveal deadline.
+    #[n(6)]
+    pub round: u64,
+}
+
+impl Beacon {
+    /// The network as [`beacon::Network`] sees it.
+    pub fn network(&self) -> beacon::Network<'_> {
+        beacon::Network {
+            scheme: &self.scheme,
+            public_key: &self.public_key,
+            genesis_time: self.genesis_time,
+            period: self.period,
+        }
+    }
+
+    /// Unix time at which [`Beacon::round`] is published.
+    pub fn round_time(&self) -> Result<u64, beacon::BeaconError> {
+        self.network().round_time(self.round)
+    }
+
+    /// drand quicknet, waiting for `round`.
+    pub fn quicknet(round: u64) -> Beacon {
+        let mut public_key = [0u8; beacon::PUBLIC_KEY_LEN];
+        let mut chain_hash = [0u8; 32];
+        // Constants of this crate, hex by construction.
+        let _ = hex::decode_to_slice(beacon::quicknet::PUBLIC_KEY, &mut public_key);
+        let _ = hex::decode_to_slice(beacon::quicknet::CHAIN_HASH, &mut chain_hash);
+        Beacon {
+            scheme: beacon::SCHEME.into(),
+            network: beacon::quicknet::NAME.into(),
+            public_key,
+            chain_hash,
+            genesis_time: beacon::quicknet::GENESIS_TIME,
+            period: beacon::quicknet::PERIOD,
+            round,
+        }
+    }
+
+    /// A local [`beacon::DemoNetwork`], named as such, waiting for `round`; its
+    /// chain hash is `TaggedHash("urne/v1/demo-beacon-chain", public_key)`.
+    pub fn demo(
+        network: &beacon::DemoNetwork,
+        genesis_time: u64,
+        period: u64,
+        round: u64,
+    ) -> Beacon {
+        Beacon {
+            scheme: beacon::SCHEME.into(),
+            network: beacon::DEMO_NETWORK_NAME.into(),
+            public_key: *network.public_key(),
+            chain_hash: tagged("urne/v1/demo-beacon-chain", &[network.public_key()]),
+            genesis_time,
+            period,
+            round,
+        }
+    }
+
+    /// True when the network is drand quicknet (its key and chain hash).
+    pub fn is_quicknet(&self) -> bool {
+        hex::encode(self.public_key) == beacon::quicknet::PUBLIC_KEY
+            && hex::encode(self.chain_hash) == beacon::quicknet::CHAIN_HASH
+            && self.genesis_time == beacon::quicknet::GENESIS_TIME
+            && self.period == beacon::quicknet::PERIOD
+    }
+}
+
+/// A public random source of RFC 3797 mode, named before the election.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Rfc3797Source {
+    /// The source (e.g. "EuroMillions main numbers").
+    #[n(0)]
+    pub name: String,
+    /// The date of its draw (informative, e.g. "2027-03-14").
+    #[n(1)]
+    pub draw_date: String,
+    /// How many integer values the source publishes (≥ 1).
+    #[n(2)]
+    pub values: u32,
 }
 
 /// Lottery configuration.
@@ -135,18 +242,71 @@ pub struct Lottery {
     /// Draw method (DRBG or RFC 3797).
     #[n(0)]
     pub method: DrawMethod,
-    /// Seed contributors.
+    /// Seed contributors (DRBG mode; none in RFC 3797 mode).
     #[n(1)]
     pub contributors: Vec<Contributor>,
-    /// The beacon.
+    /// The beacon (DRBG mode; absent in RFC 3797 mode).
     #[n(2)]
-    pub beacon: Beacon,
-    /// Informative deadline for commitments (RFC 3339).
+    pub beacon: Option<Beacon>,
+    /// The public sources, in key-string order (RFC 3797 mode; empty otherwise).
     #[n(3)]
-    pub commit_deadline: String,
-    /// Informative deadline for reveals (RFC 3339).
+    pub sources: Vec<Rfc3797Source>,
+    /// Planned end of commitments (Unix seconds; commitments close with the vote).
     #[n(4)]
-    pub reveal_deadline: String,
+    pub commit_deadline: u64,
+    /// Planned end of the reveal window (Unix seconds); the beacon round is published after it.
+    #[n(5)]
+    pub reveal_deadline: u64,
+}
+
+impl Lottery {
+    /// Checks the lottery rules of §8.1: the method's beacon or sources, the
+    /// beacon network and schedule, the deadlines.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        let bad = |m: String| Err(ManifestError::Invalid(m));
+        if self.commit_deadline > self.reveal_deadline {
+            return bad("lottery: the commit deadline is after the reveal deadline".into());
+        }
+        match self.method {
+            DrawMethod::Drbg => {
+                let Some(b) = &self.beacon else {
+                    return bad("lottery: the DRBG method needs a beacon".into());
+                };
+                if !self.sources.is_empty() {
+                    return bad("lottery: RFC 3797 sources given for the DRBG method".into());
+                }
+                b.network().validate().map_err(ManifestError::Beacon)?;
+                let t = b.round_time().map_err(ManifestError::Beacon)?;
+                if t <= self.reveal_deadline {
+                    return Err(ManifestError::BeaconTooEarly {
+                        round: b.round,
+                        published: t,
+                        reveal_deadline: self.reveal_deadline,
+                    });
+                }
+            }
+            DrawMethod::Rfc3797 => {
+                if self.beacon.is_some() {
+                    return bad("lottery: a drand beacon given for the RFC 3797 method".into());
+                }
+                if !self.contributors.is_empty() {
+                    return bad("lottery: the RFC 3797 method takes no contributors".into());
+                }
+                if self.sources.is_empty() {
+                    return bad("lottery: the RFC 3797 method needs at least one source".into());
+                }
+                for src in &self.sources {
+                    if src.name.is_empty() || src.values == 0 {
+                        return bad(format!(
+                            "lottery: RFC 3797 source {:?} needs a name and at least one value",
+                            src.name
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The election manifest (board entry 0).
@@ -248,6 +408,7 @@ impl Manifest {
                 return bad(format!("trustee {} listed at position {}", t.index, i + 1));
             }
         }
+        self.lottery.validate()?;
         for (i, k) in self.lottery.contributors.iter().enumerate() {
             if k.index != i as u32 + 1 {
                 return bad(format!(

@@ -80,6 +80,26 @@ pub enum RecordError {
     /// The history needed to process a revote could not be read.
     #[error("history: {0}")]
     History(String),
+    /// A lottery step out of its order (commit → reveal → reveals closed →
+    /// beacon → seed → seats).
+    #[error("lottery order: {0}")]
+    LotteryOrder(String),
+    /// The reveal window was closed at or after the beacon round's publication.
+    #[error(
+        "the reveals were closed at {at}, not before the beacon round's publication at {published}"
+    )]
+    BeaconRoundPassed {
+        /// Board time of the closing entry.
+        at: u64,
+        /// Publication time of the manifest's round.
+        published: u64,
+    },
+    /// The beacon entry does not carry the manifest's round, verified.
+    #[error("beacon: {0}")]
+    Beacon(#[from] crate::beacon::BeaconError),
+    /// The RFC 3797 values do not match the sources the manifest declares.
+    #[error("RFC 3797 values: {0}")]
+    Rfc3797Values(String),
 }
 
 impl RecordError {
@@ -98,6 +118,10 @@ impl RecordError {
             RecordError::Mismatch(_) => "mismatch",
             RecordError::Missing(_) => "missing_prerequisite",
             RecordError::History(_) => "history_unavailable",
+            RecordError::LotteryOrder(_) => "lottery_out_of_order",
+            RecordError::BeaconRoundPassed { .. } => "beacon_round_passed",
+            RecordError::Beacon(_) => "bad_beacon",
+            RecordError::Rfc3797Values(_) => "bad_rfc3797_values",
         }
     }
 }
@@ -176,7 +200,8 @@ pub struct Record {
     constituencies: Vec<ConstituencyState>,
     commits: BTreeMap<u32, [u8; 32]>,
     reveals: BTreeMap<u32, [u8; 32]>,
-    beacon: Option<Vec<u8>>,
+    reveals_closed: Option<RevealsClosed>,
+    beacon: Option<BeaconValue>,
     seed: Option<LotterySeed>,
 }
 
@@ -227,6 +252,7 @@ impl Record {
             constituencies,
             commits: BTreeMap::new(),
             reveals: BTreeMap::new(),
+            reveals_closed: None,
             beacon: None,
             seed: None,
         })
@@ -297,9 +323,26 @@ impl Record {
         &self.reveals
     }
 
-    /// The beacon value, once posted.
-    pub fn beacon(&self) -> Option<&[u8]> {
-        self.beacon.as_deref()
+    /// The verified beacon entry, once posted.
+    pub fn beacon(&self) -> Option<&BeaconValue> {
+        self.beacon.as_ref()
+    }
+
+    /// The entry that closed the reveal window, once posted.
+    pub fn reveals_closed(&self) -> Option<&RevealsClosed> {
+        self.reveals_closed.as_ref()
+    }
+
+    /// The contributors without a valid reveal so far, ascending (every
+    /// contributor of the manifest, whether it committed or not).
+    pub fn withheld_now(&self) -> Vec<u32> {
+        self.manifest
+            .lottery
+            .contributors
+            .iter()
+            .map(|c| c.index)
+            .filter(|i| !self.reveals.contains_key(i))
+            .collect()
     }
 
     /// The lottery seed entry, once posted.
@@ -659,23 +702,12 @@ impl Record {
                 self.commits.insert(c.contributor, c.commitment);
                 Ok(Applied::Recorded)
             }
-            K::Beacon => {
-                self.phase_is(kind, &[Phase::Closed])?;
-                entry.verify_signer(&board)?;
-                if self.beacon.is_some() {
-                    return Err(RecordError::Duplicate("beacon value".into()));
-                }
-                let b: BeaconValue = entry.body()?;
-                if b.value.is_empty() {
-                    return Err(RecordError::Missing("beacon value is empty".into()));
-                }
-                self.beacon = Some(b.value);
-                Ok(Applied::Recorded)
-            }
             K::LotteryReveal => {
                 self.phase_is(kind, &[Phase::Closed])?;
-                if self.beacon.is_none() {
-                    return Err(RecordError::Missing("beacon value before reveals".into()));
+                if self.reveals_closed.is_some() {
+                    return Err(RecordError::LotteryOrder(
+                        "a reveal after the reveal window was closed".into(),
+                    ));
                 }
                 let r: LotteryReveal = entry.body()?;
                 entry.verify_signer(&self.contributor_key(r.contributor)?)?;
@@ -693,9 +725,54 @@ impl Record {
                 self.reveals.insert(r.contributor, r.secret);
                 Ok(Applied::Recorded)
             }
+            K::RevealsClosed => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                entry.verify_signer(&board)?;
+                if self.reveals_closed.is_some() {
+                    return Err(RecordError::Duplicate("closing of the reveals".into()));
+                }
+                let c: RevealsClosed = entry.body()?;
+                if c.withheld != self.withheld_now() {
+                    return Err(RecordError::Mismatch(
+                        "the withheld contributors are not those without a valid reveal".into(),
+                    ));
+                }
+                if let Some(b) = &self.manifest.lottery.beacon {
+                    let published = b.round_time()?;
+                    if c.at >= published {
+                        return Err(RecordError::BeaconRoundPassed {
+                            at: c.at,
+                            published,
+                        });
+                    }
+                }
+                self.reveals_closed = Some(c);
+                Ok(Applied::Recorded)
+            }
+            K::Beacon => {
+                self.phase_is(kind, &[Phase::Closed])?;
+                entry.verify_signer(&board)?;
+                if self.beacon.is_some() {
+                    return Err(RecordError::Duplicate("beacon value".into()));
+                }
+                if self.reveals_closed.is_none() {
+                    return Err(RecordError::LotteryOrder(
+                        "the beacon before the reveal window was closed".into(),
+                    ));
+                }
+                let b: BeaconValue = entry.body()?;
+                self.check_beacon(&b)?;
+                self.beacon = Some(b);
+                Ok(Applied::Recorded)
+            }
             K::Seed => {
                 self.phase_is(kind, &[Phase::Closed])?;
                 entry.verify_signer(&board)?;
+                if self.beacon.is_none() {
+                    return Err(RecordError::LotteryOrder(
+                        "the seed before the beacon".into(),
+                    ));
+                }
                 let s: LotterySeed = entry.body()?;
                 let expected = self.compute_seed()?;
                 if s != expected {
@@ -946,26 +1023,97 @@ impl Record {
         })
     }
 
-    /// The lottery seed the beacon and the reveals so far determine (§7).
+    /// Checks a beacon entry against the manifest (§7.5, §7.8): in DRBG mode
+    /// the manifest's round, signed by the manifest's network; in RFC 3797 mode
+    /// one list of the declared length of values per declared source.
+    fn check_beacon(&self, b: &BeaconValue) -> Result<(), RecordError> {
+        let lottery = &self.manifest.lottery;
+        match (lottery.method, &lottery.beacon) {
+            (DrawMethod::Drbg, Some(spec)) => {
+                if !b.values.is_empty() {
+                    return Err(RecordError::Rfc3797Values(
+                        "RFC 3797 values in a DRBG election".into(),
+                    ));
+                }
+                if b.round != spec.round {
+                    return Err(crate::beacon::BeaconError::WrongRound {
+                        posted: b.round,
+                        expected: spec.round,
+                    }
+                    .into());
+                }
+                spec.network().verify(b.round, &b.signature)?;
+                Ok(())
+            }
+            (DrawMethod::Drbg, None) => Err(RecordError::Manifest("no beacon".into())),
+            (DrawMethod::Rfc3797, _) => {
+                if b.round != 0 || !b.signature.is_empty() {
+                    return Err(RecordError::Rfc3797Values(
+                        "a drand round in an RFC 3797 election".into(),
+                    ));
+                }
+                if b.values.len() != lottery.sources.len() {
+                    return Err(RecordError::Rfc3797Values(format!(
+                        "{} value lists for {} declared sources",
+                        b.values.len(),
+                        lottery.sources.len()
+                    )));
+                }
+                for (src, vals) in lottery.sources.iter().zip(&b.values) {
+                    if vals.len() != src.values as usize {
+                        return Err(RecordError::Rfc3797Values(format!(
+                            "source {:?} declares {} values, {} posted",
+                            src.name,
+                            src.values,
+                            vals.len()
+                        )));
+                    }
+                }
+                self.rfc3797_key(b)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The RFC 3797 key string built from the posted values (§7.8).
+    fn rfc3797_key(&self, b: &BeaconValue) -> Result<String, RecordError> {
+        let lists: Vec<&[u64]> = b.values.iter().map(Vec::as_slice).collect();
+        crate::rfc3797::key_from_sources(&lists)
+            .map_err(|e| RecordError::Rfc3797Values(e.to_string()))
+    }
+
+    /// The lottery seed the verified beacon and the reveals determine (§7.5):
+    /// in RFC 3797 mode, the tie seed of the key string (§7.8).
     pub fn compute_seed(&self) -> Result<LotterySeed, RecordError> {
         let beacon = self
             .beacon
             .as_ref()
-            .ok_or_else(|| RecordError::Missing("beacon value".into()))?;
+            .ok_or_else(|| RecordError::LotteryOrder("the seed before the beacon".into()))?;
         for c in &self.manifest.constituencies {
             if self.tally(&c.id).is_none() {
                 return Err(RecordError::Missing(format!("tally of {}", c.id)));
             }
         }
-        let reveals: Vec<(u32, [u8; 32])> = self.reveals.iter().map(|(i, s)| (*i, *s)).collect();
         let withheld = self
-            .commits
-            .keys()
-            .filter(|i| !self.reveals.contains_key(i))
-            .copied()
-            .collect();
-        let seed = lottery::seed(&self.election, beacon, &reveals)
-            .map_err(|e| RecordError::Mismatch(e.to_string()))?;
+            .reveals_closed
+            .as_ref()
+            .map(|c| c.withheld.clone())
+            .ok_or_else(|| {
+                RecordError::LotteryOrder("the seed before the reveals closed".into())
+            })?;
+        let seed = match self.manifest.lottery.method {
+            DrawMethod::Drbg => {
+                let randomness = crate::beacon::randomness(&beacon.signature);
+                let reveals: Vec<(u32, [u8; 32])> =
+                    self.reveals.iter().map(|(i, s)| (*i, *s)).collect();
+                lottery::seed(&self.election, &randomness, &reveals)
+                    .map_err(|e| RecordError::Mismatch(e.to_string()))?
+            }
+            DrawMethod::Rfc3797 => DrawSource::Rfc3797 {
+                key: self.rfc3797_key(beacon)?,
+            }
+            .tie_seed(),
+        };
         Ok(LotterySeed { seed, withheld })
     }
 
@@ -1012,7 +1160,7 @@ impl Record {
     }
 
     /// The randomness the draw uses: the seed (DRBG mode) or, in RFC 3797
-    /// mode, the beacon value read as the RFC 3797 key string.
+    /// mode, the key string built from the posted source values.
     fn draw_source(&self, seed: &[u8; 32]) -> Result<DrawSource, RecordError> {
         Ok(match self.manifest.lottery.method {
             DrawMethod::Drbg => DrawSource::Drbg { seed: *seed },
@@ -1021,10 +1169,9 @@ impl Record {
                     .beacon
                     .as_ref()
                     .ok_or_else(|| RecordError::Missing("beacon value".into()))?;
-                let key = String::from_utf8(beacon.clone()).map_err(|_| {
-                    RecordError::Mismatch("RFC 3797 key string is not UTF-8".into())
-                })?;
-                DrawSource::Rfc3797 { key }
+                DrawSource::Rfc3797 {
+                    key: self.rfc3797_key(beacon)?,
+                }
             }
         })
     }

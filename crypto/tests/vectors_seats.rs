@@ -9,11 +9,11 @@ use urne_crypto::lottery::{
     commitment, draw_with, drbg, seed, verify_reveal, Draw, DrawMethod, DrawSource, DrawnSeat,
     PoolMember,
 };
-use urne_crypto::rfc3797;
 use urne_crypto::seats::{
     allocate, check_feasible, tie_hash, Candidate, CategoryQuota, ElectedSeat, ParityRule,
     SeatRules,
 };
+use urne_crypto::{beacon, rfc3797};
 
 fn bytes32(label: &str) -> [u8; 32] {
     let mut b = [0u8; 32];
@@ -93,26 +93,36 @@ fn seats_vectors() {
     let pool_categories: Vec<&str> = pool.iter().map(|m| m.category.as_str()).collect();
     check_feasible(&rules, &candidate_categories, &pool_categories).expect("feasible");
 
-    // Commit–reveal: three contributors, contributor 2 withholds.
+    // Commit–reveal: three contributors (1-based), contributor 3 withholds.
     let election_id = bytes32("seats/election-id");
-    let manifest_hash = bytes32("seats/manifest-hash");
-    let beacon_value = b"beacon round 4242: 9f1c2e".to_vec();
-    let secrets: Vec<[u8; 32]> = (0..3)
+    let secrets: Vec<[u8; 32]> = (1..=3)
         .map(|i| bytes32(&format!("seats/contributor-{i}")))
         .collect();
     let contributors: Vec<Value> = secrets
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let c = commitment(&election_id, i as u32, s);
-            verify_reveal(&election_id, i as u32, s, &c).expect("opens");
+        .zip(1u32..)
+        .map(|(s, i)| {
+            let c = commitment(&election_id, i, s);
+            verify_reveal(&election_id, i, s, &c).expect("opens");
             json!({ "index": i, "secret": hex::encode(s), "commitment": hex::encode(c) })
         })
         .collect();
-    let reveals: Vec<(u32, [u8; 32])> = vec![(0, secrets[0]), (1, secrets[1])];
-    let lottery_seed = seed(&manifest_hash, &beacon_value, &reveals).expect("seed");
-    let all = [reveals[0], reveals[1], (2, secrets[2])];
-    let seed_all = seed(&manifest_hash, &beacon_value, &all).expect("seed");
+    // The beacon: drand quicknet's published round 657413, verified.
+    let mut quicknet_key = [0u8; beacon::PUBLIC_KEY_LEN];
+    hex::decode_to_slice(beacon::quicknet::PUBLIC_KEY, &mut quicknet_key).expect("hex");
+    let network = beacon::Network {
+        scheme: beacon::SCHEME,
+        public_key: &quicknet_key,
+        genesis_time: beacon::quicknet::GENESIS_TIME,
+        period: beacon::quicknet::PERIOD,
+    };
+    let round = 657413u64;
+    let signature = hex::decode("b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b").expect("hex");
+    let randomness = network.verify(round, &signature).expect("published round");
+    let reveals: Vec<(u32, [u8; 32])> = vec![(1, secrets[0]), (2, secrets[1])];
+    let lottery_seed = seed(&election_id, &randomness, &reveals).expect("seed");
+    let all = [reveals[0], reveals[1], (3, secrets[2])];
+    let seed_all = seed(&election_id, &randomness, &all).expect("seed");
 
     // Allocation with the lottery seed as tie seed.
     let elected = allocate(&rules, &candidates, &lottery_seed).expect("allocates");
@@ -180,9 +190,16 @@ fn seats_vectors() {
         "lottery": {
             "election_id": hex::encode(election_id),
             "contributors": contributors,
-            "withheld": [2],
-            "manifest_hash": hex::encode(manifest_hash),
-            "beacon_value": hex::encode(&beacon_value),
+            "withheld": [3],
+            "beacon": {
+                "network": "drand quicknet",
+                "public_key": beacon::quicknet::PUBLIC_KEY,
+                "round": round,
+                "round_message": hex::encode(beacon::round_message(round)),
+                "round_time": network.round_time(round).expect("time"),
+                "signature": hex::encode(&signature),
+                "randomness": hex::encode(randomness),
+            },
             "seed": hex::encode(lottery_seed),
             "seed_if_all_revealed": hex::encode(seed_all),
             "drbg_key": hex::encode(drbg_key),

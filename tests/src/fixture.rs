@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use urne_crypto::ballot::MAX_CANDIDATES;
+use urne_crypto::beacon::{self, DemoNetwork};
 use urne_crypto::checkpoint::{election_origin, sign_checkpoint, BoardKey, Checkpoint};
 use urne_crypto::credential::{CredentialContext, RegistrarKey, SignerState, UserState};
 use urne_crypto::decryption;
@@ -27,6 +28,27 @@ use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
 use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
 use urne_crypto::voter;
+
+/// Board time of the close (2025-12-02T20:00:00Z); commitments end here.
+pub const CLOSE_AT: u64 = 1_764_705_600;
+/// Planned end of the reveal window, a day after the close.
+pub const REVEAL_DEADLINE: u64 = CLOSE_AT + 86_400;
+/// Board time at which the fixture closes the reveals.
+pub const REVEALS_CLOSED_AT: u64 = REVEAL_DEADLINE - 3_600;
+/// Round 1 of the fixture's beacon network.
+pub const BEACON_GENESIS: u64 = 1_764_000_000;
+/// Seconds between the fixture network's rounds.
+pub const BEACON_PERIOD: u64 = 3;
+
+/// The fixture's beacon network, as a manifest names it.
+pub fn beacon_network_of(network: &DemoNetwork) -> beacon::Network<'_> {
+    beacon::Network {
+        scheme: beacon::SCHEME,
+        public_key: network.public_key(),
+        genesis_time: BEACON_GENESIS,
+        period: BEACON_PERIOD,
+    }
+}
 
 /// Shape of one constituency.
 #[derive(Debug, Clone)]
@@ -130,6 +152,8 @@ pub struct Fixture {
     pub trustee_signers: Vec<SigningKey>,
     /// Lottery contributor signing keys, by index − 1 (to re-sign tampered commits and reveals).
     pub contributor_signers: Vec<SigningKey>,
+    /// Seed of the fixture's local beacon network (to sign other rounds in tamper tests).
+    pub beacon_seed: [u8; 64],
     /// Board indices of intermediate checkpoints to include in the export.
     pub checkpoint_sizes: Vec<u64>,
     /// The plaintext totals the counted (last) ballots add up to, per
@@ -227,6 +251,12 @@ pub fn build(params: &Params) -> Fixture {
     let contributor_signers: Vec<SigningKey> = (0..params.contributors)
         .map(|j| signer(seed, "contributor", j.into()))
         .collect();
+    let mut beacon_seed = [0u8; 64];
+    rng_for(seed, "beacon-network", 0).fill_bytes(&mut beacon_seed);
+    let beacon_network = DemoNetwork::from_seed(&beacon_seed);
+    let beacon_round = beacon_network_of(&beacon_network)
+        .first_round_after(REVEAL_DEADLINE)
+        .expect("schedule");
     let registrars: Vec<RegistrarKey> = (0..params.constituencies.len())
         .map(|i| RegistrarKey::generate(&mut rng_for(seed, "registrar", i as u64)))
         .collect();
@@ -304,12 +334,15 @@ pub fn build(params: &Params) -> Fixture {
                     signing_key: s.verifying_key().to_bytes(),
                 })
                 .collect(),
-            beacon: Beacon {
-                source: "fixture beacon".into(),
-                round: "round 1".into(),
-            },
-            commit_deadline: "2026-12-01T00:00:00Z".into(),
-            reveal_deadline: "2026-12-03T00:00:00Z".into(),
+            beacon: Some(Beacon::demo(
+                &beacon_network,
+                BEACON_GENESIS,
+                BEACON_PERIOD,
+                beacon_round,
+            )),
+            sources: Vec::new(),
+            commit_deadline: CLOSE_AT,
+            reveal_deadline: REVEAL_DEADLINE,
         },
         voting_opens: "2026-12-01T08:00:00Z".into(),
         voting_closes: "2026-12-02T20:00:00Z".into(),
@@ -496,7 +529,7 @@ pub fn build(params: &Params) -> Fixture {
         tally(&c, &ch);
         b.push(e);
     }
-    b.board(EntryKind::Close, &PhaseChange { at: 1_764_705_600 });
+    b.board(EntryKind::Close, &PhaseChange { at: CLOSE_AT });
 
     // Decryption by the first `threshold` trustees.
     for j in 0..params.threshold as usize {
@@ -536,15 +569,8 @@ pub fn build(params: &Params) -> Fixture {
         b.board(EntryKind::Tally, &t);
     }
 
-    // Lottery: beacon, reveals (the last `withhold` contributors withhold), seed, seats.
-    let mut beacon = [0u8; 32];
-    rng_for(seed, "beacon", 0).fill_bytes(&mut beacon);
-    b.board(
-        EntryKind::Beacon,
-        &BeaconValue {
-            value: beacon.to_vec(),
-        },
-    );
+    // Lottery: reveals (the last `withhold` contributors withhold), reveals
+    // closed, the verified beacon round, seed, seats.
     let revealing = params.contributors.saturating_sub(params.withhold) as usize;
     for (j, s) in secrets.iter().enumerate().take(revealing) {
         let r = LotteryReveal {
@@ -559,6 +585,19 @@ pub fn build(params: &Params) -> Fixture {
         );
         b.push(e);
     }
+    let closed = RevealsClosed {
+        at: REVEALS_CLOSED_AT,
+        withheld: b.record().withheld_now(),
+    };
+    b.board(EntryKind::RevealsClosed, &closed);
+    b.board(
+        EntryKind::Beacon,
+        &BeaconValue {
+            round: beacon_round,
+            signature: beacon_network.sign(beacon_round).to_vec(),
+            values: Vec::new(),
+        },
+    );
     let s = b.record().compute_seed().expect("seed");
     b.board(EntryKind::Seed, &s);
     for spec in &params.constituencies {
@@ -574,6 +613,7 @@ pub fn build(params: &Params) -> Fixture {
         board_seed,
         trustee_signers,
         contributor_signers,
+        beacon_seed,
         checkpoint_sizes: vec![1, n / 2, n - 1],
         expected_counts,
     }

@@ -116,7 +116,9 @@ impl CheckId {
             K::DecryptionShare => CheckId::DecryptionShares,
             K::Tally => CheckId::Tallies,
             K::SeatResult => CheckId::Seats,
-            K::LotteryCommit | K::LotteryReveal | K::Beacon | K::Seed => CheckId::Lottery,
+            K::LotteryCommit | K::LotteryReveal | K::RevealsClosed | K::Beacon | K::Seed => {
+                CheckId::Lottery
+            }
             K::Attestation => CheckId::Attestations,
         }
     }

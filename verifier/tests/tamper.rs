@@ -250,6 +250,7 @@ fn kind_check(kind: EntryKind) -> &'static str {
         EntryKind::SeatResult => "seats",
         EntryKind::LotteryCommit
         | EntryKind::LotteryReveal
+        | EntryKind::RevealsClosed
         | EntryKind::Beacon
         | EntryKind::Seed => "lottery",
         EntryKind::Attestation => "attestations",

@@ -17,7 +17,9 @@ use super::{ConstituencyState, Phase, Record, RecordError};
 use crate::dkg;
 use crate::elgamal::Ciphertext;
 use crate::encoding::Canonical;
-use crate::entry::{ElectionKey, LotterySeed, RosterMember, SeatResult, Tally};
+use crate::entry::{
+    BeaconValue, ElectionKey, LotterySeed, RevealsClosed, RosterMember, SeatResult, Tally,
+};
 use crate::lottery::PoolMember;
 use crate::manifest::Manifest;
 
@@ -94,10 +96,12 @@ struct Snapshot {
     commits: Vec<IndexedSecret>,
     #[n(11)]
     reveals: Vec<IndexedSecret>,
-    #[cbor(n(12), with = "minicbor::bytes")]
-    beacon: Option<Vec<u8>>,
+    #[n(12)]
+    beacon: Option<BeaconValue>,
     #[n(13)]
     seed: Option<LotterySeed>,
+    #[n(14)]
+    reveals_closed: Option<RevealsClosed>,
 }
 
 const PHASES: [Phase; 4] = [Phase::Setup, Phase::Open, Phase::Closed, Phase::Seated];
@@ -168,6 +172,7 @@ impl Record {
             reveals: secrets(&self.reveals),
             beacon: self.beacon.clone(),
             seed: self.seed.clone(),
+            reveals_closed: self.reveals_closed.clone(),
         }
         .to_bytes()
     }
@@ -242,6 +247,7 @@ impl Record {
             reveals: indexed(s.reveals),
             beacon: s.beacon,
             seed: s.seed,
+            reveals_closed: s.reveals_closed,
             manifest: s.manifest,
         })
     }
