@@ -7,6 +7,7 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use ed25519_dalek::SigningKey;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use urne_crypto::beacon::DemoNetwork;
 use urne_crypto::checkpoint::{election_origin, sign_checkpoint, BoardKey, Checkpoint};
 use urne_crypto::credential::{CredentialContext, RegistrarKey, SignerState};
 use urne_crypto::encoding::Canonical;
@@ -17,7 +18,7 @@ use urne_crypto::record::{BallotCheck, BallotVerifier, Phase, Record};
 use urne_crypto::schnorr::BallotSecretKey;
 use urne_server::client::auditor::{self, attestation_entry};
 use urne_server::client::board::BallotStore;
-use urne_server::client::draft::ManifestDraft;
+use urne_server::client::draft::{BeaconDraft, ManifestDraft};
 use urne_server::client::keys::KeyFile;
 use urne_server::client::{contributor, receipt, trustee, voter};
 
@@ -40,8 +41,11 @@ approval_max = 1
 candidates = [{ id = "di", category = "f" }, { id = "ed", category = "m" }]
 rules = { seats = 2, lottery_seats = 1, parity = { max_share = 50 } }
 [lottery]
-beacon = { source = "test", round = "1" }
+reveal_deadline = "2026-12-03T00:00:00Z"
 "#;
+
+/// Genesis of the test's beacon network.
+const GENESIS: u64 = 1_764_000_000;
 
 struct Board {
     record: Record,
@@ -86,6 +90,15 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         .map(|i| KeyFile::generate("contributor", &format!("c{i}"), &mut rng))
         .collect();
     let mut draft: ManifestDraft = toml::from_str(DRAFT).unwrap();
+    let network = DemoNetwork::from_seed(&[5; 64]);
+    draft.lottery.beacon = Some(BeaconDraft {
+        network: "test network".into(),
+        round: None,
+        public_key: Some(hex::encode(network.public_key())),
+        chain_hash: Some(hex::encode([1u8; 32])),
+        genesis_time: Some(GENESIS),
+        period: Some(3),
+    });
     for t in &trustees {
         draft
             .trustees
@@ -291,11 +304,29 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     assert_eq!(board.record.tally("north").unwrap().counts, vec![2, 1, 1]);
     assert_eq!(board.record.tally("south").unwrap().counts, vec![0, 2]);
 
-    // Lottery: beacon, one reveal (the other contributor withholds), seed, seats.
-    board.service(EntryKind::Beacon, &BeaconValue { value: vec![9; 32] });
+    // Lottery: one reveal (the other contributor withholds), reveals closed,
+    // the verified beacon round, seed, seats.
     board.apply(
         contributor::reveal_entry(&manifest, &contributors[0].signing().unwrap(), &secrets[0])
             .unwrap(),
+    );
+    let withheld = board.record.withheld_now();
+    assert_eq!(withheld, vec![2]);
+    board.service(
+        EntryKind::RevealsClosed,
+        &RevealsClosed {
+            at: GENESIS + 60,
+            withheld,
+        },
+    );
+    let round = manifest.lottery.beacon.as_ref().unwrap().round;
+    board.service(
+        EntryKind::Beacon,
+        &BeaconValue {
+            round,
+            signature: network.sign(round).to_vec(),
+            values: Vec::new(),
+        },
     );
     let seed_entry = board.record.compute_seed().unwrap();
     assert_eq!(seed_entry.withheld, vec![2]);

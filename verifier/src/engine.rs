@@ -29,7 +29,7 @@ use urne_crypto::record::{
 
 use crate::report::{
     CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
-    ElectedMember, Outcome, Report,
+    ElectedMember, LotteryInfo, Outcome, Report,
 };
 use crate::source::{Item, Source, SourceError};
 use crate::tree::Tree;
@@ -881,6 +881,7 @@ impl Engine {
             checks,
             failures: self.checks.failures.clone(),
             constituencies: record.map(constituency_results).unwrap_or_default(),
+            lottery: record.map(LotteryInfo::of),
             seconds: self.started.elapsed().as_secs_f64(),
         }
     }

@@ -273,6 +273,124 @@ impl Outcome {
     }
 }
 
+/// What the verified board says about the lottery's randomness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotteryInfo {
+    /// `drbg` or `rfc3797`.
+    pub method: String,
+    /// DRBG: the beacon network's name as the manifest gives it.
+    pub beacon_network: Option<String>,
+    /// DRBG: true iff the manifest's network is drand quicknet (key, chain
+    /// hash, genesis and period); any other network's operator may know its
+    /// rounds in advance.
+    pub beacon_is_quicknet: bool,
+    /// DRBG: the manifest's round.
+    pub beacon_round: Option<u64>,
+    /// DRBG: the round's publication time (Unix seconds).
+    pub beacon_round_time: Option<u64>,
+    /// DRBG: true once the round's signature verified on the board.
+    pub beacon_verified: bool,
+    /// Board time the reveal window closed (Unix seconds), once closed.
+    pub reveals_closed_at: Option<u64>,
+    /// Contributors without a valid reveal, once the window closed.
+    pub withheld: Option<Vec<u32>>,
+    /// RFC 3797: each declared source with the values posted for it; a person
+    /// must compare them with the source's published results.
+    pub rfc3797_sources: Vec<Rfc3797SourceValues>,
+}
+
+/// One RFC 3797 source, as declared and as posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rfc3797SourceValues {
+    /// The source's name.
+    pub name: String,
+    /// The date of its draw.
+    pub draw_date: String,
+    /// The values posted, once the beacon entry is on the board.
+    pub values: Option<Vec<u64>>,
+}
+
+impl LotteryInfo {
+    /// The lottery part of a verified record.
+    pub fn of(record: &urne_crypto::record::Record) -> Self {
+        let lottery = &record.manifest().lottery;
+        let beacon = lottery.beacon.as_ref();
+        let posted = record.beacon();
+        LotteryInfo {
+            method: match lottery.method {
+                urne_crypto::lottery::DrawMethod::Drbg => "drbg".into(),
+                urne_crypto::lottery::DrawMethod::Rfc3797 => "rfc3797".into(),
+            },
+            beacon_network: beacon.map(|b| b.network.clone()),
+            beacon_is_quicknet: beacon.is_some_and(|b| b.is_quicknet()),
+            beacon_round: beacon.map(|b| b.round),
+            beacon_round_time: beacon.and_then(|b| b.round_time().ok()),
+            beacon_verified: beacon.is_some() && posted.is_some(),
+            reveals_closed_at: record.reveals_closed().map(|c| c.at),
+            withheld: record.reveals_closed().map(|c| c.withheld.clone()),
+            rfc3797_sources: lottery
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, src)| Rfc3797SourceValues {
+                    name: src.name.clone(),
+                    draw_date: src.draw_date.clone(),
+                    values: posted.and_then(|b| b.values.get(i).cloned()),
+                })
+                .collect(),
+        }
+    }
+
+    /// One line for people.
+    pub fn line(&self) -> String {
+        let mut s = String::new();
+        if let (Some(net), Some(round)) = (&self.beacon_network, self.beacon_round) {
+            let _ = write!(s, "beacon round {round} of {net:?}");
+            if self.beacon_verified {
+                s.push_str(", signature verified");
+            } else {
+                s.push_str(", not posted yet");
+            }
+            if !self.beacon_is_quicknet {
+                s.push_str(
+                    "; NOT drand quicknet: whoever runs this network may know its rounds in advance",
+                );
+            }
+        }
+        if !self.rfc3797_sources.is_empty() {
+            let srcs: Vec<String> = self
+                .rfc3797_sources
+                .iter()
+                .map(|x| match &x.values {
+                    Some(v) => format!("{} ({}): {v:?}", x.name, x.draw_date),
+                    None => format!("{} ({}): not posted", x.name, x.draw_date),
+                })
+                .collect();
+            let _ = write!(
+                s,
+                "RFC 3797 key from {}; compare these values with the sources' published results yourself",
+                srcs.join("; ")
+            );
+        }
+        match &self.withheld {
+            Some(w) if w.is_empty() => s.push_str("; every contributor revealed"),
+            Some(w) => {
+                let list: Vec<String> = w.iter().map(u32::to_string).collect();
+                let _ = write!(s, "; withheld: contributor {}", list.join(", "));
+            }
+            None => s.push_str("; reveal window open"),
+        }
+        if let (Some(at), Some(t)) = (self.reveals_closed_at, self.beacon_round_time) {
+            let _ = write!(
+                s,
+                "; reveals closed {}s before the round (board clock, not witnessed)",
+                t.saturating_sub(at)
+            );
+        }
+        s
+    }
+}
+
 /// The verified final checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointInfo {
@@ -311,6 +429,8 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Results per constituency, in manifest order.
     pub constituencies: Vec<ConstituencyResult>,
+    /// The lottery's randomness (if the manifest was read).
+    pub lottery: Option<LotteryInfo>,
     /// Wall-clock seconds the verification took (informative).
     pub seconds: f64,
 }
@@ -373,6 +493,9 @@ impl Report {
                 let _ = write!(s, "\n  drawn:   {drawn}");
             }
             s.push('\n');
+        }
+        if let Some(l) = &self.lottery {
+            let _ = writeln!(s, "lottery: {}", l.line());
         }
         for f in &self.failures {
             let _ = writeln!(s, "failure in {}: {}", f.check, f.line());
@@ -547,6 +670,7 @@ impl Report {
             }],
             failures: vec![failure],
             constituencies: vec![],
+            lottery: None,
             seconds: 0.0,
         }
     }

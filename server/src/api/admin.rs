@@ -16,7 +16,7 @@ use axum::Json;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Ballot, BeaconValue, Entry, EntryKind, PhaseChange};
+use urne_crypto::entry::{Ballot, BeaconValue, Entry, EntryKind, PhaseChange, RevealsClosed};
 use urne_crypto::record::{BallotCheck, BallotHistory, Phase, Record, RecordError};
 
 use super::auth::Organiser;
@@ -184,15 +184,53 @@ pub async fn tally(
     .await
 }
 
-/// `POST /v1/elections/{id}/admin/beacon`.
+/// `POST /v1/elections/{id}/admin/reveals-close`: ends the reveal window,
+/// naming the contributors without a valid reveal. Refused once the beacon
+/// round is published (the lottery then cannot be drawn unbiased).
+pub async fn reveals_close(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Appended>, ApiError> {
+    act(
+        &state,
+        id,
+        Box::new(move |record, key| {
+            require(record, EntryKind::RevealsClosed, &[Phase::Closed])?;
+            let closed = RevealsClosed {
+                at: now(),
+                withheld: record.withheld_now(),
+            };
+            Ok(vec![Entry::signed(
+                EntryKind::RevealsClosed,
+                id.0,
+                &closed,
+                key,
+            )])
+        }),
+    )
+    .await
+}
+
+/// `POST /v1/elections/{id}/admin/beacon`: DRBG method `{round, signature}`
+/// (the drand round the manifest names), RFC 3797 method `{values}` (one list
+/// per declared source).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BeaconRequest {
-    /// The beacon value as published by its source, hex.
-    pub value: String,
+    /// The drand round.
+    #[serde(default)]
+    pub round: u64,
+    /// The round's BLS signature, hex.
+    #[serde(default)]
+    pub signature: String,
+    /// The RFC 3797 sources' published values, in manifest order.
+    #[serde(default)]
+    pub values: Vec<Vec<u64>>,
 }
 
-/// `POST /v1/elections/{id}/admin/beacon`: posts the beacon value.
+/// `POST /v1/elections/{id}/admin/beacon`: posts the beacon round, which the
+/// record verifies against the manifest's network before it is accepted.
 pub async fn beacon(
     State(state): State<AppState>,
     _: Organiser,
@@ -201,27 +239,29 @@ pub async fn beacon(
 ) -> Result<Json<Appended>, ApiError> {
     state.election(&id)?;
     let request: BeaconRequest = json(&raw)?;
-    let value = hex::decode(&request.value)
+    let lower = request
+        .signature
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let signature = hex::decode(&request.signature)
         .ok()
-        .filter(|v| !v.is_empty())
+        .filter(|_| lower)
         .ok_or_else(|| {
             ApiError::reject(
                 RejectionKind::Malformed,
                 "invalid_json",
-                "value must be non-empty hex",
+                "signature must be lowercase hex",
             )
         })?;
+    let value = BeaconValue {
+        round: request.round,
+        signature,
+        values: request.values,
+    };
     act(
         &state,
         id,
-        Box::new(move |_, key| {
-            Ok(vec![Entry::signed(
-                EntryKind::Beacon,
-                id.0,
-                &BeaconValue { value },
-                key,
-            )])
-        }),
+        Box::new(move |_, key| Ok(vec![Entry::signed(EntryKind::Beacon, id.0, &value, key)])),
     )
     .await
 }

@@ -173,6 +173,11 @@ pub fn routes() -> Vec<Route> {
         Route::post("/v1/elections/{id}/admin/open", Write, admin::open),
         Route::post("/v1/elections/{id}/admin/close", Write, admin::close),
         Route::post("/v1/elections/{id}/admin/tally", Write, admin::tally),
+        Route::post(
+            "/v1/elections/{id}/admin/reveals-close",
+            Write,
+            admin::reveals_close,
+        ),
         Route::post("/v1/elections/{id}/admin/beacon", Write, admin::beacon),
         Route::post("/v1/elections/{id}/admin/seats", Write, admin::seats),
         Route::get("/v1/board-key", Read, board::board_key),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Entry, EntryKind};
+use urne_crypto::entry::{BeaconValue, Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
 use super::output::Table;
@@ -47,7 +47,9 @@ pub enum AdminAction {
     Close(ElectionArg),
     /// Publish the tally of every constituency from the trustees' shares.
     Tally(ElectionArg),
-    /// Publish the beacon value named in the manifest.
+    /// End the lottery's reveal window (before the beacon round is published).
+    RevealsClose(ElectionArg),
+    /// Publish the beacon round named in the manifest (verified by the board).
     Beacon(BeaconArgs),
     /// Fix the lottery seed and publish the seats of every constituency.
     Seats(ElectionArg),
@@ -86,12 +88,98 @@ pub enum RosterCommand {
 /// `urne admin beacon`.
 #[derive(Debug, Clone, Args)]
 pub struct BeaconArgs {
-    /// The beacon value, hex, as published by the beacon source.
-    #[arg(long, value_name = "HEX")]
-    pub value: String,
+    /// The round as drand serves it (JSON with `round` and `signature`, e.g.
+    /// saved from `https://api.drand.sh/v2/beacons/quicknet/rounds/R`).
+    #[arg(long, value_name = "FILE.json", conflicts_with_all = ["round", "signature", "values"])]
+    pub from: Option<PathBuf>,
+    /// The round number (with --signature).
+    #[arg(long, value_name = "R", requires = "signature")]
+    pub round: Option<u64>,
+    /// The round's signature, hex (with --round).
+    #[arg(long, value_name = "HEX", requires = "round")]
+    pub signature: Option<String>,
+    /// RFC 3797 method: the sources' published numbers, in manifest order,
+    /// sources separated by `/`, numbers by `,` (e.g. `9319/2,5,12,8,10`).
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["round", "signature"])]
+    pub values: Option<String>,
     /// The election.
     #[command(flatten)]
     pub election: ElectionArg,
+}
+
+/// A round as drand's HTTP API serves it.
+#[derive(Debug, serde::Deserialize)]
+struct DrandRound {
+    round: u64,
+    signature: String,
+    #[serde(default)]
+    randomness: Option<String>,
+}
+
+impl BeaconArgs {
+    /// The beacon entry's body these arguments give.
+    fn value(&self) -> Result<BeaconValue, Failure> {
+        if let Some(list) = &self.values {
+            let values = list
+                .split('/')
+                .map(|src| {
+                    src.split(',')
+                        .map(|n| n.trim().parse::<u64>())
+                        .collect::<Result<Vec<u64>, _>>()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    Failure::new(
+                        format!("--values {list:?} is not a list of whole numbers"),
+                        "write each source's numbers separated by commas, sources by `/`, e.g. --values 9319/2,5,12,8,10",
+                    )
+                })?;
+            return Ok(BeaconValue {
+                round: 0,
+                signature: Vec::new(),
+                values,
+            });
+        }
+        let (round, signature) = match (&self.from, self.round, &self.signature) {
+            (Some(path), _, _) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Failure::new(
+                        format!("cannot read {}: {e}", path.display()),
+                        "check the --from path",
+                    )
+                })?;
+                let r: DrandRound = serde_json::from_str(&text).map_err(|e| {
+                    Failure::new(
+                        format!("{} is not a drand round ({e})", path.display()),
+                        "save the round's JSON as drand serves it (with \"round\" and \"signature\")",
+                    )
+                })?;
+                let signature = parse_hex(&r.signature, "beacon signature")?;
+                if let Some(randomness) = &r.randomness {
+                    if hex::encode(urne_crypto::beacon::randomness(&signature)) != *randomness {
+                        return Err(Failure::new(
+                            format!(
+                                "{}: the randomness is not SHA-256 of the signature",
+                                path.display()
+                            ),
+                            "download the round again from drand",
+                        ));
+                    }
+                }
+                (r.round, signature)
+            }
+            (None, Some(round), Some(sig)) => (round, parse_hex(sig, "beacon signature")?),
+            _ => return Err(Failure::new(
+                "no beacon round given",
+                "pass --from ROUND.json, or --round R --signature HEX (RFC 3797 method: --values)",
+            )),
+        };
+        Ok(BeaconValue {
+            round,
+            signature,
+            values: Vec::new(),
+        })
+    }
 }
 
 /// Runs an organiser command.
@@ -117,6 +205,7 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
         AdminAction::Close(e) => action(ctx, &client, &e, "close").await,
         AdminAction::Tally(e) => action(ctx, &client, &e, "tally").await,
         AdminAction::Seats(e) => action(ctx, &client, &e, "seats").await,
+        AdminAction::RevealsClose(e) => action(ctx, &client, &e, "reveals-close").await,
         AdminAction::Beacon(b) => beacon(ctx, &client, &b).await,
         AdminAction::Status(e) => status(ctx, &client, &e).await,
     }
@@ -295,18 +384,12 @@ async fn action(
     Ok(())
 }
 
-/// Posts the beacon value and checks the receipt.
+/// Posts the beacon round and checks the receipt.
 pub async fn post_beacon(
     client: &Client,
     election: &[u8; 32],
-    value: &[u8],
+    value: &BeaconValue,
 ) -> Result<(), Failure> {
-    if value.is_empty() {
-        return Err(Failure::new(
-            "the beacon value is empty",
-            "pass --value HEX",
-        ));
-    }
     for r in client.beacon(election, value).await? {
         board::check_service_receipt(client, election, &r).await?;
     }
@@ -316,9 +399,13 @@ pub async fn post_beacon(
 /// `urne admin beacon` (also `urne lottery beacon`).
 pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<(), Failure> {
     let id = ctx.election(client, &b.election).await?;
-    let value = parse_hex(&b.value, "beacon value")?;
+    let value = b.value()?;
     post_beacon(client, &id, &value).await?;
-    println!("beacon value posted ({} bytes)", value.len());
+    if value.values.is_empty() {
+        println!("beacon round {} posted and verified", value.round);
+    } else {
+        println!("RFC 3797 values of {} sources posted", value.values.len());
+    }
     Ok(())
 }
 

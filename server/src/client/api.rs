@@ -373,10 +373,14 @@ impl Client {
     pub async fn beacon(
         &self,
         election: &[u8; 32],
-        value: &[u8],
+        value: &urne_crypto::entry::BeaconValue,
     ) -> Result<Vec<ReceiptJson>, ClientError> {
         let path = format!("/v1/elections/{}/admin/beacon", hex::encode(election));
-        let body = serde_json::json!({ "value": hex::encode(value) });
+        let body = serde_json::json!({
+            "round": value.round,
+            "signature": hex::encode(&value.signature),
+            "values": value.values,
+        });
         let v: serde_json::Value = self.post_json(&path, &body, true).await?;
         Ok(receipts_in(&v))
     }

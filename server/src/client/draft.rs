@@ -8,7 +8,8 @@ use urne_crypto::credential::RegistrarPublicKey;
 use urne_crypto::group::decode_nonidentity_point;
 use urne_crypto::lottery::DrawMethod;
 use urne_crypto::manifest::{
-    Beacon, Candidate, Constituency, Contributor, Lottery, Manifest, Trustee, PROTOCOL_VERSION,
+    Beacon, Candidate, Constituency, Contributor, Lottery, Manifest, Rfc3797Source, Trustee,
+    PROTOCOL_VERSION,
 };
 use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
 
@@ -31,6 +32,17 @@ pub enum DraftError {
         /// Keys given.
         got: usize,
     },
+    /// A time is not RFC 3339 UTC.
+    #[error("{what}: {value:?} is not a time like 2027-03-14T18:00:00Z (RFC 3339, UTC)")]
+    Time {
+        /// Which field.
+        what: String,
+        /// The value given.
+        value: String,
+    },
+    /// The beacon or RFC 3797 sources are incomplete.
+    #[error("lottery beacon: {0}")]
+    Beacon(String),
 }
 
 /// A candidate.
@@ -127,14 +139,103 @@ pub struct ContributorDraft {
     pub signing_key: String,
 }
 
-/// The beacon.
+/// The beacon (DRBG method): `network = "quicknet"` names drand quicknet;
+/// any other network gives its key, chain hash, genesis time and period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BeaconDraft {
-    /// Source, e.g. "drand quicknet".
-    pub source: String,
-    /// Round or date whose value is used.
-    pub round: String,
+    /// `"quicknet"` (drand's League of Entropy network) or a display name.
+    pub network: String,
+    /// The round; by default the first round published after the reveal deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
+    /// The network's BLS12-381 G2 public key, hex (other networks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The network's chain hash, hex (other networks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_hash: Option<String>,
+    /// Unix time of round 1 (other networks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesis_time: Option<u64>,
+    /// Seconds between rounds (other networks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+}
+
+/// The short name of drand quicknet in a draft.
+pub const QUICKNET: &str = "quicknet";
+
+impl BeaconDraft {
+    /// drand quicknet, waiting for the first round after the reveal deadline.
+    pub fn quicknet() -> Self {
+        BeaconDraft {
+            network: QUICKNET.into(),
+            round: None,
+            public_key: None,
+            chain_hash: None,
+            genesis_time: None,
+            period: None,
+        }
+    }
+
+    /// The manifest's beacon; `reveal_deadline` fixes the default round.
+    fn to_beacon(&self, reveal_deadline: u64) -> Result<Beacon, DraftError> {
+        let custom = [
+            self.public_key.is_some(),
+            self.chain_hash.is_some(),
+            self.genesis_time.is_some(),
+            self.period.is_some(),
+        ];
+        let mut beacon = if self.network == QUICKNET && custom.iter().all(|c| !c) {
+            Beacon::quicknet(0)
+        } else {
+            let (Some(key), Some(chain), Some(genesis_time), Some(period)) = (
+                &self.public_key,
+                &self.chain_hash,
+                self.genesis_time,
+                self.period,
+            ) else {
+                return Err(DraftError::Beacon(
+                    "a network other than \"quicknet\" needs public_key, chain_hash, genesis_time and period".into(),
+                ));
+            };
+            let mut public_key = [0u8; urne_crypto::beacon::PUBLIC_KEY_LEN];
+            hex::decode_to_slice(key, &mut public_key).map_err(|e| DraftError::Key {
+                what: "beacon public key".into(),
+                reason: format!("not 192 hex digits ({e})"),
+            })?;
+            Beacon {
+                scheme: urne_crypto::beacon::SCHEME.into(),
+                network: self.network.clone(),
+                public_key,
+                chain_hash: hex32("beacon chain hash", chain)?,
+                genesis_time,
+                period,
+                round: 0,
+            }
+        };
+        beacon.round = match self.round {
+            Some(r) => r,
+            None => beacon
+                .network()
+                .first_round_after(reveal_deadline)
+                .map_err(|e| DraftError::Beacon(e.to_string()))?,
+        };
+        Ok(beacon)
+    }
+}
+
+/// A public random source of the RFC 3797 method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDraft {
+    /// The source, e.g. "EuroMillions main numbers".
+    pub name: String,
+    /// The date of its draw.
+    pub draw_date: String,
+    /// How many integers it publishes.
+    pub values: u32,
 }
 
 /// Draw method.
@@ -158,14 +259,30 @@ pub struct LotteryDraft {
     /// Contributors, in index order.
     #[serde(default)]
     pub contributors: Vec<ContributorDraft>,
-    /// The beacon.
-    pub beacon: BeaconDraft,
-    /// Commit deadline (RFC 3339).
-    #[serde(default)]
-    pub commit_deadline: String,
-    /// Reveal deadline (RFC 3339).
-    #[serde(default)]
+    /// The beacon (DRBG method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon: Option<BeaconDraft>,
+    /// The public sources, in key-string order (RFC 3797 method).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceDraft>,
+    /// Planned end of commitments (RFC 3339, e.g. `2027-03-14T18:00:00Z`);
+    /// by default the reveal deadline. Commitments close with the vote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_deadline: Option<String>,
+    /// End of the reveal window (RFC 3339); the beacon round comes after it.
     pub reveal_deadline: String,
+}
+
+/// Unix seconds of an RFC 3339 UTC time (`2027-03-14T18:00:00Z`).
+pub fn parse_time(what: &str, s: &str) -> Result<u64, DraftError> {
+    humantime::parse_rfc3339(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| DraftError::Time {
+            what: what.into(),
+            value: s.into(),
+        })
 }
 
 /// A manifest draft.
@@ -293,6 +410,11 @@ impl ManifestDraft {
                 })
             })
             .collect::<Result<_, DraftError>>()?;
+        let reveal_deadline = parse_time("lottery reveal_deadline", &self.lottery.reveal_deadline)?;
+        let commit_deadline = match &self.lottery.commit_deadline {
+            Some(t) => parse_time("lottery commit_deadline", t)?,
+            None => reveal_deadline,
+        };
         Ok(Manifest {
             version: PROTOCOL_VERSION,
             title: self.title.clone(),
@@ -307,12 +429,22 @@ impl ManifestDraft {
                     MethodDraft::Rfc3797 => DrawMethod::Rfc3797,
                 },
                 contributors,
-                beacon: Beacon {
-                    source: self.lottery.beacon.source.clone(),
-                    round: self.lottery.beacon.round.clone(),
+                beacon: match &self.lottery.beacon {
+                    Some(b) => Some(b.to_beacon(reveal_deadline)?),
+                    None => None,
                 },
-                commit_deadline: self.lottery.commit_deadline.clone(),
-                reveal_deadline: self.lottery.reveal_deadline.clone(),
+                sources: self
+                    .lottery
+                    .sources
+                    .iter()
+                    .map(|s| Rfc3797Source {
+                        name: s.name.clone(),
+                        draw_date: s.draw_date.clone(),
+                        values: s.values,
+                    })
+                    .collect(),
+                commit_deadline,
+                reveal_deadline,
             },
             voting_opens: self.voting_opens.clone(),
             voting_closes: self.voting_closes.clone(),
@@ -370,7 +502,8 @@ rules = {{ seats = 2, lottery_seats = 0, parity = {{ max_share = 50 }} }}
 {t2}
 [lottery]
 method = "drbg"
-beacon = {{ source = "drand", round = "1000" }}
+reveal_deadline = "2027-03-16T18:00:00Z"
+beacon = {{ network = "quicknet" }}
 "#
         )
     }
@@ -387,6 +520,12 @@ beacon = {{ source = "drand", round = "1000" }}
         let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
         manifest.validate().unwrap();
         assert_eq!(manifest.trustees[1].index, 2);
+        // The default round: quicknet's first round after the reveal deadline.
+        let beacon = manifest.lottery.beacon.as_ref().unwrap();
+        assert!(beacon.is_quicknet());
+        let deadline = parse_time("t", "2027-03-16T18:00:00Z").unwrap();
+        assert!(beacon.round_time().unwrap() > deadline);
+        assert!(beacon.round_time().unwrap() <= deadline + 3);
         assert!(draft.matches(&manifest));
         let mut changed = manifest.clone();
         changed.constituencies[0].approval_max = 3;

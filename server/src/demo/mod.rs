@@ -16,9 +16,10 @@ use rayon::prelude::*;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use urne_crypto::ballot::EncryptedVote;
+use urne_crypto::beacon::{DemoNetwork, DEMO_NETWORK_NAME};
 use urne_crypto::credential::Credential;
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Ballot, Entry};
+use urne_crypto::entry::{Ballot, BeaconValue, Entry};
 use urne_crypto::group::{h, os_rng};
 use urne_crypto::manifest::Manifest;
 use urne_crypto::record::{BallotVerifier, Record};
@@ -380,7 +381,16 @@ async fn drive(
     }
     let auditor_key = KeyFile::generate("auditor", "auditor", &mut rng);
     auditor_key.save(&keys_dir.join("auditor.json"))?;
-    let draft = population::manifest_draft(shape, &mut rng, trustees, contributors);
+    // The demo's own beacon network (a BLS key of drand's quicknet scheme):
+    // a real election names drand quicknet instead.
+    let mut network_seed = zeroize::Zeroizing::new([0u8; 64]);
+    population::voter_rng(seed, 9, 0).fill_bytes(network_seed.as_mut());
+    let beacon_network = DemoNetwork::from_seed(&network_seed);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let schedule = population::Schedule::new(args.preset, started, &beacon_network);
+    let draft = population::manifest_draft(shape, &mut rng, trustees, contributors, &schedule);
     let members = population::members(shape, &mut rng);
     phases.done(
         "keys and synthetic data",
@@ -704,21 +714,29 @@ async fn drive(
         format!("{shares} decryption shares"),
     );
 
-    // Lottery: beacon, reveals (the last contributor withholds), seats.
-    let mut beacon = [0u8; 32];
-    population::voter_rng(seed, 9, 0).fill_bytes(&mut beacon);
-    admin::post_beacon(organiser, &election, &beacon).await?;
+    // Lottery: reveals (the last contributor withholds), the reveal window
+    // closed, then the beacon round (after it, as the manifest fixes), seats.
     for path in contributor_files
         .iter()
         .take(contributor_files.len().saturating_sub(1))
     {
         lottery_cli::reveal(organiser, &election, path).await?;
     }
+    admin::admin_action(organiser, &election, "reveals-close").await?;
+    let round = manifest.lottery.beacon.as_ref().map_or(0, |b| b.round);
+    // A real network publishes the round at its time; the demo network signs
+    // it at once, which is why its name says it is not drand.
+    let beacon = BeaconValue {
+        round,
+        signature: beacon_network.sign(round).to_vec(),
+        values: Vec::new(),
+    };
+    admin::post_beacon(organiser, &election, &beacon).await?;
     admin::admin_action(organiser, &election, "seats").await?;
     phases.done(
-        "beacon, reveals, seats",
+        "reveals, beacon, seats",
         format!(
-            "{} of {} contributors revealed",
+            "{} of {} contributors revealed; {DEMO_NETWORK_NAME}, round {round}",
             contributor_files.len() - 1,
             contributor_files.len()
         ),

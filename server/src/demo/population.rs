@@ -9,6 +9,9 @@ use crate::client::draft::{
     MethodDraft, ParityDraft, RulesDraft, TrusteeDraft,
 };
 
+use urne_crypto::beacon::{DemoNetwork, DEMO_NETWORK_NAME};
+use urne_crypto::manifest::Beacon;
+
 use super::Preset;
 
 /// The two quota categories of the synthetic population.
@@ -103,6 +106,7 @@ pub fn manifest_draft(
     rng: &mut ChaCha20Rng,
     trustees: Vec<TrusteeDraft>,
     contributors: Vec<ContributorDraft>,
+    schedule: &Schedule,
 ) -> ManifestDraft {
     let ids = constituency_ids(shape);
     let mut next = 0;
@@ -148,16 +152,59 @@ pub fn manifest_draft(
         lottery: LotteryDraft {
             method: MethodDraft::Drbg,
             contributors,
-            beacon: BeaconDraft {
-                source: "demo beacon".into(),
-                round: "after the vote closes".into(),
-            },
-            commit_deadline: "2026-01-10T12:00:00Z".into(),
-            reveal_deadline: "2026-01-20T12:00:00Z".into(),
+            beacon: Some(schedule.beacon.clone()),
+            sources: Vec::new(),
+            commit_deadline: Some(rfc3339(schedule.closes)),
+            reveal_deadline: rfc3339(schedule.reveal_deadline),
         },
-        voting_opens: "2026-01-10T12:00:00Z".into(),
-        voting_closes: "2026-01-17T12:00:00Z".into(),
+        voting_opens: rfc3339(schedule.opens),
+        voting_closes: rfc3339(schedule.closes),
     }
+}
+
+/// The demo's timetable (Unix seconds) and its local beacon network.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// Voting opens (the start of the run).
+    pub opens: u64,
+    /// Voting closes (planned; the demo closes as soon as its voters are done).
+    pub closes: u64,
+    /// End of the reveal window (planned).
+    pub reveal_deadline: u64,
+    /// The demo's beacon network (round: the first after the reveal deadline).
+    pub beacon: BeaconDraft,
+}
+
+impl Schedule {
+    /// A timetable from `now` that leaves the preset ample time, with the
+    /// demo's own beacon network (genesis at `now`, one round every 3 s).
+    pub fn new(preset: Preset, now: u64, network: &DemoNetwork) -> Self {
+        let hours = match preset {
+            Preset::Small => 1,
+            Preset::M6r => 6,
+        };
+        let closes = now + hours * 3_600;
+        let reveal_deadline = closes + 3_600;
+        Schedule {
+            opens: now,
+            closes,
+            reveal_deadline,
+            beacon: BeaconDraft {
+                network: DEMO_NETWORK_NAME.into(),
+                round: None,
+                public_key: Some(hex::encode(network.public_key())),
+                chain_hash: Some(hex::encode(Beacon::demo(network, now, 3, 1).chain_hash)),
+                genesis_time: Some(now),
+                period: Some(3),
+            },
+        }
+    }
+}
+
+/// `2027-03-14T18:00:00Z`.
+pub fn rfc3339(t: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t))
+        .to_string()
 }
 
 /// The members: spread over constituencies in proportion to their

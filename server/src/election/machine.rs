@@ -43,7 +43,9 @@ impl VerifiedBallot {
 /// everything else is invalid (422).
 pub fn rejection(e: &RecordError) -> Rejection {
     let kind = match e.code() {
-        "out_of_phase" | "duplicate" => RejectionKind::Conflict,
+        "out_of_phase" | "duplicate" | "lottery_out_of_order" | "beacon_round_passed" => {
+            RejectionKind::Conflict
+        }
         "malformed_entry" | "unknown_kind" => RejectionKind::Malformed,
         _ => RejectionKind::Invalid,
     };

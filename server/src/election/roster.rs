@@ -188,12 +188,10 @@ mod tests {
             lottery: Lottery {
                 method: DrawMethod::Drbg,
                 contributors: vec![],
-                beacon: Beacon {
-                    source: "s".into(),
-                    round: "r".into(),
-                },
-                commit_deadline: String::new(),
-                reveal_deadline: String::new(),
+                beacon: Some(Beacon::quicknet(1)),
+                sources: vec![],
+                commit_deadline: 0,
+                reveal_deadline: 0,
             },
             voting_opens: String::new(),
             voting_closes: String::new(),
