@@ -121,7 +121,9 @@ rules = { seats = 2, lottery_seats = 0 }
             field(t, "encryption_key = ")
         ));
     }
-    m.push_str("[lottery]\nbeacon = { source = \"test\", round = \"1\" }\n");
+    m.push_str(
+        "[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
+    );
     m
 }
 

@@ -248,7 +248,7 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
         "trustees": [{ "name": "t", "signing_key": hex::encode(trustee.verifying_key().to_bytes()),
                        "encryption_key": hex::encode(encryption.public_key().compress().to_bytes()) }],
         "threshold": 1,
-        "lottery": { "beacon": { "source": "s", "round": "1" } },
+        "lottery": { "reveal_deadline": "2030-01-02T00:00:00Z", "beacon": { "network": "quicknet" } },
     });
     let created: serde_json::Value = server
         .client

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use urne_crypto::beacon::DemoNetwork;
 use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
 use urne_crypto::credential::{
     BlindChallenge, Credential, CredentialContext, RegistrarKey, SignerCommitment, SignerResponse,
@@ -286,6 +287,16 @@ struct Member {
     credential: Option<Credential>,
 }
 
+/// Round 1 of the test's beacon network.
+const BEACON_GENESIS: u64 = 1_764_000_000;
+/// The reveal deadline; the beacon round is the first one after it.
+const REVEAL_DEADLINE: &str = "2030-01-02T00:00:00Z";
+
+/// The test's own beacon network (drand's scheme, a key the test holds).
+fn beacon_network() -> DemoNetwork {
+    DemoNetwork::from_seed(&[8; 64])
+}
+
 struct Setup {
     trustee_keys: Vec<TrusteeKey>,
     trustee_signers: Vec<SigningKey>,
@@ -341,9 +352,15 @@ fn setup() -> Setup {
                 "name": format!("contributor {}", i + 1),
                 "signing_key": hex::encode(s.verifying_key().to_bytes()),
             })).collect::<Vec<_>>(),
-            "beacon": { "source": "test beacon", "round": "1" },
-            "commit_deadline": "2026-12-01T00:00:00Z",
-            "reveal_deadline": "2026-12-03T00:00:00Z",
+            "beacon": {
+                "network": "test beacon",
+                "public_key": hex::encode(beacon_network().public_key()),
+                "chain_hash": hex::encode([7u8; 32]),
+                "genesis_time": BEACON_GENESIS,
+                "period": 3,
+            },
+            "commit_deadline": "2030-01-01T00:00:00Z",
+            "reveal_deadline": REVEAL_DEADLINE,
         },
         "voting_opens": "2026-12-01T08:00:00Z",
         "voting_closes": "2026-12-02T20:00:00Z",
@@ -514,6 +531,27 @@ async fn a_whole_election_over_http_then_its_export_replays() {
         "{}",
         a.json
     );
+    // A beacon round published before the reveal deadline, a bad network
+    // key, a time that is not RFC 3339.
+    let mut early = s.draft.clone();
+    early["lottery"]["beacon"]["round"] = json!(5);
+    let a = api.post_json("/v1/elections", true, &early).await;
+    a.refused(422, "invalid_manifest");
+    assert!(
+        a.json["message"].as_str().unwrap().contains("later round"),
+        "{}",
+        a.json
+    );
+    let mut bad_key = s.draft.clone();
+    bad_key["lottery"]["beacon"]["public_key"] = json!("ab".repeat(96));
+    api.post_json("/v1/elections", true, &bad_key)
+        .await
+        .refused(422, "invalid_manifest");
+    let mut bad_time = s.draft.clone();
+    bad_time["lottery"]["reveal_deadline"] = json!("next tuesday");
+    api.post_json("/v1/elections", true, &bad_time)
+        .await
+        .refused(422, "invalid_manifest");
     assert_eq!(api.get("/v1/elections").await.ok()["elections"], json!([]));
 
     // Creation: the manifest is the draft, completed, as entry 0.
@@ -1151,10 +1189,12 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     let tallied = api.admin(&id, "tally").await.ok();
     assert_eq!(tallied["receipts"].as_array().unwrap().len(), 3);
 
-    // Lottery: beacon, two reveals (the third contributor withholds), seats.
+    // Lottery: two reveals (the third contributor withholds), reveals
+    // closed, the verified beacon round, seats. Every step out of order is
+    // refused with 409 and a stable code.
     api.admin(&id, "seats")
         .await
-        .refused(422, "missing_prerequisite");
+        .refused(409, "lottery_out_of_order");
     let reveal = |j: usize| {
         Entry::signed(
             EntryKind::LotteryReveal,
@@ -1166,23 +1206,19 @@ async fn a_whole_election_over_http_then_its_export_replays() {
             &s.contributors[j],
         )
     };
-    api.entry(&id, &reveal(0))
-        .await
-        .refused(422, "missing_prerequisite");
+    let network = beacon_network();
+    let round = manifest.lottery.beacon.as_ref().unwrap().round;
+    let beacon_path = format!("/v1/elections/{id}/admin/beacon");
+    let beacon_body =
+        |round: u64, sig: &[u8]| json!({ "round": round, "signature": hex::encode(sig) });
+    // The beacon before the reveal window is closed.
     api.post_json(
-        &format!("/v1/elections/{id}/admin/beacon"),
+        &beacon_path,
         true,
-        &json!({ "value": "" }),
+        &beacon_body(round, &network.sign(round)),
     )
     .await
-    .refused(400, "invalid_json");
-    api.post_json(
-        &format!("/v1/elections/{id}/admin/beacon"),
-        true,
-        &json!({ "value": "0123456789abcdef" }),
-    )
-    .await
-    .ok();
+    .refused(409, "lottery_out_of_order");
     api.entry(&id, &reveal(0)).await.ok();
     api.entry(&id, &reveal(1)).await.ok();
     // A reveal that does not open the commitment.
@@ -1191,6 +1227,64 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     body.secret[0] ^= 1;
     wrong = resign(&wrong, body.to_bytes(), &s.contributors[2]);
     api.entry(&id, &wrong).await.refused(422, "mismatch");
+    let closed = api.admin(&id, "reveals-close").await.ok();
+    assert_eq!(closed["receipts"].as_array().unwrap().len(), 1);
+    api.admin(&id, "reveals-close")
+        .await
+        .refused(409, "duplicate");
+    // The withholding contributor's reveal, once the window is closed.
+    api.entry(&id, &reveal(2))
+        .await
+        .refused(409, "lottery_out_of_order");
+    // The seed before the beacon.
+    api.admin(&id, "seats")
+        .await
+        .refused(409, "lottery_out_of_order");
+    // Another round, another network, a flipped bit, uppercase hex, garbage.
+    api.post_json(
+        &beacon_path,
+        true,
+        &beacon_body(round + 1, &network.sign(round + 1)),
+    )
+    .await
+    .refused(422, "bad_beacon");
+    let other = DemoNetwork::from_seed(&[9; 64]);
+    api.post_json(&beacon_path, true, &beacon_body(round, &other.sign(round)))
+        .await
+        .refused(422, "bad_beacon");
+    let mut flipped = network.sign(round);
+    flipped[20] ^= 0x10;
+    api.post_json(&beacon_path, true, &beacon_body(round, &flipped))
+        .await
+        .refused(422, "bad_beacon");
+    api.post_json(
+        &beacon_path,
+        true,
+        &json!({ "round": round, "signature": hex::encode_upper(network.sign(round)) }),
+    )
+    .await
+    .refused(400, "invalid_json");
+    api.post_json(
+        &beacon_path,
+        true,
+        &json!({ "round": round, "signature": "" }),
+    )
+    .await
+    .refused(422, "bad_beacon");
+    api.post_json(
+        &beacon_path,
+        true,
+        &beacon_body(round, &network.sign(round)),
+    )
+    .await
+    .ok();
+    api.post_json(
+        &beacon_path,
+        true,
+        &beacon_body(round, &network.sign(round)),
+    )
+    .await
+    .refused(409, "duplicate");
     let seated = api.admin(&id, "seats").await.ok();
     assert_eq!(seated["receipts"].as_array().unwrap().len(), 4);
     api.admin(&id, "seats").await.refused(409, "duplicate");
