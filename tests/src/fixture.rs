@@ -20,8 +20,8 @@ use urne_crypto::entry::*;
 use urne_crypto::export::{ExportWriter, Record as ExportRecord};
 use urne_crypto::lottery::{self, DrawMethod};
 use urne_crypto::manifest::{
-    Beacon, Candidate, Constituency, Contributor, ElectionId, Lottery, Manifest, Trustee,
-    PROTOCOL_VERSION,
+    Beacon, Candidate, Constituency, Contributor, ElectionId, Lottery, Manifest, Rfc3797Source,
+    Trustee, PROTOCOL_VERSION,
 };
 use urne_crypto::merkle::{leaf_hash, Frontier};
 use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
@@ -82,9 +82,26 @@ pub struct Params {
     pub revote_every: usize,
     /// Deterministic seed of every choice and key.
     pub seed: u64,
+    /// The draw method: DRBG (commit–reveal and a beacon round) or RFC 3797
+    /// (two declared public sources, no contributors).
+    pub method: DrawMethod,
 }
 
+/// The public sources of an RFC 3797 fixture: (name, draw date, values).
+pub const RFC3797_SOURCES: [(&str, &str, &[u64]); 2] = [
+    ("Loterie nationale, numéro gagnant", "2025-12-03", &[9319]),
+    ("EuroMillions, boules", "2025-12-03", &[2, 5, 12, 8, 10]),
+];
+
 impl Params {
+    /// The same election drawn in RFC 3797 mode.
+    pub fn rfc3797(mut self) -> Self {
+        self.method = DrawMethod::Rfc3797;
+        self.contributors = 0;
+        self.withhold = 0;
+        self
+    }
+
     /// Three small constituencies, 3-of-5 trustees, revotes, one withholding contributor.
     pub fn small(seed: u64) -> Self {
         let c = |id: &str, candidates, voters, seats| ConstituencySpec {
@@ -106,6 +123,7 @@ impl Params {
             withhold: 1,
             revote_every: 4,
             seed,
+            method: DrawMethod::Drbg,
         }
     }
 
@@ -134,6 +152,7 @@ impl Params {
             withhold: 1,
             revote_every: 50,
             seed,
+            method: DrawMethod::Drbg,
         }
     }
 }
@@ -324,7 +343,7 @@ pub fn build(params: &Params) -> Fixture {
             .collect(),
         threshold: params.threshold,
         lottery: Lottery {
-            method: DrawMethod::Drbg,
+            method: params.method,
             contributors: contributor_signers
                 .iter()
                 .enumerate()
@@ -334,13 +353,20 @@ pub fn build(params: &Params) -> Fixture {
                     signing_key: s.verifying_key().to_bytes(),
                 })
                 .collect(),
-            beacon: Some(Beacon::demo(
-                &beacon_network,
-                BEACON_GENESIS,
-                BEACON_PERIOD,
-                beacon_round,
-            )),
-            sources: Vec::new(),
+            beacon: (params.method == DrawMethod::Drbg).then(|| {
+                Beacon::demo(&beacon_network, BEACON_GENESIS, BEACON_PERIOD, beacon_round)
+            }),
+            sources: match params.method {
+                DrawMethod::Drbg => Vec::new(),
+                DrawMethod::Rfc3797 => RFC3797_SOURCES
+                    .iter()
+                    .map(|(name, date, values)| Rfc3797Source {
+                        name: (*name).into(),
+                        draw_date: (*date).into(),
+                        values: values.len() as u32,
+                    })
+                    .collect(),
+            },
             commit_deadline: CLOSE_AT,
             reveal_deadline: REVEAL_DEADLINE,
         },
@@ -590,14 +616,19 @@ pub fn build(params: &Params) -> Fixture {
         withheld: b.record().withheld_now(),
     };
     b.board(EntryKind::RevealsClosed, &closed);
-    b.board(
-        EntryKind::Beacon,
-        &BeaconValue {
+    let beacon = match params.method {
+        DrawMethod::Drbg => BeaconValue {
             round: beacon_round,
             signature: beacon_network.sign(beacon_round).to_vec(),
             values: Vec::new(),
         },
-    );
+        DrawMethod::Rfc3797 => BeaconValue {
+            round: 0,
+            signature: Vec::new(),
+            values: RFC3797_SOURCES.iter().map(|s| s.2.to_vec()).collect(),
+        },
+    };
+    b.board(EntryKind::Beacon, &beacon);
     let s = b.record().compute_seed().expect("seed");
     b.board(EntryKind::Seed, &s);
     for spec in &params.constituencies {

@@ -196,7 +196,7 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
             "encryption_key": hex::encode(k.public_key().compress().to_bytes()),
         })).collect::<Vec<_>>(),
         "threshold": 3,
-        "lottery": { "beacon": { "source": "bench", "round": "1" } },
+        "lottery": { "reveal_deadline": "2030-01-02T00:00:00Z", "beacon": { "network": "quicknet" } },
     });
     let created = http.json("/v1/elections", &draft, true).await?;
     let id = created["election"].as_str().ok_or("no id")?.to_string();
