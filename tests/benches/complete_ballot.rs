@@ -23,6 +23,7 @@ fn ballots(candidates: usize) -> (urne_crypto::record::BallotVerifier, Vec<Ballo
         withhold: 0,
         revote_every: 0,
         seed: 1,
+        method: urne_crypto::lottery::DrawMethod::Drbg,
     };
     let f = build(&params);
     let record = f.replay().expect("fixture replays");
