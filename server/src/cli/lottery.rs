@@ -25,7 +25,7 @@ pub enum LotteryCommand {
         #[arg(long, default_value = "contributor")]
         name: String,
     },
-    /// Commit to a fresh secret (kept in the key file) before the beacon value exists.
+    /// Commit to a fresh secret (kept in the key file) before the vote closes.
     Commit {
         /// Your key file.
         #[arg(long, value_name = "FILE")]
@@ -34,7 +34,7 @@ pub enum LotteryCommand {
         #[command(flatten)]
         election: ElectionArg,
     },
-    /// Reveal your committed secret (after the beacon value is posted).
+    /// Reveal your committed secret (after the close, before the reveal window closes).
     Reveal {
         /// Your key file.
         #[arg(long, value_name = "FILE")]
@@ -130,7 +130,7 @@ pub async fn commit(
     if keys.lottery_secret(election)?.is_some() {
         return Err(Failure::new(
             "this key file already holds a secret for this election",
-            "a contributor commits once; reveal it with `urne lottery reveal` after the beacon",
+            "a contributor commits once; reveal it with `urne lottery reveal` after the close",
         ));
     }
     let secret = lottery::fresh_secret();
