@@ -80,6 +80,13 @@ pub enum RecordError {
     /// The history needed to process a revote could not be read.
     #[error("history: {0}")]
     History(String),
+    /// The history supplied, for the ballot a revote replaces, a ballot other
+    /// than the one the record counted at that index.
+    #[error("history: entry {index} is not the ballot the record counted there")]
+    SupersededMismatch {
+        /// Board index of the replaced ballot.
+        index: u64,
+    },
 }
 
 impl RecordError {
@@ -98,6 +105,7 @@ impl RecordError {
             RecordError::Mismatch(_) => "mismatch",
             RecordError::Missing(_) => "missing_prerequisite",
             RecordError::History(_) => "history_unavailable",
+            RecordError::SupersededMismatch { .. } => "history_mismatch",
         }
     }
 }
@@ -138,8 +146,8 @@ pub enum Applied {
 #[derive(Default, Clone)]
 struct ConstituencyState {
     issuances: u64,
-    /// Ballot key → board index of its latest ballot.
-    ballots: HashMap<[u8; 32], u64>,
+    /// Ballot key → the ballot it counts: board index and [`ballot_digest`].
+    ballots: HashMap<[u8; 32], CountedBallot>,
     aggregate: Vec<Ciphertext>,
     /// Digests of the ballots that revotes replaced (a replayed one is refused).
     superseded: BTreeSet<[u8; 32]>,
@@ -148,8 +156,15 @@ struct ConstituencyState {
     seats: Option<SeatResult>,
 }
 
+/// The ballot a ballot key counts: where it is on the board and its digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CountedBallot {
+    index: u64,
+    digest: [u8; 32],
+}
+
 /// `TaggedHash("urne/v1/ballot-digest", canonical ballot bytes)`: identifies a
-/// ballot for the replay rule of revotes.
+/// ballot for the replay rule of revotes and pins the ballot a revote replaces.
 pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
     crate::hash::tagged("urne/v1/ballot-digest", &[&ballot.to_bytes()])
 }
@@ -821,8 +836,9 @@ impl Record {
         }
         let key = *body.ballot_key.as_bytes();
         let state = &self.constituencies[i];
-        let superseded = state.ballots.get(&key).copied();
-        if superseded.is_none() && state.ballots.len() as u64 >= state.issuances {
+        let counted = state.ballots.get(&key).copied();
+        let superseded = counted.map(|c| c.index);
+        if counted.is_none() && state.ballots.len() as u64 >= state.issuances {
             return Err(RecordError::Mismatch(format!(
                 "more ballot keys than credentials issued in {}",
                 body.constituency
@@ -831,18 +847,17 @@ impl Record {
         // Compute the new aggregate before touching state, so errors leave it unchanged.
         let mut aggregate = state.aggregate.clone();
         let mut replaced = None;
-        if let Some(old) = superseded {
+        let new_digest = ballot_digest(ballot);
+        if let Some(CountedBallot { index: old, digest }) = counted {
             let previous = history.ballot_at(old).map_err(RecordError::History)?;
-            if previous.body.ballot_key != body.ballot_key
-                || previous.body.constituency != body.constituency
-            {
-                return Err(RecordError::History(format!(
-                    "entry {old} is not the superseded ballot"
-                )));
+            // Whoever supplies the history (an export, a service), the ballot
+            // leaving the aggregate must be the one the record counted.
+            let old_digest = ballot_digest(&previous);
+            if old_digest != digest {
+                return Err(RecordError::SupersededMismatch { index: old });
             }
             // A revote must be a new ballot: re-posting an earlier ballot of
             // the same key would undo the voter's later choice.
-            let (old_digest, new_digest) = (ballot_digest(&previous), ballot_digest(ballot));
             if new_digest == old_digest || state.superseded.contains(&new_digest) {
                 return Err(RecordError::Duplicate(
                     "ballot replays an earlier ballot of the same key".into(),
@@ -859,7 +874,13 @@ impl Record {
         let state = &mut self.constituencies[i];
         state.aggregate = aggregate;
         state.superseded.extend(replaced);
-        state.ballots.insert(key, self.next_index);
+        state.ballots.insert(
+            key,
+            CountedBallot {
+                index: self.next_index,
+                digest: new_digest,
+            },
+        );
         Ok(Applied::Ballot { superseded })
     }
 

@@ -127,3 +127,60 @@ fn rule_breaking_entries_are_refused() {
     let err = try_after(f, ballot, &moved).unwrap_err();
     assert_eq!(err.code(), "wrong_election");
 }
+
+/// A history that answers the replaced ballot's index with a forged ballot.
+struct Lying<'a> {
+    board: &'a [Entry],
+    index: u64,
+    forged: &'a Entry,
+}
+
+impl BallotHistory for Lying<'_> {
+    fn ballot_at(&self, index: u64) -> Result<urne_crypto::entry::Ballot, String> {
+        let e = if index == self.index {
+            self.forged
+        } else {
+            &self.board[index as usize]
+        };
+        e.body().map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_substituted_replaced_ballot_is_refused() {
+    let fx = build(&Params::small(5));
+    let forged = urne_e2e::forgery::forge_first_revote(&fx);
+    let board: Vec<Entry> = forged
+        .entries
+        .iter()
+        .map(|b| Entry::from_bytes(b).expect("entry"))
+        .collect();
+    let ballot = Entry::from_bytes(&forged.forged).expect("forged entry");
+    let lying = Lying {
+        board: &board,
+        index: forged.index,
+        forged: &ballot,
+    };
+    let mut record = Record::open(&board[0]).expect("manifest");
+    let mut failure = None;
+    for (i, e) in board.iter().enumerate().skip(1) {
+        if let Err(err) = record.apply(e, BallotCheck::Full, &lying) {
+            failure = Some((i, err));
+            break;
+        }
+    }
+    let (at, err) = failure.expect("the forged history is refused");
+    assert_eq!(
+        err,
+        RecordError::SupersededMismatch {
+            index: forged.index
+        }
+    );
+    assert_eq!(err.code(), "history_mismatch");
+    assert!(at as u64 > forged.index, "refused at the revote");
+    assert_eq!(
+        record.size(),
+        at as u64,
+        "the record stops before the revote"
+    );
+}
