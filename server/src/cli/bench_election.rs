@@ -36,6 +36,7 @@ use super::CliError;
 use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::server::{self, ServerConfig};
+use crate::store::sealed::{SecretsAtRest, SecretsKey};
 
 /// Arguments of `urne bench-election`.
 #[derive(Debug, clap::Args)]
@@ -138,7 +139,10 @@ fn hex32(v: &Value) -> Result<[u8; 32], String> {
 pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
     let bench = CliError::Bench;
     let temp = tempfile::tempdir()?;
-    let data_dir = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| temp.path().join("data"));
     let running = server::start(ServerConfig {
         data_dir,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -150,6 +154,9 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
             ..Limits::default()
         },
         test_support: false,
+        secrets: SecretsAtRest::Sealed(
+            SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
     })
     .await?;
     let http = Http {
