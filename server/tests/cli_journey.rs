@@ -332,6 +332,29 @@ fn one_voter_journey() {
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
         "{status}"
     );
+
+    // A copy of the wallet casts a later ballot: the real wallet's check says so.
+    std::fs::copy(dir.path().join("alice.json"), dir.path().join("copy.json")).unwrap();
+    let stolen = urne.ok(&[
+        "voter",
+        "--wallet",
+        "copy.json",
+        "revote",
+        "--approve",
+        "di",
+    ]);
+    let stolen_at = stolen
+        .lines()
+        .find_map(|l| l.strip_prefix("receipt: board entry "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("receipt line")
+        .to_string();
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "receipt", "check"],
+        &format!("was replaced by a later ballot with your credential at entry {stolen_at}"),
+    );
+    let checked = urne.ok(&["voter", "--wallet", "copy.json", "receipt", "check"]);
+    assert!(checked.contains("receipt OK"), "{checked}");
 }
 
 /// Every file and directory under `dir`.
