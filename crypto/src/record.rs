@@ -1138,56 +1138,85 @@ impl BallotVerifier {
             .map_err(|e| RecordError::Proof(format!("ballot proof: {e}")))
     }
 
-    /// Verifies many ballots at once: credentials one by one, signatures and
-    /// proofs in two batches. On failure, falls back to one-by-one checks and
-    /// returns every invalid ballot's position with its error.
+    /// Verifies many ballots at once: credentials one by one (a ballot whose
+    /// credential or statement fails is set aside without touching the
+    /// batch), then signatures and proofs of the others in two batches. A
+    /// failing batch is split in halves, each batched again, down to single
+    /// ballots, so a few bad ballots cost a few extra batches and every valid
+    /// one stays batched. Returns every invalid ballot's position with its
+    /// error, in position order.
     pub fn verify_batch(&self, ballots: &[Ballot]) -> Result<(), Vec<(usize, RecordError)>> {
-        let single = || -> Vec<(usize, RecordError)> {
-            ballots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| self.verify(b).err().map(|e| (i, e)))
-                .collect()
-        };
-        if ballots.is_empty() {
+        let mut bad = Vec::new();
+        let mut kept = Vec::with_capacity(ballots.len());
+        let mut statements = Vec::with_capacity(ballots.len());
+        for (i, b) in ballots.iter().enumerate() {
+            let checked = self
+                .credential(b)
+                .and_then(|()| self.statement(&b.body.constituency, b.body.ballot_key));
+            match checked {
+                Ok(s) => {
+                    kept.push(i);
+                    statements.push(s);
+                }
+                Err(e) => bad.push((i, e)),
+            }
+        }
+        let bodies: Vec<Vec<u8>> = kept.iter().map(|&i| ballots[i].body.to_bytes()).collect();
+        let all: Vec<usize> = (0..kept.len()).collect();
+        self.bisect(ballots, &kept, &statements, &bodies, &all, &mut bad);
+        if bad.is_empty() {
             return Ok(());
         }
-        let mut statements = Vec::with_capacity(ballots.len());
-        let mut bodies = Vec::with_capacity(ballots.len());
-        for b in ballots {
-            if self.credential(b).is_err() {
-                return Err(single());
-            }
-            match self.statement(&b.body.constituency, b.body.ballot_key) {
-                Ok(s) => statements.push(s),
-                Err(_) => return Err(single()),
-            }
-            bodies.push(b.body.to_bytes());
+        bad.sort_by_key(|(i, _)| *i);
+        Err(bad)
+    }
+
+    /// Batch-verifies signatures and proofs of the kept ballots at `part`
+    /// (positions into `kept`), halving on failure.
+    fn bisect(
+        &self,
+        ballots: &[Ballot],
+        kept: &[usize],
+        statements: &[BallotStatement],
+        bodies: &[Vec<u8>],
+        part: &[usize],
+        bad: &mut Vec<(usize, RecordError)>,
+    ) {
+        if part.is_empty() {
+            return;
         }
-        let signed: Vec<SignedMessage<'_>> = ballots
+        let signed: Vec<SignedMessage<'_>> = part
             .iter()
-            .zip(&bodies)
-            .map(|(b, m)| SignedMessage {
-                key: &b.body.ballot_key,
-                election_id: &self.election,
-                constituency: &b.body.constituency,
-                message: m,
-                signature: &b.signature,
+            .map(|&k| {
+                let b = &ballots[kept[k]];
+                SignedMessage {
+                    key: &b.body.ballot_key,
+                    election_id: &self.election,
+                    constituency: &b.body.constituency,
+                    message: &bodies[k],
+                    signature: &b.signature,
+                }
             })
             .collect();
-        let items: Vec<(&BallotStatement, &crate::ballot::EncryptedVote)> = statements
+        let items: Vec<(&BallotStatement, &crate::ballot::EncryptedVote)> = part
             .iter()
-            .zip(ballots.iter().map(|b| &b.body.vote))
+            .map(|&k| (&statements[k], &ballots[kept[k]].body.vote))
             .collect();
-        if schnorr::verify_batch(&signed).is_err() || ballot::verify_batch(&items).is_err() {
-            let bad = single();
-            // A failed batch must name at least one culprit.
-            return Err(if bad.is_empty() {
-                vec![(0, RecordError::Proof("batch verification failed".into()))]
-            } else {
-                bad
-            });
+        if schnorr::verify_batch(&signed).is_ok() && ballot::verify_batch(&items).is_ok() {
+            return;
         }
-        Ok(())
+        if let [k] = part {
+            let i = kept[*k];
+            // A ballot failing its batch of one must fail alone too; name it either way.
+            let e = self
+                .verify(&ballots[i])
+                .err()
+                .unwrap_or_else(|| RecordError::Proof("batch verification failed".into()));
+            bad.push((i, e));
+            return;
+        }
+        let (left, right) = part.split_at(part.len() / 2);
+        self.bisect(ballots, kept, statements, bodies, left, bad);
+        self.bisect(ballots, kept, statements, bodies, right, bad);
     }
 }

@@ -184,3 +184,44 @@ fn a_substituted_replaced_ballot_is_refused() {
         "the record stops before the revote"
     );
 }
+
+#[test]
+fn a_batch_names_exactly_its_bad_ballots() {
+    use urne_crypto::ballot::EncryptedVote;
+    use urne_crypto::entry::Ballot;
+    let fx = build(&Params::small(11));
+    let record = fx.replay().expect("replay");
+    let verifier = record.ballot_verifier().expect("verifier");
+    let mut ballots: Vec<Ballot> = fx
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Ballot as u8)
+        .take(24)
+        .map(|e| e.body().expect("ballot"))
+        .collect();
+    assert_eq!(verifier.verify_batch(&ballots), Ok(()));
+    // A bad credential, a signature of another ballot, a shifted ciphertext.
+    let t = ballots[3].body.credential.t;
+    ballots[3].body.credential.t = t + t;
+    ballots[10].signature = ballots[11].signature;
+    let vote = &ballots[17].body.vote;
+    let mut ciphertexts = vote.ciphertexts().to_vec();
+    ciphertexts[0].b += urne_crypto::group::h();
+    ballots[17].body.vote = EncryptedVote::from_parts(
+        ciphertexts,
+        vote.bits_proof().clone(),
+        vote.count_proof().clone(),
+        *vote.representation(),
+    );
+    let bad = verifier.verify_batch(&ballots).expect_err("bad ballots");
+    let positions: Vec<usize> = bad.iter().map(|(i, _)| *i).collect();
+    assert_eq!(positions, vec![3, 10, 17]);
+    for (i, e) in &bad {
+        assert_eq!(
+            Some(e),
+            verifier.verify(&ballots[*i]).err().as_ref(),
+            "ballot {i} fails alone with the same error"
+        );
+        assert_eq!(e.code(), "invalid_proof");
+    }
+}
