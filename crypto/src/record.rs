@@ -100,6 +100,13 @@ pub enum RecordError {
     /// The RFC 3797 values do not match the sources the manifest declares.
     #[error("RFC 3797 values: {0}")]
     Rfc3797Values(String),
+    /// The history supplied, for the ballot a revote replaces, a ballot other
+    /// than the one the record counted at that index.
+    #[error("history: entry {index} is not the ballot the record counted there")]
+    SupersededMismatch {
+        /// Board index of the replaced ballot.
+        index: u64,
+    },
 }
 
 impl RecordError {
@@ -122,6 +129,7 @@ impl RecordError {
             RecordError::BeaconRoundPassed { .. } => "beacon_round_passed",
             RecordError::Beacon(_) => "bad_beacon",
             RecordError::Rfc3797Values(_) => "bad_rfc3797_values",
+            RecordError::SupersededMismatch { .. } => "history_mismatch",
         }
     }
 }
@@ -162,8 +170,8 @@ pub enum Applied {
 #[derive(Default, Clone)]
 struct ConstituencyState {
     issuances: u64,
-    /// Ballot key → board index of its latest ballot.
-    ballots: HashMap<[u8; 32], u64>,
+    /// Ballot key → the ballot it counts: board index and [`ballot_digest`].
+    ballots: HashMap<[u8; 32], CountedBallot>,
     aggregate: Vec<Ciphertext>,
     /// Digests of the ballots that revotes replaced (a replayed one is refused).
     superseded: BTreeSet<[u8; 32]>,
@@ -172,8 +180,15 @@ struct ConstituencyState {
     seats: Option<SeatResult>,
 }
 
+/// The ballot a ballot key counts: where it is on the board and its digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CountedBallot {
+    index: u64,
+    digest: [u8; 32],
+}
+
 /// `TaggedHash("urne/v1/ballot-digest", canonical ballot bytes)`: identifies a
-/// ballot for the replay rule of revotes.
+/// ballot for the replay rule of revotes and pins the ballot a revote replaces.
 pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
     crate::hash::tagged("urne/v1/ballot-digest", &[&ballot.to_bytes()])
 }
@@ -898,8 +913,9 @@ impl Record {
         }
         let key = *body.ballot_key.as_bytes();
         let state = &self.constituencies[i];
-        let superseded = state.ballots.get(&key).copied();
-        if superseded.is_none() && state.ballots.len() as u64 >= state.issuances {
+        let counted = state.ballots.get(&key).copied();
+        let superseded = counted.map(|c| c.index);
+        if counted.is_none() && state.ballots.len() as u64 >= state.issuances {
             return Err(RecordError::Mismatch(format!(
                 "more ballot keys than credentials issued in {}",
                 body.constituency
@@ -908,18 +924,17 @@ impl Record {
         // Compute the new aggregate before touching state, so errors leave it unchanged.
         let mut aggregate = state.aggregate.clone();
         let mut replaced = None;
-        if let Some(old) = superseded {
+        let new_digest = ballot_digest(ballot);
+        if let Some(CountedBallot { index: old, digest }) = counted {
             let previous = history.ballot_at(old).map_err(RecordError::History)?;
-            if previous.body.ballot_key != body.ballot_key
-                || previous.body.constituency != body.constituency
-            {
-                return Err(RecordError::History(format!(
-                    "entry {old} is not the superseded ballot"
-                )));
+            // Whoever supplies the history (an export, a service), the ballot
+            // leaving the aggregate must be the one the record counted.
+            let old_digest = ballot_digest(&previous);
+            if old_digest != digest {
+                return Err(RecordError::SupersededMismatch { index: old });
             }
             // A revote must be a new ballot: re-posting an earlier ballot of
             // the same key would undo the voter's later choice.
-            let (old_digest, new_digest) = (ballot_digest(&previous), ballot_digest(ballot));
             if new_digest == old_digest || state.superseded.contains(&new_digest) {
                 return Err(RecordError::Duplicate(
                     "ballot replays an earlier ballot of the same key".into(),
@@ -936,7 +951,13 @@ impl Record {
         let state = &mut self.constituencies[i];
         state.aggregate = aggregate;
         state.superseded.extend(replaced);
-        state.ballots.insert(key, self.next_index);
+        state.ballots.insert(
+            key,
+            CountedBallot {
+                index: self.next_index,
+                digest: new_digest,
+            },
+        );
         Ok(Applied::Ballot { superseded })
     }
 
@@ -1264,56 +1285,85 @@ impl BallotVerifier {
             .map_err(|e| RecordError::Proof(format!("ballot proof: {e}")))
     }
 
-    /// Verifies many ballots at once: credentials one by one, signatures and
-    /// proofs in two batches. On failure, falls back to one-by-one checks and
-    /// returns every invalid ballot's position with its error.
+    /// Verifies many ballots at once: credentials one by one (a ballot whose
+    /// credential or statement fails is set aside without touching the
+    /// batch), then signatures and proofs of the others in two batches. A
+    /// failing batch is split in halves, each batched again, down to single
+    /// ballots, so a few bad ballots cost a few extra batches and every valid
+    /// one stays batched. Returns every invalid ballot's position with its
+    /// error, in position order.
     pub fn verify_batch(&self, ballots: &[Ballot]) -> Result<(), Vec<(usize, RecordError)>> {
-        let single = || -> Vec<(usize, RecordError)> {
-            ballots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, b)| self.verify(b).err().map(|e| (i, e)))
-                .collect()
-        };
-        if ballots.is_empty() {
+        let mut bad = Vec::new();
+        let mut kept = Vec::with_capacity(ballots.len());
+        let mut statements = Vec::with_capacity(ballots.len());
+        for (i, b) in ballots.iter().enumerate() {
+            let checked = self
+                .credential(b)
+                .and_then(|()| self.statement(&b.body.constituency, b.body.ballot_key));
+            match checked {
+                Ok(s) => {
+                    kept.push(i);
+                    statements.push(s);
+                }
+                Err(e) => bad.push((i, e)),
+            }
+        }
+        let bodies: Vec<Vec<u8>> = kept.iter().map(|&i| ballots[i].body.to_bytes()).collect();
+        let all: Vec<usize> = (0..kept.len()).collect();
+        self.bisect(ballots, &kept, &statements, &bodies, &all, &mut bad);
+        if bad.is_empty() {
             return Ok(());
         }
-        let mut statements = Vec::with_capacity(ballots.len());
-        let mut bodies = Vec::with_capacity(ballots.len());
-        for b in ballots {
-            if self.credential(b).is_err() {
-                return Err(single());
-            }
-            match self.statement(&b.body.constituency, b.body.ballot_key) {
-                Ok(s) => statements.push(s),
-                Err(_) => return Err(single()),
-            }
-            bodies.push(b.body.to_bytes());
+        bad.sort_by_key(|(i, _)| *i);
+        Err(bad)
+    }
+
+    /// Batch-verifies signatures and proofs of the kept ballots at `part`
+    /// (positions into `kept`), halving on failure.
+    fn bisect(
+        &self,
+        ballots: &[Ballot],
+        kept: &[usize],
+        statements: &[BallotStatement],
+        bodies: &[Vec<u8>],
+        part: &[usize],
+        bad: &mut Vec<(usize, RecordError)>,
+    ) {
+        if part.is_empty() {
+            return;
         }
-        let signed: Vec<SignedMessage<'_>> = ballots
+        let signed: Vec<SignedMessage<'_>> = part
             .iter()
-            .zip(&bodies)
-            .map(|(b, m)| SignedMessage {
-                key: &b.body.ballot_key,
-                election_id: &self.election,
-                constituency: &b.body.constituency,
-                message: m,
-                signature: &b.signature,
+            .map(|&k| {
+                let b = &ballots[kept[k]];
+                SignedMessage {
+                    key: &b.body.ballot_key,
+                    election_id: &self.election,
+                    constituency: &b.body.constituency,
+                    message: &bodies[k],
+                    signature: &b.signature,
+                }
             })
             .collect();
-        let items: Vec<(&BallotStatement, &crate::ballot::EncryptedVote)> = statements
+        let items: Vec<(&BallotStatement, &crate::ballot::EncryptedVote)> = part
             .iter()
-            .zip(ballots.iter().map(|b| &b.body.vote))
+            .map(|&k| (&statements[k], &ballots[kept[k]].body.vote))
             .collect();
-        if schnorr::verify_batch(&signed).is_err() || ballot::verify_batch(&items).is_err() {
-            let bad = single();
-            // A failed batch must name at least one culprit.
-            return Err(if bad.is_empty() {
-                vec![(0, RecordError::Proof("batch verification failed".into()))]
-            } else {
-                bad
-            });
+        if schnorr::verify_batch(&signed).is_ok() && ballot::verify_batch(&items).is_ok() {
+            return;
         }
-        Ok(())
+        if let [k] = part {
+            let i = kept[*k];
+            // A ballot failing its batch of one must fail alone too; name it either way.
+            let e = self
+                .verify(&ballots[i])
+                .err()
+                .unwrap_or_else(|| RecordError::Proof("batch verification failed".into()));
+            bad.push((i, e));
+            return;
+        }
+        let (left, right) = part.split_at(part.len() / 2);
+        self.bisect(ballots, kept, statements, bodies, left, bad);
+        self.bisect(ballots, kept, statements, bodies, right, bad);
     }
 }

@@ -20,6 +20,7 @@ use crate::board::{Board, BoardError};
 use crate::election::machine::restore;
 use crate::election::registry::Elections;
 use crate::sequencer::LogRules;
+use crate::store::sealed::SecretsAtRest;
 
 /// Everything `urne serve` needs.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Mount the test-support append route (tests and benchmarks only).
     pub test_support: bool,
+    /// How secret rows (registrar keys, signer states) are kept at rest.
+    pub secrets: SecretsAtRest,
 }
 
 /// Failures of the service as a whole.
@@ -60,10 +63,14 @@ pub struct RunningServer {
 /// Opens the board and starts serving on `config.listen`.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let elections = Arc::new(Elections::default());
-    let (board, sequencer) = Board::open_with(&config.data_dir, &mut |store, log, size| {
-        let machine = restore(store, log, size, &elections).map_err(|e| e.to_string())?;
-        Ok(machine.map(|m| Box::new(m) as Box<dyn LogRules>))
-    })?;
+    let (board, sequencer) = Board::open_sealed(
+        &config.data_dir,
+        &config.secrets,
+        &mut |store, log, size| {
+            let machine = restore(store, log, size, &elections).map_err(|e| e.to_string())?;
+            Ok(machine.map(|m| Box::new(m) as Box<dyn LogRules>))
+        },
+    )?;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let board_ref = Arc::downgrade(&board);

@@ -344,6 +344,7 @@ async fn appends_need_the_organiser_token() {
         organiser_token: None,
         limits: unlimited(),
         test_support: true,
+        secrets: urne_server::store::sealed::SecretsAtRest::Sealed(common::secrets_key()),
     })
     .await
     .unwrap();

@@ -15,6 +15,7 @@ fn serve_refuses_a_weak_organiser_token() {
     let dir = tempfile::tempdir().unwrap();
     let out = urne()
         .arg("serve")
+        .env("URNE_SECRETS_KEY", "5e".repeat(32))
         .arg("--data")
         .arg(dir.path())
         .args(["--listen", "127.0.0.1:0"])
@@ -31,8 +32,9 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = urne()
         .arg("serve")
+        .env("URNE_SECRETS_KEY", "5e".repeat(32))
         .arg("--data")
-        .arg(dir.path())
+        .arg(dir.path().join("data"))
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -49,8 +51,9 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
 
     let second = urne()
         .arg("serve")
+        .env("URNE_SECRETS_KEY", "5e".repeat(32))
         .arg("--data")
-        .arg(dir.path())
+        .arg(dir.path().join("data"))
         .args(["--listen", "127.0.0.1:0"])
         .output()
         .unwrap();

@@ -21,9 +21,21 @@ impl Drop for Server {
     }
 }
 
+const SECRETS_KEY_HEX: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
+fn serve_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .env("URNE_LOG", "warn");
+    cmd
+}
+
 fn start_server(dir: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .env("URNE_SECRETS_KEY", SECRETS_KEY_HEX)
         .arg(dir.join("data"))
         .env("URNE_ORGANISER_TOKEN", TOKEN)
         .env("URNE_LOG", "warn")
@@ -321,5 +333,127 @@ fn one_voter_journey() {
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
         "{status}"
+    );
+
+    // A copy of the wallet casts a later ballot: the real wallet's check says so.
+    std::fs::copy(dir.path().join("alice.json"), dir.path().join("copy.json")).unwrap();
+    let stolen = urne.ok(&[
+        "voter",
+        "--wallet",
+        "copy.json",
+        "revote",
+        "--approve",
+        "di",
+    ]);
+    let stolen_at = stolen
+        .lines()
+        .find_map(|l| l.strip_prefix("receipt: board entry "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("receipt line")
+        .to_string();
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "receipt", "check"],
+        &format!("was replaced by a later ballot with your credential at entry {stolen_at}"),
+    );
+    let checked = urne.ok(&["voter", "--wallet", "copy.json", "receipt", "check"]);
+    assert!(checked.contains("receipt OK"), "{checked}");
+}
+
+/// Every file and directory under `dir`.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for item in std::fs::read_dir(dir).unwrap() {
+        let path = item.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        }
+        out.push(path);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn served_data_is_private_and_its_secrets_sealed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use urne_server::election::tables::{u32_key, REGISTRAR_KEYS};
+    use urne_server::election::ElectionId;
+    use urne_server::store::sealed::{SealedStore, SecretsKey};
+    use urne_server::store::sled::SledStore;
+    use urne_server::store::Store as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let election = {
+        let server = start_server(dir.path());
+        let urne = Urne {
+            dir: dir.path().to_path_buf(),
+            url: server.url.clone(),
+        };
+        let trustees: Vec<String> = (0..3)
+            .map(|i| {
+                let (out, name) = (format!("t{i}.json"), format!("t{i}"));
+                urne.ok(&["trustee", "keygen", "--out", &out, "--name", &name])
+            })
+            .collect();
+        std::fs::write(dir.path().join("manifest.toml"), manifest(&trustees)).unwrap();
+        let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
+        field(&created, "election ").to_string()
+    };
+    let data = dir.path().join("data");
+
+    // Nothing in the data directory is open to group or others.
+    let mut files = vec![data.clone()];
+    walk(&data, &mut files);
+    for f in &files {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", f.display());
+    }
+
+    // The registrar secret is nowhere in the store's bytes.
+    let mut id = [0u8; 32];
+    hex::decode_to_slice(&election, &mut id).unwrap();
+    let key = SecretsKey::from_hex(SECRETS_KEY_HEX, "test").unwrap();
+    let secret = {
+        let store = SealedStore::new(SledStore::open(&data.join("store")).unwrap(), &key);
+        store
+            .get(&ElectionId(id), REGISTRAR_KEYS, &u32_key(0))
+            .unwrap()
+            .expect("registrar key row")
+    };
+    assert_eq!(secret.len(), 32);
+    for f in files.iter().filter(|f| f.is_file()) {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_slice()),
+            "{} holds the registrar secret",
+            f.display()
+        );
+    }
+
+    // This test's own look into the store left files with its default mode.
+    let mut files = Vec::new();
+    walk(&data, &mut files);
+    for f in files.iter().filter(|f| f.is_file()) {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    // A wrong key, no key or a loosened file: the service refuses to start.
+    let refused = |cmd: &mut Command, expect: &str| {
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started: {stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+    };
+    refused(
+        serve_command(dir.path()).env("URNE_SECRETS_KEY", "11".repeat(32)),
+        "wrong secrets key",
+    );
+    refused(
+        serve_command(dir.path()).env_remove("URNE_SECRETS_KEY"),
+        "--secrets-key",
+    );
+    let db = data.join("store").join("db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    refused(
+        serve_command(dir.path()).env("URNE_SECRETS_KEY", SECRETS_KEY_HEX),
+        "chmod -R go-rwx",
     );
 }

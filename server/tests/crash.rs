@@ -37,6 +37,7 @@ async fn spawn(data: &Path, log: PathBuf) -> Server {
     tokio::task::spawn_blocking(move || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
             .arg("serve")
+            .env("URNE_SECRETS_KEY", "5e".repeat(32))
             .arg("--data")
             .arg(&data)
             .args(["--listen", "127.0.0.1:0", "--test-support-append"])

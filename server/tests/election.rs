@@ -1587,3 +1587,77 @@ async fn racing_requests_for_one_member_cannot_both_succeed() {
     assert_eq!(status["constituencies"][0]["issuances"], 1);
     server.shutdown().await.unwrap();
 }
+
+/// Hundreds of clients that ask for an export and never read it cannot hold
+/// up casts: exports are bounded in number and time, and ballots are
+/// verified on threads of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_that_nobody_reads_do_not_stop_casts() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let s = setup();
+    let (id, election, manifest, members) = open_election(&api, &s, true).await;
+    // A log of a few megabytes, more than the sockets of one client buffer.
+    let bulky = "b".repeat(64);
+    for i in 0..8u8 {
+        api.post(
+            &format!("/v1/test-support/elections/{bulky}/entries"),
+            true,
+            "application/octet-stream",
+            vec![i; 900 << 10],
+        )
+        .await
+        .ok();
+    }
+    let mut idle = Vec::new();
+    for k in 0..600 {
+        let log = if k % 2 == 0 { &bulky } else { &id };
+        let mut c = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        c.write_all(
+            format!("GET /v1/elections/{log}/export HTTP/1.1\r\nHost: urne\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        idle.push(c);
+    }
+    let status = api.status(&id).await;
+    let pk = decode_nonidentity_point(&hex32(&status["election_key"])).unwrap();
+    let verifier = BallotVerifier::new(manifest.clone(), pk);
+    for (i, m) in members.iter().enumerate().take(3) {
+        let (cred, _, _) = credential(&api, &id, election, &manifest, m, i as u64).await;
+        let c = manifest.constituency(&m.constituency).unwrap();
+        let mut r = rng("busy-choices", i as u64);
+        let ch = choices(&mut r, c.candidates.len(), c.approval_max as usize);
+        let e = voter::ballot(
+            &verifier,
+            &m.constituency,
+            &m.ballot_key,
+            &cred,
+            &ch,
+            &mut r,
+        )
+        .unwrap();
+        let cast = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            api.post(
+                &format!("/v1/elections/{id}/ballots"),
+                false,
+                CBOR,
+                e.to_bytes(),
+            ),
+        )
+        .await
+        .expect("a cast is answered while exports stall");
+        let receipt = cast.ok();
+        api.check_receipt(&id, &e.to_bytes(), &receipt).await;
+    }
+    // Exports beyond the limit were refused at once, with a stable code.
+    let busy = api.get(&format!("/v1/elections/{id}/export")).await;
+    assert!(
+        busy.status.is_success() || busy.code() == "exports_busy",
+        "{busy:?}"
+    );
+    drop(idle);
+    server.shutdown().await.unwrap();
+}

@@ -127,3 +127,101 @@ fn rule_breaking_entries_are_refused() {
     let err = try_after(f, ballot, &moved).unwrap_err();
     assert_eq!(err.code(), "wrong_election");
 }
+
+/// A history that answers the replaced ballot's index with a forged ballot.
+struct Lying<'a> {
+    board: &'a [Entry],
+    index: u64,
+    forged: &'a Entry,
+}
+
+impl BallotHistory for Lying<'_> {
+    fn ballot_at(&self, index: u64) -> Result<urne_crypto::entry::Ballot, String> {
+        let e = if index == self.index {
+            self.forged
+        } else {
+            &self.board[index as usize]
+        };
+        e.body().map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_substituted_replaced_ballot_is_refused() {
+    let fx = build(&Params::small(5));
+    let forged = urne_e2e::forgery::forge_first_revote(&fx);
+    let board: Vec<Entry> = forged
+        .entries
+        .iter()
+        .map(|b| Entry::from_bytes(b).expect("entry"))
+        .collect();
+    let ballot = Entry::from_bytes(&forged.forged).expect("forged entry");
+    let lying = Lying {
+        board: &board,
+        index: forged.index,
+        forged: &ballot,
+    };
+    let mut record = Record::open(&board[0]).expect("manifest");
+    let mut failure = None;
+    for (i, e) in board.iter().enumerate().skip(1) {
+        if let Err(err) = record.apply(e, BallotCheck::Full, &lying) {
+            failure = Some((i, err));
+            break;
+        }
+    }
+    let (at, err) = failure.expect("the forged history is refused");
+    assert_eq!(
+        err,
+        RecordError::SupersededMismatch {
+            index: forged.index
+        }
+    );
+    assert_eq!(err.code(), "history_mismatch");
+    assert!(at as u64 > forged.index, "refused at the revote");
+    assert_eq!(
+        record.size(),
+        at as u64,
+        "the record stops before the revote"
+    );
+}
+
+#[test]
+fn a_batch_names_exactly_its_bad_ballots() {
+    use urne_crypto::ballot::EncryptedVote;
+    use urne_crypto::entry::Ballot;
+    let fx = build(&Params::small(11));
+    let record = fx.replay().expect("replay");
+    let verifier = record.ballot_verifier().expect("verifier");
+    let mut ballots: Vec<Ballot> = fx
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Ballot as u8)
+        .take(24)
+        .map(|e| e.body().expect("ballot"))
+        .collect();
+    assert_eq!(verifier.verify_batch(&ballots), Ok(()));
+    // A bad credential, a signature of another ballot, a shifted ciphertext.
+    let t = ballots[3].body.credential.t;
+    ballots[3].body.credential.t = t + t;
+    ballots[10].signature = ballots[11].signature;
+    let vote = &ballots[17].body.vote;
+    let mut ciphertexts = vote.ciphertexts().to_vec();
+    ciphertexts[0].b += urne_crypto::group::h();
+    ballots[17].body.vote = EncryptedVote::from_parts(
+        ciphertexts,
+        vote.bits_proof().clone(),
+        vote.count_proof().clone(),
+        *vote.representation(),
+    );
+    let bad = verifier.verify_batch(&ballots).expect_err("bad ballots");
+    let positions: Vec<usize> = bad.iter().map(|(i, _)| *i).collect();
+    assert_eq!(positions, vec![3, 10, 17]);
+    for (i, e) in &bad {
+        assert_eq!(
+            Some(e),
+            verifier.verify(&ballots[*i]).err().as_ref(),
+            "ballot {i} fails alone with the same error"
+        );
+        assert_eq!(e.code(), "invalid_proof");
+    }
+}

@@ -191,6 +191,10 @@ pub fn verify_target(
         .as_ref()
         .map(|(s, p)| s.resume(p, !remote))
         .transpose()?;
+    let prefix = resume
+        .as_ref()
+        .map(|r| r.tree.leaves().to_vec())
+        .unwrap_or_default();
     let mut engine = Engine::new(options, resume).map_err(MonitorError::Internal)?;
     let (report, parts) = if remote {
         let service = Service::new(target).map_err(remote_error)?;
@@ -209,7 +213,7 @@ pub fn verify_target(
             .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
             .map_or(from, |cp| cp.size.max(from));
         let key_record = stored.is_none().then_some(key);
-        let mut source = ServiceSource::new(service, key_record, from, size, note);
+        let mut source = ServiceSource::new(service, key_record, (from, size), note, prefix);
         let (report, parts) = engine.run(&mut source);
         (report, parts)
     } else {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use urne_crypto::entry::Ballot;
 use urne_crypto::export::Record as ExportRecord;
 use urne_crypto::hash::Digest32;
-use urne_crypto::merkle::decode_hash_hex;
+use urne_crypto::merkle::{decode_hash_hex, leaf_hash};
 use urne_crypto::record::BallotHistory;
 
 use crate::source::{ballot_of, Item, Source, SourceError};
@@ -127,15 +127,16 @@ impl Service {
     }
 }
 
-impl BallotHistory for Service {
-    fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+impl Service {
+    /// The canonical bytes of entry `index`, fetched alone.
+    fn entry(&self, index: u64) -> Result<Vec<u8>, String> {
         let mut page = self
             .entries(index, index + 1)
             .map_err(|e| format!("fetching entry {index}: {e}"))?;
         if page.is_empty() {
             return Err(format!("the service does not serve entry {index}"));
         }
-        ballot_of(index, &page.swap_remove(0))
+        Ok(page.swap_remove(0))
     }
 }
 
@@ -149,16 +150,20 @@ pub(crate) struct ServiceSource {
     size: u64,
     note: Option<String>,
     buffer: VecDeque<Vec<u8>>,
+    /// Leaf hash of every entry read so far (the verified prefix included),
+    /// against which an entry fetched again must check.
+    leaves: Vec<Digest32>,
 }
 
 impl ServiceSource {
-    /// Entries `from..size` and then `note`, the checkpoint of `size` entries.
+    /// Entries `from..size` and then `note`, the checkpoint of `size` entries;
+    /// `prefix` holds the leaf hashes of the entries before `from`.
     pub(crate) fn new(
         service: Service,
         board_key: Option<String>,
-        from: u64,
-        size: u64,
+        (from, size): (u64, u64),
         note: String,
+        prefix: Vec<Digest32>,
     ) -> Self {
         ServiceSource {
             service,
@@ -168,7 +173,26 @@ impl ServiceSource {
             size,
             note: Some(note),
             buffer: VecDeque::new(),
+            leaves: prefix,
         }
+    }
+}
+
+impl BallotHistory for ServiceSource {
+    /// An earlier entry, fetched again, must hash to the leaf computed when it
+    /// was first read: the service cannot answer with another ballot.
+    fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+        let expected = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.leaves.get(i))
+            .ok_or_else(|| format!("entry {index} has not been read"))?;
+        let bytes = self.service.entry(index)?;
+        if leaf_hash(&bytes) != *expected {
+            return Err(format!(
+                "the service served entry {index} again with other bytes than the first time"
+            ));
+        }
+        ballot_of(index, &bytes)
     }
 }
 
@@ -190,13 +214,14 @@ impl Source for ServiceSource {
         }
         if let Some(e) = self.buffer.pop_front() {
             self.next += 1;
+            self.leaves.push(leaf_hash(&e));
             return Ok(Some(ExportRecord::Entry(e)));
         }
         Ok(self.note.take().map(ExportRecord::FinalCheckpoint))
     }
 
     fn history(&self) -> &dyn BallotHistory {
-        &self.service
+        self
     }
 
     fn progress(&self) -> (u64, Option<u64>) {

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use urne_crypto::merkle::{consistency_proof, leaf_hash, Frontier, MerkleError, NodeId};
 use urne_e2e::fixture::{build, Fixture, Params};
+use urne_e2e::forgery::forge_first_revote;
 
 /// What the fake service serves: a board (possibly forked) and its visible size.
 struct Served {
@@ -23,6 +24,8 @@ struct Served {
     entries: Vec<Vec<u8>>,
     nodes: HashMap<NodeId, [u8; 32]>,
     size: usize,
+    /// An entry served instead of the board's when it is fetched alone again.
+    again: Option<(u64, Vec<u8>)>,
 }
 
 impl Served {
@@ -37,6 +40,7 @@ impl Served {
             entries,
             nodes,
             size,
+            again: None,
         }
     }
 
@@ -64,6 +68,13 @@ impl Served {
             ),
             Some("/entries") => {
                 let start = q.get("start").copied().unwrap_or(0);
+                if let Some((index, bytes)) = &self.again {
+                    if start == *index && q.get("end") == Some(&(index + 1)) {
+                        let page = vec![Base64::encode_string(bytes)];
+                        let body = json!({ "start": start, "size": size, "entries": page });
+                        return (200, "application/json", body.to_string());
+                    }
+                }
                 let end = q
                     .get("end")
                     .copied()
@@ -235,4 +246,40 @@ fn a_forked_service_is_caught() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_service_forging_a_revote_history_is_caught() {
+    let fixture = build(&Params::small(43));
+    let forged = forge_first_revote(&fixture);
+    let n = forged.entries.len();
+    // As a file, the forged board is invalid: its tally does not follow from its ballots.
+    let file = std::env::temp_dir().join(format!(
+        "urne-verify-service-forged-{}.export",
+        std::process::id()
+    ));
+    std::fs::write(&file, fixture.export_of(&forged.entries)).expect("write");
+    let (code, report) = run(file.to_str().expect("path"), None);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 1, "{report:#}");
+
+    // Served, with the replaced ballot answered by a forged one when fetched again.
+    let mut served = Served::new(fixture, forged.entries.clone(), n);
+    served.again = Some((forged.index, forged.forged.clone()));
+    let served = Arc::new(Mutex::new(served));
+    let url = serve(served.clone());
+    let (code, report) = run(&url, None);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(check(&report, "ballots")["status"], "fail", "{report:#}");
+
+    // The same when monitoring resumes after the replaced ballot.
+    let state = temp_state();
+    served.lock().expect("lock").size = forged.index as usize + 1;
+    let (code, report) = run(&url, Some(&state));
+    assert_eq!(code, 0, "{report:#}");
+    served.lock().expect("lock").size = n;
+    let (code, report) = run(&url, Some(&state));
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(check(&report, "ballots")["status"], "fail", "{report:#}");
+    let _ = std::fs::remove_file(&state);
 }

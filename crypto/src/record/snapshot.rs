@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use minicbor::bytes::ByteArray;
 use minicbor::{Decode, Encode};
 
-use super::{ConstituencyState, Phase, Record, RecordError};
+use super::{ConstituencyState, CountedBallot, Phase, Record, RecordError};
 use crate::dkg;
 use crate::elgamal::Ciphertext;
 use crate::encoding::Canonical;
@@ -48,6 +48,8 @@ struct BallotKeyIndex {
     key: [u8; 32],
     #[n(1)]
     index: u64,
+    #[cbor(n(2), with = "minicbor::bytes")]
+    digest: [u8; 32],
 }
 
 #[derive(Encode, Decode)]
@@ -140,9 +142,10 @@ impl Record {
                 let mut ballots: Vec<BallotKeyIndex> = c
                     .ballots
                     .iter()
-                    .map(|(key, index)| BallotKeyIndex {
+                    .map(|(key, counted)| BallotKeyIndex {
                         key: *key,
-                        index: *index,
+                        index: counted.index,
+                        digest: counted.digest,
                     })
                     .collect();
                 ballots.sort_by_key(|a| a.key);
@@ -193,6 +196,13 @@ impl Record {
         if s.constituencies.len() != s.manifest.constituencies.len() {
             return Err(snapshot_error("constituency count"));
         }
+        // One counted ballot per key, in the order `snapshot` writes them.
+        if s.constituencies
+            .iter()
+            .any(|c| c.ballots.windows(2).any(|w| w[0].key >= w[1].key))
+        {
+            return Err(snapshot_error("ballot keys not strictly ascending"));
+        }
         let mut pool: BTreeMap<String, Vec<PoolMember>> = BTreeMap::new();
         for m in s.members.iter().filter(|m| !m.pool_pseudonym.is_empty()) {
             pool.entry(m.constituency.clone())
@@ -210,7 +220,17 @@ impl Record {
             .into_iter()
             .map(|c| ConstituencyState {
                 issuances: c.issuances,
-                ballots: c.ballots.into_iter().map(|b| (b.key, b.index)).collect(),
+                ballots: c
+                    .ballots
+                    .into_iter()
+                    .map(|b| {
+                        let counted = CountedBallot {
+                            index: b.index,
+                            digest: b.digest,
+                        };
+                        (b.key, counted)
+                    })
+                    .collect(),
                 aggregate: c.aggregate,
                 shares: c.shares.into_iter().map(|sh| (sh.trustee, sh)).collect(),
                 tally: c.tally,

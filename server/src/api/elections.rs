@@ -204,12 +204,25 @@ pub async fn export(
     ElectionPath(id): ElectionPath,
 ) -> Result<Response, ApiError> {
     let head = state.board.head(&id)?;
+    // A bounded number of exports hold a blocking thread each, and each gives
+    // up on a client that takes no chunk for `export_stall`: slow readers
+    // cannot fill Tokio's blocking pool.
+    let permit = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::ExportsBusy)?;
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(8);
     let board = state.board.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let stall = state.export_stall;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let out = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
+            runtime,
+            stall,
         };
         let result = board.export(&id, &head, out).and_then(|mut out| {
             out.flush()?;
@@ -218,7 +231,7 @@ pub async fn export(
         if let Err(e) = result {
             tracing::warn!(error = %e, election = %id, "export stopped");
             // Cut the stream: a truncated export has no final checkpoint.
-            let _ = tx.blocking_send(Err(io::Error::other("export failed")));
+            let _ = tx.try_send(Err(io::Error::other("export failed")));
         }
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
@@ -232,10 +245,13 @@ pub async fn export(
 /// Bytes per chunk of the export stream.
 const CHUNK: usize = 64 << 10;
 
-/// A `Write` that sends full chunks into the response stream (blocking).
+/// A `Write` that sends full chunks into the response stream (blocking, for
+/// at most `stall` per chunk).
 struct ChannelWriter {
     tx: mpsc::Sender<io::Result<Bytes>>,
     buf: Vec<u8>,
+    runtime: tokio::runtime::Handle,
+    stall: std::time::Duration,
 }
 
 impl ChannelWriter {
@@ -244,9 +260,21 @@ impl ChannelWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        let sent = self.runtime.block_on(tokio::time::timeout(
+            self.stall,
+            self.tx.send(Ok(Bytes::from(chunk))),
+        ));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client went away",
+            )),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )),
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub enum ApiError {
     /// The server is shutting down (503).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// As many exports as the server streams at once are running (503).
+    #[error("too many exports at once; retry later")]
+    ExportsBusy,
     /// The board's storage failed; it takes no more entries until restarted (503).
     #[error("the board's storage is unavailable")]
     StorageUnavailable,
@@ -106,7 +109,9 @@ impl ApiError {
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Timeout | ShuttingDown | StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Timeout | ShuttingDown | ExportsBusy | StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,6 +136,7 @@ impl ApiError {
             RateLimited => "rate_limited",
             Timeout => "timeout",
             ShuttingDown => "shutting_down",
+            ExportsBusy => "exports_busy",
             StorageUnavailable => "storage_unavailable",
             Internal => "internal_error",
         }
@@ -212,6 +218,7 @@ mod tests {
             (ApiError::BodyTooLarge, 413, "body_too_large"),
             (ApiError::RateLimited, 429, "rate_limited"),
             (ApiError::ShuttingDown, 503, "shutting_down"),
+            (ApiError::ExportsBusy, 503, "exports_busy"),
         ];
         for (error, status, code) in cases {
             let response = error.into_response();

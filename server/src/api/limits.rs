@@ -50,6 +50,10 @@ pub struct Limits {
     pub page_bytes: usize,
     /// Time allowed, once shutdown starts, for in-flight requests to finish.
     pub drain_timeout: Duration,
+    /// Exports streamed at once; further ones get 503 `exports_busy`.
+    pub max_exports: usize,
+    /// Time an export may wait for its client to take the next chunk before it is cut.
+    pub export_stall_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -64,6 +68,8 @@ impl Default for Limits {
             page_entries: 1000,
             page_bytes: 4 << 20,
             drain_timeout: Duration::from_secs(30),
+            max_exports: 16,
+            export_stall_timeout: Duration::from_secs(30),
         }
     }
 }

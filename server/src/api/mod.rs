@@ -49,6 +49,10 @@ pub struct AppState {
     pub organiser: Option<Arc<OrganiserToken>>,
     /// Bounds on pages of entries.
     pub page: PageLimit,
+    /// Exports streaming now (at most `Limits::max_exports`).
+    pub exports: Arc<tokio::sync::Semaphore>,
+    /// How long an export waits for a client that does not read.
+    pub export_stall: std::time::Duration,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -72,6 +76,8 @@ impl AppState {
                 entries: limits.page_entries,
                 bytes: limits.page_bytes,
             },
+            exports: Arc::new(tokio::sync::Semaphore::new(limits.max_exports.max(1))),
+            export_stall: limits.export_stall_timeout,
             shutting_down: Arc::default(),
         }
     }

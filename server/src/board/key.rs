@@ -115,7 +115,7 @@ impl BoardSecret {
 
 /// Writes `contents` to `path` with mode 0600, atomically: a crash leaves
 /// either no key file or the whole one.
-pub(super) fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: String) -> std::io::Result<()> {
     let contents = Zeroizing::new(contents);
     let tmp = path.with_extension("key.tmp");
     let mut options = fs::OpenOptions::new();

@@ -23,6 +23,8 @@ use crate::sequencer::{
     AppendError, AppendRequest, Appended, CheckpointSigner, Head, Heads, LogRules, LogState,
     Sequencer, SequencerThread, UpdateRequest,
 };
+use crate::store::permissions::{self, PermissionsError};
+use crate::store::sealed::{SealedStore, SecretsAtRest};
 use crate::store::sled::SledStore;
 use crate::store::{Digest, Store, StoreError, Table};
 use key::{BoardKeyError, BoardSecret};
@@ -56,6 +58,9 @@ pub enum BoardError {
     /// The board key could not be loaded.
     #[error(transparent)]
     Key(#[from] BoardKeyError),
+    /// The data directory is open to other users.
+    #[error(transparent)]
+    Permissions(#[from] PermissionsError),
     /// A stored checkpoint does not match the log it belongs to.
     #[error("log {log}: {message}")]
     Inconsistent {
@@ -123,8 +128,24 @@ impl Board {
         data_dir: &Path,
         loader: &mut RulesLoader<'_>,
     ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
-        std::fs::create_dir_all(data_dir)?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
+        Self::open_sealed(data_dir, &SecretsAtRest::Plain, loader)
+    }
+
+    /// Opens the board in `data_dir` (created mode 0700 if needed; refused if
+    /// open to other users), keeping secret rows as `secrets` says, rebuilds
+    /// each log's rules with `loader`, and starts its writer.
+    pub fn open_sealed(
+        data_dir: &Path,
+        secrets: &SecretsAtRest,
+        loader: &mut RulesLoader<'_>,
+    ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
+        permissions::private_file_mask();
+        permissions::prepare_data_dir(data_dir)?;
+        let sled = SledStore::open(&data_dir.join(STORE_DIR))?;
+        let store: Arc<dyn Store> = match secrets {
+            SecretsAtRest::Plain => Arc::new(sled),
+            SecretsAtRest::Sealed(key) => Arc::new(SealedStore::new(sled, key)),
+        };
         let sizes = store.logs()?;
         let key_path = data_dir.join(key::KEY_FILE);
         if !sizes.is_empty() && !key_path.exists() {
@@ -369,6 +390,17 @@ mod tests {
     const MEMBERS: Table = Table::new("members");
     const ID: ElectionId = ElectionId([5; 32]);
 
+    /// A temporary data directory only its owner may open (the board refuses others).
+    fn private_tempdir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        dir
+    }
+
     async fn board_with_entries(dir: &Path, n: u8) {
         let (board, thread) = Board::open(dir).unwrap();
         for i in 0..n {
@@ -382,7 +414,7 @@ mod tests {
 
     #[tokio::test]
     async fn reopening_restores_heads_rows_and_proofs() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_tempdir();
         board_with_entries(dir.path(), 5).await;
         let (board, thread) = Board::open(dir.path()).unwrap();
         let head = board.head(&ID).unwrap();
@@ -409,7 +441,7 @@ mod tests {
 
     #[tokio::test]
     async fn opening_refuses_a_store_that_disagrees_with_its_checkpoint() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_tempdir();
         board_with_entries(dir.path(), 3).await;
         {
             // Replace the checkpoint for size 3 by a validly signed one over another root.
@@ -433,7 +465,7 @@ mod tests {
 
     #[tokio::test]
     async fn opening_refuses_a_checkpoint_signed_by_another_key() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_tempdir();
         board_with_entries(dir.path(), 2).await;
         let key_file = dir.path().join(key::KEY_FILE);
         std::fs::remove_file(&key_file).unwrap();

@@ -17,6 +17,7 @@ use crate::api::board::Receipt;
 use crate::api::limits::Limits;
 use crate::election::ElectionId;
 use crate::server::{self, ServerConfig};
+use crate::store::sealed::{SecretsAtRest, SecretsKey};
 
 /// Arguments of `urne bench-board`.
 #[derive(Debug, clap::Args)]
@@ -73,7 +74,10 @@ impl Rate {
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let bench = |e: String| CliError::Bench(e);
     let temp = tempfile::tempdir()?;
-    let data_dir = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| temp.path().join("data"));
     let limits = Limits {
         read_rate: None,
         write_rate: None,
@@ -86,6 +90,9 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         organiser_token: Some(OrganiserToken::new(TOKEN).map_err(|e| bench(e.to_string()))?),
         limits,
         test_support: true,
+        secrets: SecretsAtRest::Sealed(
+            SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
     })
     .await?;
     let base = format!("http://{}", running.local_addr());

@@ -36,6 +36,7 @@ use super::CliError;
 use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::server::{self, ServerConfig};
+use crate::store::sealed::{SecretsAtRest, SecretsKey};
 
 /// Arguments of `urne bench-election`.
 #[derive(Debug, clap::Args)]
@@ -55,6 +56,10 @@ pub struct BenchElectionArgs {
     /// Casts (revotes) sent at the fixed rate.
     #[arg(long, default_value_t = 500)]
     pub offered: usize,
+    /// Percentage of the sustained casts that are garbage (a ballot whose
+    /// credential does not verify, refused with 422), mixed evenly among the valid ones.
+    #[arg(long, default_value_t = 0.0)]
+    pub garbage: f64,
     /// Inclusion proofs read.
     #[arg(long, default_value_t = 20000)]
     pub proofs: u64,
@@ -138,7 +143,10 @@ fn hex32(v: &Value) -> Result<[u8; 32], String> {
 pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
     let bench = CliError::Bench;
     let temp = tempfile::tempdir()?;
-    let data_dir = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| temp.path().join("data"));
     let running = server::start(ServerConfig {
         data_dir,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -150,6 +158,9 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
             ..Limits::default()
         },
         test_support: false,
+        secrets: SecretsAtRest::Sealed(
+            SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
     })
     .await?;
     let http = Http {
@@ -393,24 +404,85 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
         proving.as_secs_f64(),
         rayon::current_num_threads()
     );
+    // Garbage casts: a valid ballot's body under a credential that does not verify.
+    let pct = args.garbage.clamp(0.0, 90.0);
+    let garbage = ((n as f64) * pct / (100.0 - pct)).round() as usize;
+    let forged: Vec<Vec<u8>> = (0..garbage)
+        .map(|g| {
+            let i = g % n;
+            let wrong = Credential {
+                t: creds[i].t + creds[i].t,
+                ..creds[i]
+            };
+            let mut r = rng(11, g as u64);
+            let choices: Vec<bool> = (0..args.candidates).map(|c| c == 0).collect();
+            voter::ballot(
+                &verifier,
+                "all",
+                &voters[i].ballot_key,
+                &wrong,
+                &choices,
+                &mut r,
+            )
+            .map(|e| e.to_bytes())
+            .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    // Valid and garbage casts interleaved evenly: `None` is the next valid ballot.
+    let total = n + garbage;
+    let order: Arc<Vec<Option<usize>>> = Arc::new({
+        let mut order = Vec::with_capacity(total);
+        let (mut g, mut v) = (0usize, 0usize);
+        for k in 0..total {
+            if g < garbage && (k + 1) * garbage >= (g + 1) * total {
+                order.push(Some(g));
+                g += 1;
+            } else {
+                order.push(None);
+                v += 1;
+            }
+        }
+        debug_assert_eq!(v, n);
+        order
+    });
+    let forged = Arc::new(forged);
     next.store(0, Ordering::Relaxed);
+    let valid = Arc::new(AtomicUsize::new(0));
     let rate = {
         let (http, id, ballots, next) = (http.clone(), id.clone(), ballots.clone(), next.clone());
-        measure(clients, n as u64, move |_, _| {
+        let (order, forged, valid) = (order.clone(), forged.clone(), valid.clone());
+        measure(clients, total as u64, move |_, _| {
             let (http, id, ballots, next) =
                 (http.clone(), id.clone(), ballots.clone(), next.clone());
+            let (order, forged, valid) = (order.clone(), forged.clone(), valid.clone());
             async move {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                http.cbor(&format!("/v1/elections/{id}/ballots"), ballots[i].clone())
-                    .await
-                    .map(drop)
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let path = format!("/v1/elections/{id}/ballots");
+                match order[k] {
+                    None => {
+                        let i = valid.fetch_add(1, Ordering::Relaxed);
+                        http.cbor(&path, ballots[i].clone()).await.map(drop)
+                    }
+                    Some(g) => match http.cbor(&path, forged[g].clone()).await {
+                        Err(e) if e.contains("422") => Ok(()),
+                        Err(e) => Err(e),
+                        Ok(_) => Err("a garbage ballot was accepted".into()),
+                    },
+                }
             }
         })
         .await?
     };
     rows.push((
-        format!("ballot cast ({} candidates), sustained", args.candidates),
-        n,
+        if garbage == 0 {
+            format!("ballot cast ({} candidates), sustained", args.candidates)
+        } else {
+            format!(
+                "ballot cast ({} candidates), sustained, {pct} % garbage",
+                args.candidates
+            )
+        },
+        total,
         clients,
         rate,
     ));

@@ -10,6 +10,7 @@ use super::CliError;
 use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::server::{self, ServerConfig};
+use crate::store::sealed::{SecretsAtRest, SecretsKey, SECRETS_KEY_ENV};
 
 /// Arguments of `urne serve`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +30,20 @@ pub struct ServeArgs {
         value_name = "TOKEN"
     )]
     pub organiser_token: Option<String>,
+    /// File holding the key that seals the secrets kept in the store
+    /// (registrar keys, signer states): 64 hex digits, mode 0600, created if
+    /// missing. Keep it outside the data directory and back it up.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_key: Option<PathBuf>,
+    /// The secrets key itself, 64 hex digits (instead of `--secrets-key`).
+    #[arg(
+        long = "secrets-key-hex",
+        env = SECRETS_KEY_ENV,
+        hide_env_values = true,
+        hide = true,
+        conflicts_with = "secrets_key"
+    )]
+    pub secrets_key_hex: Option<String>,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
@@ -71,12 +86,25 @@ impl ServeArgs {
             write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
             ..Limits::default()
         };
+        let key = match (&self.secrets_key_hex, &self.secrets_key) {
+            (Some(hex), _) => SecretsKey::from_hex(hex, SECRETS_KEY_ENV),
+            (None, Some(file)) => SecretsKey::load_or_create(file, &self.data),
+            (None, None) => {
+                return Err(CliError::Usage(format!(
+                    "urne serve keeps the registrar keys encrypted at rest and needs a key for it: \
+                     pass --secrets-key FILE (created if missing; keep it outside the data \
+                     directory and back it up) or set {SECRETS_KEY_ENV} to 64 hex digits"
+                )))
+            }
+        }
+        .map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(ServerConfig {
             data_dir: self.data.clone(),
             listen: self.listen,
             organiser_token,
             limits,
             test_support: self.test_support_append,
+            secrets: SecretsAtRest::Sealed(key),
         })
     }
 }

@@ -127,7 +127,27 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                     "vote first with `urne voter vote --approve ...`",
                 )
             })?;
-            let check = check_receipt(&client, &w.election_id()?, &cast.receipt).await?;
+            let ballot_key = *w.ballot_secret_key()?.public_key().as_bytes();
+            let (check, standing) = check_receipt(
+                &client,
+                &w.election_id()?,
+                &cast.receipt,
+                &w.constituency,
+                ballot_key,
+            )
+            .await?;
+            if let receipt::BallotStanding::Replaced { by } = standing {
+                return Err(Failure::new(
+                    format!(
+                        "your ballot at entry {} was replaced by a later ballot with your \
+                         credential at entry {by}",
+                        cast.receipt.index
+                    ),
+                    "someone holding a copy of your wallet voted in your place: tell the \
+                     organiser, keep your wallet file safe, and vote again with \
+                     `urne voter revote --approve ...` (the last ballot counts)",
+                ));
+            }
             println!(
                 "receipt OK: ballot at board entry {} is included in the board of size {} (root {}), \
                  which extends the receipt's board of size {}",
@@ -499,27 +519,32 @@ pub async fn vote(
     Ok(receipt)
 }
 
-/// Re-checks a stored receipt against a fresh checkpoint.
+/// Re-checks a stored ballot receipt against a fresh checkpoint by reading
+/// the whole board (so the service does not learn which entry is the
+/// voter's), and says whether a later ballot with the same key replaced it.
 pub async fn check_receipt(
     client: &Client,
     election: &[u8; 32],
     stored: &Receipt,
-) -> Result<receipt::ReceiptCheck, Failure> {
+    constituency: &str,
+    ballot_key: [u8; 32],
+) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding), Failure> {
     let (fresh, _) = client.checkpoint(election).await?;
-    let inclusion = client
-        .inclusion_proof(election, stored.index, fresh.size)
-        .await?;
-    let consistency = if stored.size == fresh.size {
-        Vec::new()
-    } else {
-        client
-            .consistency_proof(election, stored.size, fresh.size)
-            .await?
-    };
-    Ok(receipt::recheck_receipt(
-        stored,
-        &fresh,
-        &inclusion,
-        &consistency,
-    )?)
+    let mut scan = receipt::BoardScan::new(stored, constituency, ballot_key);
+    while scan.size() < fresh.size {
+        let page = client
+            .entries_page(election, scan.size(), Some(fresh.size))
+            .await?;
+        if page.is_empty() {
+            return Err(Failure::plain(format!(
+                "the service serves no board entry {} although its checkpoint has {}",
+                scan.size(),
+                fresh.size
+            )));
+        }
+        for bytes in page.iter().take((fresh.size - scan.size()) as usize) {
+            scan.push(bytes)?;
+        }
+    }
+    Ok(scan.finish(&fresh)?)
 }

@@ -159,28 +159,63 @@ pub struct Setup {
     pub opened: bool,
 }
 
-/// Reads the setup part of a board. Every entry used is checked to be signed
-/// by the board key named in the manifest, which must be the pinned key.
+/// Reads the setup part of a board and replays it through a [`Record`], as
+/// the verifier would: every entry's signer and rules are checked, and the
+/// election key must be the one the posted dealings and complaints determine
+/// (a service cannot hand a voter a key of its own, even on a forked board).
+/// The entries read must hash to the signed checkpoint (directly, or by a
+/// consistency proof when reading stops at the entry that opens the vote).
 pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, ClientError> {
     let (checkpoint, _) = client.checkpoint(election).await?;
     let mut at = 0u64;
     let mut setup: Option<Setup> = None;
-    while at < checkpoint.size {
+    let mut record: Option<Record> = None;
+    let mut frontier = merkle::Frontier::new();
+    let none = BallotStore::default();
+    'read: while at < checkpoint.size {
         let page = client
             .entries_page(election, at, Some(checkpoint.size))
             .await?;
         if page.is_empty() {
             return Err(ClientError::decode(format!("the board has no entry {at}")));
         }
-        for bytes in page {
+        for bytes in page.into_iter().take((checkpoint.size - at) as usize) {
+            frontier
+                .append(merkle::leaf_hash(&bytes))
+                .map_err(|e| ClientError::decode(format!("entry {at}: {e}")))?;
             let entry = Entry::from_bytes(&bytes)
                 .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
             let kind = entry
                 .kind()
                 .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-            match setup.as_mut() {
-                None => {
+            match (setup.as_mut(), record.as_mut()) {
+                (Some(s), Some(r)) => {
+                    r.apply(&entry, BallotCheck::Deferred, &none)
+                        .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+                    let body =
+                        |e: urne_crypto::entry::EntryError| ClientError::proof(e.to_string());
+                    match kind {
+                        EntryKind::Roster => {
+                            let roster: Roster = entry.body().map_err(body)?;
+                            s.roster.extend(roster.members);
+                        }
+                        EntryKind::ElectionKey => {
+                            s.election_key = Some(entry.body().map_err(body)?);
+                        }
+                        EntryKind::Open => {
+                            s.opened = true;
+                            at += 1;
+                            break 'read;
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {
                     let manifest = manifest_of(client, election, &entry).await?;
+                    record = Some(
+                        Record::open(&entry)
+                            .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?,
+                    );
                     setup = Some(Setup {
                         manifest,
                         manifest_entry: bytes,
@@ -189,42 +224,36 @@ pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, Client
                         opened: false,
                     });
                 }
-                Some(s) => {
-                    let board = s.manifest.board_key;
-                    let signed = |e: &Entry| {
-                        e.verify_signer(&board).map_err(|_| {
-                            ClientError::proof(format!("entry {at} is not signed by the board"))
-                        })
-                    };
-                    match kind {
-                        EntryKind::Roster => {
-                            signed(&entry)?;
-                            let r: Roster = entry
-                                .body()
-                                .map_err(|e| ClientError::proof(e.to_string()))?;
-                            s.roster.extend(r.members);
-                        }
-                        EntryKind::ElectionKey => {
-                            signed(&entry)?;
-                            s.election_key = Some(
-                                entry
-                                    .body()
-                                    .map_err(|e| ClientError::proof(e.to_string()))?,
-                            );
-                        }
-                        EntryKind::Open => {
-                            signed(&entry)?;
-                            s.opened = true;
-                            return setup.ok_or_else(|| ClientError::decode("empty board"));
-                        }
-                        _ => {}
-                    }
-                }
             }
             at += 1;
         }
     }
-    setup.ok_or_else(|| ClientError::decode("the board is empty"))
+    let setup = setup.ok_or_else(|| ClientError::decode("the board is empty"))?;
+    let root = frontier.root();
+    if at == checkpoint.size {
+        if root != checkpoint.root {
+            return Err(ClientError::proof(
+                "the entries do not hash to the checkpoint's root",
+            ));
+        }
+    } else {
+        let proof = client
+            .consistency_proof(election, at, checkpoint.size)
+            .await?;
+        merkle::verify_consistency(
+            at,
+            checkpoint.size,
+            &root,
+            &checkpoint.root,
+            &super::receipt::decode_hashes(&proof)?,
+        )
+        .map_err(|e| {
+            ClientError::proof(format!(
+                "the setup entries are not a prefix of the signed board: {e}"
+            ))
+        })?;
+    }
+    Ok(setup)
 }
 
 async fn manifest_of(

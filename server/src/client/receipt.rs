@@ -6,6 +6,8 @@
 use base64ct::{Base64, Encoding};
 use serde::{Deserialize, Serialize};
 use urne_crypto::checkpoint::{self, election_origin, Checkpoint, NoteVerifier};
+use urne_crypto::encoding::Canonical;
+use urne_crypto::entry::{Ballot, Entry, EntryKind};
 use urne_crypto::hash::Digest32;
 use urne_crypto::merkle;
 
@@ -177,6 +179,123 @@ pub fn recheck_receipt(
         size: fresh.size,
         root: fresh.root,
     })
+}
+
+/// Whether the ballot of a receipt still counts, by a read of the whole board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BallotStanding {
+    /// No later ballot carries the same ballot key: this one counts.
+    Counted,
+    /// A later ballot with the same ballot key replaced it.
+    Replaced {
+        /// Board index of the replacing ballot.
+        by: u64,
+    },
+}
+
+/// Re-checks a ballot receipt by reading every entry of the board from 0 to
+/// a fresh checkpoint's size, so that the service does not learn which entry
+/// is the voter's (no inclusion or consistency proof for one index is asked
+/// for). Feed it every entry in order with [`BoardScan::push`], then
+/// [`BoardScan::finish`] checks the recomputed roots and says whether a later
+/// ballot with the same key replaced the voter's.
+pub struct BoardScan<'a> {
+    receipt: &'a Receipt,
+    constituency: &'a str,
+    ballot_key: [u8; 32],
+    frontier: merkle::Frontier,
+    receipt_root: Option<Digest32>,
+    receipt_leaf: Option<Digest32>,
+    replaced_by: Option<u64>,
+}
+
+impl<'a> BoardScan<'a> {
+    /// Starts a scan for the ballot of `receipt`, cast in `constituency` under `ballot_key`.
+    pub fn new(receipt: &'a Receipt, constituency: &'a str, ballot_key: [u8; 32]) -> Self {
+        BoardScan {
+            receipt,
+            constituency,
+            ballot_key,
+            frontier: merkle::Frontier::new(),
+            receipt_root: None,
+            receipt_leaf: None,
+            replaced_by: None,
+        }
+    }
+
+    /// Number of entries read so far.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// Reads the next entry (canonical bytes).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        let index = self.frontier.size();
+        let leaf = merkle::leaf_hash(bytes);
+        self.frontier
+            .append(leaf)
+            .map_err(|e| ClientError::decode(format!("board entry {index}: {e}")))?;
+        if index == self.receipt.index {
+            self.receipt_leaf = Some(leaf);
+        }
+        if self.frontier.size() == self.receipt.size {
+            self.receipt_root = Some(self.frontier.root());
+        }
+        if index > self.receipt.index && self.replaced_by.is_none() {
+            let entry = Entry::from_bytes(bytes)
+                .map_err(|e| ClientError::decode(format!("board entry {index}: {e}")))?;
+            if entry.kind == EntryKind::Ballot as u8 {
+                let ballot: Ballot = entry
+                    .body()
+                    .map_err(|e| ClientError::decode(format!("board entry {index}: {e}")))?;
+                if ballot.body.ballot_key.as_bytes() == &self.ballot_key
+                    && ballot.body.constituency == self.constituency
+                {
+                    self.replaced_by = Some(index);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what was read against `fresh`: all of it hashes to the fresh
+    /// root, its first `receipt.size` entries to the receipt's root, and the
+    /// receipt's entry is at its index; then says whether the ballot counts.
+    pub fn finish(self, fresh: &Checkpoint) -> Result<(ReceiptCheck, BallotStanding), ClientError> {
+        if fresh.size < self.receipt.size {
+            return Err(ClientError::proof(format!(
+                "the board shrank: receipt at size {}, checkpoint at size {}",
+                self.receipt.size, fresh.size
+            )));
+        }
+        if self.frontier.size() != fresh.size || self.frontier.root() != fresh.root {
+            return Err(ClientError::proof(
+                "the board's entries do not hash to its fresh checkpoint",
+            ));
+        }
+        if self.receipt_root != Some(self.receipt.root_hash()?) {
+            return Err(ClientError::proof(
+                "the board no longer extends the receipt's checkpoint (history was rewritten)",
+            ));
+        }
+        if self.receipt_leaf != Some(self.receipt.leaf_hash()?) {
+            return Err(ClientError::proof(format!(
+                "board entry {} is no longer your ballot",
+                self.receipt.index
+            )));
+        }
+        let standing = match self.replaced_by {
+            Some(by) => BallotStanding::Replaced { by },
+            None => BallotStanding::Counted,
+        };
+        Ok((
+            ReceiptCheck {
+                size: fresh.size,
+                root: fresh.root,
+            },
+            standing,
+        ))
+    }
 }
 
 #[cfg(test)]

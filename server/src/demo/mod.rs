@@ -38,6 +38,7 @@ use crate::client::draft::{ContributorDraft, TrusteeDraft};
 use crate::client::keys::KeyFile;
 use crate::client::{board, secret_file, voter as steps, Client, ClientError};
 use crate::server::{self, ServerConfig};
+use crate::store::sealed::SecretsAtRest;
 use population::{Member, Shape};
 
 /// Size presets.
@@ -294,7 +295,6 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         }
     };
     let io = |what: &str, e: std::io::Error| Failure::plain(format!("{what}: {e}"));
-    std::fs::create_dir_all(root.join("data")).map_err(|e| io("data directory", e))?;
     std::fs::create_dir_all(root.join("keys")).map_err(|e| io("keys directory", e))?;
 
     // The service.
@@ -313,6 +313,8 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
             ..Limits::default()
         },
         test_support: false,
+        // The demo's data is throw-away: its secret rows stay in the clear.
+        secrets: SecretsAtRest::Plain,
     };
     let running = server::start(config)
         .await

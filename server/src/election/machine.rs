@@ -121,7 +121,7 @@ impl ElectionMachine {
                 tracing::error!(error = %e, "store read failed while replacing a ballot");
                 Err(AppendError::Unavailable)
             }
-            Err(e @ RecordError::History(_)) => {
+            Err(e @ (RecordError::History(_) | RecordError::SupersededMismatch { .. })) => {
                 tracing::error!(error = %e, "ballot history inconsistent with the record");
                 Err(AppendError::Internal)
             }

@@ -1,8 +1,9 @@
 //! Ballot verification before sequencing, in batches.
 //!
 //! A pool of workers, one per core: each takes every ballot waiting (up to
-//! [`MAX_BATCH`]) and verifies them together on a blocking thread
-//! ([`BallotVerifier::verify_batch`]: credentials one by one, signatures and
+//! [`MAX_BATCH`]) and verifies them together on the verification pool's own
+//! threads (never Tokio's blocking pool, which slow clients of other routes
+//! could fill) ([`BallotVerifier::verify_batch`]: credentials one by one, signatures and
 //! proofs as two batches). Under light load a batch is a single ballot, so
 //! nothing waits for a batch to fill; under heavy load batches grow by
 //! themselves. A batch that fails is re-checked ballot by ballot, so one
@@ -44,6 +45,19 @@ pub enum VerificationError {
 #[derive(Clone)]
 pub struct BallotChecker {
     tx: mpsc::Sender<Job>,
+}
+
+/// The threads that verify ballots, one per core, shared by every checker.
+fn verification_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("urne-verify-{i}"))
+            .build()
+            .map_err(|e| tracing::error!(error = %e, "no ballot verification threads"))
+            .ok()
+    })
+    .as_ref()
 }
 
 impl BallotChecker {
@@ -97,7 +111,15 @@ async fn worker(rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             batch
         };
         // A panic in verification drops the replies: those casts see `Stopped`.
-        let _ = tokio::task::spawn_blocking(move || verify_all(batch)).await;
+        let Some(pool) = verification_pool() else {
+            return;
+        };
+        let (done, finished) = oneshot::channel::<()>();
+        pool.spawn(move || {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify_all(batch)));
+            let _ = done.send(());
+        });
+        let _ = finished.await;
     }
 }
 

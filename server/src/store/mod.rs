@@ -15,6 +15,8 @@
 //! what they read by a size they learnt from a commit (a later, unfinished commit
 //! may already be visible).
 
+pub mod permissions;
+pub mod sealed;
 pub mod sled;
 
 use crate::election::ElectionId;
@@ -131,6 +133,9 @@ pub enum StoreError {
     /// The data directory was written by an incompatible version.
     #[error("unsupported store format version {0}")]
     UnsupportedFormat(u64),
+    /// A sealed secret row does not open under the secrets key.
+    #[error("{0}")]
+    Sealed(String),
 }
 
 /// A durable store of board logs.

@@ -16,6 +16,7 @@ use urne_server::api::board::Receipt;
 use urne_server::api::limits::Limits;
 use urne_server::election::ElectionId;
 use urne_server::server::{self, RunningServer, ServerConfig};
+use urne_server::store::sealed::{SecretsAtRest, SecretsKey};
 
 pub const TOKEN: &str = "test-organiser-token-0123456789";
 
@@ -28,14 +29,26 @@ pub fn unlimited() -> Limits {
     }
 }
 
+/// The secrets key of the test servers (fixed, so a restarted server opens its store).
+pub fn secrets_key() -> SecretsKey {
+    SecretsKey::from_hex(&"5e".repeat(32), "test key").unwrap()
+}
+
 /// Starts an in-process server on a free loopback port with the test append route.
 pub async fn start(dir: &Path, limits: Limits) -> RunningServer {
+    // The service refuses a data directory open to other users.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
     server::start(ServerConfig {
         data_dir: dir.to_owned(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         organiser_token: Some(OrganiserToken::new(TOKEN).unwrap()),
         limits,
         test_support: true,
+        secrets: SecretsAtRest::Sealed(secrets_key()),
     })
     .await
     .expect("server starts")
