@@ -80,6 +80,9 @@ pub enum RecordError {
     /// The history needed to process a revote could not be read.
     #[error("history: {0}")]
     History(String),
+    /// A text field is too long or holds a control character (§2.5).
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
 }
 
 impl RecordError {
@@ -98,8 +101,16 @@ impl RecordError {
             RecordError::Mismatch(_) => "mismatch",
             RecordError::Missing(_) => "missing_prerequisite",
             RecordError::History(_) => "history_unavailable",
+            RecordError::Text(_) => "invalid_text",
         }
     }
+}
+
+/// A roster line's pool pseudonym and category within their §2.5 limits.
+fn check_roster_text(m: &RosterMember) -> Result<(), crate::text::TextError> {
+    use crate::text::{check, TextField};
+    check(TextField::Id, "pool pseudonym", &m.pool_pseudonym)?;
+    check(TextField::Category, "category", &m.category)
 }
 
 /// Read access to earlier ballots, needed when a ballot key votes again
@@ -752,6 +763,7 @@ impl Record {
         let mut seen = BTreeSet::new();
         for m in &roster.members {
             self.cidx(&m.constituency)?;
+            check_roster_text(m)?;
             if self.members.contains_key(&m.member) || !seen.insert(m.member) {
                 return Err(RecordError::Duplicate("member listed twice".into()));
             }

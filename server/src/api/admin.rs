@@ -201,14 +201,14 @@ pub async fn beacon(
 ) -> Result<Json<Appended>, ApiError> {
     state.election(&id)?;
     let request: BeaconRequest = json(&raw)?;
-    let value = hex::decode(&request.value)
+    let value = urne_crypto::text::decode_hex(&request.value)
         .ok()
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
             ApiError::reject(
                 RejectionKind::Malformed,
                 "invalid_json",
-                "value must be non-empty hex",
+                "value must be non-empty lowercase hex",
             )
         })?;
     act(

@@ -50,6 +50,11 @@ pub struct Limits {
     pub page_bytes: usize,
     /// Time allowed, once shutdown starts, for in-flight requests to finish.
     pub drain_timeout: Duration,
+    /// Time, once shutdown starts, during which the service still accepts
+    /// requests and answers each (writes with 503 `shutting_down`) with
+    /// `Connection: close`, so that keep-alive clients learn of the shutdown
+    /// from an answer rather than from a reset connection.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -64,6 +69,7 @@ impl Default for Limits {
             page_entries: 1000,
             page_bytes: 4 << 20,
             drain_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_millis(500),
         }
     }
 }

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use urne_crypto::credential::{BlindChallenge, CredentialContext, CredentialError, SignerState};
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Enrollment, Entry, EntryKind, Issuance, Roster};
+use urne_crypto::entry::{Enrollment, Entry, EntryError, EntryKind, Issuance, Roster};
 use urne_crypto::group::os_rng;
-use urne_crypto::record::Phase;
+use urne_crypto::record::{Phase, RecordError};
 use urne_crypto::voter::verify_commit_request;
 use zeroize::Zeroizing;
 
@@ -21,7 +21,7 @@ use super::board::Receipt;
 use super::error::ApiError;
 use super::extract::{body, entry, hex_array, json, ElectionPath, RawBody};
 use super::AppState;
-use crate::election::machine::record_of;
+use crate::election::machine::{record_of, rejection};
 use crate::election::registry::Election;
 use crate::election::roster::{self, CHUNK};
 use crate::election::tables::{
@@ -90,8 +90,13 @@ pub async fn roster(
     state.writable()?;
     let election = state.election(&id)?;
     phase(&election, &[Phase::Setup], "roster")?;
-    let lines = roster::parse(&text, id.as_bytes(), election.manifest())
-        .map_err(|e| ApiError::reject(RejectionKind::Invalid, "invalid_roster", e.to_string()))?;
+    let lines = roster::parse(&text, id.as_bytes(), election.manifest()).map_err(|e| {
+        let code = match e {
+            roster::RosterError::Text { .. } => "invalid_text",
+            _ => "invalid_roster",
+        };
+        ApiError::reject(RejectionKind::Invalid, code, e.to_string())
+    })?;
     let mut rng = os_rng();
     let mut tokens = Vec::with_capacity(lines.len());
     let mut rows = Vec::with_capacity(2 * lines.len());
@@ -155,11 +160,11 @@ pub async fn enroll(
     state.writable()?;
     state.election(&id)?;
     let request: EnrollRequest = json(&raw)?;
-    let bytes = hex::decode(&request.entry).map_err(|_| {
+    let bytes = urne_crypto::text::decode_hex(&request.entry).map_err(|_| {
         ApiError::reject(
             RejectionKind::Malformed,
             "invalid_json",
-            "entry must be hex",
+            "entry must be lowercase hex",
         )
     })?;
     let (entry, _) = entry(&bytes, &id, &[EntryKind::Enrollment])?;
@@ -393,6 +398,13 @@ pub async fn credential_respond(
             ));
         }
         let answered = session.is_answered();
+        let bad_signature =
+            || ApiError::Rejected(rejection(&RecordError::Entry(EntryError::BadSignature)));
+        // An answered session takes nothing to the record, which would refuse
+        // a forged entry for its signature: refuse it here for the same reason.
+        if answered && entry.verify_signature().is_err() {
+            return Err(bad_signature());
+        }
         let response = session
             .respond(registrar, &challenge)
             .map_err(|e| match e {
@@ -431,7 +443,15 @@ pub async fn credential_respond(
                 return Err(ApiError::StorageUnavailable);
             }
             let page = state.board.entries(&id, at, Some(at + 1), state.page)?;
-            if page.entries.first().map(Vec::as_slice) != Some(&bytes[..]) {
+            let recorded = page.entries.first().ok_or(ApiError::Internal)?;
+            if recorded[..] != bytes[..] {
+                // Signed by another key than the member's enrolled one.
+                let signer = Entry::from_bytes(recorded)
+                    .map_err(|_| ApiError::Internal)?
+                    .signer;
+                if entry.signer != signer {
+                    return Err(bad_signature());
+                }
                 return Err(conflict(
                     "already_issued",
                     "this member already holds its credential",

@@ -17,7 +17,7 @@ pub mod voting;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
@@ -196,6 +196,30 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// Middleware: once shutdown has begun, every request that changes state is
+/// answered 503 `shutting_down`, and every answer carries `Connection: close`
+/// so that no client sends another request on a connection about to close.
+async fn closing_on_shutdown(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !state.is_shutting_down() {
+        return next.run(request).await;
+    }
+    let mut response = if request.method() == axum::http::Method::POST {
+        ApiError::ShuttingDown.into_response()
+    } else {
+        next.run(request).await
+    };
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Routes for tests and benchmarks only, mounted only on request.
 pub fn test_support_routes() -> Vec<Route> {
     vec![Route::post(
@@ -212,6 +236,7 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
     if test_support {
         all.extend(test_support_routes());
     }
+    let state_for_shutdown = state.clone();
     let mut buckets: Vec<(RouteClass, Arc<RateLimit>)> = Vec::new();
     let mut router = Router::new();
     for route in all {
@@ -242,6 +267,10 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_shutdown,
+            closing_on_shutdown,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(limits::json_errors))
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use urne_crypto::entry::{member_id, RosterMember};
 use urne_crypto::manifest::{ElectionId, Manifest};
+use urne_crypto::text::{check, TextField};
 
 /// The required header.
 pub const HEADER: [&str; 4] = ["pseudonym", "constituency", "pool", "category"];
@@ -37,6 +38,14 @@ pub enum RosterError {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A field is longer than its limit or holds a control character.
+    #[error("line {line}: {source}")]
+    Text {
+        /// 1-based line number.
+        line: u64,
+        /// Which limit.
+        source: urne_crypto::text::TextError,
     },
     /// A pseudonym appears twice.
     #[error("line {line}: pseudonym {pseudonym:?} already on line {first}")]
@@ -101,6 +110,9 @@ pub fn parse(
         let field = |message: String| RosterError::Field { line, message };
         let (pseudonym, constituency, pool, category) =
             (&record[0], &record[1], &record[2], &record[3]);
+        let text = |source| RosterError::Text { line, source };
+        check(TextField::Id, "pseudonym", pseudonym).map_err(text)?;
+        check(TextField::Category, "category", category).map_err(text)?;
         if pseudonym.is_empty() || !field_ok(pseudonym) {
             return Err(field(format!(
                 "pseudonym {pseudonym:?} is empty or has surrounding spaces or control characters"
