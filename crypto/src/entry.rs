@@ -245,6 +245,13 @@ impl Entry {
     }
 }
 
+/// The digest of a one-time enrolment token, the only form in which the
+/// service learns it before enrolment:
+/// `TaggedHash("urne/v1/enrolment-token", token bytes)`.
+pub fn enrolment_token_digest(token: &[u8; 32]) -> [u8; 32] {
+    tagged("urne/v1/enrolment-token", &[token])
+}
+
 /// `member_id = TaggedHash("urne/v1/member-id", election id, pseudonym)`.
 pub fn member_id(election: &ElectionId, pseudonym: &str) -> [u8; 32] {
     tagged("urne/v1/member-id", &[election, pseudonym.as_bytes()])

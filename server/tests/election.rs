@@ -34,6 +34,7 @@ use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::voter;
 
 use common::{start, unlimited, TOKEN};
+use urne_server::client::invitations;
 
 const CBOR: &str = "application/cbor";
 const BODY_LIMIT: usize = 64 << 10;
@@ -371,6 +372,18 @@ fn roster_csv() -> String {
     csv
 }
 
+/// A roster as the organiser's client sends it (with the digests of the
+/// tokens it drew), and those tokens with their pseudonyms, in file order.
+fn roster_import(csv: &str, label: &str) -> (Vec<u8>, Vec<(String, String)>) {
+    let tokens = invitations::draw(csv, &mut rng(label, 0)).expect("roster");
+    let body = invitations::import_body(csv, &tokens).expect("roster");
+    let tokens = tokens
+        .into_iter()
+        .map(|t| (t.pseudonym, t.token.to_string()))
+        .collect();
+    (body.into_bytes(), tokens)
+}
+
 fn hex32(v: &Value) -> [u8; 32] {
     let mut out = [0u8; 32];
     hex::decode_to_slice(v.as_str().expect("hex string"), &mut out).expect("hex");
@@ -554,37 +567,65 @@ async fn a_whole_election_over_http_then_its_export_replays() {
             &format!("/v1/elections/{id}/roster"),
             true,
             "text/csv",
-            bad_roster.into(),
+            roster_import(bad_roster, "bad-tokens").0,
         )
         .await;
     a.refused(422, "invalid_roster");
     assert!(a.json["message"].as_str().unwrap().starts_with("line 3:"));
+    // The organiser's four columns alone: the tokens' digests are missing.
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        roster_csv().into(),
+    )
+    .await
+    .refused(422, "invalid_roster");
+    let (body, tokens) = roster_import(&roster_csv(), "tokens");
+    let tokens: BTreeMap<String, String> = tokens.into_iter().collect();
     let imported = api
         .post(
             &format!("/v1/elections/{id}/roster"),
             true,
             "text/csv",
-            roster_csv().into(),
+            body.clone(),
         )
         .await
         .ok();
+    assert_eq!(imported["members"], 15);
     let roster_entry = api
         .get(&format!("/v1/elections/{id}/entries/1"))
         .await
         .bytes;
     api.check_receipt(&id, &roster_entry, &imported["receipt"])
         .await;
-    let tokens: BTreeMap<String, String> = imported["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["pseudonym"].as_str().unwrap().into(),
-                t["token"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    // The answer was lost: the same import again gets the same answer and
+    // appends nothing.
+    let size = api.size(&id).await;
+    let again = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            body,
+        )
+        .await
+        .ok();
+    assert_eq!(again["receipt"]["index"], imported["receipt"]["index"]);
+    assert_eq!(again["members"], imported["members"]);
+    api.check_receipt(&id, &roster_entry, &again["receipt"])
+        .await;
+    assert_eq!(api.size(&id).await, size);
+    // The same members with other tokens: a conflicting roster, refused.
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        roster_import(&roster_csv(), "other-tokens").0,
+    )
+    .await
+    .refused(409, "duplicate");
+    assert_eq!(api.size(&id).await, size);
     let mut members = Vec::new();
     for (c, n) in VOTERS {
         for v in 0..n {
@@ -1332,22 +1373,21 @@ async fn open_election(
     let election = hex32(&created["election"]);
     let manifest =
         Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap()).unwrap();
-    let imported = api
-        .post(
-            &format!("/v1/elections/{id}/roster"),
-            true,
-            "text/csv",
-            roster_csv().into(),
-        )
-        .await
-        .ok();
+    let (body, tokens) = roster_import(&roster_csv(), "tokens");
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        body,
+    )
+    .await
+    .ok();
     let mut members = Vec::new();
-    for t in imported["tokens"].as_array().unwrap() {
-        let pseudonym = t["pseudonym"].as_str().unwrap().to_string();
+    for (pseudonym, token) in tokens {
         let i = members.len() as u64;
         members.push(Member {
             constituency: pseudonym.split('-').next().unwrap().to_string(),
-            token: t["token"].as_str().unwrap().into(),
+            token,
             pseudonym,
             key: signer("member", i),
             ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", i)),
@@ -1697,7 +1737,7 @@ async fn roster_text_outside_the_limits_is_refused() {
                 &format!("/v1/elections/{id}/roster"),
                 true,
                 "text/csv",
-                format!("{header}{line}").into_bytes(),
+                roster_import(&format!("{header}{line}"), "t").0,
             )
             .await;
         assert_eq!(

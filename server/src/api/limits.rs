@@ -34,6 +34,9 @@ pub enum RouteClass {
 pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest roster import body, in bytes (a member line with its token
+    /// digest is about 90 bytes: 16 MiB is some 180,000 members).
+    pub max_roster_bytes: usize,
     /// Time allowed to a read request.
     pub read_timeout: Duration,
     /// Time allowed to a write request, queueing and fsync included.
@@ -61,6 +64,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
+            max_roster_bytes: 16 << 20,
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             read_rate: NonZeroU32::new(5000),

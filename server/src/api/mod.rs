@@ -109,6 +109,9 @@ pub struct Route {
     pub path: &'static str,
     /// Rate-limit and timeout class.
     pub class: RouteClass,
+    /// Takes bodies up to [`Limits::max_roster_bytes`] rather than
+    /// [`Limits::max_body_bytes`].
+    pub large_body: bool,
     handler: MethodRouter<AppState>,
 }
 
@@ -122,6 +125,7 @@ impl Route {
             method: "get",
             path,
             class,
+            large_body: false,
             handler: routing::get(handler),
         }
     }
@@ -135,8 +139,16 @@ impl Route {
             method: "post",
             path,
             class,
+            large_body: false,
             handler: routing::post(handler),
         }
+    }
+}
+
+impl Route {
+    fn large(mut self) -> Self {
+        self.large_body = true;
+        self
     }
 }
 
@@ -151,7 +163,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/v1/elections/{id}/manifest", Read, elections::manifest),
         Route::get("/v1/elections/{id}/entries/{index}", Read, elections::entry),
         Route::get("/v1/elections/{id}/export", Read, elections::export),
-        Route::post("/v1/elections/{id}/roster", Write, members::roster),
+        Route::post("/v1/elections/{id}/roster", Write, members::roster).large(),
         Route::post("/v1/elections/{id}/enroll", Write, members::enroll),
         Route::post(
             "/v1/elections/{id}/credential/commit",
@@ -240,10 +252,18 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
     let mut buckets: Vec<(RouteClass, Arc<RateLimit>)> = Vec::new();
     let mut router = Router::new();
     for route in all {
-        let mut handler = route.handler.layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limits.timeout(route.class),
-        ));
+        let body_limit = if route.large_body {
+            limits.max_roster_bytes
+        } else {
+            limits.max_body_bytes
+        };
+        let mut handler = route
+            .handler
+            .layer::<_, std::convert::Infallible>(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                limits.timeout(route.class),
+            ))
+            .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(body_limit));
         if let Some(rate) = limits.rate(route.class) {
             let bucket = match buckets.iter().find(|(c, _)| *c == route.class) {
                 Some((_, b)) => b.clone(),
@@ -265,7 +285,6 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
         .layer(axum::middleware::from_fn_with_state(
             state_for_shutdown,
