@@ -434,11 +434,11 @@ impl NoteVerifier {
         let public: [u8; 32] = public
             .try_into()
             .map_err(|_| CheckpointError::MalformedKey)?;
-        let key =
-            VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::InvalidPublicKey)?;
-        if key.is_weak() || key.to_edwards().compress().to_bytes() != public {
+        if !crate::entry::is_valid_signing_key(&public) {
             return Err(CheckpointError::InvalidPublicKey);
         }
+        let key =
+            VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::InvalidPublicKey)?;
         if key_id(name, &public) != id {
             return Err(CheckpointError::KeyIdMismatch);
         }

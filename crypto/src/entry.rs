@@ -164,6 +164,13 @@ pub struct Entry {
     pub signature: Vec<u8>,
 }
 
+/// Whether `key` is an Ed25519 public key a strict signature can verify
+/// under: the canonical encoding of a curve point that is not of small order.
+pub fn is_valid_signing_key(key: &[u8; 32]) -> bool {
+    VerifyingKey::from_bytes(key)
+        .is_ok_and(|k| !k.is_weak() && k.to_edwards().compress().to_bytes() == *key)
+}
+
 /// The digest an entry signature covers.
 pub fn signing_digest(kind: EntryKind, election: &ElectionId, body: &[u8]) -> [u8; 32] {
     tagged("urne/v1/entry-signature", &[&[kind as u8], election, body])
@@ -240,6 +247,13 @@ impl Entry {
     pub fn is_anonymous(&self) -> bool {
         self.signer.is_empty() && self.signature.is_empty()
     }
+}
+
+/// The digest of a one-time enrolment token, the only form in which the
+/// service learns it before enrolment:
+/// `TaggedHash("urne/v1/enrolment-token", token bytes)`.
+pub fn enrolment_token_digest(token: &[u8; 32]) -> [u8; 32] {
+    tagged("urne/v1/enrolment-token", &[token])
 }
 
 /// `member_id = TaggedHash("urne/v1/member-id", election id, pseudonym)`.

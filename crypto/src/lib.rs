@@ -26,5 +26,6 @@ pub mod record;
 pub mod rfc3797;
 pub mod schnorr;
 pub mod seats;
+pub mod text;
 pub mod transcript;
 pub mod voter;

@@ -15,6 +15,7 @@ use crate::encoding::Canonical;
 use crate::hash::tagged;
 use crate::lottery::DrawMethod;
 use crate::seats::{self, SeatRules};
+use crate::text::{self, TextError, TextField};
 
 /// Protocol version carried by every manifest.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -48,6 +49,12 @@ pub enum ManifestError {
     /// The trustee list or threshold is unusable for key generation.
     #[error("trustees: {0}")]
     Trustees(#[from] DkgError),
+    /// A text field is too long or holds a control character (§2.5).
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A signing key is not a canonical Ed25519 key of large order.
+    #[error("{0}: not a usable Ed25519 public key (non-canonical or small-order)")]
+    SigningKey(String),
     /// The seat rules of a constituency cannot be satisfied.
     #[error("constituency {constituency}: {source}")]
     Seats {
@@ -370,6 +377,8 @@ impl Manifest {
         if self.version != PROTOCOL_VERSION {
             return Err(ManifestError::Version(self.version));
         }
+        self.validate_text()?;
+        self.validate_signing_keys()?;
         if self.constituencies.is_empty() {
             return bad("no constituency".into());
         }
@@ -419,5 +428,154 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// Every text field within its §2.5 limit and free of control characters.
+    fn validate_text(&self) -> Result<(), ManifestError> {
+        text::check(TextField::Title, "title", &self.title)?;
+        for c in &self.constituencies {
+            text::check(TextField::Id, "constituency id", &c.id)?;
+            text::check(TextField::Name, "constituency name", &c.name)?;
+            for k in &c.candidates {
+                text::check(TextField::Id, "candidate id", &k.id)?;
+                text::check(TextField::Category, "candidate category", &k.category)?;
+            }
+        }
+        for t in &self.trustees {
+            text::check(TextField::Name, "trustee name", &t.name)?;
+        }
+        for k in &self.lottery.contributors {
+            text::check(TextField::Name, "contributor name", &k.name)?;
+        }
+        Ok(())
+    }
+
+    /// The board, trustee and contributor keys are all usable Ed25519 keys:
+    /// no signature could ever verify under a small-order or non-canonical one.
+    fn validate_signing_keys(&self) -> Result<(), ManifestError> {
+        let usable = |key: &[u8; 32], what: String| {
+            if crate::entry::is_valid_signing_key(key) {
+                Ok(())
+            } else {
+                Err(ManifestError::SigningKey(what))
+            }
+        };
+        usable(&self.board_key, "board key".into())?;
+        for t in &self.trustees {
+            usable(&t.signing_key, format!("trustee {} signing key", t.index))?;
+        }
+        for k in &self.lottery.contributors {
+            usable(
+                &k.signing_key,
+                format!("contributor {} signing key", k.index),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::RegistrarKey;
+    use crate::dkg::TrusteeKey;
+    use crate::seats::ParityRule;
+    use ed25519_dalek::SigningKey;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn manifest() -> Manifest {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let key = |i: u8| SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes();
+        Manifest {
+            version: PROTOCOL_VERSION,
+            title: "Assembly".into(),
+            salt: [0; 16],
+            board_key: key(1),
+            constituencies: vec![Constituency {
+                id: "north".into(),
+                name: "North".into(),
+                candidates: vec![Candidate {
+                    id: "ana".into(),
+                    category: "f".into(),
+                }],
+                approval_min: 0,
+                approval_max: 1,
+                rules: SeatRules {
+                    seats: 1,
+                    lottery_seats: 0,
+                    quotas: vec![],
+                    parity: ParityRule::None,
+                },
+                registrar_key: RegistrarKey::generate(&mut rng).public(),
+            }],
+            trustees: vec![Trustee {
+                index: 1,
+                name: "t1".into(),
+                signing_key: key(2),
+                encryption_key: TrusteeKey::generate(&mut rng).public_key(),
+            }],
+            threshold: 1,
+            lottery: Lottery {
+                method: DrawMethod::Drbg,
+                contributors: vec![Contributor {
+                    index: 1,
+                    name: "c1".into(),
+                    signing_key: key(3),
+                }],
+                beacon: Some(Beacon::quicknet(1_000_000_000)),
+                sources: vec![],
+                commit_deadline: 0,
+                reveal_deadline: 0,
+            },
+            voting_opens: String::new(),
+            voting_closes: String::new(),
+        }
+    }
+
+    #[test]
+    fn small_order_and_non_canonical_signing_keys_are_refused() {
+        assert_eq!(manifest().validate(), Ok(()));
+        let mut small_order = [0u8; 32];
+        small_order[0] = 1; // the identity point
+        let non_canonical = [0xff; 32];
+        let edits: [fn(&mut Manifest, [u8; 32]); 3] = [
+            |m, k| m.board_key = k,
+            |m, k| m.trustees[0].signing_key = k,
+            |m, k| m.lottery.contributors[0].signing_key = k,
+        ];
+        for edit in edits {
+            for bad in [small_order, non_canonical] {
+                let mut m = manifest();
+                edit(&mut m, bad);
+                assert!(
+                    matches!(m.validate(), Err(ManifestError::SigningKey(_))),
+                    "{:?}",
+                    m.validate()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_fields_are_bounded_and_free_of_control_characters() {
+        let edits: [fn(&mut Manifest); 7] = [
+            |m| m.title = "t".repeat(text::MAX_TITLE + 1),
+            |m| m.title = "a\0b".into(),
+            |m| m.constituencies[0].id = "n".repeat(text::MAX_ID + 1),
+            |m| m.constituencies[0].name = "North\r".into(),
+            |m| m.constituencies[0].candidates[0].id = "a".repeat(text::MAX_ID + 1),
+            |m| m.constituencies[0].candidates[0].category = "f".repeat(text::MAX_CATEGORY + 1),
+            |m| m.trustees[0].name = "t".repeat(text::MAX_NAME + 1),
+        ];
+        for edit in edits {
+            let mut m = manifest();
+            edit(&mut m);
+            assert!(
+                matches!(m.validate(), Err(ManifestError::Text(_))),
+                "{:?}",
+                m.validate()
+            );
+        }
     }
 }

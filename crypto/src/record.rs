@@ -107,6 +107,9 @@ pub enum RecordError {
         /// Board index of the replaced ballot.
         index: u64,
     },
+    /// A text field is too long or holds a control character (§2.5).
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
 }
 
 impl RecordError {
@@ -130,8 +133,16 @@ impl RecordError {
             RecordError::Beacon(_) => "bad_beacon",
             RecordError::Rfc3797Values(_) => "bad_rfc3797_values",
             RecordError::SupersededMismatch { .. } => "history_mismatch",
+            RecordError::Text(_) => "invalid_text",
         }
     }
+}
+
+/// A roster line's pool pseudonym and category within their §2.5 limits.
+fn check_roster_text(m: &RosterMember) -> Result<(), crate::text::TextError> {
+    use crate::text::{check, TextField};
+    check(TextField::Id, "pool pseudonym", &m.pool_pseudonym)?;
+    check(TextField::Category, "category", &m.category)
 }
 
 /// Read access to earlier ballots, needed when a ballot key votes again
@@ -844,6 +855,7 @@ impl Record {
         let mut seen = BTreeSet::new();
         for m in &roster.members {
             self.cidx(&m.constituency)?;
+            check_roster_text(m)?;
             if self.members.contains_key(&m.member) || !seen.insert(m.member) {
                 return Err(RecordError::Duplicate("member listed twice".into()));
             }

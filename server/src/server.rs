@@ -1,9 +1,12 @@
 //! Running the service: bind, serve, shut down gracefully.
 //!
-//! Shutdown order: stop accepting connections and mark the state as shutting
-//! down (new appends get 503), let in-flight requests finish (bounded by
-//! [`Limits::drain_timeout`]), then stop the sequencer, which commits and
-//! flushes everything already queued before its thread exits.
+//! Shutdown order: mark the state as shutting down (new appends get 503
+//! `shutting_down`, every answer `Connection: close`) and keep answering for
+//! [`Limits::shutdown_grace`], so keep-alive clients get that answer instead
+//! of a reset connection; then stop accepting connections, let in-flight
+//! requests finish (bounded by [`Limits::drain_timeout`]), and stop the
+//! sequencer, which commits and flushes everything already queued before its
+//! thread exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +80,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let state = AppState::new(board, elections, config.organiser_token, &config.limits);
     let app = api::router(state.clone(), &config.limits, config.test_support);
     let drain = config.limits.drain_timeout;
+    let grace = config.limits.shutdown_grace;
     let (shutdown, requested) = oneshot::channel::<()>();
     let (draining_tx, draining) = oneshot::channel::<()>();
 
@@ -86,6 +90,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
                 // A dropped handle shuts the server down too.
                 let _ = requested.await;
                 state.begin_shutdown();
+                tokio::time::sleep(grace).await;
                 let _ = draining_tx.send(());
             })
             .await

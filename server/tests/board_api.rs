@@ -558,3 +558,102 @@ async fn appends_past_their_timeout_get_a_json_503() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.shutdown().await.unwrap();
 }
+
+/// One HTTP/1.1 response read from a kept-alive connection: status, whether
+/// it closes the connection, and its body; `None` when the connection ended
+/// (or was reset) before a whole response arrived.
+fn read_response(
+    stream: &mut std::io::BufReader<std::net::TcpStream>,
+) -> Option<(u16, bool, Vec<u8>)> {
+    use std::io::{BufRead, Read};
+    let mut status_line = String::new();
+    if stream.read_line(&mut status_line).ok()? == 0 {
+        return None;
+    }
+    let status: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
+    let (mut length, mut close) = (0usize, false);
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end().to_ascii_lowercase();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("content-length:") {
+            length = v.trim().parse().ok()?;
+        }
+        if line == "connection: close" {
+            close = true;
+        }
+    }
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    Some((status, close, body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_clients_get_503_shutting_down_not_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = election(5);
+    let server = start(dir.path(), unlimited()).await;
+    let addr = server.local_addr();
+    Client::new(addr).append(&id, b"first").await;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Raw keep-alive connections, each appending in a loop until it is told
+    // the connection closes.
+    let clients: Vec<_> = (0..8u32)
+        .map(|t| {
+            let sent = sent.clone();
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let stream = std::net::TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                    .unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = std::io::BufReader::new(stream);
+                let mut answers = Vec::new();
+                for i in 0.. {
+                    let body = format!("{t}/{i}");
+                    let request = format!(
+                        "POST /v1/test-support/elections/{id}/entries HTTP/1.1\r\nHost: x\r\n\
+                         Authorization: Bearer {}\r\nContent-Length: {}\r\n\r\n{body}",
+                        common::TOKEN,
+                        body.len()
+                    );
+                    writer
+                        .write_all(request.as_bytes())
+                        .expect("the connection is open: no close was announced");
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let answer = read_response(&mut reader)
+                        .unwrap_or_else(|| panic!("client {t}: request {i} got no answer"));
+                    let close = answer.1;
+                    answers.push(answer);
+                    if close {
+                        break;
+                    }
+                }
+                answers
+            })
+        })
+        .collect();
+    while sent.load(std::sync::atomic::Ordering::Relaxed) < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    server.shutdown().await.unwrap();
+    for client in clients {
+        let answers = client
+            .await
+            .expect("no client saw a reset or a lost answer");
+        let (status, close, body) = answers.last().unwrap();
+        assert!(close);
+        assert_eq!(*status, 503);
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(json["error"], "shutting_down");
+        for (status, _, body) in &answers[..answers.len() - 1] {
+            assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+        }
+    }
+}

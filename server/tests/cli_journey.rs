@@ -457,3 +457,156 @@ fn served_data_is_private_and_its_secrets_sealed() {
         "chmod -R go-rwx",
     );
 }
+
+/// A proxy in front of `upstream` that forwards each request but drops its
+/// answer: the server commits, the client never hears of it.
+fn answer_losing_proxy(upstream: &str) -> String {
+    use std::io::{Read, Write};
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let mut server = std::net::TcpStream::connect(&upstream).unwrap();
+                let mut to_server = server.try_clone().unwrap();
+                let mut from_client = client.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_client, &mut to_server);
+                });
+                // Wait for the first bytes of the answer, then hang up on the client.
+                let mut buf = [0u8; 1];
+                let _ = server.read(&mut buf);
+                let _ = client.flush();
+                let _ = client.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The board's size, read with a bare HTTP/1.1 request.
+fn board_size(url: &str, election: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    write!(
+        s,
+        "GET /v1/elections/{election}/entries?start=0&end=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    json["size"].as_u64().unwrap()
+}
+
+#[test]
+fn a_roster_import_whose_answer_is_lost_is_retried_without_losing_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let trustees: Vec<String> = (0..2)
+        .map(|i| urne.ok(&["trustee", "keygen", "--out", &format!("t{i}.json")]))
+        .collect();
+    std::fs::write(dir.path().join("manifest.toml"), manifest(&trustees)).unwrap();
+    let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
+    let election = field(&created, "election ").to_string();
+    std::fs::write(
+        dir.path().join("roster.csv"),
+        "pseudonym,constituency,pool,category\nalice,north,yes,f\nbob,north,yes,m\n",
+    )
+    .unwrap();
+    let import = [
+        "admin",
+        "roster",
+        "import",
+        "roster.csv",
+        "--tokens-out",
+        "tokens.csv",
+        "--election",
+        &election,
+    ];
+
+    // The import commits but its answer is lost.
+    let lossy = Urne {
+        dir: dir.path().to_path_buf(),
+        url: answer_losing_proxy(&server.url),
+    };
+    let out = lossy.run(&import);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("a retry is safe"), "{stderr}");
+    assert_eq!(
+        board_size(&server.url, &election),
+        2,
+        "the roster is on the board"
+    );
+    let tokens = std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("tokens.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The same command again: the same tokens, the same import, nothing new.
+    let again = urne.ok(&import);
+    assert!(again.contains("reusing the tokens"), "{again}");
+    assert!(again.contains("imported 2 members"), "{again}");
+    assert_eq!(board_size(&server.url, &election), 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap(),
+        tokens
+    );
+
+    // The tokens from before the lost answer enrol.
+    let invitation = tokens
+        .lines()
+        .find(|l| l.starts_with("bob,"))
+        .and_then(|l| l.rsplit(',').next())
+        .unwrap()
+        .to_string();
+    let enrolled = urne.ok(&[
+        "voter",
+        "enroll",
+        "--token",
+        &invitation,
+        "--wallet",
+        "bob.json",
+    ]);
+    assert!(enrolled.contains("enrolled bob"), "{enrolled}");
+
+    // Other tokens for the same members: refused, and the file is not replaced.
+    let mut other = import;
+    other[5] = "other-tokens.csv";
+    let out = urne.run(&other);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("duplicate"));
+    assert_eq!(board_size(&server.url, &election), 3);
+    // A tokens file of another roster is never overwritten or reused.
+    std::fs::write(
+        dir.path().join("roster2.csv"),
+        "pseudonym,constituency,pool,category\ncarol,north,yes,f\n",
+    )
+    .unwrap();
+    let mut third = import;
+    third[3] = "roster2.csv";
+    urne.fails(&third, "another roster");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap(),
+        tokens
+    );
+}

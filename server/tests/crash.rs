@@ -268,34 +268,29 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
     for i in 0..MEMBERS {
         csv.push_str(&format!("m{i},c,yes,\n"));
     }
-    let imported: serde_json::Value = server
+    let tokens =
+        urne_server::client::invitations::draw(&csv, &mut urne_crypto::group::os_rng()).unwrap();
+    let body = urne_server::client::invitations::import_body(&csv, &tokens).unwrap();
+    let imported = server
         .client
         .http
         .post(server.client.url(&format!("/v1/elections/{id}/roster")))
         .bearer_auth(TOKEN)
-        .body(csv)
+        .body(body)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert!(imported.status().is_success());
     let members: Arc<Vec<(String, String, SigningKey)>> = Arc::new(
-        imported["tokens"]
-            .as_array()
-            .unwrap()
+        tokens
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                (
-                    t["pseudonym"].as_str().unwrap().to_string(),
-                    t["token"].as_str().unwrap().to_string(),
-                    {
-                        let mut seed = [7u8; 32];
-                        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                        SigningKey::from_bytes(&seed)
-                    },
-                )
+                (t.pseudonym.clone(), t.token.to_string(), {
+                    let mut seed = [7u8; 32];
+                    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    SigningKey::from_bytes(&seed)
+                })
             })
             .collect(),
     );

@@ -35,6 +35,7 @@ use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::voter;
 
 use common::{start, unlimited, TOKEN};
+use urne_server::client::invitations;
 
 const CBOR: &str = "application/cbor";
 const BODY_LIMIT: usize = 64 << 10;
@@ -388,6 +389,18 @@ fn roster_csv() -> String {
     csv
 }
 
+/// A roster as the organiser's client sends it (with the digests of the
+/// tokens it drew), and those tokens with their pseudonyms, in file order.
+fn roster_import(csv: &str, label: &str) -> (Vec<u8>, Vec<(String, String)>) {
+    let tokens = invitations::draw(csv, &mut rng(label, 0)).expect("roster");
+    let body = invitations::import_body(csv, &tokens).expect("roster");
+    let tokens = tokens
+        .into_iter()
+        .map(|t| (t.pseudonym, t.token.to_string()))
+        .collect();
+    (body.into_bytes(), tokens)
+}
+
 fn hex32(v: &Value) -> [u8; 32] {
     let mut out = [0u8; 32];
     hex::decode_to_slice(v.as_str().expect("hex string"), &mut out).expect("hex");
@@ -592,37 +605,65 @@ async fn a_whole_election_over_http_then_its_export_replays() {
             &format!("/v1/elections/{id}/roster"),
             true,
             "text/csv",
-            bad_roster.into(),
+            roster_import(bad_roster, "bad-tokens").0,
         )
         .await;
     a.refused(422, "invalid_roster");
     assert!(a.json["message"].as_str().unwrap().starts_with("line 3:"));
+    // The organiser's four columns alone: the tokens' digests are missing.
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        roster_csv().into(),
+    )
+    .await
+    .refused(422, "invalid_roster");
+    let (body, tokens) = roster_import(&roster_csv(), "tokens");
+    let tokens: BTreeMap<String, String> = tokens.into_iter().collect();
     let imported = api
         .post(
             &format!("/v1/elections/{id}/roster"),
             true,
             "text/csv",
-            roster_csv().into(),
+            body.clone(),
         )
         .await
         .ok();
+    assert_eq!(imported["members"], 15);
     let roster_entry = api
         .get(&format!("/v1/elections/{id}/entries/1"))
         .await
         .bytes;
     api.check_receipt(&id, &roster_entry, &imported["receipt"])
         .await;
-    let tokens: BTreeMap<String, String> = imported["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["pseudonym"].as_str().unwrap().into(),
-                t["token"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    // The answer was lost: the same import again gets the same answer and
+    // appends nothing.
+    let size = api.size(&id).await;
+    let again = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            body,
+        )
+        .await
+        .ok();
+    assert_eq!(again["receipt"]["index"], imported["receipt"]["index"]);
+    assert_eq!(again["members"], imported["members"]);
+    api.check_receipt(&id, &roster_entry, &again["receipt"])
+        .await;
+    assert_eq!(api.size(&id).await, size);
+    // The same members with other tokens: a conflicting roster, refused.
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        roster_import(&roster_csv(), "other-tokens").0,
+    )
+    .await
+    .refused(409, "duplicate");
+    assert_eq!(api.size(&id).await, size);
     let mut members = Vec::new();
     for (c, n) in VOTERS {
         for v in 0..n {
@@ -1426,22 +1467,21 @@ async fn open_election(
     let election = hex32(&created["election"]);
     let manifest =
         Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap()).unwrap();
-    let imported = api
-        .post(
-            &format!("/v1/elections/{id}/roster"),
-            true,
-            "text/csv",
-            roster_csv().into(),
-        )
-        .await
-        .ok();
+    let (body, tokens) = roster_import(&roster_csv(), "tokens");
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        body,
+    )
+    .await
+    .ok();
     let mut members = Vec::new();
-    for t in imported["tokens"].as_array().unwrap() {
-        let pseudonym = t["pseudonym"].as_str().unwrap().to_string();
+    for (pseudonym, token) in tokens {
         let i = members.len() as u64;
         members.push(Member {
             constituency: pseudonym.split('-').next().unwrap().to_string(),
-            token: t["token"].as_str().unwrap().into(),
+            token,
             pseudonym,
             key: signer("member", i),
             ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", i)),
@@ -1659,5 +1699,222 @@ async fn exports_that_nobody_reads_do_not_stop_casts() {
         "{busy:?}"
     );
     drop(idle);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_text_hex_and_indices_outside_the_rules_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let s = setup();
+
+    // Manifests: unusable signing keys, uppercase hex, oversized or control text.
+    let small_order = format!("01{}", "00".repeat(31));
+    let non_canonical = "ff".repeat(32);
+    let upper = s.draft["trustees"][0]["signing_key"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "small-order trustee key",
+            {
+                let k = small_order.clone();
+                Box::new(move |d| d["trustees"][1]["signing_key"] = json!(k))
+            },
+            "invalid_key",
+        ),
+        (
+            "non-canonical trustee key",
+            {
+                let k = non_canonical.clone();
+                Box::new(move |d| d["trustees"][0]["signing_key"] = json!(k))
+            },
+            "invalid_key",
+        ),
+        (
+            "small-order contributor key",
+            {
+                let k = small_order.clone();
+                Box::new(move |d| d["lottery"]["contributors"][2]["signing_key"] = json!(k))
+            },
+            "invalid_key",
+        ),
+        (
+            "uppercase trustee key",
+            {
+                let k = upper.clone();
+                Box::new(move |d| d["trustees"][0]["signing_key"] = json!(k))
+            },
+            "invalid_manifest",
+        ),
+        (
+            "long title",
+            Box::new(|d| d["title"] = json!("t".repeat(257))),
+            "invalid_text",
+        ),
+        (
+            "NUL in title",
+            Box::new(|d| d["title"] = json!("a\u{0}b")),
+            "invalid_text",
+        ),
+        (
+            "long candidate id",
+            Box::new(|d| d["constituencies"][0]["candidates"][0]["id"] = json!("c".repeat(65))),
+            "invalid_text",
+        ),
+        (
+            "long constituency name",
+            Box::new(|d| d["constituencies"][1]["name"] = json!("n".repeat(129))),
+            "invalid_text",
+        ),
+        (
+            "newline in trustee name",
+            Box::new(|d| d["trustees"][2]["name"] = json!("a\nb")),
+            "invalid_text",
+        ),
+    ];
+    for (what, edit, code) in &cases {
+        let mut draft = s.draft.clone();
+        edit(&mut draft);
+        let answer = api.post_json("/v1/elections", true, &draft).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.code()),
+            (422, *code),
+            "{what}: {}",
+            answer.json
+        );
+    }
+    // At the limits, the same draft is accepted.
+    let mut draft = s.draft.clone();
+    draft["title"] = json!("t".repeat(256));
+    draft["constituencies"][0]["candidates"][0]["id"] = json!("c".repeat(64));
+    api.post_json("/v1/elections", true, &draft).await.ok();
+
+    let (id, election, _, members) = open_election(&api, &s, false).await;
+    // Entry indices in their shortest decimal form only.
+    assert_eq!(
+        api.get(&format!("/v1/elections/{id}/entries/0"))
+            .await
+            .status,
+        200
+    );
+    for bad in ["0000", "01", "+1", "-0"] {
+        api.get(&format!("/v1/elections/{id}/entries/{bad}"))
+            .await
+            .refused(400, "malformed_query");
+    }
+    // Uppercase hex in bodies.
+    let m = &members[0];
+    let entry = voter::enrollment(election, &m.pseudonym, &m.key);
+    let enrol = |entry: String, token: String| json!({ "token": token, "entry": entry });
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &enrol(hex::encode_upper(entry.to_bytes()), m.token.clone()),
+    )
+    .await
+    .refused(400, "invalid_json");
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &enrol(hex::encode(entry.to_bytes()), m.token.to_uppercase()),
+    )
+    .await
+    .refused(401, "bad_token");
+    api.post_json(
+        &format!("/v1/elections/{id}/admin/beacon"),
+        true,
+        &json!({ "value": "FF" }),
+    )
+    .await
+    .refused(400, "invalid_json");
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &enrol(hex::encode(entry.to_bytes()), m.token.clone()),
+    )
+    .await
+    .ok();
+
+    // A second respond for an answered session with a forged signature is a
+    // signature error, not `already_issued`.
+    let created = api.get(&format!("/v1/elections/{id}/manifest")).await;
+    let manifest = Manifest::from_bytes(&created.bytes).unwrap();
+    let (_, issuance, _) = credential(&api, &id, election, &manifest, m, 0).await;
+    let mut forged = issuance.clone();
+    forged.signature = vec![0x5a; 64];
+    api.post(
+        &format!("/v1/elections/{id}/credential/respond"),
+        false,
+        CBOR,
+        forged.to_bytes(),
+    )
+    .await
+    .refused(422, "bad_signature");
+    // Signed by another key: refused for its signature too.
+    let intruder = signer("intruder", 0);
+    let other = Entry {
+        signer: intruder.verifying_key().to_bytes().to_vec(),
+        ..resign(&issuance, issuance.body.clone(), &intruder)
+    };
+    api.post(
+        &format!("/v1/elections/{id}/credential/respond"),
+        false,
+        CBOR,
+        other.to_bytes(),
+    )
+    .await
+    .refused(422, "bad_signature");
+    // The very same entry again gets the same answer.
+    api.post(
+        &format!("/v1/elections/{id}/credential/respond"),
+        false,
+        CBOR,
+        issuance.to_bytes(),
+    )
+    .await
+    .ok();
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_text_outside_the_limits_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let s = setup();
+    let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
+    let id = created["election"].as_str().unwrap().to_string();
+    let header = "pseudonym,constituency,pool,category\n";
+    for (what, line) in [
+        (
+            "long pseudonym",
+            format!("{},north,yes,F\n", "p".repeat(65)),
+        ),
+        (
+            "long category",
+            format!("ana,north,yes,{}\n", "F".repeat(33)),
+        ),
+        ("NUL in pseudonym", "a\u{0}b,north,yes,F\n".to_string()),
+    ] {
+        let answer = api
+            .post(
+                &format!("/v1/elections/{id}/roster"),
+                true,
+                "text/csv",
+                roster_import(&format!("{header}{line}"), "t").0,
+            )
+            .await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.code()),
+            (422, "invalid_text"),
+            "{what}: {}",
+            answer.json
+        );
+    }
+    assert_eq!(api.size(&id).await, 1);
     server.shutdown().await.unwrap();
 }

@@ -239,13 +239,8 @@ pub async fn beacon(
 ) -> Result<Json<Appended>, ApiError> {
     state.election(&id)?;
     let request: BeaconRequest = json(&raw)?;
-    let lower = request
-        .signature
-        .bytes()
-        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    let signature = hex::decode(&request.signature)
+    let signature = urne_crypto::text::decode_hex(&request.signature)
         .ok()
-        .filter(|_| lower)
         .ok_or_else(|| {
             ApiError::reject(
                 RejectionKind::Malformed,

@@ -170,7 +170,7 @@ pub async fn consistency_proof(
 
 /// The answer to an append: where the entry is, a checkpoint covering it,
 /// and the proof that it is included in that checkpoint's tree.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Receipt {
     /// Leaf index of the entry.
     pub index: u64,

@@ -17,6 +17,7 @@ use urne_crypto::credential::RegistrarKey;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::manifest_entry;
 use urne_crypto::group::os_rng;
+use urne_crypto::manifest::ManifestError;
 use urne_crypto::record::Record;
 
 use super::auth::Organiser;
@@ -96,7 +97,14 @@ pub async fn create(
     let manifest = draft
         .to_manifest(state.board.public_key(), salt, &publics)
         .map_err(invalid_manifest)?;
-    manifest.validate().map_err(invalid_manifest)?;
+    manifest.validate().map_err(|e| {
+        let code = match e {
+            ManifestError::Text(_) => "invalid_text",
+            ManifestError::SigningKey(_) => "invalid_key",
+            _ => "invalid_manifest",
+        };
+        ApiError::reject(RejectionKind::Invalid, code, e.to_string())
+    })?;
     if let Some(c) = manifest
         .constituencies
         .iter()

@@ -62,7 +62,8 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// The `{id}` and `{index}` path parameters.
+/// The `{id}` and `{index}` path parameters; the index is decimal in its
+/// shortest form (no sign, no leading zero), so each entry has one URL.
 pub struct EntryPath(pub ElectionId, pub u64);
 
 impl<S: Send + Sync> FromRequestParts<S> for EntryPath {
@@ -76,6 +77,7 @@ impl<S: Send + Sync> FromRequestParts<S> for EntryPath {
             .parse::<u64>()
             .ok()
             .filter(|_| index.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|_| index == "0" || !index.starts_with('0'))
             .ok_or_else(|| ApiError::MalformedQuery(format!("entry index {index:?}")))?;
         Ok(EntryPath(id.parse()?, index))
     }
@@ -130,20 +132,11 @@ pub fn body<B: Canonical>(entry: &Entry) -> Result<B, ApiError> {
 
 /// Decodes `n` bytes of lowercase hex (`what` names the field in errors).
 pub fn hex_array<const N: usize>(text: &str, what: &str) -> Result<[u8; N], ApiError> {
-    let mut out = [0u8; N];
-    if text.len() != 2 * N || text.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::reject(
-            RejectionKind::Malformed,
-            "invalid_json",
-            format!("{what} must be {} lowercase hex digits", 2 * N),
-        ));
-    }
-    hex::decode_to_slice(text, &mut out).map_err(|_| {
+    urne_crypto::text::decode_hex_array(text).map_err(|_| {
         ApiError::reject(
             RejectionKind::Malformed,
             "invalid_json",
             format!("{what} must be {} lowercase hex digits", 2 * N),
         )
-    })?;
-    Ok(out)
+    })
 }

@@ -34,6 +34,9 @@ pub enum RouteClass {
 pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest roster import body, in bytes (a member line with its token
+    /// digest is about 90 bytes: 16 MiB is some 180,000 members).
+    pub max_roster_bytes: usize,
     /// Time allowed to a read request.
     pub read_timeout: Duration,
     /// Time allowed to a write request, queueing and fsync included.
@@ -54,12 +57,18 @@ pub struct Limits {
     pub max_exports: usize,
     /// Time an export may wait for its client to take the next chunk before it is cut.
     pub export_stall_timeout: Duration,
+    /// Time, once shutdown starts, during which the service still accepts
+    /// requests and answers each (writes with 503 `shutting_down`) with
+    /// `Connection: close`, so that keep-alive clients learn of the shutdown
+    /// from an answer rather than from a reset connection.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
+            max_roster_bytes: 16 << 20,
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             read_rate: NonZeroU32::new(5000),
@@ -70,6 +79,7 @@ impl Default for Limits {
             drain_timeout: Duration::from_secs(30),
             max_exports: 16,
             export_stall_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_millis(500),
         }
     }
 }

@@ -5,14 +5,15 @@ use std::sync::mpsc as sync_mpsc;
 
 use axum::extract::State;
 use axum::Json;
-use rand_core::Rng;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use urne_crypto::credential::{BlindChallenge, CredentialContext, CredentialError, SignerState};
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Enrollment, Entry, EntryKind, Issuance, Roster};
+use urne_crypto::entry::{
+    enrolment_token_digest, Enrollment, Entry, EntryError, EntryKind, Issuance, Roster,
+};
 use urne_crypto::group::os_rng;
-use urne_crypto::record::Phase;
+use urne_crypto::record::{Phase, RecordError};
 use urne_crypto::voter::verify_commit_request;
 use zeroize::Zeroizing;
 
@@ -21,13 +22,14 @@ use super::board::Receipt;
 use super::error::ApiError;
 use super::extract::{body, entry, hex_array, json, ElectionPath, RawBody};
 use super::AppState;
-use crate::election::machine::record_of;
+use crate::election::machine::{record_of, rejection};
 use crate::election::registry::Election;
 use crate::election::roster::{self, CHUNK};
 use crate::election::tables::{
-    read_u32, read_u64, token_digest, u32_key, u64_value, ENROLMENT_TOKENS, ISSUANCES, ROSTER,
+    read_u32, read_u64, u32_key, u64_value, ENROLMENT_TOKENS, ISSUANCES, ROSTER, ROSTER_IMPORTS,
     SIGNER_STATES, USED_TOKENS,
 };
+use crate::election::ElectionId;
 use crate::sequencer::{
     AppendError, AppendRequest, LogRequirement, Rejection, RejectionKind, RowWrite, UpdateRequest,
 };
@@ -56,31 +58,76 @@ fn unavailable(e: impl std::fmt::Display) -> Rejection {
     )
 }
 
-/// One member's one-time enrolment token.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MemberToken {
-    /// The member's pseudonym.
-    pub pseudonym: String,
-    /// The token: 64 lowercase hex digits.
-    pub token: String,
-}
-
 /// The answer to a roster import.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RosterImported {
-    /// One token per member, in file order. Shown once: only digests are kept.
-    pub tokens: Vec<MemberToken>,
+    /// Members imported.
+    pub members: u64,
     /// Receipt of the first roster entry.
     pub receipt: Receipt,
     /// Receipts of every roster entry (one per 5000 members).
     pub receipts: Vec<Receipt>,
 }
 
-/// `POST /v1/elections/{id}/roster`: imports a roster CSV.
+/// The key under which an import is remembered: a digest of its roster
+/// entries and its token digests, so that the same import again is known.
+fn import_digest(entries: &[Vec<u8>], lines: &[roster::RosterLine]) -> [u8; 32] {
+    let mut parts: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    parts.extend(lines.iter().map(|l| &l.token_digest[..]));
+    urne_crypto::hash::tagged("urne/v1/roster-import", &parts)
+}
+
+/// The answer to an import already on the board (a retry whose first answer
+/// was lost), or `None` if this import is not there.
+async fn imported_before(
+    state: &AppState,
+    id: &ElectionId,
+    key: &[u8; 32],
+    entries: &[Vec<u8>],
+    members: u64,
+) -> Result<Option<RosterImported>, ApiError> {
+    let Some(row) = state.board.row(id, ROSTER_IMPORTS, key)? else {
+        return Ok(None);
+    };
+    let first = row.get(..8).and_then(read_u64).ok_or(ApiError::Internal)?;
+    let count = entries.len() as u64;
+    // The row may be seen just before its commit is published.
+    let mut head = state.board.head(id)?;
+    for _ in 0..100 {
+        if head.size >= first + count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        head = state.board.head(id)?;
+    }
+    if head.size < first + count {
+        return Err(ApiError::StorageUnavailable);
+    }
+    let page = state
+        .board
+        .entries(id, first, Some(first + count), state.page)?;
+    if page.entries.len() as u64 != count || page.entries.iter().zip(entries).any(|(a, b)| a != b) {
+        tracing::error!(election = %id, "a remembered roster import differs from the board");
+        return Err(ApiError::Internal);
+    }
+    let receipts = (first..first + count)
+        .map(|i| Receipt::of(&state.board, id, i, &head))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(RosterImported {
+        members,
+        receipt: receipts.first().cloned().ok_or(ApiError::Internal)?,
+        receipts,
+    }))
+}
+
+/// `POST /v1/elections/{id}/roster`: imports a roster CSV whose lines carry
+/// the digests of the members' enrolment tokens (drawn and kept by the
+/// organiser's client, so no answer ever holds a secret).
 ///
-/// Appends the members as roster entries (5000 per entry, all or none) and
-/// creates one random one-time enrolment token per member; only the
-/// tokens' digests are stored.
+/// Appends the members as roster entries (5000 per entry, all or none) with
+/// the token digests. The same import again (same lines, same digests) gets
+/// the same answer and appends nothing; any other roster naming a member
+/// already on the board is refused.
 pub async fn roster(
     State(state): State<AppState>,
     _: Organiser,
@@ -89,32 +136,15 @@ pub async fn roster(
 ) -> Result<Json<RosterImported>, ApiError> {
     state.writable()?;
     let election = state.election(&id)?;
-    phase(&election, &[Phase::Setup], "roster")?;
-    let lines = roster::parse(&text, id.as_bytes(), election.manifest())
-        .map_err(|e| ApiError::reject(RejectionKind::Invalid, "invalid_roster", e.to_string()))?;
-    let mut rng = os_rng();
-    let mut tokens = Vec::with_capacity(lines.len());
-    let mut rows = Vec::with_capacity(2 * lines.len());
-    for line in &lines {
-        let mut token = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(token.as_mut());
-        rows.push(RowWrite::insert_new(
-            ENROLMENT_TOKENS,
-            token_digest(&token).to_vec(),
-            line.member.member.to_vec(),
-            "token_collision",
-        ));
-        rows.push(RowWrite::upsert(
-            ROSTER,
-            line.member.member.to_vec(),
-            u32_key(line.constituency as u32),
-        ));
-        tokens.push(MemberToken {
-            pseudonym: line.pseudonym.clone(),
-            token: hex::encode(token.as_ref()),
-        });
-    }
-    let entries = lines
+    let lines = roster::parse(&text, id.as_bytes(), election.manifest()).map_err(|e| {
+        let code = match e {
+            roster::RosterError::Text { .. } => "invalid_text",
+            _ => "invalid_roster",
+        };
+        ApiError::reject(RejectionKind::Invalid, code, e.to_string())
+    })?;
+    let members = lines.len() as u64;
+    let entries: Vec<Vec<u8>> = lines
         .chunks(CHUNK)
         .map(|chunk| {
             let body = Roster {
@@ -123,13 +153,53 @@ pub async fn roster(
             Entry::signed(EntryKind::Roster, id.0, &body, &state.signer).to_bytes()
         })
         .collect();
-    let mut request = AppendRequest::batch(id, entries, LogRequirement::Exists);
+    let key = import_digest(&entries, &lines);
+    if let Some(answer) = imported_before(&state, &id, &key, &entries, members).await? {
+        return Ok(Json(answer));
+    }
+    phase(&election, &[Phase::Setup], "roster")?;
+    let mut rows = Vec::with_capacity(2 * lines.len());
+    for line in &lines {
+        rows.push(RowWrite::insert_new(
+            ENROLMENT_TOKENS,
+            line.token_digest.to_vec(),
+            line.member.member.to_vec(),
+            "token_collision",
+        ));
+        rows.push(RowWrite::upsert(
+            ROSTER,
+            line.member.member.to_vec(),
+            u32_key(line.constituency as u32),
+        ));
+    }
+    let count = entries.len() as u64;
+    let mut request = AppendRequest::batch(id, entries.clone(), LogRequirement::Exists);
     request.rows = rows;
-    let appended = state.board.append(request).await?;
+    request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
+        let mut at = u64_value(view.size());
+        at.extend(u64_value(count));
+        Ok(vec![RowWrite::insert_new(
+            ROSTER_IMPORTS,
+            key.to_vec(),
+            at,
+            "duplicate",
+        )])
+    }));
+    let appended = match state.board.append(request).await {
+        Ok(appended) => appended,
+        Err(AppendError::Rejected(r)) if r.kind == RejectionKind::Conflict => {
+            // A concurrent copy of this import may have won the race.
+            if let Some(answer) = imported_before(&state, &id, &key, &entries, members).await? {
+                return Ok(Json(answer));
+            }
+            return Err(ApiError::Rejected(r));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let receipts = Receipt::all(&state.board, &id, &appended)?;
-    tracing::info!(election = %id, members = lines.len(), "roster imported");
+    tracing::info!(election = %id, members, "roster imported");
     Ok(Json(RosterImported {
-        tokens,
+        members,
         receipt: Receipt::first(&state.board, &id, &appended)?,
         receipts,
     }))
@@ -155,11 +225,11 @@ pub async fn enroll(
     state.writable()?;
     state.election(&id)?;
     let request: EnrollRequest = json(&raw)?;
-    let bytes = hex::decode(&request.entry).map_err(|_| {
+    let bytes = urne_crypto::text::decode_hex(&request.entry).map_err(|_| {
         ApiError::reject(
             RejectionKind::Malformed,
             "invalid_json",
-            "entry must be hex",
+            "entry must be lowercase hex",
         )
     })?;
     let (entry, _) = entry(&bytes, &id, &[EntryKind::Enrollment])?;
@@ -172,7 +242,7 @@ pub async fn enroll(
         )
     };
     let token: [u8; 32] = hex_array(&request.token, "token").map_err(|_| bad_token())?;
-    let digest = token_digest(&token);
+    let digest = enrolment_token_digest(&token);
     match state.board.row(&id, ENROLMENT_TOKENS, &digest)? {
         Some(member) if bool::from(member.ct_eq(&enrollment.member)) => {}
         _ => return Err(bad_token()),
@@ -393,6 +463,13 @@ pub async fn credential_respond(
             ));
         }
         let answered = session.is_answered();
+        let bad_signature =
+            || ApiError::Rejected(rejection(&RecordError::Entry(EntryError::BadSignature)));
+        // An answered session takes nothing to the record, which would refuse
+        // a forged entry for its signature: refuse it here for the same reason.
+        if answered && entry.verify_signature().is_err() {
+            return Err(bad_signature());
+        }
         let response = session
             .respond(registrar, &challenge)
             .map_err(|e| match e {
@@ -431,7 +508,15 @@ pub async fn credential_respond(
                 return Err(ApiError::StorageUnavailable);
             }
             let page = state.board.entries(&id, at, Some(at + 1), state.page)?;
-            if page.entries.first().map(Vec::as_slice) != Some(&bytes[..]) {
+            let recorded = page.entries.first().ok_or(ApiError::Internal)?;
+            if recorded[..] != bytes[..] {
+                // Signed by another key than the member's enrolled one.
+                let signer = Entry::from_bytes(recorded)
+                    .map_err(|_| ApiError::Internal)?
+                    .signer;
+                if entry.signer != signer {
+                    return Err(bad_signature());
+                }
                 return Err(conflict(
                     "already_issued",
                     "this member already holds its credential",

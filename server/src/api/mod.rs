@@ -17,7 +17,7 @@ pub mod voting;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
@@ -115,6 +115,9 @@ pub struct Route {
     pub path: &'static str,
     /// Rate-limit and timeout class.
     pub class: RouteClass,
+    /// Takes bodies up to [`Limits::max_roster_bytes`] rather than
+    /// [`Limits::max_body_bytes`].
+    pub large_body: bool,
     handler: MethodRouter<AppState>,
 }
 
@@ -128,6 +131,7 @@ impl Route {
             method: "get",
             path,
             class,
+            large_body: false,
             handler: routing::get(handler),
         }
     }
@@ -141,8 +145,16 @@ impl Route {
             method: "post",
             path,
             class,
+            large_body: false,
             handler: routing::post(handler),
         }
+    }
+}
+
+impl Route {
+    fn large(mut self) -> Self {
+        self.large_body = true;
+        self
     }
 }
 
@@ -157,7 +169,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/v1/elections/{id}/manifest", Read, elections::manifest),
         Route::get("/v1/elections/{id}/entries/{index}", Read, elections::entry),
         Route::get("/v1/elections/{id}/export", Read, elections::export),
-        Route::post("/v1/elections/{id}/roster", Write, members::roster),
+        Route::post("/v1/elections/{id}/roster", Write, members::roster).large(),
         Route::post("/v1/elections/{id}/enroll", Write, members::enroll),
         Route::post(
             "/v1/elections/{id}/credential/commit",
@@ -207,6 +219,30 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// Middleware: once shutdown has begun, every request that changes state is
+/// answered 503 `shutting_down`, and every answer carries `Connection: close`
+/// so that no client sends another request on a connection about to close.
+async fn closing_on_shutdown(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !state.is_shutting_down() {
+        return next.run(request).await;
+    }
+    let mut response = if request.method() == axum::http::Method::POST {
+        ApiError::ShuttingDown.into_response()
+    } else {
+        next.run(request).await
+    };
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Routes for tests and benchmarks only, mounted only on request.
 pub fn test_support_routes() -> Vec<Route> {
     vec![Route::post(
@@ -223,13 +259,22 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
     if test_support {
         all.extend(test_support_routes());
     }
+    let state_for_shutdown = state.clone();
     let mut buckets: Vec<(RouteClass, Arc<RateLimit>)> = Vec::new();
     let mut router = Router::new();
     for route in all {
-        let mut handler = route.handler.layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limits.timeout(route.class),
-        ));
+        let body_limit = if route.large_body {
+            limits.max_roster_bytes
+        } else {
+            limits.max_body_bytes
+        };
+        let mut handler = route
+            .handler
+            .layer::<_, std::convert::Infallible>(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                limits.timeout(route.class),
+            ))
+            .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(body_limit));
         if let Some(rate) = limits.rate(route.class) {
             let bucket = match buckets.iter().find(|(c, _)| *c == route.class) {
                 Some((_, b)) => b.clone(),
@@ -251,8 +296,11 @@ pub fn router(state: AppState, limits: &Limits, test_support: bool) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_shutdown,
+            closing_on_shutdown,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(limits::json_errors))
 }

@@ -10,8 +10,10 @@ use urne_crypto::manifest::Manifest;
 use super::output::Table;
 use super::{parse_hex, Context, ElectionArg, Failure};
 use crate::client::draft::ManifestDraft;
+use crate::client::invitations::{self, MemberToken};
 use crate::client::receipt::ReceiptJson;
 use crate::client::{board, secret_file, Client};
+use urne_crypto::group::os_rng;
 
 /// Organiser commands (they need the organiser token).
 #[derive(Debug, Args)]
@@ -76,9 +78,11 @@ pub enum RosterCommand {
         /// The roster (CSV).
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
-        /// Write the members' one-time enrolment tokens to this file (CSV, mode 0600).
+        /// The members' one-time enrolment tokens (CSV, mode 0600): drawn here
+        /// and written before the import; if the file exists (an import whose
+        /// answer was lost), its tokens are sent again.
         #[arg(long, value_name = "FILE")]
-        tokens_out: Option<PathBuf>,
+        tokens_out: PathBuf,
         /// The election.
         #[command(flatten)]
         election: ElectionArg,
@@ -198,7 +202,7 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
             election,
         }) => {
             let id = ctx.election(&client, &election).await?;
-            import_roster(&client, &id, &file, tokens_out.as_deref()).await
+            import_roster(&client, &id, &file, &tokens_out).await
         }
         AdminAction::ElectionKey(e) => action(ctx, &client, &e, "election-key").await,
         AdminAction::Open(e) => action(ctx, &client, &e, "open").await,
@@ -284,34 +288,70 @@ async fn create(client: &Client, path: &std::path::Path) -> Result<(), Failure> 
     Ok(())
 }
 
-/// Imports a roster and checks its receipt; returns the tokens.
+/// Imports a roster whose tokens the caller holds (saved before this call),
+/// and checks the receipt; returns the number of members imported.
 pub async fn roster(
     client: &Client,
     election: &[u8; 32],
-    csv: String,
-) -> Result<Vec<crate::client::api::MemberToken>, Failure> {
-    let import = client.import_roster(election, csv).await?;
+    csv: &str,
+    tokens: &[MemberToken],
+) -> Result<u64, Failure> {
+    let body = invitations::import_body(csv, tokens).map_err(|e| {
+        Failure::new(
+            e.to_string(),
+            "check the roster file (header `pseudonym,constituency,pool,category`)",
+        )
+    })?;
+    let import = client.import_roster(election, body).await?;
     let (entry, _) = board::check_service_receipt(client, election, &import.receipt).await?;
     if entry.kind() != Ok(EntryKind::Roster) {
         return Err(Failure::plain("the receipt does not cover a roster entry"));
     }
-    Ok(import.tokens)
+    Ok(import.members)
 }
 
-/// The invitation a member receives: election id, pseudonym and token in one string.
-pub fn invitation(election: &[u8; 32], pseudonym: &str, token: &str) -> String {
-    format!(
-        "urne1:{}:{}:{token}",
-        hex::encode(election),
-        hex::encode(pseudonym)
-    )
+/// The tokens for `csv`: those of an existing tokens file (a retried import),
+/// or fresh ones, written to `path` (0600, atomically) before anything is sent.
+fn tokens_for(
+    election: &[u8; 32],
+    csv: &str,
+    path: &std::path::Path,
+) -> Result<Vec<MemberToken>, Failure> {
+    if path.exists() {
+        let bytes = secret_file::read(path)?;
+        let tokens = invitations::read_tokens_file(&bytes).map_err(|e| {
+            Failure::new(
+                format!("{}: {e}", path.display()),
+                "pass another --tokens-out file; keep this one if its tokens were handed out",
+            )
+        })?;
+        invitations::import_body(csv, &tokens).map_err(|e| {
+            Failure::new(
+                format!("{} holds tokens for another roster: {e}", path.display()),
+                "pass another --tokens-out file; keep this one if its tokens were handed out",
+            )
+        })?;
+        println!(
+            "reusing the tokens in {} (this import was started before)",
+            path.display()
+        );
+        return Ok(tokens);
+    }
+    let tokens = invitations::draw(csv, &mut os_rng()).map_err(|e| {
+        Failure::new(
+            e.to_string(),
+            "check the roster file (header `pseudonym,constituency,pool,category`)",
+        )
+    })?;
+    secret_file::create(path, &invitations::tokens_file(election, &tokens))?;
+    Ok(tokens)
 }
 
 async fn import_roster(
     client: &Client,
     election: &[u8; 32],
     file: &std::path::Path,
-    tokens_out: Option<&std::path::Path>,
+    tokens_out: &std::path::Path,
 ) -> Result<(), Failure> {
     let csv = std::fs::read_to_string(file).map_err(|e| {
         Failure::new(
@@ -319,33 +359,21 @@ async fn import_roster(
             "check the roster path",
         )
     })?;
-    let tokens = roster(client, election, csv).await?;
-    println!("imported {} members", tokens.len());
-    match tokens_out {
-        Some(path) => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let io = |e: csv::Error| Failure::plain(format!("cannot write tokens: {e}"));
-            w.write_record(["pseudonym", "token", "invitation"])
-                .map_err(io)?;
-            for t in &tokens {
-                w.write_record([
-                    &t.pseudonym,
-                    &t.token,
-                    &invitation(election, &t.pseudonym, &t.token),
-                ])
-                .map_err(io)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| Failure::plain(format!("cannot write tokens: {e}")))?;
-            secret_file::write(path, &bytes)?;
-            println!(
-                "tokens written to {} (give each member their invitation)",
-                path.display()
+    let tokens = tokens_for(election, &csv, tokens_out)?;
+    println!(
+        "tokens written to {} before the import (give each member their invitation)",
+        tokens_out.display()
+    );
+    let members = roster(client, election, &csv, &tokens)
+        .await
+        .inspect_err(|_| {
+            eprintln!(
+                "the tokens stay in {}: the same command again sends the same tokens, \
+             so a retry is safe whether or not this import went through",
+                tokens_out.display()
             );
-        }
-        None => println!("hint: pass --tokens-out FILE to save the members' enrolment tokens"),
-    }
+        })?;
+    println!("imported {members} members");
     Ok(())
 }
 

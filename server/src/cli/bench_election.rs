@@ -8,6 +8,7 @@
 //! the latency of casts (revotes) offered at a fixed rate, open loop; and
 //! inclusion-proof reads/s. Every append is acknowledged only once durable.
 
+use crate::client::invitations;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -234,22 +235,16 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
         })
         .collect();
     let voters = Arc::new(voters);
-    let imported = http
-        .post(
-            &format!("/v1/elections/{id}/roster"),
-            "text/csv",
-            csv.into_bytes(),
-            true,
-        )
-        .await?;
-    let tokens: Arc<Vec<String>> = Arc::new(
-        imported["tokens"]
-            .as_array()
-            .ok_or("no tokens")?
-            .iter()
-            .map(|t| t["token"].as_str().unwrap_or_default().to_string())
-            .collect(),
-    );
+    let drawn = invitations::draw(&csv, &mut rng(100, 0)).map_err(|e| e.to_string())?;
+    let body = invitations::import_body(&csv, &drawn).map_err(|e| e.to_string())?;
+    http.post(
+        &format!("/v1/elections/{id}/roster"),
+        "text/csv",
+        body.into_bytes(),
+        true,
+    )
+    .await?;
+    let tokens: Arc<Vec<String>> = Arc::new(drawn.iter().map(|t| t.token.to_string()).collect());
 
     // Enrolment.
     let next = Arc::new(AtomicUsize::new(0));

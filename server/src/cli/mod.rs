@@ -159,22 +159,20 @@ impl Context {
 
 /// Parses 64 hex digits.
 pub fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], Failure> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut out).map_err(|_| {
+    urne_crypto::text::decode_hex_array(text.trim()).map_err(|_| {
         Failure::new(
-            format!("{what} {text:?} is not 64 hex digits"),
-            "copy the id exactly",
+            format!("{what} {text:?} is not 64 lowercase hex digits"),
+            "copy the value exactly as it was printed (digits 0-9 and a-f only)",
         )
-    })?;
-    Ok(out)
+    })
 }
 
 /// Parses a hex value of any length.
 pub fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
-    hex::decode(text.trim()).map_err(|_| {
+    urne_crypto::text::decode_hex(text.trim()).map_err(|_| {
         Failure::new(
-            format!("{what} is not hex"),
-            "give the value as hexadecimal digits",
+            format!("{what} is not lowercase hex"),
+            "give the value as hexadecimal digits 0-9 and a-f (lowercase)",
         )
     })
 }

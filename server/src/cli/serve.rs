@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Largest roster import body in bytes.
+    #[arg(long, default_value_t = Limits::default().max_roster_bytes)]
+    pub max_roster_bytes: usize,
     /// Board reads per second, all clients together (0: unlimited).
     #[arg(long, default_value_t = 5000)]
     pub read_rate: u32,
@@ -79,6 +82,7 @@ impl ServeArgs {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let limits = Limits {
             max_body_bytes: self.max_body_bytes,
+            max_roster_bytes: self.max_roster_bytes,
             read_rate: NonZeroU32::new(self.read_rate),
             write_rate: NonZeroU32::new(self.write_rate),
             max_concurrent_requests: self.max_concurrent_requests.max(1),

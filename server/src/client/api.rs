@@ -49,21 +49,12 @@ pub struct CreatedElection {
     pub receipt: ReceiptJson,
 }
 
-/// One member's enrolment token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MemberToken {
-    /// The member's pseudonym.
-    pub pseudonym: String,
-    /// The one-time token.
-    pub token: String,
-}
-
 /// The answer to a roster import.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RosterImport {
-    /// One token per imported member.
-    pub tokens: Vec<MemberToken>,
-    /// Receipt of the roster entry.
+    /// Members imported.
+    pub members: u64,
+    /// Receipt of the first roster entry.
     pub receipt: ReceiptJson,
 }
 
@@ -340,7 +331,8 @@ impl Client {
         Ok(created)
     }
 
-    /// `POST /v1/elections/{id}/roster` with the roster CSV.
+    /// `POST /v1/elections/{id}/roster` with the roster CSV carrying the
+    /// tokens' digests ([`crate::client::invitations::import_body`]).
     pub async fn import_roster(
         &self,
         election: &[u8; 32],

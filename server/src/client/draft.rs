@@ -308,12 +308,10 @@ pub struct ManifestDraft {
 }
 
 fn hex32(what: impl Into<String>, s: &str) -> Result<[u8; 32], DraftError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|e| DraftError::Key {
+    urne_crypto::text::decode_hex_array(s).map_err(|e| DraftError::Key {
         what: what.into(),
-        reason: format!("not 64 hex digits ({e})"),
-    })?;
-    Ok(out)
+        reason: format!("not 64 lowercase hex digits ({e})"),
+    })
 }
 
 fn point(what: &str, s: &str) -> Result<RistrettoPoint, DraftError> {

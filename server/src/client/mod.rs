@@ -9,6 +9,7 @@ pub mod board;
 pub mod contributor;
 pub mod draft;
 pub mod error;
+pub mod invitations;
 pub mod keys;
 pub mod receipt;
 pub mod secret_file;

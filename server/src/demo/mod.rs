@@ -406,11 +406,16 @@ async fn drive(
 
     // Organiser: election and roster.
     let (election, manifest) = admin::create_election(organiser, &draft).await?;
-    let tokens = admin::roster(organiser, &election, population::roster_csv(&members)).await?;
-    if tokens.len() != members.len() {
+    // The organiser's side draws the tokens and holds them before the import
+    // (a real organiser writes them to a file first: `urne admin roster import`).
+    let roster_csv = population::roster_csv(&members);
+    let tokens =
+        crate::client::invitations::draw(&roster_csv, &mut population::voter_rng(seed, 5, 0))
+            .map_err(|e| Failure::plain(e.to_string()))?;
+    let imported = admin::roster(organiser, &election, &roster_csv, &tokens).await?;
+    if imported != members.len() as u64 {
         return Err(Failure::plain(format!(
-            "{} tokens for {} members",
-            tokens.len(),
+            "{imported} members imported of {}",
             members.len()
         )));
     }
@@ -438,7 +443,7 @@ async fn drive(
             let token = tokens
                 .iter()
                 .find(|t| t.pseudonym == m.pseudonym)
-                .map(|t| t.token.clone())
+                .map(|t| t.token.to_string())
                 .ok_or_else(|| Failure::plain(format!("no token for {}", m.pseudonym)))?;
             Ok(Arc::new(Voter {
                 index: i,

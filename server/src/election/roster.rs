@@ -1,14 +1,27 @@
-//! The roster CSV an organiser imports: header
-//! `pseudonym,constituency,pool,category`, one member per line, parsed
-//! strictly (every error names its line).
+//! The roster CSV an organiser imports. The organiser's file has the header
+//! [`HEADER`] (`pseudonym,constituency,pool,category`); the organiser's
+//! client draws each member's enrolment token, keeps it, and sends the file
+//! with one more column, the token's digest ([`IMPORT_HEADER`]). One member
+//! per line, parsed strictly (every error names its line).
 
 use std::collections::HashMap;
 
 use urne_crypto::entry::{member_id, RosterMember};
 use urne_crypto::manifest::{ElectionId, Manifest};
+use urne_crypto::text::{check, TextField};
 
-/// The required header.
+/// The header of the organiser's roster file.
 pub const HEADER: [&str; 4] = ["pseudonym", "constituency", "pool", "category"];
+
+/// The header of a roster as the service takes it: the organiser's columns
+/// and the digest of each member's enrolment token (64 lowercase hex digits).
+pub const IMPORT_HEADER: [&str; 5] = [
+    "pseudonym",
+    "constituency",
+    "pool",
+    "category",
+    "token_digest",
+];
 
 /// Members per roster entry: a larger roster becomes several entries.
 pub const CHUNK: usize = 5000;
@@ -17,7 +30,7 @@ pub const CHUNK: usize = 5000;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RosterError {
     /// The first line is not the header.
-    #[error("line 1: the header must be `pseudonym,constituency,pool,category`")]
+    #[error("line 1: the header must be `pseudonym,constituency,pool,category,token_digest`")]
     Header,
     /// The file has no member.
     #[error("the roster has no member")]
@@ -37,6 +50,22 @@ pub enum RosterError {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A field is longer than its limit or holds a control character.
+    #[error("line {line}: {source}")]
+    Text {
+        /// 1-based line number.
+        line: u64,
+        /// Which limit.
+        source: urne_crypto::text::TextError,
+    },
+    /// Two members have the same token digest.
+    #[error("line {line}: the token digest of line {first} again")]
+    DuplicateToken {
+        /// Its first line.
+        first: u64,
+        /// The repeated line.
+        line: u64,
     },
     /// A pseudonym appears twice.
     #[error("line {line}: pseudonym {pseudonym:?} already on line {first}")]
@@ -59,6 +88,8 @@ pub struct RosterLine {
     pub constituency: usize,
     /// The roster line as published.
     pub member: RosterMember,
+    /// The digest of the member's enrolment token.
+    pub token_digest: [u8; 32],
 }
 
 fn field_ok(s: &str) -> bool {
@@ -81,7 +112,9 @@ pub fn parse(
         let line = e.position().map_or(0, csv::Position::line);
         let message = match e.kind() {
             csv::ErrorKind::UnequalLengths { len, .. } => {
-                format!("{len} fields, expected 4 (pseudonym,constituency,pool,category)")
+                format!(
+                    "{len} fields, expected 5 (pseudonym,constituency,pool,category,token_digest)"
+                )
             }
             csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
             _ => e.to_string(),
@@ -89,18 +122,28 @@ pub fn parse(
         RosterError::Syntax { line, message }
     };
     match records.next() {
-        Some(Ok(header)) if header.iter().eq(HEADER) => {}
+        Some(Ok(header)) if header.iter().eq(IMPORT_HEADER) => {}
         Some(Err(e)) => return Err(syntax(e)),
         _ => return Err(RosterError::Header),
     }
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut digests: HashMap<[u8; 32], u64> = HashMap::new();
     for record in records {
         let record = record.map_err(syntax)?;
         let line = record.position().map_or(0, csv::Position::line);
         let field = |message: String| RosterError::Field { line, message };
         let (pseudonym, constituency, pool, category) =
             (&record[0], &record[1], &record[2], &record[3]);
+        let token_digest: [u8; 32] = urne_crypto::text::decode_hex_array(&record[4])
+            .map_err(|_| field("token_digest must be 64 lowercase hex digits".into()))?;
+        if let Some(&first) = digests.get(&token_digest) {
+            return Err(RosterError::DuplicateToken { first, line });
+        }
+        digests.insert(token_digest, line);
+        let text = |source| RosterError::Text { line, source };
+        check(TextField::Id, "pseudonym", pseudonym).map_err(text)?;
+        check(TextField::Category, "category", category).map_err(text)?;
         if pseudonym.is_empty() || !field_ok(pseudonym) {
             return Err(field(format!(
                 "pseudonym {pseudonym:?} is empty or has surrounding spaces or control characters"
@@ -142,6 +185,7 @@ pub fn parse(
                 },
                 category: category.to_string(),
             },
+            token_digest,
         });
     }
     if out.is_empty() {
@@ -198,8 +242,21 @@ mod tests {
         }
     }
 
+    /// Parses a roster written in the organiser's four columns, giving line
+    /// `n` the digest `n` repeated (a `token_digest` header replaces the header).
     fn parse_str(s: &str) -> Result<Vec<RosterLine>, RosterError> {
-        parse(s.as_bytes(), &[7; 32], &manifest())
+        let with_digests: String = s
+            .lines()
+            .enumerate()
+            .map(|(n, l)| {
+                if n == 0 {
+                    format!("{l},token_digest\n")
+                } else {
+                    format!("{l},{}\n", hex::encode([n as u8; 32]))
+                }
+            })
+            .collect();
+        parse(with_digests.as_bytes(), &[7; 32], &manifest())
     }
 
     #[test]
@@ -230,7 +287,7 @@ mod tests {
                 "line 3: unknown constituency",
             ),
             (&format!("{h}ada,north,maybe,F\n"), "line 2: pool must be"),
-            (&format!("{h}ada,north,yes\n"), "line 2: 3 fields"),
+            (&format!("{h}ada,north,yes\n"), "line 2: 4 fields"),
             (
                 &format!("{h}ada,north,yes,F\nbo,north,no,F\nada,south,no,M\n"),
                 "line 4: pseudonym \"ada\" already on line 2",
@@ -244,8 +301,29 @@ mod tests {
         }
         assert_eq!(parse_str(h), Err(RosterError::Empty));
         assert_eq!(parse_str(""), Err(RosterError::Header));
-        let bad_utf8 = [h.as_bytes(), b"\xff\xfe,north,yes,F\n"].concat();
+        let h5 = "pseudonym,constituency,pool,category,token_digest\n";
+        let d = |n: u8| hex::encode([n; 32]);
+        let bad_utf8 = [
+            h5.as_bytes(),
+            b"\xff\xfe,north,yes,F,",
+            d(1).as_bytes(),
+            b"\n",
+        ]
+        .concat();
         let err = parse(&bad_utf8, &[7; 32], &manifest()).unwrap_err();
         assert!(matches!(err, RosterError::Syntax { line: 2, .. }), "{err}");
+        let parse5 = |s: String| parse(s.as_bytes(), &[7; 32], &manifest());
+        assert_eq!(
+            parse5(format!(
+                "{h5}ada,north,yes,F,{}\nbo,north,no,F,{}\n",
+                d(1),
+                d(1)
+            )),
+            Err(RosterError::DuplicateToken { first: 2, line: 3 })
+        );
+        for bad in [d(0xab).to_uppercase(), d(1)[2..].to_string(), String::new()] {
+            let err = parse5(format!("{h5}ada,north,yes,F,{bad}\n")).unwrap_err();
+            assert!(err.to_string().starts_with("line 2: token_digest"), "{err}");
+        }
     }
 }

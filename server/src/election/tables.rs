@@ -8,8 +8,10 @@ use crate::store::Table;
 /// Written with the manifest entry.
 pub const REGISTRAR_KEYS: Table = Table::new("registrar_keys");
 
-/// Token digest → member id: the one-time enrolment tokens. Written with
-/// the roster entries.
+/// Token digest → member id: the one-time enrolment tokens (the organiser's
+/// client draws them and sends only their digests,
+/// [`urne_crypto::entry::enrolment_token_digest`]). Written with the roster
+/// entries.
 pub const ENROLMENT_TOKENS: Table = Table::new("enrolment_tokens");
 
 /// Token digest → empty: tokens already consumed. Written with the
@@ -18,6 +20,11 @@ pub const USED_TOKENS: Table = Table::new("enrolment_tokens_used");
 
 /// Member id → constituency index (u32 BE). Written with the roster entries.
 pub const ROSTER: Table = Table::new("roster_constituency");
+
+/// Import digest (see `api::members::roster`) → leaf index (u64 BE) of the
+/// import's first roster entry and the number of entries (u64 BE): lets a
+/// retried import get the same answer. Written with the roster entries.
+pub const ROSTER_IMPORTS: Table = Table::new("roster_imports");
 
 /// Member id → the registrar's signer state of the member's issuance session.
 pub const SIGNER_STATES: Table = Table::new("signer_states");
@@ -43,10 +50,4 @@ pub fn read_u32(bytes: &[u8]) -> Option<u32> {
 /// Reads a big-endian u64 row value.
 pub fn read_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// The stored digest of an enrolment token:
-/// `TaggedHash("urne/v1/enrolment-token", token bytes)`.
-pub fn token_digest(token: &[u8; 32]) -> [u8; 32] {
-    urne_crypto::hash::tagged("urne/v1/enrolment-token", &[token])
 }
