@@ -19,6 +19,7 @@ use crate::schnorr::{self, SignedMessage};
 use crate::{decryption, dkg, lottery, seats};
 
 mod snapshot;
+pub use snapshot::SnapshotError;
 
 /// The phases of an election, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,6 +81,9 @@ pub enum RecordError {
     /// The history needed to process a revote could not be read.
     #[error("history: {0}")]
     History(String),
+    /// A record snapshot cannot be restored.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 impl RecordError {
@@ -98,6 +102,7 @@ impl RecordError {
             RecordError::Mismatch(_) => "mismatch",
             RecordError::Missing(_) => "missing_prerequisite",
             RecordError::History(_) => "history_unavailable",
+            RecordError::Snapshot(_) => "bad_snapshot",
         }
     }
 }
