@@ -28,6 +28,10 @@ use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
 use urne_crypto::voter;
 
+/// Seed of the fixture that the fuzz targets mutate and seed from
+/// (`Params::tiny(FUZZ_SEED)`).
+pub const FUZZ_SEED: u64 = 18;
+
 /// Shape of one constituency.
 #[derive(Debug, Clone)]
 pub struct ConstituencySpec {
@@ -87,6 +91,28 @@ impl Params {
         }
     }
 
+    /// Two tiny constituencies, 2-of-3 trustees, one revote, one withholding
+    /// contributor: the smallest board with every kind of a whole election
+    /// (the fuzz targets' fixture).
+    pub fn tiny(seed: u64) -> Self {
+        let c = |id: &str, candidates, voters| ConstituencySpec {
+            id: id.into(),
+            candidates,
+            voters,
+            seats: 4,
+            lottery_seats: 1,
+        };
+        Params {
+            constituencies: vec![c("north", 5, 3), c("south", 4, 2)],
+            trustees: 3,
+            threshold: 2,
+            contributors: 3,
+            withhold: 1,
+            revote_every: 3,
+            seed,
+        }
+    }
+
     /// The reference case scaled by `voters_total`: 13 constituencies, about
     /// 1,000 candidates (one constituency with 210), a quarter of seats by lot.
     pub fn reference(voters_total: usize, seed: u64) -> Self {
@@ -130,6 +156,8 @@ pub struct Fixture {
     pub trustee_signers: Vec<SigningKey>,
     /// Lottery contributor signing keys, by index − 1 (to re-sign tampered commits and reveals).
     pub contributor_signers: Vec<SigningKey>,
+    /// Member signing keys, in enrolment order (to re-sign tampered enrolments and issuances).
+    pub member_signers: Vec<SigningKey>,
     /// Board indices of intermediate checkpoints to include in the export.
     pub checkpoint_sizes: Vec<u64>,
     /// The plaintext totals the counted (last) ballots add up to, per
@@ -399,6 +427,7 @@ pub fn build(params: &Params) -> Fixture {
         index: u64,
     }
     let mut plans = vec![];
+    let mut member_signers = vec![];
     let mut global = 0u64;
     for (ci, spec) in params.constituencies.iter().enumerate() {
         let ctx = CredentialContext::new(election, spec.id.clone());
@@ -427,6 +456,7 @@ pub fn build(params: &Params) -> Fixture {
                 &challenge,
                 &member_key,
             ));
+            member_signers.push(member_key);
             let response = state.respond(&registrars[ci], &challenge).expect("respond");
             let credential = user.finish(&response).expect("finish");
             plans.push(VoterPlan {
@@ -574,6 +604,7 @@ pub fn build(params: &Params) -> Fixture {
         board_seed,
         trustee_signers,
         contributor_signers,
+        member_signers,
         checkpoint_sizes: vec![1, n / 2, n - 1],
         expected_counts,
     }
