@@ -95,15 +95,15 @@ impl Params {
     /// contributor: the smallest board with every kind of a whole election
     /// (the fuzz targets' fixture).
     pub fn tiny(seed: u64) -> Self {
-        let c = |id: &str, candidates, voters| ConstituencySpec {
+        let c = |id: &str, candidates, voters, seats| ConstituencySpec {
             id: id.into(),
             candidates,
             voters,
-            seats: 4,
-            lottery_seats: 1,
+            seats,
+            lottery_seats: seats / 4,
         };
         Params {
-            constituencies: vec![c("north", 5, 3), c("south", 4, 2)],
+            constituencies: vec![c("north", 8, 12, 4), c("east", 3, 6, 2)],
             trustees: 3,
             threshold: 2,
             contributors: 3,

@@ -134,3 +134,13 @@ fn snapshots_with_unordered_or_repeated_keys_are_refused() {
         }
     }
 }
+
+#[test]
+fn the_fuzz_fixture_replays() {
+    let fx = build(&Params::tiny(urne_e2e::fixture::FUZZ_SEED));
+    assert!(fx.replay().expect("honest board").is_complete());
+    assert!(
+        fx.entries.len() < 256,
+        "replay target indexes entries by one byte"
+    );
+}
