@@ -3,6 +3,10 @@
 #
 #   crypto/fuzz/run.sh [SECONDS] [TARGET...]     # SECONDS defaults to $FUZZ_SECONDS or 20
 #
+# FUZZ_SANITIZER=none builds without AddressSanitizer (the default is address):
+# a lighter build that still finds panics, hangs and out-of-memory inputs, as CI
+# runs it. FUZZ_TARGET_DIR puts the build elsewhere than crypto/fuzz/target.
+#
 # Each target first writes its seeds (generated from the fixture election and
 # specs/vectors/) into corpus/TARGET/, then libFuzzer runs on that corpus.
 # A crashing, hanging or out-of-memory input is kept in crashes/TARGET/;
@@ -14,9 +18,9 @@ cd "$here/.."
 seconds="${1:-${FUZZ_SECONDS:-20}}"
 [ $# -gt 0 ] && shift
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="$here/target"
+target_dir="${FUZZ_TARGET_DIR:-$here/target}"
 sanitizer="${FUZZ_SANITIZER:-address}"
-build=(-a -s "$sanitizer")
+build=(-a -s "$sanitizer" --target-dir "$target_dir")
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo fuzz list); fi
 echo "fuzz: building ${#targets[@]} targets (sanitizer $sanitizer)"
 cargo fuzz build "${build[@]}" || exit 1
@@ -25,7 +29,7 @@ summary=""
 for t in "${targets[@]}"; do
     corpus="$here/corpus/$t"
     crashes="$here/crashes/$t"
-    log="$here/target/fuzz-$t.log"
+    log="$target_dir/fuzz-$t.log"
     mkdir -p "$corpus" "$crashes"
     echo "fuzz: $t for ${seconds}s"
     if URNE_FUZZ_SEEDS="$corpus" cargo fuzz run "${build[@]}" "$t" "$corpus" -- \
