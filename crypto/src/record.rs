@@ -19,6 +19,7 @@ use crate::schnorr::{self, SignedMessage};
 use crate::{decryption, dkg, lottery, seats};
 
 mod snapshot;
+pub use snapshot::SnapshotError;
 
 /// The phases of an election, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +111,9 @@ pub enum RecordError {
     /// A text field is too long or holds a control character (§2.5).
     #[error(transparent)]
     Text(#[from] crate::text::TextError),
+    /// A record snapshot cannot be restored.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 impl RecordError {
@@ -134,6 +138,7 @@ impl RecordError {
             RecordError::Rfc3797Values(_) => "bad_rfc3797_values",
             RecordError::SupersededMismatch { .. } => "history_mismatch",
             RecordError::Text(_) => "invalid_text",
+            RecordError::Snapshot(_) => "bad_snapshot",
         }
     }
 }

@@ -50,6 +50,10 @@ pub fn beacon_network_of(network: &DemoNetwork) -> beacon::Network<'_> {
     }
 }
 
+/// Seed of the fixture that the fuzz targets mutate and seed from
+/// (`Params::tiny(FUZZ_SEED)`).
+pub const FUZZ_SEED: u64 = 18;
+
 /// Shape of one constituency.
 #[derive(Debug, Clone)]
 pub struct ConstituencySpec {
@@ -127,6 +131,29 @@ impl Params {
         }
     }
 
+    /// Two tiny constituencies, 2-of-3 trustees, one revote, one withholding
+    /// contributor: the smallest board with every kind of a whole election
+    /// (the fuzz targets' fixture).
+    pub fn tiny(seed: u64) -> Self {
+        let c = |id: &str, candidates, voters, seats| ConstituencySpec {
+            id: id.into(),
+            candidates,
+            voters,
+            seats,
+            lottery_seats: seats / 4,
+        };
+        Params {
+            constituencies: vec![c("north", 8, 12, 4), c("east", 3, 6, 2)],
+            trustees: 3,
+            threshold: 2,
+            contributors: 3,
+            withhold: 1,
+            revote_every: 3,
+            seed,
+            method: DrawMethod::Drbg,
+        }
+    }
+
     /// The reference case scaled by `voters_total`: 13 constituencies, about
     /// 1,000 candidates (one constituency with 210), a quarter of seats by lot.
     pub fn reference(voters_total: usize, seed: u64) -> Self {
@@ -173,6 +200,8 @@ pub struct Fixture {
     pub contributor_signers: Vec<SigningKey>,
     /// Seed of the fixture's local beacon network (to sign other rounds in tamper tests).
     pub beacon_seed: [u8; 64],
+    /// Member signing keys, in enrolment order (to re-sign tampered enrolments and issuances).
+    pub member_signers: Vec<SigningKey>,
     /// Board indices of intermediate checkpoints to include in the export.
     pub checkpoint_sizes: Vec<u64>,
     /// The plaintext totals the counted (last) ballots add up to, per
@@ -458,6 +487,7 @@ pub fn build(params: &Params) -> Fixture {
         index: u64,
     }
     let mut plans = vec![];
+    let mut member_signers = vec![];
     let mut global = 0u64;
     for (ci, spec) in params.constituencies.iter().enumerate() {
         let ctx = CredentialContext::new(election, spec.id.clone());
@@ -486,6 +516,7 @@ pub fn build(params: &Params) -> Fixture {
                 &challenge,
                 &member_key,
             ));
+            member_signers.push(member_key);
             let response = state.respond(&registrars[ci], &challenge).expect("respond");
             let credential = user.finish(&response).expect("finish");
             plans.push(VoterPlan {
@@ -645,6 +676,7 @@ pub fn build(params: &Params) -> Fixture {
         trustee_signers,
         contributor_signers,
         beacon_seed,
+        member_signers,
         checkpoint_sizes: vec![1, n / 2, n - 1],
         expected_counts,
     }

@@ -1,8 +1,10 @@
 //! A record snapshot taken anywhere in an election restores to a record that
 //! continues exactly like the original: same final state, same results.
 
+use std::ops::Range;
+
 use urne_crypto::entry::{Ballot, Entry};
-use urne_crypto::record::{BallotCheck, BallotHistory, Record};
+use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError, SnapshotError};
 use urne_e2e::fixture::{build, Params};
 
 struct Board<'a>(&'a [Entry]);
@@ -50,4 +52,95 @@ fn corrupt_snapshots_are_refused() {
     longer.push(0);
     assert!(Record::restore(&longer).is_err());
     assert!(Record::restore(&[]).is_err());
+}
+
+/// The byte ranges of the items of the CBOR array reached from the top-level
+/// array of `bytes` by following `path` (item indices, one per level).
+fn items(bytes: &[u8], path: &[usize]) -> Vec<Range<usize>> {
+    let mut d = minicbor::Decoder::new(bytes);
+    for &step in path {
+        d.array().expect("array");
+        for _ in 0..step {
+            d.skip().expect("item");
+        }
+    }
+    let len = d.array().expect("array").expect("definite length");
+    (0..len)
+        .map(|_| {
+            let start = d.position();
+            d.skip().expect("item");
+            start..d.position()
+        })
+        .collect()
+}
+
+/// `bytes` with the items `a < b` of one array swapped.
+fn swapped(bytes: &[u8], list: &[Range<usize>], a: usize, b: usize) -> Vec<u8> {
+    let (x, y) = (list[a].clone(), list[b].clone());
+    [
+        &bytes[..x.start],
+        &bytes[y.clone()],
+        &bytes[x.end..y.start],
+        &bytes[x.clone()],
+        &bytes[y.end..],
+    ]
+    .concat()
+}
+
+/// `bytes` with item `b` of one array replaced by a copy of item `a < b`.
+fn duplicated(bytes: &[u8], list: &[Range<usize>], a: usize, b: usize) -> Vec<u8> {
+    let (x, y) = (list[a].clone(), list[b].clone());
+    [&bytes[..y.start], &bytes[x], &bytes[y.end..]].concat()
+}
+
+#[test]
+fn snapshots_with_unordered_or_repeated_keys_are_refused() {
+    let fx = build(&Params::small(13));
+    let record = fx.replay().expect("honest board");
+    let bytes = record.snapshot();
+    Record::restore(&bytes).expect("the honest snapshot restores");
+    // Top-level items: 3 members, 4 enrolled, 5 credentialed, 6 dealings,
+    // 9 constituencies (each: 1 ballots, 3 shares, 6 superseded), 10 commits,
+    // 11 reveals.
+    for (what, path) in [
+        ("members", vec![3]),
+        ("enrolled", vec![4]),
+        ("credentialed", vec![5]),
+        ("dealings", vec![6]),
+        ("ballots", vec![9, 0, 1]),
+        ("shares", vec![9, 0, 3]),
+        ("superseded", vec![9, 0, 6]),
+        ("commits", vec![10]),
+        ("reveals", vec![11]),
+    ] {
+        let list = items(&bytes, &path);
+        assert!(list.len() >= 2, "{what} has {} items", list.len());
+        let last = list.len() - 1;
+        for (how, tampered) in [
+            ("first and last swapped", swapped(&bytes, &list, 0, last)),
+            ("first two swapped", swapped(&bytes, &list, 0, 1)),
+            ("last two swapped", swapped(&bytes, &list, last - 1, last)),
+            ("first repeated", duplicated(&bytes, &list, 0, 1)),
+            ("last repeated", duplicated(&bytes, &list, last - 1, last)),
+        ] {
+            assert_ne!(tampered, bytes);
+            match Record::restore(&tampered) {
+                Err(RecordError::Snapshot(SnapshotError::Unordered(list))) => {
+                    assert_eq!(list, what, "{how} {what}")
+                }
+                Err(e) => panic!("{how} {what}: wrong error {e}"),
+                Ok(_) => panic!("{how} {what}: accepted"),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_fuzz_fixture_replays() {
+    let fx = build(&Params::tiny(urne_e2e::fixture::FUZZ_SEED));
+    assert!(fx.replay().expect("honest board").is_complete());
+    assert!(
+        fx.entries.len() < 256,
+        "replay target indexes entries by one byte"
+    );
 }

@@ -6,7 +6,9 @@
 //! A snapshot is the monitor's own trusted state, not a protocol object: it is
 //! decoded strictly, but restoring one re-checks nothing that the replay had
 //! already checked. Derived state (election id, board key, key-generation
-//! parameters, lottery pools, disqualified dealers) is recomputed.
+//! parameters, lottery pools, disqualified dealers) is recomputed. Every list
+//! that stands for a map or a set must be in strictly increasing key order,
+//! so that one state has exactly one snapshot.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -117,8 +119,56 @@ fn secrets(map: &BTreeMap<u32, [u8; 32]>) -> Vec<IndexedSecret> {
         .collect()
 }
 
-fn snapshot_error(what: &str) -> RecordError {
-    RecordError::History(format!("record snapshot: {what}"))
+/// Why bytes are not a record snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// The bytes are not the canonical encoding of a snapshot.
+    #[error("record snapshot: {0}")]
+    Decode(String),
+    /// The phase number is not one of the record's phases.
+    #[error("record snapshot: unknown phase {0}")]
+    UnknownPhase(u8),
+    /// The snapshot has not one state per constituency of its manifest.
+    #[error("record snapshot: {found} constituencies, the manifest has {expected}")]
+    ConstituencyCount {
+        /// Constituencies in the snapshot.
+        found: usize,
+        /// Constituencies in the manifest.
+        expected: usize,
+    },
+    /// A keyed list is out of order or repeats a key.
+    #[error("record snapshot: {0} not in strictly increasing key order")]
+    Unordered(&'static str),
+}
+
+/// Refuses `items` unless their keys strictly increase (sorted, no repeat).
+fn strictly_increasing<T, K: Ord>(
+    what: &'static str,
+    items: &[T],
+    key: impl Fn(&T) -> K,
+) -> Result<(), SnapshotError> {
+    if items.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+        Ok(())
+    } else {
+        Err(SnapshotError::Unordered(what))
+    }
+}
+
+impl Snapshot {
+    /// Checks that every list standing for a map or a set is in key order.
+    fn check_order(&self) -> Result<(), SnapshotError> {
+        strictly_increasing("members", &self.members, |m| m.member)?;
+        strictly_increasing("enrolled", &self.enrolled, |kv| kv.key)?;
+        strictly_increasing("credentialed", &self.credentialed, |m| **m)?;
+        strictly_increasing("dealings", &self.dealings, |d| d.dealer)?;
+        for c in &self.constituencies {
+            strictly_increasing("ballots", &c.ballots, |b| b.key)?;
+            strictly_increasing("shares", &c.shares, |sh| sh.trustee)?;
+            strictly_increasing("superseded", &c.superseded, |d| **d)?;
+        }
+        strictly_increasing("commits", &self.commits, |i| i.index)?;
+        strictly_increasing("reveals", &self.reveals, |i| i.index)
+    }
 }
 
 impl Record {
@@ -182,7 +232,8 @@ impl Record {
 
     /// Rebuilds a record from [`Record::snapshot`] bytes.
     pub fn restore(bytes: &[u8]) -> Result<Self, RecordError> {
-        let s = Snapshot::from_bytes(bytes).map_err(|e| snapshot_error(&e.to_string()))?;
+        let s = Snapshot::from_bytes(bytes).map_err(|e| SnapshotError::Decode(e.to_string()))?;
+        s.check_order()?;
         s.manifest
             .validate()
             .map_err(|e| RecordError::Manifest(e.to_string()))?;
@@ -192,16 +243,20 @@ impl Record {
             .map_err(|e| RecordError::Manifest(e.to_string()))?;
         let phase = *PHASES
             .get(s.phase as usize)
-            .ok_or_else(|| snapshot_error("unknown phase"))?;
+            .ok_or(SnapshotError::UnknownPhase(s.phase))?;
         if s.constituencies.len() != s.manifest.constituencies.len() {
-            return Err(snapshot_error("constituency count"));
+            return Err(SnapshotError::ConstituencyCount {
+                found: s.constituencies.len(),
+                expected: s.manifest.constituencies.len(),
+            }
+            .into());
         }
         // One counted ballot per key, in the order `snapshot` writes them.
         if s.constituencies
             .iter()
             .any(|c| c.ballots.windows(2).any(|w| w[0].key >= w[1].key))
         {
-            return Err(snapshot_error("ballot keys not strictly ascending"));
+            return Err(SnapshotError::Unordered("ballots").into());
         }
         let mut pool: BTreeMap<String, Vec<PoolMember>> = BTreeMap::new();
         for m in s.members.iter().filter(|m| !m.pool_pseudonym.is_empty()) {
