@@ -4,12 +4,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
+use urne_crypto::beacon::DemoNetwork;
 use urne_crypto::credential::RegistrarKey;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::manifest::Manifest;
 use urne_fuzz::{fixture, round_trip, write_seeds};
 use urne_server::client::draft::{ContributorDraft, ManifestDraft, TrusteeDraft};
-use urne_server::demo::population::{manifest_draft, Shape};
+use urne_server::demo::population::{manifest_draft, Schedule, Shape};
+use urne_server::demo::Preset;
 
 fn seeds() -> Vec<Vec<u8>> {
     let m = &fixture().manifest;
@@ -38,7 +40,9 @@ fn seeds() -> Vec<Vec<u8>> {
         contributors: m.lottery.contributors.len(),
     };
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let draft = manifest_draft(&shape, &mut rng, trustees, contributors);
+    let network = DemoNetwork::from_seed(&[1; 64]);
+    let schedule = Schedule::new(Preset::Small, 1_800_000_000, &network);
+    let draft = manifest_draft(&shape, &mut rng, trustees, contributors, &schedule);
     vec![toml::to_string(&draft)
         .expect("a draft is TOML")
         .into_bytes()]

@@ -116,6 +116,7 @@ pub fn body(kind: EntryKind, bytes: &[u8]) -> bool {
         K::Beacon => round_trip::<entry::BeaconValue>(bytes).map(drop),
         K::Seed => round_trip::<entry::LotterySeed>(bytes).map(drop),
         K::Attestation => round_trip::<entry::Attestation>(bytes).map(drop),
+        K::RevealsClosed => round_trip::<entry::RevealsClosed>(bytes).map(drop),
     }
     .is_some()
 }
