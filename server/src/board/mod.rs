@@ -125,6 +125,17 @@ impl Board {
     ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
         std::fs::create_dir_all(data_dir)?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data_dir.join(STORE_DIR))?);
+        Self::open_on(data_dir, store, loader)
+    }
+
+    /// Opens the board kept in `store` (its key in `data_dir`), rebuilds each
+    /// log's rules with `loader`, and starts its writer.
+    pub fn open_on(
+        data_dir: &Path,
+        store: Arc<dyn Store>,
+        loader: &mut RulesLoader<'_>,
+    ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
+        std::fs::create_dir_all(data_dir)?;
         let sizes = store.logs()?;
         let key_path = data_dir.join(key::KEY_FILE);
         if !sizes.is_empty() && !key_path.exists() {

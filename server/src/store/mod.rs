@@ -15,6 +15,7 @@
 //! what they read by a size they learnt from a commit (a later, unfinished commit
 //! may already be visible).
 
+pub mod power_cut;
 pub mod sled;
 
 use crate::election::ElectionId;
