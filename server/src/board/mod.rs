@@ -146,6 +146,17 @@ impl Board {
             SecretsAtRest::Plain => Arc::new(sled),
             SecretsAtRest::Sealed(key) => Arc::new(SealedStore::new(sled, key)),
         };
+        Self::open_on(data_dir, store, loader)
+    }
+
+    /// Opens the board kept in `store` (its key in `data_dir`), rebuilds each
+    /// log's rules with `loader`, and starts its writer.
+    pub fn open_on(
+        data_dir: &Path,
+        store: Arc<dyn Store>,
+        loader: &mut RulesLoader<'_>,
+    ) -> Result<(Arc<Board>, SequencerThread), BoardError> {
+        std::fs::create_dir_all(data_dir)?;
         let sizes = store.logs()?;
         let key_path = data_dir.join(key::KEY_FILE);
         if !sizes.is_empty() && !key_path.exists() {

@@ -16,6 +16,7 @@
 //! may already be visible).
 
 pub mod permissions;
+pub mod power_cut;
 pub mod sealed;
 pub mod sled;
 

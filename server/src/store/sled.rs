@@ -34,11 +34,11 @@ use urne_crypto::merkle::NodeId;
 
 const FORMAT_VERSION: u64 = 1;
 const VERSION_KEY: &[u8] = b"v";
-const SIZE: u8 = b's';
-const ENTRY: u8 = b'e';
-const NODE: u8 = b'n';
-const CHECKPOINT: u8 = b'c';
-const ROW: u8 = b't';
+pub(super) const SIZE: u8 = b's';
+pub(super) const ENTRY: u8 = b'e';
+pub(super) const NODE: u8 = b'n';
+pub(super) const CHECKPOINT: u8 = b'c';
+pub(super) const ROW: u8 = b't';
 
 /// A [`Store`] on a sled database.
 pub struct SledStore {
@@ -129,7 +129,7 @@ impl SledStore {
     }
 }
 
-fn key(kind: u8, log: &ElectionId, extra: &[u8]) -> Vec<u8> {
+pub(super) fn key(kind: u8, log: &ElectionId, extra: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(33 + extra.len());
     k.push(kind);
     k.extend_from_slice(log.as_bytes());
@@ -137,14 +137,14 @@ fn key(kind: u8, log: &ElectionId, extra: &[u8]) -> Vec<u8> {
     k
 }
 
-fn node_key(log: &ElectionId, node: NodeId) -> Vec<u8> {
+pub(super) fn node_key(log: &ElectionId, node: NodeId) -> Vec<u8> {
     let mut extra = [0u8; 9];
     extra[0] = node.level;
     extra[1..].copy_from_slice(&node.index.to_be_bytes());
     key(NODE, log, &extra)
 }
 
-fn row_key(log: &ElectionId, table: Table, row: &[u8]) -> Vec<u8> {
+pub(super) fn row_key(log: &ElectionId, table: Table, row: &[u8]) -> Vec<u8> {
     let name = table.name().as_bytes();
     let mut k = key(ROW, log, &[name.len() as u8]);
     k.extend_from_slice(name);
@@ -152,7 +152,7 @@ fn row_key(log: &ElectionId, table: Table, row: &[u8]) -> Vec<u8> {
     k
 }
 
-fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+pub(super) fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     let b: [u8; 8] = bytes
         .try_into()
         .map_err(|_| StoreError::Corrupt(format!("expected 8 bytes, found {}", bytes.len())))?;
