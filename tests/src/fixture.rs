@@ -40,6 +40,19 @@ pub const BEACON_GENESIS: u64 = 1_764_000_000;
 /// Seconds between the fixture network's rounds.
 pub const BEACON_PERIOD: u64 = 3;
 
+/// Signs `e` again with `key` (kind, election and body as they are now): how a
+/// test forges an entry that gets past its envelope signature.
+pub fn resign(e: &mut Entry, key: &SigningKey) {
+    use ed25519_dalek::Signer;
+    let digest = signing_digest(
+        EntryKind::from_u8(e.kind).expect("known kind"),
+        &e.election,
+        &e.body,
+    );
+    e.signer = key.verifying_key().to_bytes().to_vec();
+    e.signature = key.sign(&digest).to_bytes().to_vec();
+}
+
 /// The fixture's beacon network, as a manifest names it.
 pub fn beacon_network_of(network: &DemoNetwork) -> beacon::Network<'_> {
     beacon::Network {

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
 use urne_crypto::beacon::{self, DemoNetwork};
@@ -14,7 +14,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::*;
 use urne_crypto::lottery;
 use urne_crypto::seats::{self, Candidate};
-use urne_e2e::fixture::{build, Fixture, Params, RFC3797_SOURCES};
+use urne_e2e::fixture::{build, resign, Fixture, Params, RFC3797_SOURCES};
 use urne_verify::{verify_export, Options, Report};
 
 fn fixture() -> &'static Fixture {
@@ -36,13 +36,6 @@ fn index_of(f: &Fixture, kind: EntryKind) -> usize {
         .iter()
         .position(|e| e.kind == kind as u8)
         .expect("kind on the board")
-}
-
-fn resign(e: &mut Entry, key: &SigningKey) {
-    let kind = e.kind().expect("kind");
-    let digest = signing_digest(kind, &e.election, &e.body);
-    e.signer = key.verifying_key().to_bytes().to_vec();
-    e.signature = key.sign(&digest).to_bytes().to_vec();
 }
 
 /// `f`'s entries with the body of entry `at` replaced and re-signed by `key`.

@@ -9,14 +9,14 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
 use urne_crypto::checkpoint::{election_origin, sign_checkpoint, BoardKey, Checkpoint};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::*;
 use urne_crypto::export::{ExportWriter, Record as ExportRecord};
-use urne_e2e::fixture::{build, Fixture, Params};
+use urne_e2e::fixture::{build, resign, Fixture, Params};
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
@@ -103,13 +103,6 @@ fn unsigned_export(f: &Fixture, honest: &[Vec<u8>], entries: &[Vec<u8>]) -> Vec<
         w.write(&ExportRecord::Entry(e.clone())).expect("export");
     }
     w.finish(&note).expect("export")
-}
-
-fn resign(e: &mut Entry, key: &SigningKey) {
-    let kind = e.kind().expect("kind");
-    let digest = signing_digest(kind, &e.election, &e.body);
-    e.signer = key.verifying_key().to_bytes().to_vec();
-    e.signature = key.sign(&digest).to_bytes().to_vec();
 }
 
 fn root_of(entries: &[Vec<u8>]) -> [u8; 32] {
