@@ -83,11 +83,13 @@ pub enum EntryKind {
     Attestation = 17,
     /// [`RevealsClosed`]: ends the reveal window before the beacon round.
     RevealsClosed = 18,
+    /// [`DkgAcknowledgement`]: a trustee has checked every dealing and made its complaints.
+    DkgAcknowledgement = 19,
 }
 
 impl EntryKind {
     /// All kinds, in wire-number order.
-    pub const ALL: [EntryKind; 19] = [
+    pub const ALL: [EntryKind; 20] = [
         Self::Manifest,
         Self::Roster,
         Self::Enrollment,
@@ -107,6 +109,7 @@ impl EntryKind {
         Self::Seed,
         Self::Attestation,
         Self::RevealsClosed,
+        Self::DkgAcknowledgement,
     ];
 
     /// Parses a wire number.
@@ -139,6 +142,7 @@ impl EntryKind {
             Self::Seed => "lottery-seed",
             Self::Attestation => "attestation",
             Self::RevealsClosed => "lottery-reveals-closed",
+            Self::DkgAcknowledgement => "dkg-acknowledgement",
         }
     }
 }
@@ -456,6 +460,39 @@ pub struct RevealsClosed {
     /// Contributors of the manifest without a valid reveal, ascending.
     #[n(1)]
     pub withheld: Vec<u32>,
+}
+
+/// A trustee's statement, signed with its signing key, that it has checked
+/// its share in every dealing of the transcript `dealings` names and posted
+/// a complaint about each bad one; the election key needs one from every
+/// trustee for the final transcript (§5.6, §8.4).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct DkgAcknowledgement {
+    /// The acknowledging trustee's index.
+    #[n(0)]
+    pub trustee: u32,
+    /// [`dealings_digest`] of the dealings on the board when it checked them.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub dealings: [u8; 32],
+}
+
+/// `TaggedHash("urne/v1/dkg-acknowledgement", election_id, u32be(d_1) ‖ dealing_1, …)`:
+/// the dealings on the board, in ascending dealer order, each as its dealer's
+/// index and its canonical body bytes, one part per dealing.
+pub fn dealings_digest<'a>(
+    election: &ElectionId,
+    dealings: impl IntoIterator<Item = &'a DkgDealing>,
+) -> [u8; 32] {
+    let mut owned: Vec<Vec<u8>> = Vec::new();
+    for d in dealings {
+        let mut part = d.dealer.to_be_bytes().to_vec();
+        part.extend_from_slice(&d.to_bytes());
+        owned.push(part);
+    }
+    let mut parts: Vec<&[u8]> = vec![election.as_slice()];
+    parts.extend(owned.iter().map(Vec::as_slice));
+    tagged("urne/v1/dkg-acknowledgement", &parts)
 }
 
 /// The lottery seed, fixed once the beacon is verified (signed by the board key).

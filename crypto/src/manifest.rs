@@ -52,6 +52,9 @@ pub enum ManifestError {
     /// A text field is too long or holds a control character (§2.5).
     #[error(transparent)]
     Text(#[from] TextError),
+    /// The voting window is empty or ends after the lottery's reveal deadline.
+    #[error("voting window: {0}")]
+    Window(String),
     /// A signing key is not a canonical Ed25519 key of large order.
     #[error("{0}: not a usable Ed25519 public key (non-canonical or small-order)")]
     SigningKey(String),
@@ -344,12 +347,13 @@ pub struct Manifest {
     /// Lottery configuration.
     #[n(7)]
     pub lottery: Lottery,
-    /// Informative schedule: voting opens (RFC 3339).
+    /// Voting opens (Unix seconds): the board's open entry may not come earlier (§8.4).
     #[n(8)]
-    pub voting_opens: String,
-    /// Informative schedule: voting closes (RFC 3339).
+    pub voting_opens: u64,
+    /// Voting closes (Unix seconds): no open at or after it, no close before it,
+    /// and the service takes no ballot from then on (§8.4).
     #[n(9)]
-    pub voting_closes: String,
+    pub voting_closes: u64,
 }
 
 impl Manifest {
@@ -417,6 +421,7 @@ impl Manifest {
                 return bad(format!("trustee {} listed at position {}", t.index, i + 1));
             }
         }
+        self.validate_window()?;
         self.lottery.validate()?;
         for (i, k) in self.lottery.contributors.iter().enumerate() {
             if k.index != i as u32 + 1 {
@@ -426,6 +431,23 @@ impl Manifest {
                     i + 1
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The voting window is not empty and ends before the lottery's reveal deadline.
+    fn validate_window(&self) -> Result<(), ManifestError> {
+        if self.voting_opens >= self.voting_closes {
+            return Err(ManifestError::Window(format!(
+                "voting opens at {} but closes at {}: the window is empty",
+                self.voting_opens, self.voting_closes
+            )));
+        }
+        if self.voting_closes > self.lottery.reveal_deadline {
+            return Err(ManifestError::Window(format!(
+                "voting closes at {}, after the lottery reveal deadline {}",
+                self.voting_closes, self.lottery.reveal_deadline
+            )));
         }
         Ok(())
     }
@@ -525,12 +547,22 @@ mod tests {
                 }],
                 beacon: Some(Beacon::quicknet(1_000_000_000)),
                 sources: vec![],
-                commit_deadline: 0,
-                reveal_deadline: 0,
+                commit_deadline: 200,
+                reveal_deadline: 300,
             },
-            voting_opens: String::new(),
-            voting_closes: String::new(),
+            voting_opens: 100,
+            voting_closes: 200,
         }
+    }
+
+    #[test]
+    fn an_empty_or_late_voting_window_is_refused() {
+        let mut m = manifest();
+        m.voting_closes = m.voting_opens;
+        assert!(matches!(m.validate(), Err(ManifestError::Window(_))));
+        let mut m = manifest();
+        m.voting_closes = m.lottery.reveal_deadline + 1;
+        assert!(matches!(m.validate(), Err(ManifestError::Window(_))));
     }
 
     #[test]

@@ -111,6 +111,13 @@ pub enum RecordError {
     /// A text field is too long or holds a control character (§2.5).
     #[error(transparent)]
     Text(#[from] crate::text::TextError),
+    /// A phase change outside the manifest's voting window, or before the
+    /// phase change it follows.
+    #[error("voting window: {0}")]
+    Window(String),
+    /// The election key before every trustee acknowledged the final dealings.
+    #[error("trustees {0:?} have not acknowledged the dealings on the board")]
+    Unacknowledged(Vec<u32>),
     /// A record snapshot cannot be restored.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
@@ -138,6 +145,8 @@ impl RecordError {
             RecordError::Rfc3797Values(_) => "bad_rfc3797_values",
             RecordError::SupersededMismatch { .. } => "history_mismatch",
             RecordError::Text(_) => "invalid_text",
+            RecordError::Window(_) => "outside_voting_window",
+            RecordError::Unacknowledged(_) => "missing_acknowledgement",
             RecordError::Snapshot(_) => "bad_snapshot",
         }
     }
@@ -186,6 +195,8 @@ pub enum Applied {
 #[derive(Default, Clone)]
 struct ConstituencyState {
     issuances: u64,
+    /// Issuances recorded after the open entry: their ballots may be linked by board order.
+    issued_while_open: u64,
     /// Ballot key → the ballot it counts: board index and [`ballot_digest`].
     ballots: HashMap<[u8; 32], CountedBallot>,
     aggregate: Vec<Ciphertext>,
@@ -227,7 +238,12 @@ pub struct Record {
     dealings: BTreeMap<u32, dkg::DealerMessage>,
     complaints: Vec<dkg::Complaint>,
     disqualified: BTreeSet<u32>,
+    /// Trustee → the [`dealings_digest`] of its latest acknowledgement.
+    acknowledgements: BTreeMap<u32, [u8; 32]>,
     election_key: Option<ElectionKey>,
+    /// Board times of the open and close entries.
+    opened_at: Option<u64>,
+    closed_at: Option<u64>,
     constituencies: Vec<ConstituencyState>,
     commits: BTreeMap<u32, [u8; 32]>,
     reveals: BTreeMap<u32, [u8; 32]>,
@@ -279,7 +295,10 @@ impl Record {
             dealings: BTreeMap::new(),
             complaints: Vec::new(),
             disqualified: BTreeSet::new(),
+            acknowledgements: BTreeMap::new(),
             election_key: None,
+            opened_at: None,
+            closed_at: None,
             constituencies,
             commits: BTreeMap::new(),
             reveals: BTreeMap::new(),
@@ -337,6 +356,39 @@ impl Record {
     /// Dealers disqualified by a justified complaint.
     pub fn disqualified(&self) -> &BTreeSet<u32> {
         &self.disqualified
+    }
+
+    /// Trustee → the dealings digest of its latest acknowledgement.
+    pub fn acknowledgements(&self) -> &BTreeMap<u32, [u8; 32]> {
+        &self.acknowledgements
+    }
+
+    /// The [`dealings_digest`] of the dealings on the board now.
+    pub fn dealings_digest(&self) -> [u8; 32] {
+        dealings_digest(&self.election, self.dealings.values())
+    }
+
+    /// Trustees of the manifest without an acknowledgement of the dealings on the board now.
+    pub fn unacknowledged(&self) -> Vec<u32> {
+        let now = self.dealings_digest();
+        self.manifest
+            .trustees
+            .iter()
+            .map(|t| t.index)
+            .filter(|i| self.acknowledgements.get(i) != Some(&now))
+            .collect()
+    }
+
+    /// Board times (Unix seconds) of the open and close entries, once posted.
+    pub fn phase_times(&self) -> (Option<u64>, Option<u64>) {
+        (self.opened_at, self.closed_at)
+    }
+
+    /// Credentials of `constituency` issued while voting was open (their
+    /// ballots are the ones the board order may link to a member).
+    pub fn issued_while_open(&self, constituency: &str) -> Option<u64> {
+        let i = self.cidx(constituency).ok()?;
+        Some(self.constituencies[i].issued_while_open)
     }
 
     /// The key-generation parameters of this election.
@@ -571,6 +623,12 @@ impl Record {
                 self.before_election_key(kind)?;
                 let c: DkgComplaint = entry.body()?;
                 entry.verify_signer(&self.trustee_key(c.complainant)?)?;
+                if self.acknowledgements.get(&c.complainant) == Some(&self.dealings_digest()) {
+                    return Err(RecordError::Mismatch(format!(
+                        "trustee {} complains about dealings it acknowledged",
+                        c.complainant
+                    )));
+                }
                 let dealer = c.dealer;
                 let dealing = self
                     .dealings
@@ -597,11 +655,34 @@ impl Record {
                 self.complaints.push(c);
                 Ok(Applied::Recorded)
             }
+            K::DkgAcknowledgement => {
+                self.before_election_key(kind)?;
+                let a: DkgAcknowledgement = entry.body()?;
+                entry.verify_signer(&self.trustee_key(a.trustee)?)?;
+                if a.dealings != self.dealings_digest() {
+                    return Err(RecordError::Mismatch(format!(
+                        "trustee {} acknowledges other dealings than those on the board",
+                        a.trustee
+                    )));
+                }
+                if self.acknowledgements.get(&a.trustee) == Some(&a.dealings) {
+                    return Err(RecordError::Duplicate(format!(
+                        "acknowledgement of trustee {}",
+                        a.trustee
+                    )));
+                }
+                self.acknowledgements.insert(a.trustee, a.dealings);
+                Ok(Applied::Recorded)
+            }
             K::ElectionKey => {
                 self.phase_is(kind, &[Phase::Setup])?;
                 entry.verify_signer(&board)?;
                 if self.election_key.is_some() {
                     return Err(RecordError::Duplicate("election key".into()));
+                }
+                let waiting = self.unacknowledged();
+                if !waiting.is_empty() {
+                    return Err(RecordError::Unacknowledged(waiting));
                 }
                 let k: ElectionKey = entry.body()?;
                 let expected = self.compute_election_key()?;
@@ -616,16 +697,27 @@ impl Record {
             K::Open => {
                 self.phase_is(kind, &[Phase::Setup])?;
                 entry.verify_signer(&board)?;
-                let _: PhaseChange = entry.body()?;
+                let p: PhaseChange = entry.body()?;
                 if self.election_key.is_none() {
                     return Err(RecordError::Missing("election key".into()));
                 }
+                let m = &self.manifest;
+                if p.at < m.voting_opens || p.at >= m.voting_closes {
+                    return Err(RecordError::Window(format!(
+                        "opened at {}, outside the manifest's voting window [{}, {})",
+                        p.at, m.voting_opens, m.voting_closes
+                    )));
+                }
                 self.check_pools()?;
+                self.opened_at = Some(p.at);
                 self.phase = Phase::Open;
                 Ok(Applied::Recorded)
             }
             K::Issuance => {
-                self.phase_is(kind, &[Phase::Open])?;
+                self.phase_is(kind, &[Phase::Setup, Phase::Open])?;
+                if self.election_key.is_none() {
+                    return Err(RecordError::Missing("election key".into()));
+                }
                 let r: Issuance = entry.body()?;
                 let key = *self
                     .enrolled
@@ -646,6 +738,9 @@ impl Record {
                 let i = self.cidx(&r.constituency)?;
                 self.credentialed.insert(r.member);
                 self.constituencies[i].issuances += 1;
+                if self.phase == Phase::Open {
+                    self.constituencies[i].issued_while_open += 1;
+                }
                 Ok(Applied::Recorded)
             }
             K::Ballot => {
@@ -656,7 +751,15 @@ impl Record {
             K::Close => {
                 self.phase_is(kind, &[Phase::Open])?;
                 entry.verify_signer(&board)?;
-                let _: PhaseChange = entry.body()?;
+                let p: PhaseChange = entry.body()?;
+                let earliest = self.manifest.voting_closes.max(self.opened_at.unwrap_or(0));
+                if p.at < earliest {
+                    return Err(RecordError::Window(format!(
+                        "closed at {}, before the manifest's voting close {} (or the open)",
+                        p.at, self.manifest.voting_closes
+                    )));
+                }
+                self.closed_at = Some(p.at);
                 self.phase = Phase::Closed;
                 Ok(Applied::Recorded)
             }
@@ -763,6 +866,12 @@ impl Record {
                     return Err(RecordError::Duplicate("closing of the reveals".into()));
                 }
                 let c: RevealsClosed = entry.body()?;
+                if Some(c.at) < self.closed_at {
+                    return Err(RecordError::Window(format!(
+                        "reveals closed at {}, before the vote closed",
+                        c.at
+                    )));
+                }
                 if c.withheld != self.withheld_now() {
                     return Err(RecordError::Mismatch(
                         "the withheld contributors are not those without a valid reveal".into(),

@@ -6,6 +6,7 @@ pub mod api;
 pub mod board;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod demo;
 pub mod election;
 pub mod sequencer;

@@ -173,6 +173,10 @@ pub struct AppendRequest {
     pub rules: Option<Box<dyn LogRules>>,
     /// Handed to the log's rules with each entry.
     pub context: Option<Context>,
+    /// May be reordered with the other mixable requests of its group
+    /// (ballots and credential requests, so the board order does not tell
+    /// which of them arrived first).
+    pub mixable: bool,
 }
 
 impl AppendRequest {
@@ -191,6 +195,7 @@ impl AppendRequest {
             check: None,
             rules: None,
             context: None,
+            mixable: false,
         }
     }
 }
@@ -686,6 +691,8 @@ impl Writer {
             }
             return;
         }
+        let mut group = group;
+        mix(&mut group);
         let mut pending = Pending::default();
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
@@ -830,6 +837,7 @@ impl Writer {
             check,
             rules: new_rules,
             context,
+            mixable: _,
         } = request;
         if entries.is_empty() {
             tracing::error!("an append request without entries");
@@ -947,6 +955,57 @@ fn apply_rules(
         fork.apply(start + i as u64, entry, context, &view)?;
     }
     Ok(Some(fork))
+}
+
+/// Puts the mixable appends of one group in a uniformly random order among
+/// their own positions (the others keep theirs): they were concurrent, so
+/// any order is a valid one, and a random one keeps the board from recording
+/// which was sent first (§10).
+fn mix(group: &mut [Job]) {
+    let positions: Vec<usize> = group
+        .iter()
+        .enumerate()
+        .filter(|(_, job)| matches!(job, Job::Append(r, _) if r.mixable))
+        .map(|(i, _)| i)
+        .collect();
+    let mut order = positions.clone();
+    shuffle(&mut order);
+    permute(group, &positions, &order);
+}
+
+/// Moves `items[order[k]]` to `items[positions[k]]` for every `k` (`order`
+/// is a permutation of `positions`).
+fn permute<T>(items: &mut [T], positions: &[usize], order: &[usize]) {
+    let mut slots: Vec<Option<usize>> = vec![None; items.len()];
+    for (&to, &from) in positions.iter().zip(order) {
+        slots[to] = Some(from);
+    }
+    // Follow each cycle of the permutation with swaps.
+    let mut done = vec![false; items.len()];
+    for &start in positions {
+        if done[start] {
+            continue;
+        }
+        let mut at = start;
+        while let Some(from) = slots[at] {
+            done[at] = true;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
+/// A uniformly random order of `items` (Fisher–Yates, unbiased indices).
+fn shuffle<T>(items: &mut [T]) {
+    let mut rng = urne_crypto::group::os_rng();
+    for i in (1..items.len()).rev() {
+        let bound = std::num::NonZeroU64::MIN.saturating_add(i as u64);
+        let j = urne_crypto::lottery::uniform_below(&mut rng, bound);
+        items.swap(i, j as usize);
+    }
 }
 
 /// A view that includes the earlier entries of the batch being applied.
@@ -1089,6 +1148,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         (dir, Arc::new(store))
+    }
+
+    #[test]
+    fn mixing_permutes_only_the_mixable_requests_and_reaches_every_order() {
+        let make = |n: u8, mixable: bool| {
+            let mut r = AppendRequest::new(id(1), vec![n], LogRequirement::Any);
+            r.mixable = mixable;
+            let (tx, _rx) = oneshot::channel();
+            Job::Append(r, tx)
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let mut group = vec![
+                make(0, true),
+                make(1, false),
+                make(2, true),
+                make(3, true),
+                make(4, false),
+            ];
+            mix(&mut group);
+            let order: Vec<u8> = group
+                .iter()
+                .map(|j| match j {
+                    Job::Append(r, _) => r.entries[0][0],
+                    Job::Update(..) => unreachable!(),
+                })
+                .collect();
+            assert_eq!((order[1], order[4]), (1, 4), "the others keep their place");
+            let mut mixed = vec![order[0], order[2], order[3]];
+            mixed.sort_unstable();
+            assert_eq!(mixed, vec![0, 2, 3], "a permutation of the mixable ones");
+            seen.insert(order);
+        }
+        assert_eq!(seen.len(), 6, "all 3! orders occur");
     }
 
     #[test]

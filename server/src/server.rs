@@ -20,6 +20,7 @@ use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
 use crate::api::{self, AppState};
 use crate::board::{Board, BoardError};
+use crate::clock::BoardClock;
 use crate::election::machine::restore;
 use crate::election::registry::Elections;
 use crate::sequencer::LogRules;
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub test_support: bool,
     /// How secret rows (registrar keys, signer states) are kept at rest.
     pub secrets: SecretsAtRest,
+    /// The board's clock (the system clock but in the demo and tests).
+    pub clock: BoardClock,
 }
 
 /// Failures of the service as a whole.
@@ -61,6 +64,7 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<Result<(), ServeError>>,
+    clock: BoardClock,
 }
 
 /// Opens the board and starts serving on `config.listen`.
@@ -77,7 +81,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let board_ref = Arc::downgrade(&board);
-    let state = AppState::new(board, elections, config.organiser_token, &config.limits);
+    let state = AppState::new(
+        board,
+        elections,
+        config.organiser_token,
+        &config.limits,
+        config.clock.clone(),
+    );
     let app = api::router(state.clone(), &config.limits, config.test_support);
     let drain = config.limits.drain_timeout;
     let grace = config.limits.shutdown_grace;
@@ -131,6 +141,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         local_addr,
         shutdown,
         task,
+        clock: config.clock,
     })
 }
 
@@ -138,6 +149,11 @@ impl RunningServer {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The board's clock (tests and the demo move it forward).
+    pub fn clock(&self) -> &BoardClock {
+        &self.clock
     }
 
     /// Shuts down gracefully and waits until the board is closed.

@@ -343,6 +343,7 @@ async fn appends_need_the_organiser_token() {
         listen: "127.0.0.1:0".parse().unwrap(),
         organiser_token: None,
         limits: unlimited(),
+        clock: urne_server::clock::BoardClock::system(),
         test_support: true,
         secrets: urne_server::store::sealed::SecretsAtRest::Sealed(common::secrets_key()),
     })

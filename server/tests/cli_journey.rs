@@ -134,7 +134,7 @@ rules = { seats = 2, lottery_seats = 0 }
         ));
     }
     m.push_str(
-        "[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
+        "voting_opens = \"2020-01-01T00:00:00Z\"\nvoting_closes = \"2030-01-01T00:00:00Z\"\n\n[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
     );
     m
 }
@@ -272,10 +272,9 @@ fn one_voter_journey() {
         }
     }
     urne.ok(&["admin", "election-key", "--election", &election]);
-    urne.ok(&["admin", "open", "--election", &election]);
-
-    // The voter's journey.
+    // The voter's journey: the credential before the vote opens.
     urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
+    urne.ok(&["admin", "open", "--election", &election]);
     urne.fails(
         &[
             "voter",

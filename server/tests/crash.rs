@@ -250,6 +250,8 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
                        "encryption_key": hex::encode(encryption.public_key().compress().to_bytes()) }],
         "threshold": 1,
         "lottery": { "reveal_deadline": "2030-01-02T00:00:00Z", "beacon": { "network": "quicknet" } },
+        "voting_opens": "2020-01-01T00:00:00Z",
+        "voting_closes": "2030-01-01T00:00:00Z",
     });
     let created: serde_json::Value = server
         .client

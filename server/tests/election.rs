@@ -292,6 +292,30 @@ struct Member {
 const BEACON_GENESIS: u64 = 1_764_000_000;
 /// The reveal deadline; the beacon round is the first one after it.
 const REVEAL_DEADLINE: &str = "2030-01-02T00:00:00Z";
+/// The manifest's voting window: open since 2020, closing 2029-12-31; the
+/// tests move the board's clock to the close.
+const VOTING_OPENS: &str = "2020-01-01T00:00:00Z";
+const VOTING_CLOSES: &str = "2029-12-31T00:00:00Z";
+
+fn voting_closes() -> u64 {
+    urne_server::client::draft::parse_time("voting_closes", VOTING_CLOSES).unwrap()
+}
+
+/// Every trustee's acknowledgement of `dealings` (all of them, in dealer order).
+async fn acknowledge(
+    api: &Api,
+    id: &str,
+    s: &Setup,
+    manifest: &Manifest,
+    dealings: &[DealerMessage],
+) {
+    for (signer, key) in s.trustee_signers.iter().zip(&s.trustee_keys) {
+        let e =
+            urne_server::client::trustee::acknowledgement_entry(manifest, signer, key, dealings)
+                .unwrap();
+        api.entry(id, &e).await.ok();
+    }
+}
 
 /// The test's own beacon network (drand's scheme, a key the test holds).
 fn beacon_network() -> DemoNetwork {
@@ -363,8 +387,8 @@ fn setup() -> Setup {
             "commit_deadline": "2030-01-01T00:00:00Z",
             "reveal_deadline": REVEAL_DEADLINE,
         },
-        "voting_opens": "2026-12-01T08:00:00Z",
-        "voting_closes": "2026-12-02T20:00:00Z",
+        "voting_opens": VOTING_OPENS,
+        "voting_closes": VOTING_CLOSES,
     });
     Setup {
         trustee_keys,
@@ -800,20 +824,30 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     // Out of phase: close and tally before opening.
     api.admin(&id, "close").await.refused(409, "out_of_phase");
     api.admin(&id, "tally").await.refused(409, "out_of_phase");
+    // No election key before every trustee acknowledged the dealings, and no
+    // credential request before the key.
+    api.admin(&id, "election-key")
+        .await
+        .refused(409, "missing_acknowledgement");
+    let member = member_id(&election, &members[0].pseudonym);
+    let sig = voter::sign_commit_request(&election, &member, &members[0].key);
+    api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({ "member": hex::encode(member), "signature": hex::encode(sig.to_bytes()) }),
+    )
+    .await
+    .refused(409, "out_of_phase");
     assert_eq!(api.size(&id).await, before);
+    acknowledge(&api, &id, &s, &manifest, &dealings).await;
+    let status = api.status(&id).await;
+    assert_eq!(status["acknowledged"], json!([1, 2, 3, 4, 5]));
     let published = api.admin(&id, "election-key").await.ok();
     assert_eq!(published["receipts"].as_array().unwrap().len(), 1);
     api.admin(&id, "election-key")
         .await
         .refused(409, "duplicate");
-    api.admin(&id, "open").await.ok();
-    let status = api.status(&id).await;
-    assert_eq!(status["phase"], "open");
-    assert_eq!(status["dealings"], json!([1, 2, 3, 4, 5]));
-    let pk = decode_nonidentity_point(&hex32(&status["election_key"])).unwrap();
-    let verifier = BallotVerifier::new(manifest.clone(), pk);
-
-    // Credentials.
+    // Credentials, before the vote opens.
     let mut issuance_entries = Vec::new();
     for (i, m) in members.iter_mut().enumerate() {
         let (cred, entry, answer) = credential(&api, &id, election, &manifest, m, i as u64).await;
@@ -828,6 +862,17 @@ async fn a_whole_election_over_http_then_its_export_replays() {
         .map(|c| c["issuances"].as_u64().unwrap())
         .collect();
     assert_eq!(issued, vec![6, 5, 4]);
+    api.admin(&id, "open").await.ok();
+    let status = api.status(&id).await;
+    assert_eq!(status["phase"], "open");
+    // None of them was issued while the vote was open.
+    for c in status["constituencies"].as_array().unwrap() {
+        assert_eq!(c["issued_while_open"], 0);
+    }
+    assert_eq!(status["dealings"], json!([1, 2, 3, 4, 5]));
+    let pk = decode_nonidentity_point(&hex32(&status["election_key"])).unwrap();
+    let verifier = BallotVerifier::new(manifest.clone(), pk);
+
     let before = api.size(&id).await;
     // The same issuance again: the same answer, no new entry.
     let (entry0, answer0) = &issuance_entries[0];
@@ -1136,6 +1181,21 @@ async fn a_whole_election_over_http_then_its_export_replays() {
         .refused(404, "unknown_election");
     assert_eq!(api.size(&id).await, before);
 
+    // No close before the manifest's voting_closes; from it, no ballot is
+    // taken even before the close entry.
+    api.admin(&id, "close")
+        .await
+        .refused(409, "outside_voting_window");
+    assert_eq!(api.size(&id).await, before);
+    server.clock().advance_to(voting_closes());
+    api.post(
+        &format!("/v1/elections/{id}/ballots"),
+        false,
+        CBOR,
+        good.to_bytes(),
+    )
+    .await
+    .refused(409, "voting_closed");
     // Close; ballots after it are refused.
     api.admin(&id, "close").await.ok();
     let closed = api.size(&id).await;
@@ -1154,6 +1214,7 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     let status_before = api.status(&id).await;
     server.shutdown().await.unwrap();
     server = start(dir.path(), limits()).await;
+    server.clock().advance_to(voting_closes() + 60);
     api = Api::new(server.local_addr());
     assert_eq!(api.status(&id).await, status_before);
 
@@ -1501,6 +1562,7 @@ async fn open_election(
         }
     }
     let params = manifest.dkg_params().unwrap();
+    let mut dealings = Vec::new();
     for j in 0..5u32 {
         let d = dkg::deal(&params, j + 1, &mut rng("deal", j.into())).unwrap();
         let e = Entry::signed(
@@ -1510,7 +1572,9 @@ async fn open_election(
             &s.trustee_signers[j as usize],
         );
         api.entry(&id, &e).await.ok();
+        dealings.push(d);
     }
+    acknowledge(api, &id, s, &manifest, &dealings).await;
     api.admin(&id, "election-key").await.ok();
     api.admin(&id, "open").await.ok();
     (id, election, manifest, members)

@@ -29,7 +29,10 @@ use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
 use urne_crypto::voter;
 
-/// Board time of the close (2025-12-02T20:00:00Z); commitments end here.
+/// Board time of the open and the manifest's `voting_opens` (2025-12-01T08:00:00Z).
+pub const OPEN_AT: u64 = 1_764_576_000;
+/// Board time of the close and the manifest's `voting_closes`
+/// (2025-12-02T20:00:00Z); commitments end here.
 pub const CLOSE_AT: u64 = 1_764_705_600;
 /// Planned end of the reveal window, a day after the close.
 pub const REVEAL_DEADLINE: u64 = CLOSE_AT + 86_400;
@@ -412,8 +415,8 @@ pub fn build(params: &Params) -> Fixture {
             commit_deadline: CLOSE_AT,
             reveal_deadline: REVEAL_DEADLINE,
         },
-        voting_opens: "2026-12-01T08:00:00Z".into(),
-        voting_closes: "2026-12-02T20:00:00Z".into(),
+        voting_opens: OPEN_AT,
+        voting_closes: CLOSE_AT,
     };
     let election = manifest.election_id();
     let first = manifest_entry(&manifest, &board);
@@ -487,9 +490,24 @@ pub fn build(params: &Params) -> Fixture {
         );
         b.push(e);
     }
+    // Every trustee acknowledges the dealings before the election key.
+    let digest = b.record().dealings_digest();
+    for j in 0..params.trustees {
+        let ack = DkgAcknowledgement {
+            trustee: j + 1,
+            dealings: digest,
+        };
+        let e = Entry::signed(
+            EntryKind::DkgAcknowledgement,
+            election,
+            &ack,
+            &trustee_signers[j as usize],
+        );
+        b.push(e);
+    }
     let key = b.record().compute_election_key().expect("election key");
     b.board(EntryKind::ElectionKey, &key);
-    b.board(EntryKind::Open, &PhaseChange { at: 1_764_576_000 });
+    b.board(EntryKind::Open, &PhaseChange { at: OPEN_AT });
 
     // Members: enrol, obtain a credential, vote (proofs in parallel).
     let verifier = b.record().ballot_verifier().expect("verifier");

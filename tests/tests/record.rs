@@ -225,3 +225,116 @@ fn a_batch_names_exactly_its_bad_ballots() {
         assert_eq!(e.code(), "invalid_proof");
     }
 }
+
+#[test]
+fn the_election_key_waits_for_every_trustee_acknowledgement() {
+    use urne_crypto::entry::DkgAcknowledgement;
+    let fx = build(&Params::small(3));
+    let f = &fx.entries;
+    let key_at = first(f, EntryKind::ElectionKey);
+    let acks: Vec<usize> = (0..key_at)
+        .filter(|&i| f[i].kind == EntryKind::DkgAcknowledgement as u8)
+        .collect();
+    assert_eq!(acks.len(), fx.manifest.trustees.len(), "one per trustee");
+    let first_ack = acks[0];
+    // Before any acknowledgement, and with one still missing.
+    let err = try_after(f, first_ack, &f[key_at]).unwrap_err();
+    assert_eq!(err.code(), "missing_acknowledgement");
+    let last = *acks.last().expect("acks");
+    let err = try_after(f, last, &f[key_at]).unwrap_err();
+    assert_eq!(
+        err,
+        RecordError::Unacknowledged(vec![fx.manifest.trustees.len() as u32])
+    );
+    // An acknowledgement of other dealings, one signed by another trustee,
+    // and the same acknowledgement twice.
+    let mut a: DkgAcknowledgement = f[first_ack].body().expect("ack");
+    a.dealings[0] ^= 1;
+    let signers = &fx.trustee_signers;
+    let forged = Entry::signed(EntryKind::DkgAcknowledgement, fx.election, &a, &signers[0]);
+    assert_eq!(
+        try_after(f, first_ack, &forged).unwrap_err().code(),
+        "mismatch"
+    );
+    a.dealings[0] ^= 1;
+    let wrong_signer = Entry::signed(EntryKind::DkgAcknowledgement, fx.election, &a, &signers[1]);
+    assert_eq!(
+        try_after(f, first_ack, &wrong_signer).unwrap_err().code(),
+        "bad_signature"
+    );
+    assert_eq!(
+        try_after(f, first_ack + 1, &f[first_ack])
+            .unwrap_err()
+            .code(),
+        "duplicate"
+    );
+    // After the key, no acknowledgement is taken.
+    assert_eq!(
+        try_after(f, key_at + 1, &f[first_ack]).unwrap_err().code(),
+        "out_of_phase"
+    );
+}
+
+#[test]
+fn phase_changes_must_fall_inside_the_voting_window() {
+    let fx = build(&Params::small(3));
+    let f = &fx.entries;
+    let board = fx.board_signer();
+    let m = &fx.manifest;
+    let at = |kind, t| Entry::signed(kind, fx.election, &PhaseChange { at: t }, &board);
+    let open = first(f, EntryKind::Open);
+    for t in [m.voting_opens - 1, m.voting_closes, m.voting_closes + 1] {
+        let err = try_after(f, open, &at(EntryKind::Open, t)).unwrap_err();
+        assert_eq!(err.code(), "outside_voting_window", "open at {t}");
+    }
+    try_after(f, open, &at(EntryKind::Open, m.voting_closes - 1)).expect("last second");
+    let close = first(f, EntryKind::Close);
+    let err = try_after(f, close, &at(EntryKind::Close, m.voting_closes - 1)).unwrap_err();
+    assert_eq!(err.code(), "outside_voting_window", "an early close");
+    try_after(f, close, &at(EntryKind::Close, m.voting_closes + 600)).expect("a late close");
+    // The reveals cannot be closed before the vote.
+    let closed_at = first(f, EntryKind::RevealsClosed);
+    let mut c: urne_crypto::entry::RevealsClosed = f[closed_at].body().expect("body");
+    c.at = m.voting_closes - 1;
+    let early = Entry::signed(EntryKind::RevealsClosed, fx.election, &c, &board);
+    let err = try_after(f, closed_at, &early).unwrap_err();
+    assert_eq!(err.code(), "outside_voting_window");
+}
+
+#[test]
+fn credentials_can_be_issued_before_the_vote_opens_and_are_counted_apart() {
+    let fx = build(&Params::small(3));
+    let f = &fx.entries;
+    let open = first(f, EntryKind::Open);
+    let key_at = first(f, EntryKind::ElectionKey);
+    let enrol = first(f, EntryKind::Enrollment);
+    let issuance = first(f, EntryKind::Issuance);
+    assert!(enrol > open, "the fixture enrols during the vote");
+    // Move the first member's enrolment and issuance before the open.
+    let mut board: Vec<Entry> = f[..open].to_vec();
+    board.push(f[enrol].clone());
+    board.push(f[issuance].clone());
+    let mut record = Record::open(&board[0]).expect("manifest");
+    for e in &board[1..] {
+        record
+            .apply(e, BallotCheck::Full, &Board(&board))
+            .expect("issuance before the open applies");
+    }
+    let c = &fx.manifest.constituencies[0].id;
+    assert_eq!(record.counts(c).map(|(issued, _)| issued), Some(1));
+    assert_eq!(record.issued_while_open(c), Some(0));
+    // Before the election key, a credential request is refused.
+    let mut early: Vec<Entry> = f[..key_at].to_vec();
+    early.push(f[enrol].clone());
+    let err = try_after(&early, early.len(), &f[issuance]).unwrap_err();
+    assert_eq!(err.code(), "missing_prerequisite");
+    // The fixture's members all took their credential while voting was open.
+    let record = fx.replay().expect("replay");
+    let issued: u64 = fx
+        .manifest
+        .constituencies
+        .iter()
+        .map(|k| record.issued_while_open(&k.id).expect("constituency"))
+        .sum();
+    assert_eq!(issued as usize, fx.count(EntryKind::Issuance));
+}

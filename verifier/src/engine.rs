@@ -1003,6 +1003,7 @@ fn constituency_results(r: &Record) -> Vec<ConstituencyResult> {
                 name: c.name.clone(),
                 seats: c.rules.seats,
                 issuances,
+                issued_while_open: r.issued_while_open(&c.id).unwrap_or(0),
                 ballots_counted,
                 tally: tally.map(|t| {
                     c.candidates

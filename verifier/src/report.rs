@@ -109,7 +109,9 @@ impl CheckId {
         match kind {
             K::Manifest => CheckId::Manifest,
             K::Roster | K::Enrollment => CheckId::Roster,
-            K::DkgDealing | K::DkgComplaint | K::ElectionKey => CheckId::KeyGeneration,
+            K::DkgDealing | K::DkgComplaint | K::DkgAcknowledgement | K::ElectionKey => {
+                CheckId::KeyGeneration
+            }
             K::Open | K::Close => CheckId::Phases,
             K::Issuance => CheckId::Issuance,
             K::Ballot => CheckId::Ballots,
@@ -238,6 +240,10 @@ pub struct ConstituencyResult {
     pub seats: u32,
     /// Credentials issued.
     pub issuances: u64,
+    /// Credentials issued while voting was open: the board order may link
+    /// such a credential to its ballot (specs/protocol.md §10).
+    #[serde(default)]
+    pub issued_while_open: u64,
     /// Distinct ballot keys counted (the last ballot of each).
     pub ballots_counted: u64,
     /// The verified tally, once published.
@@ -476,6 +482,13 @@ impl Report {
                 "constituency {}: {} ballots counted of {} credentials",
                 c.id, c.ballots_counted, c.issuances
             );
+            if c.issued_while_open > 0 {
+                let _ = write!(
+                    s,
+                    " ({} issued while voting was open: their ballots may be linked by board order)",
+                    c.issued_while_open
+                );
+            }
             if let Some(e) = &c.elected {
                 let ids: Vec<String> = e
                     .iter()

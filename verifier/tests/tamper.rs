@@ -232,9 +232,10 @@ fn kind_check(kind: EntryKind) -> &'static str {
     match kind {
         EntryKind::Manifest => "manifest",
         EntryKind::Roster | EntryKind::Enrollment => "roster",
-        EntryKind::DkgDealing | EntryKind::DkgComplaint | EntryKind::ElectionKey => {
-            "key-generation"
-        }
+        EntryKind::DkgDealing
+        | EntryKind::DkgComplaint
+        | EntryKind::DkgAcknowledgement
+        | EntryKind::ElectionKey => "key-generation",
         EntryKind::Open | EntryKind::Close => "phases",
         EntryKind::Issuance => "issuance",
         EntryKind::Ballot => "ballots",

@@ -117,6 +117,7 @@ pub fn body(kind: EntryKind, bytes: &[u8]) -> bool {
         K::Seed => round_trip::<entry::LotterySeed>(bytes).map(drop),
         K::Attestation => round_trip::<entry::Attestation>(bytes).map(drop),
         K::RevealsClosed => round_trip::<entry::RevealsClosed>(bytes).map(drop),
+        K::DkgAcknowledgement => round_trip::<entry::DkgAcknowledgement>(bytes).map(drop),
     }
     .is_some()
 }

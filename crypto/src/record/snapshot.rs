@@ -71,6 +71,8 @@ struct ConstituencySnapshot {
     seats: Option<SeatResult>,
     #[n(6)]
     superseded: Vec<ByteArray<32>>,
+    #[n(7)]
+    issued_while_open: u64,
 }
 
 #[derive(Encode, Decode)]
@@ -106,6 +108,12 @@ struct Snapshot {
     seed: Option<LotterySeed>,
     #[n(14)]
     reveals_closed: Option<RevealsClosed>,
+    #[n(15)]
+    acknowledgements: Vec<IndexedSecret>,
+    #[n(16)]
+    opened_at: Option<u64>,
+    #[n(17)]
+    closed_at: Option<u64>,
 }
 
 const PHASES: [Phase; 4] = [Phase::Setup, Phase::Open, Phase::Closed, Phase::Seated];
@@ -167,7 +175,8 @@ impl Snapshot {
             strictly_increasing("superseded", &c.superseded, |d| **d)?;
         }
         strictly_increasing("commits", &self.commits, |i| i.index)?;
-        strictly_increasing("reveals", &self.reveals, |i| i.index)
+        strictly_increasing("reveals", &self.reveals, |i| i.index)?;
+        strictly_increasing("acknowledgements", &self.acknowledgements, |i| i.index)
     }
 }
 
@@ -207,6 +216,7 @@ impl Record {
                     tally: c.tally.clone(),
                     seats: c.seats.clone(),
                     superseded: c.superseded.iter().map(|d| (*d).into()).collect(),
+                    issued_while_open: c.issued_while_open,
                 }
             })
             .collect();
@@ -226,6 +236,9 @@ impl Record {
             beacon: self.beacon.clone(),
             seed: self.seed.clone(),
             reveals_closed: self.reveals_closed.clone(),
+            acknowledgements: secrets(&self.acknowledgements),
+            opened_at: self.opened_at,
+            closed_at: self.closed_at,
         }
         .to_bytes()
     }
@@ -275,6 +288,7 @@ impl Record {
             .into_iter()
             .map(|c| ConstituencyState {
                 issuances: c.issuances,
+                issued_while_open: c.issued_while_open,
                 ballots: c
                     .ballots
                     .into_iter()
@@ -323,6 +337,9 @@ impl Record {
             beacon: s.beacon,
             seed: s.seed,
             reveals_closed: s.reveals_closed,
+            acknowledgements: indexed(s.acknowledgements),
+            opened_at: s.opened_at,
+            closed_at: s.closed_at,
             manifest: s.manifest,
         })
     }

@@ -9,7 +9,6 @@
 
 use std::sync::mpsc as sync_mpsc;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::Json;
@@ -92,12 +91,6 @@ fn require(record: &Record, kind: EntryKind, phases: &[Phase]) -> Result<(), Rec
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// `POST /v1/elections/{id}/admin/election-key`: publishes the election key
 /// the key-generation transcript determines.
 pub async fn election_key(
@@ -117,15 +110,8 @@ pub async fn election_key(
     .await
 }
 
-fn phase_change(kind: EntryKind, id: ElectionId) -> Box<Compute> {
-    Box::new(move |_, key| {
-        Ok(vec![Entry::signed(
-            kind,
-            id.0,
-            &PhaseChange { at: now() },
-            key,
-        )])
-    })
+fn phase_change(kind: EntryKind, id: ElectionId, at: u64) -> Box<Compute> {
+    Box::new(move |_, key| Ok(vec![Entry::signed(kind, id.0, &PhaseChange { at }, key)]))
 }
 
 /// `POST /v1/elections/{id}/admin/open`: opens issuance and voting.
@@ -134,7 +120,8 @@ pub async fn open(
     _: Organiser,
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<Appended>, ApiError> {
-    act(&state, id, phase_change(EntryKind::Open, id)).await
+    let at = state.clock.now();
+    act(&state, id, phase_change(EntryKind::Open, id, at)).await
 }
 
 /// `POST /v1/elections/{id}/admin/close`: closes voting.
@@ -143,7 +130,8 @@ pub async fn close(
     _: Organiser,
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<Appended>, ApiError> {
-    act(&state, id, phase_change(EntryKind::Close, id)).await
+    let at = state.clock.now();
+    act(&state, id, phase_change(EntryKind::Close, id, at)).await
 }
 
 /// `POST /v1/elections/{id}/admin/tally`: posts the tally of every
@@ -192,13 +180,14 @@ pub async fn reveals_close(
     _: Organiser,
     ElectionPath(id): ElectionPath,
 ) -> Result<Json<Appended>, ApiError> {
+    let at = state.clock.now();
     act(
         &state,
         id,
         Box::new(move |record, key| {
             require(record, EntryKind::RevealsClosed, &[Phase::Closed])?;
             let closed = RevealsClosed {
-                at: now(),
+                at,
                 withheld: record.withheld_now(),
             };
             Ok(vec![Entry::signed(

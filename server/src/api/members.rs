@@ -49,6 +49,40 @@ fn phase(election: &Election, allowed: &[Phase], what: &str) -> Result<(), ApiEr
     }
 }
 
+/// Refuses a credential request unless the election key is published and
+/// voting has not closed: credentials are taken before the vote opens, so
+/// that the board order does not link them to their ballots (§10).
+fn issuance_window(state: &AppState, election: &Election, what: &str) -> Result<(), ApiError> {
+    phase(election, &[Phase::Setup, Phase::Open], what)?;
+    let snapshot = election.snapshot();
+    if snapshot.election_key.is_none() {
+        return Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "out_of_phase",
+            format!("{what} not allowed before the election key is published"),
+        ));
+    }
+    voting_not_closed(state, election, what)
+}
+
+/// Refuses a request for the vote once the manifest's `voting_closes` has
+/// passed on the board's clock, even before the organiser posts the close.
+pub fn voting_not_closed(
+    state: &AppState,
+    election: &Election,
+    what: &str,
+) -> Result<(), ApiError> {
+    let closes = election.manifest().voting_closes;
+    if state.clock.now() >= closes {
+        return Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "voting_closed",
+            format!("{what} refused: voting closed at {closes} (the manifest's voting_closes)"),
+        ));
+    }
+    Ok(())
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Rejection {
     tracing::error!(error = %e, "store read failed in a check");
     Rejection::new(
@@ -325,7 +359,7 @@ pub async fn credential_commit(
     let request: CommitRequest = json(&raw)?;
     let member: [u8; 32] = hex_array(&request.member, "member")?;
     let signature: [u8; 64] = hex_array(&request.signature, "signature")?;
-    phase(&election, &[Phase::Open], "credential request")?;
+    issuance_window(&state, &election, "credential request")?;
     let (index, ctx) = member_context(&state, &election, &member)?;
     let registrar = election.registrar(index).ok_or(ApiError::Internal)?;
     // A fresh session, used only if the member has none yet.
@@ -335,7 +369,8 @@ pub async fn credential_commit(
     let election_id = id.0;
     let check = move |view: &dyn crate::sequencer::LogView| {
         let record = record_of(view)?;
-        if record.phase() != Phase::Open {
+        if !matches!(record.phase(), Phase::Setup | Phase::Open) || record.election_key().is_none()
+        {
             return Err(Rejection::conflict(
                 "out_of_phase",
                 format!(
@@ -430,7 +465,7 @@ pub async fn credential_respond(
     let election = state.election(&id)?;
     let (entry, _) = entry(&bytes, &id, &[EntryKind::Issuance])?;
     let issuance: Issuance = body(&entry)?;
-    phase(&election, &[Phase::Open], "issuance")?;
+    issuance_window(&state, &election, "issuance")?;
     let member = issuance.member;
     let (index, ctx) = member_context(&state, &election, &member)?;
     if ctx.constituency != issuance.constituency {
@@ -527,6 +562,7 @@ pub async fn credential_respond(
         let answered_state = session.to_bytes();
         let expected = stored.clone();
         let mut append = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
+        append.mixable = true;
         append.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
             let current = view
                 .get(SIGNER_STATES, &member)

@@ -53,6 +53,8 @@ pub struct AppState {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// How long an export waits for a client that does not read.
     pub export_stall: std::time::Duration,
+    /// The board's clock.
+    pub clock: crate::clock::BoardClock,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -64,6 +66,7 @@ impl AppState {
         elections: Arc<Elections>,
         organiser: Option<OrganiserToken>,
         limits: &Limits,
+        clock: crate::clock::BoardClock,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
@@ -78,6 +81,7 @@ impl AppState {
             },
             exports: Arc::new(tokio::sync::Semaphore::new(limits.max_exports.max(1))),
             export_stall: limits.export_stall_timeout,
+            clock,
             shutting_down: Arc::default(),
         }
     }

@@ -39,6 +39,7 @@ pub async fn cast(
             format!("ballot not allowed in phase {}", phase.name()),
         ));
     }
+    super::members::voting_not_closed(&state, &election, "ballot")?;
     if !entry.is_anonymous() {
         return Err(ApiError::reject(
             RejectionKind::Invalid,
@@ -57,15 +58,17 @@ pub async fn cast(
             VerificationError::Stopped => ApiError::ShuttingDown,
         })?;
     let mut request = AppendRequest::new(id, bytes.to_vec(), LogRequirement::Exists);
+    request.mixable = true;
     request.context = Some(Box::new(verified));
     let appended = state.board.append(request).await?;
     Ok(Json(Receipt::first(&state.board, &id, &appended)?))
 }
 
 /// Kinds taken by `POST /v1/elections/{id}/entries`.
-pub const SELF_SIGNED: [EntryKind; 6] = [
+pub const SELF_SIGNED: [EntryKind; 7] = [
     EntryKind::DkgDealing,
     EntryKind::DkgComplaint,
+    EntryKind::DkgAcknowledgement,
     EntryKind::DecryptionShare,
     EntryKind::LotteryCommit,
     EntryKind::LotteryReveal,

@@ -89,6 +89,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         organiser_token: Some(OrganiserToken::new(TOKEN).map_err(|e| bench(e.to_string()))?),
         limits,
+        clock: crate::clock::BoardClock::system(),
         test_support: true,
         secrets: SecretsAtRest::Sealed(
             SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,

@@ -158,6 +158,7 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
             max_concurrent_requests: 4096,
             ..Limits::default()
         },
+        clock: crate::clock::BoardClock::system(),
         test_support: false,
         secrets: SecretsAtRest::Sealed(
             SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
@@ -209,6 +210,8 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
         })).collect::<Vec<_>>(),
         "threshold": 3,
         "lottery": { "reveal_deadline": "2030-01-02T00:00:00Z", "beacon": { "network": "quicknet" } },
+        "voting_opens": "2020-01-01T00:00:00Z",
+        "voting_closes": "2030-01-01T00:00:00Z",
     });
     let created = http.json("/v1/elections", &draft, true).await?;
     let id = created["election"].as_str().ok_or("no id")?.to_string();
@@ -283,6 +286,7 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
 
     // Key generation and opening.
     let params = manifest.dkg_params().map_err(|e| e.to_string())?;
+    let mut dealings = Vec::new();
     for j in 0..5u32 {
         let d = dkg::deal(&params, j + 1, &mut rng(5, j.into())).map_err(|e| e.to_string())?;
         let e = Entry::signed(
@@ -291,6 +295,13 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
             &d,
             &trustee_signers[j as usize],
         );
+        http.cbor(&format!("/v1/elections/{id}/entries"), e.to_bytes())
+            .await?;
+        dealings.push(d);
+    }
+    for (signer, key) in trustee_signers.iter().zip(&trustee_keys) {
+        let e = crate::client::trustee::acknowledgement_entry(&manifest, signer, key, &dealings)
+            .map_err(|e| e.to_string())?;
         http.cbor(&format!("/v1/elections/{id}/entries"), e.to_bytes())
             .await?;
     }

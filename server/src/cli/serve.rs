@@ -107,6 +107,7 @@ impl ServeArgs {
             listen: self.listen,
             organiser_token,
             limits,
+            clock: crate::clock::BoardClock::system(),
             test_support: self.test_support_append,
             secrets: SecretsAtRest::Sealed(key),
         })

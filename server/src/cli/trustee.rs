@@ -161,6 +161,27 @@ pub async fn dkg(client: &Client, election: &[u8; 32], keys: &KeyFile) -> Result
     ));
     if dealt < n {
         report.push("run this again once every trustee has dealt, to check their shares".into());
+        return Ok(report.join("\n"));
+    }
+    // Every dealing was on the board before this run (ours included) and is
+    // now checked: acknowledge them, once for this set of dealings.
+    let dealings: Vec<DealerMessage> = replay.record.dealings().values().cloned().collect();
+    if dealings.len() < n {
+        report.push(
+            "run this again to acknowledge the dealings (the election key waits for it)".into(),
+        );
+    } else if replay.record.acknowledgements().get(&me) == Some(&replay.record.dealings_digest()) {
+        report.push(format!(
+            "trustee {me}: acknowledgement already on the board"
+        ));
+    } else {
+        let entry = steps::acknowledgement_entry(&manifest, &signing, &tkey, &dealings)
+            .map_err(|e| Failure::plain(e.to_string()))?;
+        let r = client.post_entry(election, &entry.to_bytes()).await?;
+        report.push(format!(
+            "trustee {me}: dealings acknowledged at board entry {}",
+            r.index
+        ));
     }
     Ok(report.join("\n"))
 }

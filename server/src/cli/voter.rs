@@ -47,7 +47,8 @@ pub enum VoterCommand {
         #[arg(long, value_name = "ID")]
         election: Option<String>,
     },
-    /// Obtain your anonymous voting credential (once the vote is open).
+    /// Obtain your anonymous voting credential (as soon as the election key is
+    /// published; best before the vote opens).
     Credential,
     /// Show the candidates of your constituency.
     Candidates,
@@ -66,6 +67,14 @@ pub struct ApproveArgs {
     /// The candidates you approve, comma-separated pseudonyms.
     #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "NAME,NAME…")]
     pub approve: Vec<String>,
+    /// Send the ballot at once, even right after obtaining the credential
+    /// (anyone reading the board could then link the two).
+    #[arg(long)]
+    pub now: bool,
+    /// Longest wait before a ballot cast soon after a credential obtained
+    /// during the vote is sent (e.g. 15m, 90s).
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub max_delay: humantime::Duration,
 }
 
 /// `urne voter receipt ...`
@@ -100,6 +109,20 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 "wallet saved to {} — keep it private; it is never sent anywhere",
                 path.display()
             );
+            // Take the credential as early as possible: before the vote opens,
+            // the board cannot link it to the ballot.
+            let mut w = w;
+            match credential(&client, &mut w, &path).await {
+                Ok(r) => println!(
+                    "credential obtained for constituency {} (issuance recorded at board entry {})",
+                    w.constituency, r.index
+                ),
+                Err(e) if e.message.contains("not published yet") => println!(
+                    "next: once the election key is published, run `urne voter credential` \
+                     (best before the vote opens)"
+                ),
+                Err(e) => return Err(e),
+            }
             Ok(())
         }
         VoterCommand::Credential => {
@@ -117,8 +140,8 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
             print_candidates(constituency(&manifest, &w)?);
             Ok(())
         }
-        VoterCommand::Vote(a) => vote_command(ctx, &path, &a.approve, false).await,
-        VoterCommand::Revote(a) => vote_command(ctx, &path, &a.approve, true).await,
+        VoterCommand::Vote(a) => vote_command(ctx, &path, &a, false).await,
+        VoterCommand::Revote(a) => vote_command(ctx, &path, &a, true).await,
         VoterCommand::Receipt(ReceiptCommand::Check) => {
             let (client, w) = open_wallet(ctx, &path)?;
             let cast = w.ballots.last().ok_or_else(|| {
@@ -294,6 +317,7 @@ pub async fn enroll(
         credential: None,
         enrollment: None,
         issuance_receipt: None,
+        credential_time: None,
         ballots: Vec::new(),
     };
     secret_file::create(
@@ -344,7 +368,16 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     let member = w.member_id()?;
     let key = w.member_signing_key()?;
     let ballot_key = w.ballot_secret_key()?;
-    let manifest = board::manifest(client, &election).await?;
+    // The setup replayed: the election key must follow from the dealings.
+    let setup = board::setup(client, &election).await?;
+    if setup.election_key.is_none() {
+        return Err(Failure::new(
+            "the election key is not published yet, so no credential can be issued",
+            "run `urne voter credential` again once the trustees are done",
+        ));
+    }
+    let while_open = setup.opened;
+    let manifest = setup.manifest;
     let registrar = constituency(&manifest, w)?.registrar_key;
     let commitment_json = match &w.issuance {
         Some(p) => CommitmentJson {
@@ -411,6 +444,10 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
     w.credential = Some(hex::encode(cred.to_bytes()));
     w.issuance = None;
     w.issuance_receipt = Some(receipt.clone());
+    w.credential_time = Some(steps::CredentialTime {
+        at: unix_now(),
+        while_open,
+    });
     w.save(path)?;
     Ok(receipt)
 }
@@ -428,12 +465,19 @@ pub fn response_of(resp: &ResponseJson) -> Result<SignerResponse, Failure> {
     })
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 async fn vote_command(
     ctx: &Context,
     path: &Path,
-    approve: &[String],
+    args: &ApproveArgs,
     revote: bool,
 ) -> Result<(), Failure> {
+    let approve = &args.approve;
     let (client, mut w) = open_wallet(ctx, path)?;
     match (revote, w.ballots.is_empty()) {
         (false, false) => {
@@ -451,8 +495,37 @@ async fn vote_command(
         _ => {}
     }
     let election = w.election_id()?;
+    if w.credential.is_none() {
+        let r = credential(&client, &mut w, path).await?;
+        println!(
+            "credential obtained (issuance recorded at board entry {})",
+            r.index
+        );
+    }
     let setup = board::setup(&client, &election).await?;
     let c = constituency(&setup.manifest, &w)?;
+    steps::choices(c, approve).map_err(|e| {
+        print_candidates(c);
+        Failure::new(e.to_string(), "see the candidate list above")
+    })?;
+    let max_delay = if args.now {
+        0
+    } else {
+        args.max_delay.as_secs()
+    };
+    let now = unix_now();
+    let delay = steps::cast_delay(w.credential_time, now, max_delay, &mut os_rng());
+    if delay > 0 {
+        let waited = now.saturating_sub(w.credential_time.map_or(now, |t| t.at));
+        println!(
+            "Your credential was obtained during the vote, {waited} s ago. So that nobody \
+             reading the board can link it to your ballot, the ballot is held back and sent \
+             in {}. Keep this running (or stop it with Ctrl-C and vote later; \
+             `--now` sends it at once if you accept that risk).",
+            humantime::format_duration(std::time::Duration::from_secs(delay))
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+    }
     print_candidates(c);
     let receipt = vote(
         &client,
@@ -490,7 +563,7 @@ pub async fn vote(
     let credential = w.credential()?.ok_or_else(|| {
         Failure::new(
             "this wallet has no credential yet",
-            "obtain it with `urne voter credential` once the vote is open",
+            "obtain it with `urne voter credential` once the election key is published",
         )
     })?;
     let key = election_key.ok_or_else(|| {

@@ -299,11 +299,9 @@ pub struct ManifestDraft {
     pub threshold: u32,
     /// Lottery.
     pub lottery: LotteryDraft,
-    /// Voting opens (RFC 3339, informative).
-    #[serde(default)]
+    /// Voting opens (RFC 3339): the board opens no earlier.
     pub voting_opens: String,
-    /// Voting closes (RFC 3339, informative).
-    #[serde(default)]
+    /// Voting closes (RFC 3339): the board takes no ballot from then on and closes no earlier.
     pub voting_closes: String,
 }
 
@@ -409,9 +407,11 @@ impl ManifestDraft {
             })
             .collect::<Result<_, DraftError>>()?;
         let reveal_deadline = parse_time("lottery reveal_deadline", &self.lottery.reveal_deadline)?;
+        let voting_opens = parse_time("voting_opens", &self.voting_opens)?;
+        let voting_closes = parse_time("voting_closes", &self.voting_closes)?;
         let commit_deadline = match &self.lottery.commit_deadline {
             Some(t) => parse_time("lottery commit_deadline", t)?,
-            None => reveal_deadline,
+            None => voting_closes,
         };
         Ok(Manifest {
             version: PROTOCOL_VERSION,
@@ -444,8 +444,8 @@ impl ManifestDraft {
                 commit_deadline,
                 reveal_deadline,
             },
-            voting_opens: self.voting_opens.clone(),
-            voting_closes: self.voting_closes.clone(),
+            voting_opens,
+            voting_closes,
         })
     }
 
@@ -487,6 +487,8 @@ mod tests {
         format!(
             r#"title = "Assembly"
 threshold = 2
+voting_opens = "2027-03-14T08:00:00Z"
+voting_closes = "2027-03-15T20:00:00Z"
 
 [[constituencies]]
 id = "north"

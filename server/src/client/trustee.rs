@@ -9,7 +9,7 @@ use urne_crypto::decryption;
 use urne_crypto::dkg::{
     self, Complaint, DealerMessage, DkgError, DkgOutcome, DkgParams, TrusteeKey,
 };
-use urne_crypto::entry::{DecryptionShare, Entry, EntryKind};
+use urne_crypto::entry::{dealings_digest, DecryptionShare, DkgAcknowledgement, Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 
 /// Why a trustee step cannot be taken.
@@ -102,6 +102,29 @@ pub fn check_dealings<R: CryptoRng + ?Sized>(
         }
     }
     Ok((good, complaints))
+}
+
+/// This trustee's signed acknowledgement of `dealings` (every dealing on the
+/// board, in ascending dealer order), to post once it has checked its share in
+/// each and posted its complaints: the election key waits for every trustee's.
+pub fn acknowledgement_entry(
+    manifest: &Manifest,
+    signing: &SigningKey,
+    key: &TrusteeKey,
+    dealings: &[DealerMessage],
+) -> Result<Entry, TrusteeError> {
+    let me = index(manifest, signing, key)?;
+    let election = manifest.election_id();
+    let ack = DkgAcknowledgement {
+        trustee: me,
+        dealings: dealings_digest(&election, dealings),
+    };
+    Ok(Entry::signed(
+        EntryKind::DkgAcknowledgement,
+        election,
+        &ack,
+        signing,
+    ))
 }
 
 /// This trustee's signed decryption share of one constituency's aggregate

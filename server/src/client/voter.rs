@@ -187,6 +187,43 @@ pub fn sign_ballot<R: CryptoRng>(
     Entry::anonymous(EntryKind::Ballot, election, &Ballot { body, signature })
 }
 
+/// When this wallet obtained its credential: its own clock, and whether the
+/// vote was already open (§10, anonymity in time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CredentialTime {
+    /// Unix seconds on the voter's machine.
+    pub at: u64,
+    /// Whether the board had opened the vote when the credential was requested.
+    pub while_open: bool,
+}
+
+/// The default longest hold-back of a ballot cast soon after its credential.
+pub const DEFAULT_MAX_CAST_DELAY: u64 = 15 * 60;
+
+/// Seconds to hold a ballot back so that the board order does not link it to
+/// its credential request: none when the credential was obtained before the
+/// vote opened (every such request precedes every ballot) or more than
+/// `max_delay` ago; otherwise until a uniformly random moment in
+/// `(at, at + max_delay]`.
+pub fn cast_delay<R: rand_core::Rng + ?Sized>(
+    obtained: Option<CredentialTime>,
+    now: u64,
+    max_delay: u64,
+    rng: &mut R,
+) -> u64 {
+    let Some(t) = obtained.filter(|t| t.while_open) else {
+        return 0;
+    };
+    let Some(span) = std::num::NonZeroU64::new(max_delay) else {
+        return 0;
+    };
+    if now >= t.at.saturating_add(max_delay) {
+        return 0;
+    }
+    let target = t.at + 1 + urne_crypto::lottery::uniform_below(rng, span);
+    target.saturating_sub(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,5 +409,34 @@ mod tests {
             &mut rng
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_ballot_is_held_back_only_after_a_credential_taken_during_the_vote() {
+        let mut rng = ChaCha20Rng::from_seed([1; 32]);
+        let before = CredentialTime {
+            at: 1_000,
+            while_open: false,
+        };
+        assert_eq!(cast_delay(Some(before), 1_001, 900, &mut rng), 0);
+        assert_eq!(cast_delay(None, 1_001, 900, &mut rng), 0);
+        let during = CredentialTime {
+            at: 1_000,
+            while_open: true,
+        };
+        assert_eq!(
+            cast_delay(Some(during), 1_900, 900, &mut rng),
+            0,
+            "long ago"
+        );
+        assert_eq!(cast_delay(Some(during), 1_001, 0, &mut rng), 0, "--now");
+        let delays: Vec<u64> = (0..2_000)
+            .map(|_| cast_delay(Some(during), 1_000, 900, &mut rng))
+            .collect();
+        assert!(delays.iter().all(|d| (1..=900).contains(d)));
+        // Spread over the whole window, not bunched at one end.
+        assert!(delays.iter().any(|d| *d < 100) && delays.iter().any(|d| *d > 800));
+        // Time already waited counts.
+        assert!((0..500).all(|_| cast_delay(Some(during), 1_600, 900, &mut rng) <= 300));
     }
 }

@@ -75,6 +75,10 @@ pub struct Wallet {
     /// Receipt of the issuance entry.
     #[zeroize(skip)]
     pub issuance_receipt: Option<Receipt>,
+    /// When the credential was obtained (decides the cast delay).
+    #[zeroize(skip)]
+    #[serde(default)]
+    pub credential_time: Option<super::voter::CredentialTime>,
     /// Ballots cast, oldest first; the last one counts.
     #[zeroize(skip)]
     pub ballots: Vec<CastBallot>,

@@ -301,6 +301,9 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
     let mut token = [0u8; 24];
     os_rng().fill_bytes(&mut token);
     let organiser_token = hex::encode(token);
+    // The board's clock: the system clock, moved forward to the planned close
+    // once the voters are done (the demo plays its schedule in seconds).
+    let clock = crate::clock::BoardClock::system();
     let config = ServerConfig {
         data_dir: root.join("data"),
         listen: ([127, 0, 0, 1], 0).into(),
@@ -312,6 +315,7 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
             write_rate: None,
             ..Limits::default()
         },
+        clock: clock.clone(),
         test_support: false,
         // The demo's data is throw-away: its secret rows stay in the clear.
         secrets: SecretsAtRest::Plain,
@@ -321,7 +325,12 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         .map_err(|e| Failure::plain(format!("starting the server: {e}")))?;
     let url = format!("http://{}", running.local_addr());
     let organiser = Client::new(&url)?.with_organiser_token(Some(organiser_token));
-    let result = drive(args, &shape, seed, &root, &url, &organiser, &mut phases).await;
+    let service = Service {
+        url: &url,
+        organiser: &organiser,
+        clock: &clock,
+    };
+    let result = drive(args, &shape, seed, &root, service, &mut phases).await;
     running
         .shutdown()
         .await
@@ -341,16 +350,28 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
 
 type Outcome = ([u8; 32], Vec<Refusal>, ExportVerdict, bool, String);
 
+/// The demo's running service, as `drive` uses it.
+#[derive(Clone, Copy)]
+struct Service<'a> {
+    url: &'a str,
+    organiser: &'a Client,
+    clock: &'a crate::clock::BoardClock,
+}
+
 #[allow(clippy::too_many_lines)]
 async fn drive(
     args: &DemoArgs,
     shape: &Shape,
     seed: u64,
     root: &Path,
-    url: &str,
-    organiser: &Client,
+    service: Service<'_>,
     phases: &mut Phases,
 ) -> Result<Outcome, Failure> {
+    let Service {
+        url,
+        organiser,
+        clock,
+    } = service;
     let keys_dir = root.join("keys");
     let mut rng = population::voter_rng(seed, 0, 0);
     let limit = args.concurrency;
@@ -507,16 +528,16 @@ async fn drive(
         format!("{} contributors", contributor_files.len()),
     );
     admin::admin_action(organiser, &election, "election-key").await?;
-    admin::admin_action(organiser, &election, "open").await?;
     let setup = board::setup(organiser, &election).await?;
     let election_key = *setup
         .election_key
         .as_ref()
         .ok_or_else(|| Failure::plain("no election key after publishing it"))?
         .public_key();
-    phases.done("election key, open", String::new());
+    phases.done("election key", String::new());
 
-    // Every voter obtains a credential.
+    // Every voter obtains a credential before the vote opens: no ballot can
+    // then follow its credential request on the board.
     let manifest = Arc::new(manifest);
     let bar = phases.bar(voters.len() as u64, "credentials");
     let credentials: Vec<Credential> = concurrently(voters.clone(), limit, &bar, |v| {
@@ -538,8 +559,10 @@ async fn drive(
     ));
     phases.done(
         "credential issuance",
-        format!("{} credentials", credentials.len()),
+        format!("{} credentials, before the vote opens", credentials.len()),
     );
+    admin::admin_action(organiser, &election, "open").await?;
+    phases.done("open", String::new());
 
     // Ballots, proved on all cores, then cast concurrently; then some revotes.
     let weights: Vec<Vec<u64>> = manifest
@@ -679,7 +702,6 @@ async fn drive(
         "another voter's credential and ciphertexts under a new key",
         organiser.cast_ballot(&election, &entry.to_bytes()).await,
     ));
-    admin::admin_action(organiser, &election, "close").await?;
     let late = steps::ballot_entry(
         &verifier,
         &c.id,
@@ -689,6 +711,18 @@ async fn drive(
         &mut r,
     )
     .map_err(|e| Failure::plain(e.to_string()))?;
+    refusals.push(refusal(
+        "close before the manifest's voting_closes",
+        organiser.admin(&election, "close").await,
+    ));
+    // The planned close: from it the service takes no ballot, even before
+    // the organiser closes (and the board could not close earlier).
+    clock.advance_to(manifest.voting_closes);
+    refusals.push(refusal(
+        "ballot at the planned close, before the close entry",
+        organiser.cast_ballot(&election, &late.to_bytes()).await,
+    ));
+    admin::admin_action(organiser, &election, "close").await?;
     refusals.push(refusal(
         "ballot after close",
         organiser.cast_ballot(&election, &late.to_bytes()).await,

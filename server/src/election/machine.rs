@@ -43,9 +43,12 @@ impl VerifiedBallot {
 /// everything else is invalid (422).
 pub fn rejection(e: &RecordError) -> Rejection {
     let kind = match e.code() {
-        "out_of_phase" | "duplicate" | "lottery_out_of_order" | "beacon_round_passed" => {
-            RejectionKind::Conflict
-        }
+        "out_of_phase"
+        | "duplicate"
+        | "lottery_out_of_order"
+        | "beacon_round_passed"
+        | "outside_voting_window"
+        | "missing_acknowledgement" => RejectionKind::Conflict,
         "malformed_entry" | "unknown_kind" => RejectionKind::Malformed,
         _ => RejectionKind::Invalid,
     };

@@ -237,8 +237,8 @@ mod tests {
                 commit_deadline: 0,
                 reveal_deadline: 0,
             },
-            voting_opens: String::new(),
-            voting_closes: String::new(),
+            voting_opens: 0,
+            voting_closes: 1,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub dealings: Vec<u32>,
     /// Trustees disqualified by a justified complaint.
     pub disqualified: Vec<u32>,
+    /// Trustees whose acknowledgement covers the dealings on the board now.
+    pub acknowledged: Vec<u32>,
     /// Contributors who committed.
     pub commits: Vec<u32>,
     /// Contributors who revealed.
@@ -40,6 +42,8 @@ pub struct Snapshot {
 pub struct ConstituencyState {
     /// Credentials issued.
     pub issuances: u64,
+    /// Credentials issued while voting was open (their ballots the board order may link).
+    pub issued_while_open: u64,
     /// Distinct ballot keys counted.
     pub ballots: u64,
     /// Trustees whose decryption share is posted.
@@ -61,6 +65,7 @@ impl Snapshot {
                 .iter()
                 .map(|_| ConstituencyState {
                     issuances: 0,
+                    issued_while_open: 0,
                     ballots: 0,
                     shares: Vec::new(),
                     tallied: false,
@@ -70,6 +75,7 @@ impl Snapshot {
             election_key: None,
             dealings: Vec::new(),
             disqualified: Vec::new(),
+            acknowledged: Vec::new(),
             commits: Vec::new(),
             reveals: Vec::new(),
             beacon: false,
@@ -88,6 +94,7 @@ impl Snapshot {
                 let (issuances, ballots) = record.counts(&c.id).unwrap_or_default();
                 ConstituencyState {
                     issuances,
+                    issued_while_open: record.issued_while_open(&c.id).unwrap_or_default(),
                     ballots,
                     shares: record.share_trustees(&c.id),
                     tallied: record.tally(&c.id).is_some(),
@@ -104,6 +111,17 @@ impl Snapshot {
                 .map(|k| k.public_key().compress().to_bytes()),
             dealings: record.dealings().keys().copied().collect(),
             disqualified: record.disqualified().iter().copied().collect(),
+            acknowledged: {
+                // The key needed every trustee's acknowledgement: no need to hash again.
+                let waiting = if record.election_key().is_some() {
+                    Vec::new()
+                } else {
+                    record.unacknowledged()
+                };
+                (1..=record.manifest().trustees.len() as u32)
+                    .filter(|i| !waiting.contains(i))
+                    .collect()
+            },
             commits: record.commits().keys().copied().collect(),
             reveals: record.reveals().keys().copied().collect(),
             beacon: record.beacon().is_some(),
@@ -136,6 +154,13 @@ pub struct Status<'a> {
     pub dealings: &'a [u32],
     /// Trustees disqualified by a justified complaint.
     pub disqualified: &'a [u32],
+    /// Trustees whose acknowledgement covers the dealings on the board now
+    /// (the election key needs every trustee).
+    pub acknowledged: &'a [u32],
+    /// Voting opens (Unix seconds, from the manifest).
+    pub voting_opens: u64,
+    /// Voting closes (Unix seconds, from the manifest).
+    pub voting_closes: u64,
     /// The lottery's progress.
     pub lottery: LotteryStatus<'a>,
     /// Whether every constituency has its seat result.
@@ -161,6 +186,9 @@ pub struct ConstituencyStatus<'a> {
     pub lottery_seats: u32,
     /// Credentials issued.
     pub issuances: u64,
+    /// Credentials issued while voting was open: the board order may link
+    /// such a credential to its ballot (§10).
+    pub issued_while_open: u64,
     /// Distinct ballot keys counted.
     pub ballots: u64,
     /// Trustees whose decryption share is posted.
@@ -220,6 +248,7 @@ impl<'a> Status<'a> {
                 seats: c.rules.seats,
                 lottery_seats: c.rules.lottery_seats,
                 issuances: s.issuances,
+                issued_while_open: s.issued_while_open,
                 ballots: s.ballots,
                 shares: &s.shares,
                 tallied: s.tallied,
@@ -237,6 +266,9 @@ impl<'a> Status<'a> {
             trustees: manifest.trustees.len(),
             dealings: &snapshot.dealings,
             disqualified: &snapshot.disqualified,
+            acknowledged: &snapshot.acknowledged,
+            voting_opens: manifest.voting_opens,
+            voting_closes: manifest.voting_closes,
             lottery: LotteryStatus {
                 contributors: manifest.lottery.contributors.len(),
                 commits: &snapshot.commits,

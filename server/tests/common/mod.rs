@@ -47,6 +47,7 @@ pub async fn start(dir: &Path, limits: Limits) -> RunningServer {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         organiser_token: Some(OrganiserToken::new(TOKEN).unwrap()),
         limits,
+        clock: urne_server::clock::BoardClock::system(),
         test_support: true,
         secrets: SecretsAtRest::Sealed(secrets_key()),
     })
