@@ -115,6 +115,8 @@ fn manifest(trustees: &[String]) -> String {
     let mut m = String::from(
         r#"title = "Journey"
 threshold = 2
+voting_opens = "2020-01-01T00:00:00Z"
+voting_closes = "2030-01-01T00:00:00Z"
 
 [[constituencies]]
 id = "north"
@@ -134,7 +136,7 @@ rules = { seats = 2, lottery_seats = 0 }
         ));
     }
     m.push_str(
-        "voting_opens = \"2020-01-01T00:00:00Z\"\nvoting_closes = \"2030-01-01T00:00:00Z\"\n\n[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
+        "[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
     );
     m
 }

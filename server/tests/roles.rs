@@ -25,6 +25,8 @@ use urne_server::client::{contributor, receipt, trustee, voter};
 const DRAFT: &str = r#"
 title = "Roles"
 threshold = 2
+voting_opens = "2025-11-20T00:00:00Z"
+voting_closes = "2025-11-24T00:00:00Z"
 trustees = []
 [[constituencies]]
 id = "north"
@@ -181,6 +183,15 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         )
         .unwrap();
         assert_eq!((good.len(), complaints.len()), (3, 0));
+        board.apply(
+            trustee::acknowledgement_entry(
+                &manifest,
+                &t.signing().unwrap(),
+                &t.trustee_key().unwrap(),
+                &dealings,
+            )
+            .unwrap(),
+        );
     }
     let secrets = [[21u8; 32], [22u8; 32]];
     for (c, s) in contributors.iter().zip(&secrets) {
@@ -189,7 +200,12 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     let key = board.record.compute_election_key().unwrap();
     let pk: RistrettoPoint = *key.public_key();
     board.service(EntryKind::ElectionKey, &key);
-    board.service(EntryKind::Open, &PhaseChange { at: 0 });
+    board.service(
+        EntryKind::Open,
+        &PhaseChange {
+            at: manifest.voting_opens + 1,
+        },
+    );
     let verifier = BallotVerifier::new(manifest.clone(), pk);
 
     // Credentials and ballots; p1 revotes; a ballot under another constituency is refused.
@@ -271,7 +287,12 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
         board.try_apply(wrong).is_err(),
         "a north credential must not vote in south"
     );
-    board.service(EntryKind::Close, &PhaseChange { at: 1 });
+    board.service(
+        EntryKind::Close,
+        &PhaseChange {
+            at: manifest.voting_closes,
+        },
+    );
 
     // Two of three trustees decrypt; the tally counts the last ballots.
     for t in trustees.iter().take(2) {
