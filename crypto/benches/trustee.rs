@@ -10,7 +10,7 @@ use urne_crypto::dleq::{self, DleqStatement};
 use urne_crypto::group::{h, G};
 use urne_crypto::transcript::ProofTranscript;
 
-const EID: &[u8] = b"bench-election";
+const EID: &[u8; 32] = b"bench-election..................";
 const CONS: &[u8] = b"bench-constituency";
 
 fn dleq_bench(c: &mut Criterion) {

@@ -375,7 +375,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
-    const EID: &[u8] = b"election-decryption-test";
+    const EID: &[u8; 32] = b"election-decryption-test........";
     const CONS: &[u8] = b"north";
 
     struct Setup {

@@ -176,7 +176,7 @@ pub enum DkgError {
 #[cbor(array)]
 struct ParamsFields {
     #[cbor(n(0), with = "minicbor::bytes")]
-    election_id: Vec<u8>,
+    election_id: [u8; 32],
     #[n(1)]
     threshold: u32,
     #[cbor(n(2), with = "crate::encoding::points")]
@@ -186,7 +186,7 @@ struct ParamsFields {
 /// Public DKG parameters: election id, threshold `t` and the trustees'
 /// long-term public keys `E_1..E_n` (trustee `j` is at position `j−1`).
 ///
-/// Canonical encoding `[election_id: bstr, t: uint, [E_1..E_n]: [point]]`;
+/// Canonical encoding `[election_id: bstr(32), t: uint, [E_1..E_n]: [point]]`;
 /// decoding enforces `1 ≤ t ≤ n ≤ MAX_TRUSTEES` and distinct non-identity keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkgParams(ParamsFields);
@@ -194,12 +194,12 @@ pub struct DkgParams(ParamsFields);
 impl DkgParams {
     /// Checks and builds the parameters.
     pub fn new(
-        election_id: &[u8],
+        election_id: &[u8; 32],
         threshold: u32,
         trustee_keys: Vec<RistrettoPoint>,
     ) -> Result<Self, DkgError> {
         Self::validate(ParamsFields {
-            election_id: election_id.to_vec(),
+            election_id: *election_id,
             threshold,
             trustee_keys,
         })
@@ -537,6 +537,33 @@ pub fn deal<R: CryptoRng + ?Sized>(
     );
     let rho = Zeroizing::new(Scalar::random(rng));
     Ok(deal_with(params, dealer, &coefficients, &rho, rng))
+}
+
+/// Deals as a cheating dealer would: a valid dealing (its proof of knowledge
+/// verifies) whose share for `recipient` is `f(recipient) + 1`, so that the
+/// recipient's complaint against it is justified (§5.5). Anyone can deal
+/// this way; tests and the conformance suite use it to put a justified
+/// complaint on a board.
+pub fn deal_with_bad_share<R: CryptoRng + ?Sized>(
+    params: &DkgParams,
+    dealer: u32,
+    recipient: u32,
+    rng: &mut R,
+) -> Result<DealerMessage, DkgError> {
+    params.check_index(dealer)?;
+    params.check_index(recipient)?;
+    let coefficients: Zeroizing<Vec<Scalar>> = Zeroizing::new(
+        (0..params.threshold())
+            .map(|_| Scalar::random(rng))
+            .collect(),
+    );
+    let rho = Zeroizing::new(Scalar::random(rng));
+    let mut msg = deal_with(params, dealer, &coefficients, &rho, rng);
+    let wrong = Zeroizing::new(evaluate(&coefficients, recipient) + Scalar::ONE);
+    msg.encrypted_shares[(recipient - 1) as usize] =
+        seal_share(params, dealer, recipient, &rho, &msg.ephemeral, &wrong);
+    msg.proof = prove_constant_term(params, &msg, &coefficients[0], rng);
+    Ok(msg)
 }
 
 /// Deals the polynomial with `coefficients` (`a_i0` first) using ephemeral secret `rho`.
@@ -1069,7 +1096,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
-    const EID: &[u8] = b"election-dkg-test";
+    const EID: &[u8; 32] = b"election-dkg-test...............";
 
     fn setup(t: u32, n: u32, seed: u8) -> (DkgParams, Vec<TrusteeKey>, ChaCha20Rng) {
         let mut rng = ChaCha20Rng::from_seed([seed; 32]);
@@ -1122,7 +1149,7 @@ mod tests {
         );
         // A well-formed CBOR object that violates t ≤ n is refused by the decoder.
         let bad = ParamsFields {
-            election_id: EID.to_vec(),
+            election_id: *EID,
             threshold: 4,
             trustee_keys: pks,
         };
@@ -1131,6 +1158,11 @@ mod tests {
             Err(DecodeError::Malformed(_))
         ));
         assert_eq!(params.index_of(&keys[2].public_key()), Ok(3));
+        // The election id is 32 bytes (§5.1): a 21-byte one is malformed.
+        let mut short = params.to_bytes();
+        assert_eq!(&short[..3], &[0x83, 0x58, 0x20]);
+        short.splice(1..35, [0x55].into_iter().chain([0x61; 21]));
+        assert!(DkgParams::from_bytes(&short).is_err());
     }
 
     #[test]
@@ -1188,7 +1220,7 @@ mod tests {
         m.ephemeral += G;
         assert_eq!(verify_dealer_message(&params, &m), pok_err);
         // Another election.
-        let other = DkgParams::new(b"other", 2, params.trustee_keys().to_vec()).unwrap();
+        let other = DkgParams::new(&[0x07; 32], 2, params.trustee_keys().to_vec()).unwrap();
         assert_eq!(verify_dealer_message(&other, &msg), pok_err);
         // Someone who does not know a_i0 (commitment copied from elsewhere).
         let stolen = deal(&params, 1, &mut rng).unwrap();

@@ -228,7 +228,9 @@ impl Entry {
         self.verify_signature()
     }
 
-    /// Checks the envelope signature under the key in `signer` (strict Ed25519).
+    /// Checks the envelope signature under the key in `signer` (strict
+    /// Ed25519, §2.6: a usable key, canonical `S`, `R` not of small order,
+    /// cofactorless equation).
     pub fn verify_signature(&self) -> Result<(), EntryError> {
         let kind = self.kind()?;
         let pk: [u8; 32] = self
@@ -236,6 +238,9 @@ impl Entry {
             .as_slice()
             .try_into()
             .map_err(|_| EntryError::BadSignature)?;
+        if !is_valid_signing_key(&pk) {
+            return Err(EntryError::BadSignature);
+        }
         let sig: [u8; 64] = self
             .signature
             .as_slice()

@@ -967,6 +967,17 @@ impl Record {
 
     fn apply_roster(&mut self, roster: Roster) -> Result<Applied, RecordError> {
         let mut seen = BTreeSet::new();
+        // One namespace (§8.3): a pool pseudonym that is a candidate id names that candidate.
+        let candidates: HashMap<&str, (&str, &str)> = self
+            .manifest
+            .constituencies
+            .iter()
+            .flat_map(|c| {
+                c.candidates
+                    .iter()
+                    .map(move |k| (k.id.as_str(), (c.id.as_str(), k.category.as_str())))
+            })
+            .collect();
         for m in &roster.members {
             self.cidx(&m.constituency)?;
             check_roster_text(m)?;
@@ -974,6 +985,21 @@ impl Record {
                 return Err(RecordError::Duplicate("member listed twice".into()));
             }
             if !m.pool_pseudonym.is_empty() {
+                if m.member != member_id(&self.election, &m.pool_pseudonym) {
+                    return Err(RecordError::Mismatch(format!(
+                        "pool pseudonym {:?} is not the member's pseudonym",
+                        m.pool_pseudonym
+                    )));
+                }
+                if let Some(&(constituency, category)) = candidates.get(m.pool_pseudonym.as_str()) {
+                    if constituency != m.constituency || category != m.category {
+                        return Err(RecordError::Mismatch(format!(
+                            "pool member {:?} is the candidate of {constituency:?} in category \
+                             {category:?}, not a member of {:?} in category {:?}",
+                            m.pool_pseudonym, m.constituency, m.category
+                        )));
+                    }
+                }
                 let pool = self
                     .pool
                     .get(&m.constituency)

@@ -9,7 +9,7 @@ use urne_crypto::decryption::{combine, decryption_share, DiscreteLog};
 use urne_crypto::dkg::{deal, verify_dealer_message, DkgOutcome, DkgParams, TrusteeKey};
 use urne_crypto::group::{h, G};
 
-const EID: &[u8] = b"urne-test-election";
+const EID: &[u8; 32] = b"urne-test-election..............";
 const CONS: &[u8] = b"constituency-7";
 
 /// All `k`-element subsets of `1..=n`, increasing.

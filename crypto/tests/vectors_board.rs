@@ -116,6 +116,28 @@ fn board_vectors() {
     let tampered = note.replacen(&format!("\n{n}\n"), &format!("\n{}\n", n + 1), 1);
     assert!(open_signed_checkpoint(tampered.as_bytes(), &verifier).is_err());
 
+    // A verifier key string whose base64 holds `+` (split at the first two `+`
+    // only, §6.7): the first seed counter, from 0, whose key gives one.
+    let (plus_seed, plus_key) = (0u32..)
+        .map(|i| {
+            let s: [u8; 32] =
+                urne_crypto::hash::tagged("urne/v1/vectors/vkey-plus", &[&i.to_be_bytes()]);
+            (s, BoardKey::from_seed(&origin, &s).unwrap())
+        })
+        .find(|(_, k)| {
+            let v = k.verifier().to_vkey_string();
+            v.splitn(3, '+').nth(2).is_some_and(|b64| b64.contains('+'))
+        })
+        .expect("some key has a '+' in its base64");
+    let plus_vkey = plus_key.verifier().to_vkey_string();
+    let parsed = NoteVerifier::from_vkey_string(&plus_vkey).unwrap();
+    assert_eq!(parsed.to_vkey_string(), plus_vkey);
+    let plus_note = sign_checkpoint(&plus_key, &checkpoint).unwrap();
+    assert_eq!(
+        open_signed_checkpoint(plus_note.as_bytes(), &parsed),
+        Ok(checkpoint.clone())
+    );
+
     let value = json!({
         "description": "urne board (protocol §6): RFC 6962 Merkle hashes and proofs over the RFC 6962 reference entries, the perfect subtrees each append stores, and a C2SP signed checkpoint. Hashes are lowercase hex; proofs are arrays of hashes, leaf side first.",
         "hashes": {
@@ -140,6 +162,14 @@ fn board_vectors() {
             "note": note,
             "note_with_witness": witnessed,
             "tampered_note": tampered,
+        },
+        "vkey_with_plus": {
+            "origin": origin,
+            "seed": hex::encode(plus_seed),
+            "public_key": hex::encode(plus_key.public_key()),
+            "key_id": hex::encode(plus_key.key_id()),
+            "vkey": plus_vkey,
+            "note": plus_note,
         },
     });
     common::check_vectors("board", &value);

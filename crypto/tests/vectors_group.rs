@@ -50,7 +50,8 @@ fn vectors() -> serde_json::Value {
         "transcript": {
             "label": "urne/v1/test", "election": hx(&election), "constituency": "north",
             "appends": [["G", hx(G.compress().as_bytes())], ["n", "u64 16"]],
-            "challenge_label": "c", "challenge": hx(challenge.as_bytes()),
+            "challenge_function": "ChallengeScalar (§2.3): 64 bytes of challenge_bytes(label), reduced mod ℓ",
+            "challenge_label": "c", "challenge_scalar": hx(challenge.as_bytes()),
         },
         "entry": {
             "kind": EntryKind::Close as u8,

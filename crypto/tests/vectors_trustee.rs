@@ -1,6 +1,7 @@
-//! Test vectors for `specs/protocol.md` §5: a 2-of-3 DKG transcript (with one
-//! false complaint), the election key, a tally ciphertext vector, decryption
-//! shares and the combined plaintexts.
+//! Test vectors for `specs/protocol.md` §5: a 2-of-3 DKG transcript (dealer 2
+//! disqualified by trustee 1's justified complaint; a false complaint judged
+//! against dealer 3), the election key, a tally ciphertext vector,
+//! decryption shares and the combined plaintexts.
 
 mod common;
 
@@ -11,13 +12,14 @@ use urne_crypto::decryption::{
     combine, combine_points, decryption_share, verify_share, DiscreteLog,
 };
 use urne_crypto::dkg::{
-    deal, verify_complaint, verify_dealer_message, Complaint, DealerMessage, DkgOutcome, DkgParams,
-    ElectionKey, Fault, TrusteeKey,
+    deal, deal_with_bad_share, verify_complaint, verify_dealer_message, Complaint, DealerMessage,
+    DkgOutcome, DkgParams, ElectionKey, Fault, TrusteeKey,
 };
 use urne_crypto::encoding::Canonical;
 use urne_crypto::group::{h, G};
 
-const ELECTION: &[u8] = b"urne-vectors-election";
+/// A 32-byte election id (§3.1), as every election id is.
+const ELECTION: &[u8; 32] = b"urne-vectors-election-id-32bytes";
 const CONSTITUENCY: &[u8] = b"north";
 
 fn pt(p: &RistrettoPoint) -> String {
@@ -38,24 +40,42 @@ fn trustee_vectors() {
         keys.iter().map(TrusteeKey::public_key).collect(),
     )
     .expect("params");
+    // Dealer 2 cheats: its share for trustee 1 is wrong.
     let dealers: Vec<DealerMessage> = (1..=3)
-        .map(|i| deal(&params, i, &mut rng).expect("deal"))
+        .map(|i| {
+            if i == 2 {
+                deal_with_bad_share(&params, i, 1, &mut rng).expect("deal")
+            } else {
+                deal(&params, i, &mut rng).expect("deal")
+            }
+        })
         .collect();
     for m in &dealers {
         verify_dealer_message(&params, m).expect("valid");
         assert_eq!(DealerMessage::from_bytes(&m.to_bytes()).as_ref(), Ok(m));
     }
-    // Trustee 1 falsely complains about dealer 2's (good) share.
+    // Trustee 1's justified complaint against dealer 2 (the only kind a board admits).
+    assert!(keys[0].open_share(&params, &dealers[1]).is_err());
     let complaint = keys[0]
         .complain(&params, &dealers[1], &mut rng)
         .expect("complaint");
     assert_eq!(
         verify_complaint(&params, &dealers[1], &complaint),
+        Ok(Fault::Dealer(2))
+    );
+    // Trustee 1 falsely complains about dealer 3's (good) share: refuted, so
+    // a board refuses it (§5.5) and it is not part of the transcript.
+    let false_complaint = keys[0]
+        .complain(&params, &dealers[2], &mut rng)
+        .expect("complaint");
+    assert_eq!(
+        verify_complaint(&params, &dealers[2], &false_complaint),
         Ok(Fault::Complainant(1))
     );
-    let revealed = keys[0].open_share(&params, &dealers[1]).expect("share");
+    let revealed = keys[0].open_share(&params, &dealers[2]).expect("share");
     let outcome = DkgOutcome::from_transcript(&params, &dealers, std::slice::from_ref(&complaint))
         .expect("dkg");
+    assert_eq!(outcome.election_key.qualified(), &[1, 3]);
     let ek = &outcome.election_key;
     assert_eq!(ElectionKey::from_bytes(&ek.to_bytes()).as_ref(), Ok(ek));
     let shares: Vec<_> = keys
@@ -86,15 +106,17 @@ fn trustee_vectors() {
     assert_eq!(plain, counts);
 
     let value = json!({
-        "description": "2-of-3 DKG (specs/protocol.md §5) with a false complaint by trustee 1 against dealer 2, then threshold decryption of a 4-candidate tally by trustees 1 and 3. All byte strings are hex; objects are their canonical CBOR encodings.",
+        "description": "2-of-3 DKG (specs/protocol.md §5): dealer 2 gives trustee 1 a bad share and trustee 1's justified complaint disqualifies it (qualified set [1, 3]); a false complaint by trustee 1 against dealer 3, which a board refuses (§5.5), with its verdict; then threshold decryption of a 4-candidate tally by trustees 1 and 3. All byte strings are hex; objects are their canonical CBOR encodings.",
         "election_id": hex::encode(ELECTION),
         "constituency": hex::encode(CONSTITUENCY),
         "trustee_secret_keys": keys.iter().map(|k| hex::encode(k.secret_bytes().as_slice())).collect::<Vec<_>>(),
         "params": hex::encode(params.to_bytes()),
         "dealer_messages": dealers.iter().map(|m| hex::encode(m.to_bytes())).collect::<Vec<_>>(),
         "complaints": [hex::encode(complaint.to_bytes())],
-        "complaint_revealed_share": hex::encode(revealed.as_bytes()),
-        "complaint_verdict": "complainant 1 at fault (false complaint)",
+        "complaint_verdict": "dealer 2 at fault (justified complaint): dealer 2 disqualified",
+        "false_complaint": hex::encode(false_complaint.to_bytes()),
+        "false_complaint_revealed_share": hex::encode(revealed.as_bytes()),
+        "false_complaint_verdict": "complainant 1 at fault (false complaint): refused on a board",
         "qualified": ek.qualified(),
         "election_key": hex::encode(ek.to_bytes()),
         "public_key": pt(ek.public_key()),

@@ -24,6 +24,7 @@ fn ballots(candidates: usize) -> (urne_crypto::record::BallotVerifier, Vec<Ballo
         revote_every: 0,
         seed: 1,
         method: urne_crypto::lottery::DrawMethod::Drbg,
+        bad_dealer: false,
     };
     let f = build(&params);
     let record = f.replay().expect("fixture replays");

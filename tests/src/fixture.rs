@@ -105,6 +105,9 @@ pub struct Params {
     /// The draw method: DRBG (commit–reveal and a beacon round) or RFC 3797
     /// (two declared public sources, no contributors).
     pub method: DrawMethod,
+    /// The last trustee deals trustee 1 a bad share, and trustee 1's
+    /// justified complaint disqualifies it (needs at least two trustees).
+    pub bad_dealer: bool,
 }
 
 /// The public sources of an RFC 3797 fixture: (name, draw date, values).
@@ -144,6 +147,7 @@ impl Params {
             revote_every: 4,
             seed,
             method: DrawMethod::Drbg,
+            bad_dealer: false,
         }
     }
 
@@ -167,6 +171,32 @@ impl Params {
             revote_every: 3,
             seed,
             method: DrawMethod::Drbg,
+            bad_dealer: false,
+        }
+    }
+
+    /// One constituency of two candidates and three voters (one revotes),
+    /// 2-of-3 trustees of whom one is disqualified by a justified complaint,
+    /// two contributors of whom one withholds, one seat by vote and one by
+    /// lot: the smallest board with every kind of entry (the conformance
+    /// suite's election).
+    pub fn micro(seed: u64) -> Self {
+        Params {
+            constituencies: vec![ConstituencySpec {
+                id: "north".into(),
+                candidates: 2,
+                voters: 3,
+                seats: 2,
+                lottery_seats: 1,
+            }],
+            trustees: 3,
+            threshold: 2,
+            contributors: 2,
+            withhold: 1,
+            revote_every: 3,
+            seed,
+            method: DrawMethod::Drbg,
+            bad_dealer: true,
         }
     }
 
@@ -196,6 +226,7 @@ impl Params {
             revote_every: 50,
             seed,
             method: DrawMethod::Drbg,
+            bad_dealer: false,
         }
     }
 }
@@ -245,6 +276,18 @@ fn rng_for(seed: u64, label: &str, i: u64) -> ChaCha20Rng {
         .finalize()
         .into();
     ChaCha20Rng::from_seed(h)
+}
+
+/// The encryption key of trustee `index` (from 1) of the fixture of `seed`
+/// (to post complaints in tamper tests).
+pub fn trustee_key(seed: u64, index: u32) -> TrusteeKey {
+    TrusteeKey::generate(&mut rng_for(seed, "trustee-enc", u64::from(index - 1)))
+}
+
+/// The one-time ballot key of voter `index` (from 0, in roster order over
+/// all constituencies) of the fixture of `seed` (to re-sign tampered ballots).
+pub fn ballot_key(seed: u64, index: u64) -> BallotSecretKey {
+    BallotSecretKey::generate(&mut rng_for(seed, "voter", index))
 }
 
 fn signer(seed: u64, label: &str, i: u64) -> SigningKey {
@@ -307,7 +350,7 @@ pub fn build(params: &Params) -> Fixture {
     let board = SigningKey::from_bytes(&board_seed);
 
     let trustee_keys: Vec<TrusteeKey> = (0..params.trustees)
-        .map(|j| TrusteeKey::generate(&mut rng_for(seed, "trustee-enc", j.into())))
+        .map(|j| trustee_key(seed, j + 1))
         .collect();
     let trustee_signers: Vec<SigningKey> = (0..params.trustees)
         .map(|j| signer(seed, "trustee-sign", j.into()))
@@ -480,7 +523,12 @@ pub fn build(params: &Params) -> Fixture {
     let dkg_params = manifest.dkg_params().expect("dkg params");
     let mut dealings = vec![];
     for j in 0..params.trustees {
-        let d = dkg::deal(&dkg_params, j + 1, &mut rng_for(seed, "deal", j.into())).expect("deal");
+        let mut drng = rng_for(seed, "deal", j.into());
+        let d = if params.bad_dealer && j + 1 == params.trustees {
+            dkg::deal_with_bad_share(&dkg_params, j + 1, 1, &mut drng).expect("deal")
+        } else {
+            dkg::deal(&dkg_params, j + 1, &mut drng).expect("deal")
+        };
         dealings.push(d.clone());
         let e = Entry::signed(
             EntryKind::DkgDealing,
@@ -490,7 +538,24 @@ pub fn build(params: &Params) -> Fixture {
         );
         b.push(e);
     }
-    // Every trustee acknowledges the dealings before the election key.
+    if params.bad_dealer {
+        let dealer = params.trustees;
+        let complaint = trustee_keys[0]
+            .complain(
+                &dkg_params,
+                &dealings[dealer as usize - 1],
+                &mut rng_for(seed, "complaint", 0),
+            )
+            .expect("complaint");
+        let e = Entry::signed(
+            EntryKind::DkgComplaint,
+            election,
+            &complaint,
+            &trustee_signers[0],
+        );
+        b.push(e);
+    }
+    // Every trustee acknowledges the dealings (after its complaints) before the election key.
     let digest = b.record().dealings_digest();
     for j in 0..params.trustees {
         let ack = DkgAcknowledgement {

@@ -338,3 +338,52 @@ fn credentials_can_be_issued_before_the_vote_opens_and_are_counted_apart() {
         .sum();
     assert_eq!(issued as usize, fx.count(EntryKind::Issuance));
 }
+
+/// Member pseudonyms, pool pseudonyms and candidate ids are one namespace
+/// (§8.3): a pool pseudonym is the member's own pseudonym, and a pool member
+/// named like a candidate is that candidate, in its constituency and category.
+#[test]
+fn roster_names_share_one_namespace() {
+    let fx = build(&Params::micro(5));
+    let f = &fx.entries;
+    let board = fx.board_signer();
+    let at = first(f, EntryKind::Roster);
+    let roster: urne_crypto::entry::Roster = f[at].body().expect("roster");
+    let election = fx.election;
+    let with = |change: &dyn Fn(&mut urne_crypto::entry::Roster)| {
+        let mut r = roster.clone();
+        change(&mut r);
+        Entry::signed(EntryKind::Roster, election, &r, &board)
+    };
+    let refused = |r: Result<(), RecordError>| match r {
+        Err(RecordError::Mismatch(_)) => {}
+        other => panic!("expected a mismatch, got {other:?}"),
+    };
+    // A pool pseudonym that is not the member's.
+    refused(try_after(
+        f,
+        at,
+        &with(&|r| r.members[0].pool_pseudonym = "someone-else".into()),
+    ));
+    let north = &fx.manifest.constituencies[0];
+    let candidate = north.candidates[0].clone();
+    let as_candidate = |category: &str, constituency: &str| {
+        let (id, category, constituency) = (
+            candidate.id.clone(),
+            category.to_string(),
+            constituency.to_string(),
+        );
+        with(&move |r| {
+            let m = &mut r.members[0];
+            m.member = urne_crypto::entry::member_id(&election, &id);
+            m.pool_pseudonym = id.clone();
+            m.category = category.clone();
+            m.constituency = constituency.clone();
+        })
+    };
+    let other = if candidate.category == "F" { "M" } else { "F" };
+    // The candidate, in the lottery pool in another category.
+    refused(try_after(f, at, &as_candidate(other, &north.id)));
+    // The candidate, in its own category: the same person, accepted.
+    try_after(f, at, &as_candidate(&candidate.category, &north.id)).expect("candidate in the pool");
+}
