@@ -431,6 +431,18 @@ fn hex32(v: &Value) -> [u8; 32] {
     out
 }
 
+/// Sends member `m`'s signed credential commit request.
+async fn commit_request(api: &Api, id: &str, election: [u8; 32], m: &Member) -> Answer {
+    let member = member_id(&election, &m.pseudonym);
+    let sig = voter::sign_commit_request(&election, &member, &m.key);
+    api.post_json(
+        &format!("/v1/elections/{id}/credential/commit"),
+        false,
+        &json!({ "member": hex::encode(member), "signature": hex::encode(sig.to_bytes()) }),
+    )
+    .await
+}
+
 /// Obtains a member's credential: commit, blind, respond, unblind.
 async fn credential(
     api: &Api,
@@ -441,15 +453,7 @@ async fn credential(
     i: u64,
 ) -> (Credential, Entry, Value) {
     let member = member_id(&election, &m.pseudonym);
-    let sig = voter::sign_commit_request(&election, &member, &m.key);
-    let commit = api
-        .post_json(
-            &format!("/v1/elections/{id}/credential/commit"),
-            false,
-            &json!({ "member": hex::encode(member), "signature": hex::encode(sig.to_bytes()) }),
-        )
-        .await
-        .ok();
+    let commit = commit_request(api, id, election, m).await.ok();
     let commitment = SignerCommitment {
         a: decode_nonidentity_point(&hex32(&commit["commitment_a"])).expect("A"),
         c: decode_nonidentity_point(&hex32(&commit["commitment_c"])).expect("C"),
@@ -829,15 +833,9 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     api.admin(&id, "election-key")
         .await
         .refused(409, "missing_acknowledgement");
-    let member = member_id(&election, &members[0].pseudonym);
-    let sig = voter::sign_commit_request(&election, &member, &members[0].key);
-    api.post_json(
-        &format!("/v1/elections/{id}/credential/commit"),
-        false,
-        &json!({ "member": hex::encode(member), "signature": hex::encode(sig.to_bytes()) }),
-    )
-    .await
-    .refused(409, "out_of_phase");
+    commit_request(&api, &id, election, &members[0])
+        .await
+        .refused(409, "out_of_phase");
     assert_eq!(api.size(&id).await, before);
     acknowledge(&api, &id, &s, &manifest, &dealings).await;
     let status = api.status(&id).await;
@@ -894,14 +892,9 @@ async fn a_whole_election_over_http_then_its_export_replays() {
     // different challenge for the answered session is refused too.
     let m0 = &members[0];
     let member0 = member_id(&election, &m0.pseudonym);
-    let sig = voter::sign_commit_request(&election, &member0, &m0.key);
-    api.post_json(
-        &format!("/v1/elections/{id}/credential/commit"),
-        false,
-        &json!({ "member": hex::encode(member0), "signature": hex::encode(sig.to_bytes()) }),
-    )
-    .await
-    .refused(409, "already_issued");
+    commit_request(&api, &id, election, m0)
+        .await
+        .refused(409, "already_issued");
     let body0: urne_crypto::entry::Issuance = entry0.body().unwrap();
     let other_challenge = BlindChallenge {
         e: body0.challenge + body0.challenge,
