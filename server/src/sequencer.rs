@@ -968,6 +968,9 @@ fn mix(group: &mut [Job]) {
         .filter(|(_, job)| matches!(job, Job::Append(r, _) if r.mixable))
         .map(|(i, _)| i)
         .collect();
+    if positions.len() < 2 {
+        return;
+    }
     let mut order = positions.clone();
     shuffle(&mut order);
     permute(group, &positions, &order);
