@@ -7,8 +7,11 @@
 //! [`cases`] is the whole suite. A failing case is usually the honest board
 //! cut right after the tampered entry (the replay stops there, §9.4), with
 //! intermediate and final checkpoints signed over what the export holds, so
-//! the only failure is the one the case is about. To add a case, add one
-//! call in the group of its check and regenerate (`specs/README.md`).
+//! the only failure is the one the case is about. Monitored cases
+//! ([`Case::before`]) verify an earlier export first and resume from its
+//! state; service cases ([`Case::served`]) are read over the service's read
+//! API (`crate::served`). To add a case, add one call in the group of its
+//! check and regenerate (`specs/README.md`).
 
 use ed25519_dalek::SigningKey;
 use rand_chacha::ChaCha20Rng;
@@ -57,6 +60,20 @@ pub struct Case {
     pub expect: Expect,
     /// The export bytes (§8.5).
     pub export: Vec<u8>,
+    /// A monitored case: the export verified first, keeping the verifier's
+    /// state (`NAME.before.export`); the report is that of the run that
+    /// resumes from it on `export` (§9.6).
+    pub before: Option<Vec<u8>>,
+    /// A service case: `export` (and `before`) are served over the read API
+    /// rather than read as files (`NAME.service.json`).
+    pub served: Option<Served>,
+}
+
+/// How a service case's board is served, beyond what its export holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Entry `index` fetched again alone is answered with these bytes.
+    pub again: Option<(u64, Vec<u8>)>,
 }
 
 /// Export record tags (§8.5).
@@ -276,7 +293,23 @@ impl Suite {
             description,
             expect,
             export,
+            before: None,
+            served: None,
         });
+    }
+
+    /// Makes the last case a monitored one: `before` is verified first.
+    fn after(&mut self, before: Vec<u8>) {
+        if let Some(c) = self.cases.last_mut() {
+            c.before = Some(before);
+        }
+    }
+
+    /// Makes the last case a service case.
+    fn served(&mut self, served: Served) {
+        if let Some(c) = self.cases.last_mut() {
+            c.served = Some(served);
+        }
     }
 }
 
@@ -298,6 +331,8 @@ pub fn cases() -> Vec<Case> {
     seat_cases(&mut s, &b);
     attestation_cases(&mut s, &b);
     checkpoint_cases(&mut s, &b);
+    monitor_cases(&mut s, &b);
+    service_cases(&mut s, &b);
     s.cases
 }
 
@@ -425,6 +460,27 @@ fn format_cases(s: &mut Suite, b: &Board) {
         "The key record is not a note verifier key string (so no checkpoint can be checked).",
         "board-key",
         "malformed_key",
+        None,
+        stream(&r.clone()),
+    );
+    s.fails(
+        "final-checkpoint-no-board-key",
+        "The same export: without a usable board key the final checkpoint cannot be opened.",
+        "final-checkpoint",
+        "no_board_key",
+        None,
+        stream(&r),
+    );
+    let mut r = vec![(KEY, b"not a verifier key".to_vec())];
+    r.extend(entries.iter().map(|e| (ENTRY, e.clone())));
+    r.insert(4, (CHECKPOINT, b.note(&entries, 3).into_bytes()));
+    r.push((FINAL, note.clone().into_bytes()));
+    s.fails(
+        "checkpoint-no-board-key",
+        "A malformed key record and an intermediate checkpoint after entry 3: without a usable \
+         board key no checkpoint can be opened.",
+        "checkpoints",
+        "no_board_key",
         None,
         stream(&r),
     );
@@ -1451,4 +1507,158 @@ fn checkpoint_cases(s: &mut Suite, b: &Board) {
         None,
         all(0, String::new(), b.note_with_root(n, [0x42; 32])),
     );
+}
+
+/// The honest board's first entries under another board key: its key record
+/// and final checkpoint are another key's.
+fn under_other_key(b: &Board, entries: &[Vec<u8>]) -> Vec<u8> {
+    let other = BoardKey::from_seed(&election_origin(&b.f.election), &[0x5a; 32]).expect("key");
+    let leaves: Vec<[u8; 32]> = entries.iter().map(|e| leaf_hash(e)).collect();
+    let cp = Checkpoint::new(
+        election_origin(&b.f.election),
+        entries.len() as u64,
+        root(&leaves),
+    );
+    let note = sign_checkpoint(&other, &cp).expect("sign");
+    let mut r = vec![(KEY, other.verifier().to_vkey_string().into_bytes())];
+    r.extend(entries.iter().map(|e| (ENTRY, e.clone())));
+    r.push((FINAL, note.into_bytes()));
+    stream(&r)
+}
+
+/// The honest board with two entries of its first part swapped: a rewritten
+/// history, every checkpoint signed over it.
+fn forked(b: &Board) -> (Vec<Vec<u8>>, usize) {
+    let mut entries = bytes(b.entries());
+    entries.swap(1, 2);
+    (entries, 1)
+}
+
+fn monitor_cases(s: &mut Suite, b: &Board) {
+    let entries = bytes(b.entries());
+    let open = b.at(EntryKind::Open);
+    let until_open = b.export(&b.entries()[..=open]);
+    let whole = b.export(b.entries());
+    s.valid(
+        "monitor-resumed",
+        "Monitoring: the board up to the open is verified first, then the whole board; the \
+         resumed run checks that the board only grew and gives the full verdict.",
+        whole.clone(),
+    );
+    s.after(until_open.clone());
+    let (fork, changed) = forked(b);
+    s.fails(
+        "monitor-prefix-changed",
+        "Monitoring: after the board up to the open, an export whose entries 1 and 2 are \
+         swapped (checkpoints re-signed over it): the verified prefix changed.",
+        "consistency",
+        "prefix_changed",
+        Some(changed),
+        b.f.export_of(&fork),
+    );
+    s.after(until_open.clone());
+    s.fails(
+        "monitor-board-shrank",
+        "Monitoring: after the whole board, an export of the board up to the open only.",
+        "consistency",
+        "board_shrank",
+        None,
+        until_open.clone(),
+    );
+    s.after(whole);
+    s.fails(
+        "monitor-board-key-changed",
+        "Monitoring: after the board up to the open, the whole board under another board key.",
+        "consistency",
+        "board_key_changed",
+        None,
+        under_other_key(b, &entries),
+    );
+    s.after(until_open);
+}
+
+fn service_cases(s: &mut Suite, b: &Board) {
+    let entries = bytes(b.entries());
+    let open = b.at(EntryKind::Open);
+    let until_open = b.export(&b.entries()[..=open]);
+    let whole = b.export(b.entries());
+    s.valid(
+        "service-valid",
+        "The whole board read from a service's read API rather than from a file.",
+        whole.clone(),
+    );
+    s.served(Served::default());
+    s.valid(
+        "service-monitor-resumed",
+        "Monitoring a service: it serves the board up to the open, later the whole board with \
+         a consistency proof between the two checkpoints.",
+        whole.clone(),
+    );
+    s.after(until_open.clone());
+    s.served(Served::default());
+    let (fork, _) = forked(b);
+    s.fails(
+        "service-fork",
+        "Monitoring a service: after the board up to the open, it serves a board whose entries 1 \
+         and 2 are swapped: no consistency proof can join the two checkpoints.",
+        "consistency",
+        "inconsistent",
+        None,
+        b.f.export_of(&fork),
+    );
+    s.after(until_open.clone());
+    s.served(Served::default());
+    s.fails(
+        "service-board-shrank",
+        "Monitoring a service: after the whole board, it serves the board up to the open only.",
+        "consistency",
+        "board_shrank",
+        None,
+        until_open.clone(),
+    );
+    s.after(whole.clone());
+    s.served(Served::default());
+    s.fails(
+        "service-board-key-changed",
+        "Monitoring a service: after the board up to the open, it serves the whole board \
+         under another board key.",
+        "consistency",
+        "board_key_changed",
+        None,
+        under_other_key(b, &entries),
+    );
+    s.after(until_open);
+    s.served(Served::default());
+    let (replaced, revote) = first_revote(b);
+    let other = (0..b.entries().len())
+        .find(|&i| b.entries()[i].kind == EntryKind::Ballot as u8 && i != replaced)
+        .expect("another ballot");
+    s.fails(
+        "service-history-forged",
+        "A service that answers the revote's replaced ballot, fetched again alone, with other \
+         bytes (another valid ballot) than it served the first time.",
+        "ballots",
+        "history_unavailable",
+        Some(revote),
+        whole,
+    );
+    s.served(Served {
+        again: Some((replaced as u64, entries[other].clone())),
+    });
+}
+
+/// Board indices of the first revote's replaced ballot and of the revote.
+fn first_revote(b: &Board) -> (usize, usize) {
+    let mut seen = std::collections::HashMap::new();
+    for (i, e) in b.entries().iter().enumerate() {
+        if e.kind != EntryKind::Ballot as u8 {
+            continue;
+        }
+        let ballot: Ballot = e.body().expect("ballot");
+        let key = (ballot.body.constituency, *ballot.body.ballot_key.as_bytes());
+        if let Some(old) = seen.insert(key, i) {
+            return (old, i);
+        }
+    }
+    panic!("the micro fixture has a revote")
 }

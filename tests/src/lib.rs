@@ -6,3 +6,4 @@
 pub mod conformance;
 pub mod fixture;
 pub mod forgery;
+pub mod served;

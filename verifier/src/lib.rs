@@ -52,7 +52,7 @@ impl Default for Options {
 pub fn verify_export<R: Read + Seek>(reader: R, options: &Options) -> Report {
     let engine = match engine::Engine::new(options, None) {
         Ok(e) => e,
-        Err(e) => return Report::error("internal", &e),
+        Err(e) => return Report::error("internal_error", &e),
     };
     match source::ExportSource::new(reader) {
         Ok(mut src) => engine.run(&mut src).0,

@@ -55,6 +55,9 @@ pub enum MonitorError {
         /// What is wrong.
         message: String,
     },
+    /// The export could be opened but reading it failed.
+    #[error("reading the export failed: {0}")]
+    Read(String),
     /// The service cannot be reached or answers unusably.
     #[error("service: {0}")]
     Remote(String),
@@ -227,8 +230,12 @@ pub fn verify_target(
         })?;
         engine.run(&mut source)
     };
+    // Reading that failed is no verdict on the board.
     if let Some(f) = report.failures.iter().find(|f| f.code == "remote") {
         return Err(MonitorError::Remote(f.message.clone()));
+    }
+    if let Some(f) = report.failures.iter().find(|f| f.code == "io") {
+        return Err(MonitorError::Read(f.message.clone()));
     }
     if let (Some(path), true) = (state, report.valid) {
         if let Some(s) = StateFile::from_parts(&parts) {

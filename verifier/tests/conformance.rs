@@ -1,9 +1,11 @@
-//! The conformance suite (`specs/conformance/`): every committed export is
-//! run through the `urne-verify` binary and its `--json` report must equal
-//! the committed one (without the informative `seconds`); each must get the
-//! verdict its index entry names (and, if it fails, a failure of the named
-//! check with the named code); and the generator must reproduce every
-//! committed export byte for byte.
+//! The conformance suite (`specs/conformance/`): every committed case is
+//! run through the `urne-verify` binary from its committed files (as a file,
+//! after an earlier export for a monitored case, or served over HTTP for a
+//! service case) and its `--json` report must equal the committed one
+//! (without the informative `seconds`); each must get the verdict its index
+//! entry names (and, if it fails, a failure of the named check with the named
+//! code); the generator must reproduce every committed file byte for byte;
+//! and every check and code of §9.3 must have a case.
 //!
 //! `URNE_REGENERATE_CONFORMANCE=1 cargo test -p urne-verify --test conformance`
 //! rewrites the suite from the generator (`tests/src/conformance.rs`).
@@ -11,8 +13,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64ct::{Base64, Encoding};
 use serde_json::{json, Value};
-use urne_e2e::conformance::{cases, Case, Expect};
+use urne_e2e::conformance::{cases, Case, Expect, Served};
+use urne_e2e::served::{ServedBoard, Service};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/conformance")
@@ -36,6 +42,8 @@ fn index_of(cases: &[Case]) -> Value {
                 json!({
                     "name": c.name,
                     "description": c.description,
+                    "source": if c.served.is_some() { "service" } else { "file" },
+                    "before": c.before.as_ref().map(|_| format!("{}.before.export", c.name)),
                     "expect": expect_json(&c.expect),
                 })
             })
@@ -43,19 +51,96 @@ fn index_of(cases: &[Case]) -> Value {
     )
 }
 
-/// Runs `urne-verify --json FILE`: exit status and report without `seconds`.
-fn verify(path: &Path) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_urne-verify"))
-        .arg("--json")
-        .arg("--threads")
-        .arg("1")
-        .arg(path)
-        .output()
-        .expect("run urne-verify");
+/// `NAME.service.json`: what a service case serves beyond its export.
+fn served_json(served: &Served) -> Value {
+    match &served.again {
+        Some((index, bytes)) => {
+            json!({ "again": { "index": index, "entry": Base64::encode_string(bytes) } })
+        }
+        None => json!({}),
+    }
+}
+
+/// The files of one case, written from the generator.
+fn write_case(dir: &Path, c: &Case) {
+    std::fs::write(dir.join(format!("{}.export", c.name)), &c.export).expect("write export");
+    if let Some(before) = &c.before {
+        std::fs::write(dir.join(format!("{}.before.export", c.name)), before)
+            .expect("write before");
+    }
+    if let Some(served) = &c.served {
+        std::fs::write(
+            dir.join(format!("{}.service.json", c.name)),
+            pretty(&served_json(served)),
+        )
+        .expect("write service");
+    }
+}
+
+/// The board a service case serves for `export`, read from the committed files.
+fn served_board(dir: &Path, name: &str, export: &Path) -> ServedBoard {
+    let board = ServedBoard::of_export(&std::fs::read(export).expect("export"));
+    let spec: Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("{name}.service.json"))).expect("service.json"),
+    )
+    .expect("service.json is JSON");
+    match spec.get("again") {
+        Some(again) => board.answering_again(
+            again["index"].as_u64().expect("index"),
+            Base64::decode_vec(again["entry"].as_str().expect("entry")).expect("base64"),
+        ),
+        None => board,
+    }
+}
+
+/// Runs one case from its committed files as an outside verifier would:
+/// the `before` run first (keeping state), then the case itself.
+fn run_case(dir: &Path, entry: &Value) -> (i32, Value) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = entry["name"].as_str().expect("name");
+    let export = dir.join(format!("{name}.export"));
+    let before = entry["before"].as_str().map(|b| dir.join(b));
+    let state = before.as_ref().map(|_| {
+        std::env::temp_dir().join(format!(
+            "urne-conformance-{}-{}.state",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ))
+    });
+    let result = if entry["source"] == "service" {
+        let first = before.as_ref().unwrap_or(&export);
+        let service = Service::start(served_board(dir, name, first), "conformance");
+        if let Some(b) = &before {
+            let (code, report) = verify(service.url(), state.as_deref());
+            assert_eq!(code, 0, "{name}: the run on {}: {report:#}", b.display());
+            service.replace(served_board(dir, name, &export));
+        }
+        verify(service.url(), state.as_deref())
+    } else {
+        if let Some(b) = &before {
+            let (code, report) = verify(&b.to_string_lossy(), state.as_deref());
+            assert_eq!(code, 0, "{name}: the run on {}: {report:#}", b.display());
+        }
+        verify(&export.to_string_lossy(), state.as_deref())
+    };
+    if let Some(s) = state {
+        let _ = std::fs::remove_file(s);
+    }
+    result
+}
+
+/// Runs `urne-verify --json TARGET` (with `--state`): exit status and report
+/// without `seconds`.
+fn verify(target: &str, state: Option<&Path>) -> (i32, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne-verify"));
+    cmd.arg("--json").arg("--threads").arg("1");
+    if let Some(s) = state {
+        cmd.arg("--state").arg(s);
+    }
+    let out = cmd.arg(target).output().expect("run urne-verify");
     let mut report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
-            "{}: the report is not JSON ({e}): {}",
-            path.display(),
+            "{target}: the report is not JSON ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
     });
@@ -122,15 +207,15 @@ fn conformance_suite() {
                 std::fs::remove_file(&path).expect("remove old case");
             }
         }
-        for c in &cases {
-            let export = dir.join(format!("{}.export", c.name));
-            std::fs::write(&export, &c.export).expect("write export");
-            let (code, report) = verify(&export);
+        let index = index_of(&cases);
+        for (c, entry) in cases.iter().zip(index.as_array().expect("index")) {
+            write_case(&dir, c);
+            let (code, report) = run_case(&dir, entry);
             check_expectation(c.name, &expect_json(&c.expect), code, &report);
             std::fs::write(dir.join(format!("{}.json", c.name)), pretty(&report))
                 .expect("write report");
         }
-        std::fs::write(dir.join("index.json"), pretty(&index_of(&cases))).expect("write index");
+        std::fs::write(dir.join("index.json"), pretty(&index)).expect("write index");
         return;
     }
     let hint = "regenerate with URNE_REGENERATE_CONFORMANCE=1 cargo test -p urne-verify --test conformance";
@@ -148,10 +233,14 @@ fn conformance_suite() {
     let mut files = 0;
     for entry in std::fs::read_dir(&dir).expect("read dir") {
         let path = entry.expect("entry").path();
-        let stem = path
-            .file_stem()
+        let file = path
+            .file_name()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
+        let stem = [".before.export", ".service.json", ".export", ".json"]
+            .iter()
+            .find_map(|suffix| file.strip_suffix(suffix))
+            .unwrap_or(file);
         match path.extension().and_then(|e| e.to_str()) {
             Some("export") | Some("json") if stem != "index" => {
                 files += 1;
@@ -164,27 +253,43 @@ fn conformance_suite() {
             _ => {}
         }
     }
+    let expected_files: usize = cases
+        .iter()
+        .map(|c| 2 + usize::from(c.before.is_some()) + usize::from(c.served.is_some()))
+        .sum();
     assert_eq!(
-        files,
-        2 * cases.len(),
-        "one export and one report per case; {hint}"
+        files, expected_files,
+        "an export and a report per case, and its before export and service file; {hint}"
     );
-    let work: Vec<&Case> = cases.iter().collect();
-    let chunks: Vec<&[&Case]> = work.chunks(work.len().div_ceil(2).max(1)).collect();
+    let entries = index.as_array().expect("index is a list");
+    let work: Vec<(&Case, &Value)> = cases.iter().zip(entries).collect();
+    let chunks: Vec<&[(&Case, &Value)]> = work.chunks(work.len().div_ceil(2).max(1)).collect();
     std::thread::scope(|s| {
         for chunk in chunks {
             let dir = &dir;
             s.spawn(move || {
-                for c in chunk {
-                    let export = dir.join(format!("{}.export", c.name));
-                    let committed = std::fs::read(&export)
-                        .unwrap_or_else(|e| panic!("{}: {e}; {hint}", export.display()));
-                    assert!(
-                        committed == c.export,
-                        "{}: the generator no longer reproduces it byte for byte; {hint}",
-                        export.display()
-                    );
-                    let (code, report) = verify(&export);
+                for (c, entry) in chunk {
+                    let same = |file: String, bytes: &[u8]| {
+                        let path = dir.join(file);
+                        let committed = std::fs::read(&path)
+                            .unwrap_or_else(|e| panic!("{}: {e}; {hint}", path.display()));
+                        assert!(
+                            committed == bytes,
+                            "{}: the generator no longer reproduces it byte for byte; {hint}",
+                            path.display()
+                        );
+                    };
+                    same(format!("{}.export", c.name), &c.export);
+                    if let Some(before) = &c.before {
+                        same(format!("{}.before.export", c.name), before);
+                    }
+                    if let Some(served) = &c.served {
+                        same(
+                            format!("{}.service.json", c.name),
+                            pretty(&served_json(served)).as_bytes(),
+                        );
+                    }
+                    let (code, report) = run_case(dir, entry);
                     let expected: Value = serde_json::from_slice(
                         &std::fs::read(dir.join(format!("{}.json", c.name))).expect("report"),
                     )
@@ -195,4 +300,74 @@ fn conformance_suite() {
             });
         }
     });
+}
+
+/// Backticked words of a Markdown table cell, outside parentheses (which
+/// explain a code and may quote other words).
+fn ticked(cell: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let outside: String = cell
+        .chars()
+        .filter(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect();
+    outside
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every check of §9.3 and every stable failure code of its table has a case
+/// that fails with it, except the codes §9.3 says no board can produce.
+#[test]
+fn the_suite_covers_every_check_and_code() {
+    let spec = std::fs::read_to_string(dir().join("../protocol.md")).expect("protocol.md");
+    let table = spec
+        .split_once("The stable codes, per check:")
+        .expect("§9.3 code table")
+        .1;
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .collect();
+    assert!(rows.len() > 10, "the §9.3 table was not found");
+    // Codes that §9.3 says no export, monitored run or service case can give.
+    let unreachable = ["tree_full", "history_mismatch"];
+    let cases = cases();
+    let failed: Vec<(&str, &str)> = cases
+        .iter()
+        .filter_map(|c| match &c.expect {
+            Expect::Fails { check, code, .. } => Some((*check, *code)),
+            _ => None,
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').collect();
+        let (checks, codes) = (ticked(cells[1]), ticked(cells[2]));
+        if checks == ["complete"] {
+            continue;
+        }
+        for check in &checks {
+            if !failed.iter().any(|(c, _)| c == check) {
+                missing.push(format!("check {check}"));
+            }
+        }
+        for code in codes {
+            if !unreachable.contains(&code.as_str()) && !failed.iter().any(|(_, k)| *k == code) {
+                missing.push(format!("code {code} ({})", checks.join(", ")));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no conformance case for: {missing:?}");
 }
