@@ -433,6 +433,13 @@ impl Record {
         self.seed.as_ref()
     }
 
+    /// The tie seed the seat allocation breaks equal counts with (§7.6),
+    /// once the lottery seed is posted.
+    pub fn tie_seed(&self) -> Option<[u8; 32]> {
+        let seed = self.seed.as_ref()?;
+        self.draw_source(&seed.seed).ok().map(|s| s.tie_seed())
+    }
+
     fn cidx(&self, id: &str) -> Result<usize, RecordError> {
         self.manifest
             .constituencies

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::lottery;
-use urne_crypto::record::{BallotCheck, Phase, Record};
 
 use super::admin::{self, BeaconArgs};
-use super::output::Table;
 use super::{Context, ElectionArg, Failure};
 use crate::client::keys::KeyFile;
 use crate::client::{board, contributor, Client};
@@ -110,7 +108,11 @@ pub async fn run(ctx: &Context, cmd: LotteryCommand) -> Result<(), Failure> {
                 "draw done: {} entries (seed and seat results)",
                 entries.len()
             );
-            results(ctx, &election).await
+            let args = super::results::ResultsArgs {
+                election,
+                format: super::results::Format::Table,
+            };
+            super::results::run(ctx, &args).await
         }
     }
 }
@@ -163,64 +165,4 @@ pub async fn reveal(
         .map_err(|e| Failure::plain(e.to_string()))?;
     client.post_entry(election, &entry.to_bytes()).await?;
     Ok(index)
-}
-
-/// The assembly of every constituency, as tables.
-pub fn assembly_tables(record: &Record) -> String {
-    let mut out = String::new();
-    for c in &record.manifest().constituencies {
-        let Some(result) = record.seat_result(&c.id) else {
-            out.push_str(&format!("{} ({}): no seat result yet\n", c.name, c.id));
-            continue;
-        };
-        let ballots = record.tally(&c.id).map(|t| t.ballots).unwrap_or_default();
-        out.push_str(&format!(
-            "{} ({}): {} seats ({} elected, {} drawn), {} ballots counted\n",
-            c.name,
-            c.id,
-            c.rules.seats,
-            result.elected.len(),
-            result.drawn.len(),
-            ballots
-        ));
-        let mut t = Table::new(&["rank", "pseudonym", "category", "votes"]);
-        for s in &result.elected {
-            t.row(vec![
-                s.rank.to_string(),
-                s.id.clone(),
-                s.category.clone(),
-                s.votes.to_string(),
-            ]);
-        }
-        let elected = result.elected.len() as u32;
-        for s in &result.drawn {
-            t.row(vec![
-                (elected + s.order).to_string(),
-                s.id.clone(),
-                s.category.clone(),
-                "drawn".into(),
-            ]);
-        }
-        out.push_str(&t.render());
-        out.push('\n');
-    }
-    out
-}
-
-/// `urne results`.
-pub async fn results(ctx: &Context, e: &ElectionArg) -> Result<(), Failure> {
-    let client = ctx.client()?;
-    let id = ctx.election(&client, e).await?;
-    let replay = board::replay(&client, &id, BallotCheck::Deferred, &|_, _| {}).await?;
-    if replay.record.phase() != Phase::Seated {
-        return Err(Failure::new(
-            format!(
-                "no results yet: the election is in phase {}",
-                replay.record.phase().name()
-            ),
-            "results exist once the seats are drawn (`urne lottery draw`)",
-        ));
-    }
-    print!("{}", assembly_tables(&replay.record));
-    Ok(())
 }

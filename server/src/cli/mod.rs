@@ -9,6 +9,7 @@ pub mod export;
 pub mod failure;
 pub mod lottery;
 pub mod output;
+pub mod results;
 pub mod serve;
 pub mod trustee;
 pub mod voter;
@@ -56,8 +57,8 @@ pub enum Command {
     /// Lottery contributor: commit, reveal; the beacon and the draw.
     #[command(subcommand)]
     Lottery(lottery::LotteryCommand),
-    /// Print the assembly of each constituency.
-    Results(ElectionArg),
+    /// Print the results: every candidate's approvals, the elected and drawn seats, parity.
+    Results(results::ResultsArgs),
     /// Auditor: verify an export and post a signed attestation.
     #[command(subcommand)]
     Auditor(auditor::AuditorCommand),
@@ -198,7 +199,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Trustee(c) => runtime.block_on(trustee::run(&ctx, c)),
         Command::Voter(a) => runtime.block_on(voter::run(&ctx, a)),
         Command::Lottery(c) => runtime.block_on(lottery::run(&ctx, c)),
-        Command::Results(a) => runtime.block_on(lottery::results(&ctx, &a)),
+        Command::Results(a) => runtime.block_on(results::run(&ctx, &a)),
         Command::Auditor(c) => runtime.block_on(auditor::run(&ctx, c)),
         Command::Demo(a) => runtime.block_on(crate::demo::run(a)),
         Command::Export(a) => runtime.block_on(export::run(&ctx, a)),

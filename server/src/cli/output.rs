@@ -83,6 +83,20 @@ pub fn progress(len: u64, message: &str) -> ProgressBar {
     bar
 }
 
+/// Writes `text` to standard output. A reader that has gone away (a closed
+/// pipe, as with `| head`) ends the program quietly instead of a panic.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("urne: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

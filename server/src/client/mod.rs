@@ -12,6 +12,7 @@ pub mod error;
 pub mod invitations;
 pub mod keys;
 pub mod receipt;
+pub mod results;
 pub mod secret_file;
 pub mod trustee;
 pub mod voter;

@@ -38,16 +38,18 @@ use crate::client::draft::{ContributorDraft, TrusteeDraft};
 use crate::client::keys::KeyFile;
 use crate::client::{board, secret_file, voter as steps, Client, ClientError};
 use crate::server::{self, ServerConfig};
-use crate::store::sealed::SecretsAtRest;
+use crate::store::sealed::{SecretsAtRest, SecretsKey};
 use population::{Member, Shape};
 
 /// Size presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// 3 constituencies, 300 voters, 3-of-5 trustees.
+    /// 3 constituencies, 300 voters, 3-of-5 trustees (about 15 s).
     Small,
     /// The reference case: 1,000 candidates over 13 constituencies (one with
-    /// 210), 10,000 voters, a quarter of the seats by lot, gender parity.
+    /// 210), 10,000 voters, a quarter of the seats by lot, gender parity
+    /// (about 10 minutes on two cores in a release build, most of it the
+    /// voters' proving; far longer in a debug build).
     M6r,
 }
 
@@ -161,10 +163,42 @@ impl DemoReport {
     }
 }
 
+/// Where a demo run with `--dir` keeps the key that seals its secret rows.
+const KEPT_SECRETS_KEY: &str = "keys/secrets.key";
+
+/// Writes the manifest and roster the demo used into `root`: a starting
+/// point for a real election.
+fn keep_templates(
+    root: &std::path::Path,
+    draft: &crate::client::draft::ManifestDraft,
+    roster_csv: &str,
+) -> Result<(), Failure> {
+    let toml = toml::to_string(draft).map_err(|e| Failure::plain(format!("manifest: {e}")))?;
+    let manifest = format!(
+        "# The election manifest `urne demo` used: a starting point for a real\n\
+         # election. Change the title, the dates, the constituencies and candidates,\n\
+         # and put your trustees' and contributors' keys in; then\n\
+         # `urne admin election create --manifest manifest.toml --dry-run`.\n\n{toml}"
+    );
+    let write = |name: &str, text: &str| {
+        std::fs::write(root.join(name), text)
+            .map_err(|e| Failure::plain(format!("{}: {e}", root.join(name).display())))
+    };
+    write("manifest.toml", &manifest)?;
+    write("roster.csv", roster_csv)
+}
+
 /// Runs the demo and prints its report.
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let report = run_demo(&args, true).await?;
     print!("{}", report.render());
+    if let Some(dir) = &args.dir {
+        println!(
+            "\nkept in {d}: manifest.toml and roster.csv (templates), keys/, export, data/.\n\
+             To serve the board again: urne serve --data {d}/data --secrets-key {d}/{KEPT_SECRETS_KEY}",
+            d = dir.display()
+        );
+    }
     if report.passed() {
         Ok(())
     } else {
@@ -317,8 +351,16 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         },
         clock: clock.clone(),
         test_support: false,
-        // The demo's data is throw-away: its secret rows stay in the clear.
-        secrets: SecretsAtRest::Plain,
+        // Throw-away data keeps its secret rows in the clear; data kept in
+        // --dir is sealed under DIR/keys/secrets.key, so that `urne serve`
+        // can reopen it.
+        secrets: match &args.dir {
+            Some(_) => SecretsAtRest::Sealed(
+                SecretsKey::load_or_create(&root.join(KEPT_SECRETS_KEY), &root.join("data"))
+                    .map_err(|e| Failure::plain(e.to_string()))?,
+            ),
+            None => SecretsAtRest::Plain,
+        },
     };
     let running = server::start(config)
         .await
@@ -424,6 +466,10 @@ async fn drive(
             members.len()
         ),
     );
+
+    if args.dir.is_some() {
+        keep_templates(root, &draft, &population::roster_csv(&members))?;
+    }
 
     // Organiser: election and roster.
     let (election, manifest) = admin::create_election(organiser, &draft).await?;
@@ -796,7 +842,7 @@ async fn drive(
     auditor_cli::attest(organiser, &verdict, &auditor_key).await?;
     phases.done("export, verify, attest", format!("{} bytes", export.len()));
     let tallies_match = tallies_match(&record, &manifest, &voters, &last_choice);
-    let assembly = lottery_cli::assembly_tables(&record);
+    let assembly = crate::cli::results::table(&crate::client::results::Results::of(&record));
     let _ = url;
     Ok((election, refusals, verdict, tallies_match, assembly))
 }
