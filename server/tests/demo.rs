@@ -34,19 +34,31 @@ fn small_demo_runs_verifies_and_seats_the_assembly() {
     );
     // Three constituencies of 4 seats: 3 elected and 1 drawn each.
     for c in [
-        "North (north): 4 seats (3 elected, 1 drawn)",
-        "South (south): 4 seats",
-        "East (east): 4 seats",
+        "North (north): 4 seats, 3 by vote and 1 by lot",
+        "South (south): 4 seats, 3 by vote and 1 by lot",
+        "East (east): 4 seats, 3 by vote and 1 by lot",
     ] {
         assert!(stdout.contains(c), "missing {c:?} in:\n{stdout}");
     }
     assert_eq!(
         stdout
             .lines()
-            .filter(|l| l.trim_end().ends_with("drawn"))
+            .filter(|l| l.starts_with("drawn by lot: 1. "))
             .count(),
         3,
         "{stdout}"
     );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("elected (seat "))
+            .count(),
+        9,
+        "{stdout}"
+    );
+    assert!(stdout
+        .lines()
+        .any(|l| l.starts_with("parity, f: ") && l.ends_with(": met")));
+    assert!(!stdout.contains("NOT met"), "{stdout}");
     assert!(dir.path().join("export").exists());
 }
