@@ -3,10 +3,12 @@
 //! the service accepts at `POST /v1/elections/{id}/entries` (`application/cbor`,
 //! the entry's canonical bytes).
 //!
-//! **Key file format.** An auditor key file holds the 32-byte Ed25519 secret
-//! key seed (RFC 8032) as 64 lowercase hexadecimal digits, optionally followed
-//! by one newline, and nothing else. `urne-verify keygen` creates one
-//! (readable by its owner only, on Unix).
+//! **Key file format** (spec §9.7), shared with `urne auditor keygen`: a JSON
+//! object with `role` = `"auditor"`, `name`, `public_signing_key` (hex, for
+//! reading) and `secret_signing_key`, the 32-byte Ed25519 seed (RFC 8032) as
+//! 64 lowercase hexadecimal digits. The earlier format, the seed alone on one
+//! line, is still read. `urne-verify keygen` creates one (readable by its
+//! owner only, on Unix).
 
 use std::fs;
 use std::io::Write;
@@ -32,8 +34,10 @@ pub enum AttestError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The key file is not 64 lowercase hex digits.
-    #[error("key file {0}: not 64 lowercase hexadecimal digits")]
+    /// The key file is neither an auditor key file nor 64 lowercase hex digits.
+    #[error(
+        "key file {0}: not an auditor key file (make one with `urne-verify keygen --out FILE`)"
+    )]
     MalformedKey(String),
     /// The key file exists already (keygen never overwrites).
     #[error("key file {0} exists already")]
@@ -53,8 +57,25 @@ pub fn load_key(path: &Path) -> Result<SigningKey, AttestError> {
     parse_key(&text).ok_or(AttestError::MalformedKey(shown))
 }
 
+/// The JSON auditor key file (extra fields, such as a trustee's, are ignored).
+#[derive(serde::Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+struct KeyFileJson {
+    role: String,
+    #[serde(alias = "signing_key")]
+    secret_signing_key: String,
+}
+
 fn parse_key(text: &str) -> Option<SigningKey> {
-    let hex_digits = text.strip_suffix('\n').unwrap_or(text);
+    if text.trim_start().starts_with('{') {
+        let file: KeyFileJson = serde_json::from_str(text).ok()?;
+        return (file.role == "auditor")
+            .then(|| parse_seed(&file.secret_signing_key))
+            .flatten();
+    }
+    parse_seed(text.strip_suffix('\n').unwrap_or(text))
+}
+
+fn parse_seed(hex_digits: &str) -> Option<SigningKey> {
     if hex_digits.len() != 64 || hex_digits.bytes().any(|c| c.is_ascii_uppercase()) {
         return None;
     }
@@ -87,7 +108,11 @@ pub fn generate_key_file(path: &Path) -> Result<SigningKey, AttestError> {
             }
         }
     })?;
-    let text = Zeroizing::new(format!("{}\n", hex::encode(seed.as_ref())));
+    let text = Zeroizing::new(format!(
+        "{{\n  \"role\": \"auditor\",\n  \"name\": \"auditor\",\n  \"public_signing_key\": \"{}\",\n  \"secret_signing_key\": \"{}\"\n}}\n",
+        hex::encode(key.verifying_key().as_bytes()),
+        hex::encode(seed.as_ref())
+    ));
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|source| AttestError::Io {

@@ -69,7 +69,13 @@ fn an_auditor_attests_a_verified_election() {
     let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(public.len(), 64);
     let text = std::fs::read_to_string(&key).expect("key file");
-    assert_eq!(text.len(), 65, "64 hex digits and a newline");
+    let file: serde_json::Value = serde_json::from_str(&text).expect("a JSON key file");
+    assert_eq!(file["role"], "auditor");
+    assert_eq!(file["public_signing_key"], public.as_str());
+    let seed = file["secret_signing_key"]
+        .as_str()
+        .expect("the secret, labelled");
+    assert_eq!(seed.len(), 64);
     // keygen never overwrites.
     let again = urne_verify(&["keygen", "--out", key.to_str().expect("path")]);
     assert_eq!(again.status.code(), Some(2));
@@ -118,6 +124,39 @@ fn an_auditor_attests_a_verified_election() {
         .expect("attestations");
     assert_eq!(att_check["status"], "pass");
     assert_eq!(att_check["detail"], "1 entry");
+
+    // A key file of the earlier format (the seed alone) attests the same.
+    let legacy = temp_path(".key");
+    std::fs::write(&legacy, format!("{seed}\n")).expect("write");
+    let att2 = temp_path(".cbor");
+    let out = urne_verify(&[
+        "--attest",
+        legacy.to_str().expect("path"),
+        "--attest-out",
+        att2.to_str().expect("path"),
+        export.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let again = Entry::from_bytes(&std::fs::read(&att2).expect("written")).expect("entry");
+    assert_eq!(hex::encode(&again.signer), public);
+    // A key file that is neither is refused with the next step.
+    std::fs::write(
+        &legacy,
+        "{\"role\": \"trustee\", \"secret_signing_key\": \"00\"}",
+    )
+    .expect("write");
+    let out = urne_verify(&[
+        "--attest",
+        legacy.to_str().expect("path"),
+        "--attest-out",
+        att2.to_str().expect("path"),
+        export.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("urne-verify keygen"));
+    for p in [&legacy, &att2] {
+        let _ = std::fs::remove_file(p);
+    }
 
     // No attestation for an election that does not verify.
     let mut broken = f.export();

@@ -1,7 +1,10 @@
 //! Key files of trustees, lottery contributors and auditors: JSON, mode 0600,
 //! written atomically. Each holds an Ed25519 key that signs the holder's board
 //! entries; a trustee's also holds its ristretto255 DKG key, a contributor's
-//! its committed secret.
+//! its committed secret. Secret fields are named `secret_…`; the public key
+//! is written beside them for reading. An auditor's key file is the format
+//! `urne-verify keygen` writes too (spec §9.7), and an auditor key file of
+//! `urne-verify`'s earlier format (the seed as one hex line) is read as well.
 
 use std::path::Path;
 
@@ -39,10 +42,19 @@ pub struct KeyFile {
     pub role: String,
     /// Display name.
     pub name: String,
+    /// Ed25519 public key, hex (for reading; derived from the secret).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub public_signing_key: String,
     /// Ed25519 seed, hex (secret).
+    #[serde(rename = "secret_signing_key", alias = "signing_key")]
     pub signing_key: String,
     /// Trustee DKG secret scalar, hex (secret).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "secret_encryption_key",
+        alias = "encryption_key",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub encryption_key: Option<String>,
     /// Lottery secret committed to, hex (secret), per election id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -62,9 +74,11 @@ impl KeyFile {
         rng.fill_bytes(seed.as_mut());
         let encryption_key = (role == "trustee")
             .then(|| hex::encode(TrusteeKey::generate(rng).secret_bytes().as_ref()));
+        let public = SigningKey::from_bytes(&seed).verifying_key();
         KeyFile {
             role: role.to_string(),
             name: name.to_string(),
+            public_signing_key: hex::encode(public.as_bytes()),
             signing_key: hex::encode(seed.as_ref()),
             encryption_key,
             lottery_secrets: Vec::new(),
@@ -73,6 +87,11 @@ impl KeyFile {
 
     /// Loads a key file and checks its role.
     pub fn load(path: &Path, role: &'static str) -> Result<Self, KeyFileError> {
+        if role == "auditor" {
+            if let Some(k) = Self::load_seed_line(path)? {
+                return Ok(k);
+            }
+        }
         let k: KeyFile = secret_file::read_json(path)?;
         if k.role != role {
             return Err(KeyFileError::Role {
@@ -81,6 +100,26 @@ impl KeyFile {
             });
         }
         Ok(k)
+    }
+
+    /// An auditor key file of `urne-verify`'s earlier format: the seed as 64
+    /// lowercase hex digits and an optional newline; `None` if it is not one.
+    fn load_seed_line(path: &Path) -> Result<Option<Self>, KeyFileError> {
+        let bytes = secret_file::read(path)?;
+        let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        if text.len() != 64 || !text.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+            return Ok(None);
+        }
+        let seed = String::from_utf8_lossy(text).into_owned();
+        let public = SigningKey::from_bytes(&*hex32(&seed, "secret_signing_key")?).verifying_key();
+        Ok(Some(KeyFile {
+            role: "auditor".into(),
+            name: "auditor".into(),
+            public_signing_key: hex::encode(public.as_bytes()),
+            signing_key: seed,
+            encryption_key: None,
+            lottery_secrets: Vec::new(),
+        }))
     }
 
     /// Saves the key file atomically (replacing an earlier version).
