@@ -28,7 +28,7 @@ use urne_crypto::record::{
 };
 
 use crate::report::{
-    CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
+    count, CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
     ElectedMember, LotteryInfo, Outcome, Report,
 };
 use crate::source::{Item, Source, SourceError};
@@ -357,8 +357,14 @@ impl Engine {
         self.checks.detail(
             CheckId::ExportFormat,
             format!(
-                "{records} records: {} entries, {} intermediate checkpoints, final checkpoint",
-                self.next_index, self.checkpoints
+                "{}: {}, {}, final checkpoint",
+                count(records, "record", "records"),
+                count(self.next_index, "entry", "entries"),
+                count(
+                    self.checkpoints,
+                    "intermediate checkpoint",
+                    "intermediate checkpoints"
+                )
             ),
         );
         let report = self.finish();
@@ -769,8 +775,12 @@ impl Engine {
         self.checks.detail(
             CheckId::Checkpoints,
             format!(
-                "{} intermediate checkpoints consistent",
-                self.checks.counted(CheckId::Checkpoints)
+                "{} consistent",
+                count(
+                    self.checks.counted(CheckId::Checkpoints),
+                    "intermediate checkpoint",
+                    "intermediate checkpoints"
+                )
             ),
         );
         self.check_final();
@@ -949,7 +959,11 @@ impl Engine {
         if cp.root == self.tree.root() {
             self.checks.detail(
                 CheckId::MerkleRoot,
-                format!("root {} over all {size} entries", hex::encode(cp.root)),
+                format!(
+                    "root {} over {}",
+                    hex::encode(cp.root),
+                    count(size, "entry", "entries")
+                ),
             );
             self.final_checkpoint = Some(cp);
             self.verified_note = Some(note);

@@ -20,7 +20,7 @@ pub mod report;
 mod source;
 mod tree;
 
-pub use monitor::{verify_target, MonitorError};
+pub use monitor::{verify_target, verify_target_since, MonitorError, PreviousRun};
 pub use report::{Check, CheckId, CheckStatus, Failure, Outcome, Report};
 pub use source::SourceError;
 

@@ -99,7 +99,7 @@ fn rfc3797(key: &str, pool: u64, select: usize) -> ExitCode {
     match urne_crypto::rfc3797::select(key, pool, select) {
         Ok(positions) => {
             let lines: Vec<String> = positions.iter().map(u64::to_string).collect();
-            println!("{}", lines.join("\n"));
+            emit(&format!("{}\n", lines.join("\n")));
             ExitCode::SUCCESS
         }
         Err(e) => usage(&e.to_string()),
@@ -135,21 +135,68 @@ fn verify(args: VerifyArgs) -> ExitCode {
         progress: !args.json,
         ..Options::default()
     };
-    let report = match urne_verify::verify_target(export, args.state.as_deref(), &options) {
-        Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let (report, previous) =
+        match urne_verify::verify_target_since(export, args.state.as_deref(), &options) {
+            Ok(r) => r,
+            Err(e) => return usage(&e.to_string()),
+        };
+    if let (Some(state), false) = (&args.state, args.json) {
+        eprintln!(
+            "{}",
+            since_last_run(&state.display().to_string(), previous, &report)
+        );
+    }
     finish(&report, &args, key.as_ref())
+}
+
+/// What a `--state` run found new since the run that wrote the state.
+fn since_last_run(
+    state: &str,
+    previous: Option<urne_verify::PreviousRun>,
+    report: &Report,
+) -> String {
+    use urne_verify::report::count;
+    match previous {
+        None => format!(
+            "first run with {state}: the whole board was verified; the next run verifies only what is new"
+        ),
+        Some(p) => {
+            let entries = report.entries.saturating_sub(p.entries);
+            let ballots = report.ballot_entries.saturating_sub(p.ballot_entries);
+            if entries == 0 {
+                format!("nothing new since the last run ({} verified then)", count(p.entries, "entry", "entries"))
+            } else {
+                format!(
+                    "new since the last run: {} ({} → {}), {}",
+                    count(entries, "entry", "entries"),
+                    p.entries,
+                    report.entries,
+                    count(ballots, "ballot entry", "ballot entries")
+                )
+            }
+        }
+    }
+}
+
+/// Writes to standard output; a reader that has gone away (`| head`) is no
+/// error: the exit status stays the verdict's.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("urne-verify: cannot write the report: {e}");
+        }
+    }
 }
 
 fn finish(report: &Report, args: &VerifyArgs, key: Option<&ed25519_dalek::SigningKey>) -> ExitCode {
     let attest_to_stdout = args.attest_out.as_deref() == Some(std::path::Path::new("-"));
     if args.json {
-        println!("{}", report.to_json());
+        emit(&format!("{}\n", report.to_json()));
     } else if attest_to_stdout {
         eprint!("{}", report.to_text());
     } else {
-        print!("{}", report.to_text());
+        emit(&report.to_text());
     }
     let ok = match report.status {
         Outcome::Valid => true,

@@ -177,6 +177,15 @@ impl StateFile {
     }
 }
 
+/// What the state file held before a run: the board verified last time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousRun {
+    /// Entries verified by the previous run.
+    pub entries: u64,
+    /// Ballot entries among them (revotes included).
+    pub ballot_entries: u64,
+}
+
 /// Verifies `target` (an export file, or a service URL
 /// `http://HOST/v1/elections/ID`), continuing from the state file `state` if
 /// it exists and updating it after a valid run.
@@ -185,10 +194,24 @@ pub fn verify_target(
     state: Option<&Path>,
     options: &Options,
 ) -> Result<Report, MonitorError> {
+    verify_target_since(target, state, options).map(|(report, _)| report)
+}
+
+/// [`verify_target`], also telling what the state file held before the run
+/// (`None` on a first run), so that a monitor can say what is new.
+pub fn verify_target_since(
+    target: &str,
+    state: Option<&Path>,
+    options: &Options,
+) -> Result<(Report, Option<PreviousRun>), MonitorError> {
     let stored = match state {
         Some(p) if p.exists() => Some((StateFile::load(p)?, p)),
         _ => None,
     };
+    let previous = stored.as_ref().map(|(s, _)| PreviousRun {
+        entries: s.checkpoint.size,
+        ballot_entries: s.ballot_entries,
+    });
     let remote = is_url(target);
     let resume = stored
         .as_ref()
@@ -242,7 +265,7 @@ pub fn verify_target(
             s.save(path)?;
         }
     }
-    Ok(report)
+    Ok((report, previous))
 }
 
 fn remote_error(e: SourceError) -> MonitorError {

@@ -441,6 +441,11 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// `n` and the noun in the right number: "1 entry", "2 entries".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl Report {
     /// The check named `name`, if present.
     pub fn check(&self, name: &str) -> Option<&Check> {
@@ -523,8 +528,11 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "{verdict}; {} entries, {} ballots counted ({} ballot entries), {:.1} s",
-            self.entries, self.ballots_counted, self.ballot_entries, self.seconds
+            "{verdict}; {}, {} counted ({}), {:.1} s",
+            count(self.entries, "entry", "entries"),
+            count(self.ballots_counted, "ballot", "ballots"),
+            count(self.ballot_entries, "ballot entry", "ballot entries"),
+            self.seconds
         );
         s
     }
@@ -639,10 +647,11 @@ impl Checks {
                         self.details.get(name).cloned().unwrap_or_default(),
                     )
                 } else {
-                    let detail = self.details.get(name).cloned().unwrap_or_else(|| {
-                        let n = self.counted(id);
-                        format!("{n} {}", if n == 1 { "entry" } else { "entries" })
-                    });
+                    let detail = self
+                        .details
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| count(self.counted(id), "entry", "entries"));
                     (CheckStatus::Pass, detail)
                 };
                 Check {

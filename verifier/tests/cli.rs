@@ -177,3 +177,51 @@ fn an_auditor_attests_a_verified_election() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+#[test]
+fn a_monitor_says_what_is_new_and_a_closed_pipe_is_quiet() {
+    let f = build(&Params::small(52));
+    let entries = f.entry_bytes();
+    let export = temp_path(".export");
+    let state = temp_path(".state");
+    let run = |size: usize| {
+        std::fs::write(&export, f.export_of(&entries[..size])).expect("write");
+        let out = urne_verify(&[
+            "--state",
+            state.to_str().expect("path"),
+            export.to_str().expect("path"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = run(10);
+    assert!(first.contains("first run with"), "{first}");
+    let more = run(11);
+    assert!(
+        more.contains("new since the last run: 1 entry (10 → 11)"),
+        "{more}"
+    );
+    let same = run(11);
+    assert!(
+        same.contains("nothing new since the last run (11 entries verified then)"),
+        "{same}"
+    );
+
+    // The report written into a pipe whose reader is gone: no panic, and
+    // the exit status is still the verdict's.
+    std::fs::write(&export, f.export()).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urne-verify"))
+        .arg(&export)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for p in [export, state] {
+        let _ = std::fs::remove_file(p);
+    }
+}
