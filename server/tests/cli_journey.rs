@@ -300,6 +300,17 @@ fn one_voter_journey() {
         "not a candidate",
     );
     urne.fails(
+        &[
+            "voter",
+            "--wallet",
+            "alice.json",
+            "vote",
+            "--approve",
+            "anna",
+        ],
+        "did you mean \"ana\"?",
+    );
+    urne.fails(
         &["voter", "--wallet", "alice.json", "vote"],
         "allows 1 to 2",
     );
@@ -309,8 +320,9 @@ fn one_voter_journey() {
         "alice.json",
         "vote",
         "--approve",
-        "ana,bo",
+        "Ana, BO",
     ]);
+    assert!(voted.contains("ballot cast: 2 approvals"), "{voted}");
     assert!(voted.contains("receipt: board entry"), "{voted}");
     let checked = urne.ok(&["voter", "--wallet", "alice.json", "receipt", "check"]);
     assert!(checked.contains("receipt OK"), "{checked}");

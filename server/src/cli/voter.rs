@@ -504,10 +504,14 @@ async fn vote_command(
     }
     let setup = board::setup(&client, &election).await?;
     let c = constituency(&setup.manifest, &w)?;
-    steps::choices(c, approve).map_err(|e| {
-        print_candidates(c);
-        Failure::new(e.to_string(), "see the candidate list above")
-    })?;
+    let approvals = steps::choices(c, approve)
+        .map_err(|e| {
+            print_candidates(c);
+            Failure::new(e.to_string(), "see the candidate list above")
+        })?
+        .iter()
+        .filter(|&&a| a)
+        .count();
     let max_delay = if args.now {
         0
     } else {
@@ -536,7 +540,10 @@ async fn vote_command(
         approve,
     )
     .await?;
-    println!("ballot cast: {} approvals", approve.len());
+    println!(
+        "ballot cast: {}",
+        urne_verify::report::count(approvals as u64, "approval", "approvals")
+    );
     println!(
         "receipt: board entry {} in the board of size {} (root {})",
         receipt.index, receipt.size, receipt.root

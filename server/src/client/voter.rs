@@ -21,13 +21,21 @@ use urne_crypto::schnorr::{self, BallotSecretKey};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VoterError {
     /// A named candidate does not stand in the constituency.
-    #[error("{name:?} is not a candidate in {constituency}")]
+    #[error("{name:?} is not a candidate in {constituency}{}", match suggestion {
+        Some(s) => format!(" (did you mean {s:?}?)"),
+        None => String::new(),
+    })]
     UnknownCandidate {
         /// The name given.
         name: String,
         /// The constituency.
         constituency: String,
+        /// The nearest candidate's name, when one is close.
+        suggestion: Option<String>,
     },
+    /// A name matches several candidates that differ only in case.
+    #[error("{0:?} matches several candidates that differ only in upper and lower case: write it exactly")]
+    AmbiguousCandidate(String),
     /// A candidate is named twice.
     #[error("{0:?} is approved twice")]
     DuplicateApproval(String),
@@ -98,20 +106,20 @@ pub fn finish(
 /// constituency's candidates and its `min..max` rule.
 pub fn choices(constituency: &Constituency, approved: &[String]) -> Result<Vec<bool>, VoterError> {
     let mut choices = vec![false; constituency.candidates.len()];
-    for name in approved {
-        let i = constituency
-            .candidates
-            .iter()
-            .position(|c| c.id == *name)
-            .ok_or_else(|| VoterError::UnknownCandidate {
-                name: name.clone(),
-                constituency: constituency.id.clone(),
-            })?;
-        if std::mem::replace(&mut choices[i], true) {
-            return Err(VoterError::DuplicateApproval(name.clone()));
+    let mut count = 0;
+    for given in approved {
+        let name = given.trim();
+        if name.is_empty() {
+            continue;
         }
+        let i = candidate_position(constituency, name)?;
+        if std::mem::replace(&mut choices[i], true) {
+            return Err(VoterError::DuplicateApproval(
+                constituency.candidates[i].id.clone(),
+            ));
+        }
+        count += 1;
     }
-    let count = approved.len();
     if count < constituency.approval_min as usize || count > constituency.approval_max as usize {
         return Err(VoterError::ApprovalCount {
             count,
@@ -121,6 +129,39 @@ pub fn choices(constituency: &Constituency, approved: &[String]) -> Result<Vec<b
         });
     }
     Ok(choices)
+}
+
+/// The candidate a voter means by `name`: the exact pseudonym, else the only
+/// one equal to it ignoring case; an unknown name comes with the nearest
+/// candidate's name when one is close (a typo).
+fn candidate_position(constituency: &Constituency, name: &str) -> Result<usize, VoterError> {
+    let ids = || constituency.candidates.iter().map(|c| c.id.as_str());
+    if let Some(i) = ids().position(|id| id == name) {
+        return Ok(i);
+    }
+    let folded = name.to_lowercase();
+    let same: Vec<usize> = ids()
+        .enumerate()
+        .filter(|(_, id)| id.to_lowercase() == folded)
+        .map(|(i, _)| i)
+        .collect();
+    match same[..] {
+        [i] => return Ok(i),
+        [_, _, ..] => return Err(VoterError::AmbiguousCandidate(name.to_string())),
+        [] => {}
+    }
+    // A typo: the nearest name within a third of its length (at least 2 edits).
+    let limit = (folded.chars().count() / 3).max(2);
+    let suggestion = ids()
+        .map(|id| (strsim::levenshtein(&folded, &id.to_lowercase()), id))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, id)| id.to_string());
+    Err(VoterError::UnknownCandidate {
+        name: name.to_string(),
+        constituency: constituency.id.clone(),
+        suggestion,
+    })
 }
 
 /// Builds the anonymous ballot entry: encrypted choices with their proofs,
@@ -268,7 +309,26 @@ mod tests {
         );
         assert!(matches!(
             choices(&c, &names(&["zed"])),
-            Err(VoterError::UnknownCandidate { .. })
+            Err(VoterError::UnknownCandidate {
+                suggestion: None,
+                ..
+            })
+        ));
+        // Spaces, any case and a trailing comma are forgiven; a typo gets the
+        // nearest name; the same candidate twice in two spellings is refused.
+        assert_eq!(
+            choices(&c, &names(&[" Bo", "DI ", ""])).unwrap(),
+            vec![false, true, false, true]
+        );
+        match choices(&c, &names(&["dii"])) {
+            Err(e @ VoterError::UnknownCandidate { .. }) => {
+                assert!(e.to_string().contains("did you mean \"di\"?"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            choices(&c, &names(&["bo", "BO"])),
+            Err(VoterError::DuplicateApproval(_))
         ));
         assert!(matches!(
             choices(&c, &names(&["bo", "bo"])),
