@@ -194,6 +194,10 @@ pub enum Applied {
 
 #[derive(Default, Clone)]
 struct ConstituencyState {
+    /// Members of the roster in this constituency.
+    members: u64,
+    /// Of them, members enrolled.
+    enrolled: u64,
     issuances: u64,
     /// Issuances recorded after the open entry: their ballots may be linked by board order.
     issued_while_open: u64,
@@ -389,6 +393,13 @@ impl Record {
     pub fn issued_while_open(&self, constituency: &str) -> Option<u64> {
         let i = self.cidx(constituency).ok()?;
         Some(self.constituencies[i].issued_while_open)
+    }
+
+    /// Members of the roster in `constituency`, and how many of them enrolled.
+    pub fn members_enrolled(&self, constituency: &str) -> Option<(u64, u64)> {
+        let i = self.cidx(constituency).ok()?;
+        let c = &self.constituencies[i];
+        Some((c.members, c.enrolled))
     }
 
     /// The key-generation parameters of this election.
@@ -606,6 +617,13 @@ impl Record {
                 }
                 if self.enrolled_keys.contains(&e.member_key) {
                     return Err(RecordError::Duplicate("member key already used".into()));
+                }
+                if let Some(i) = self
+                    .members
+                    .get(&e.member)
+                    .and_then(|m| self.cidx(&m.constituency).ok())
+                {
+                    self.constituencies[i].enrolled += 1;
                 }
                 self.enrolled.insert(e.member, e.member_key);
                 self.enrolled_keys.insert(e.member_key);
@@ -1029,6 +1047,9 @@ impl Record {
                 };
                 let at = pool.partition_point(|p| p.id < member.id);
                 pool.insert(at, member);
+            }
+            if let Ok(i) = self.cidx(&m.constituency) {
+                self.constituencies[i].members += 1;
             }
             self.members.insert(m.member, m);
         }

@@ -32,6 +32,15 @@ fn snapshot_restores_at_every_phase() {
         let mut restored = Record::restore(&bytes).expect("restore");
         assert_eq!(restored.snapshot(), bytes, "snapshot round trip at {cut}");
         assert_eq!(restored.size(), cut as u64);
+        // The member and enrolment counts are recounted on restore.
+        for c in &fx.manifest.constituencies {
+            assert_eq!(
+                restored.members_enrolled(&c.id),
+                record.members_enrolled(&c.id),
+                "{} at {cut}",
+                c.id
+            );
+        }
         for e in &f[cut..] {
             restored
                 .apply(e, BallotCheck::Deferred, &Board(f))
@@ -40,6 +49,15 @@ fn snapshot_restores_at_every_phase() {
         assert!(restored.is_complete());
         assert_eq!(restored.snapshot(), full.snapshot(), "cut at {cut}");
     }
+    // Every member of the fixture enrolled; the counts add up to the roster.
+    let (members, enrolled): (u64, u64) = fx
+        .manifest
+        .constituencies
+        .iter()
+        .filter_map(|c| full.members_enrolled(&c.id))
+        .fold((0, 0), |(m, e), (cm, ce)| (m + cm, e + ce));
+    assert_eq!(members, fx.count(urne_crypto::entry::EntryKind::Enrollment) as u64);
+    assert_eq!(enrolled, members);
 }
 
 #[test]

@@ -287,6 +287,8 @@ impl Record {
             .constituencies
             .into_iter()
             .map(|c| ConstituencyState {
+                members: 0,
+                enrolled: 0,
                 issuances: c.issuances,
                 issued_while_open: c.issued_while_open,
                 ballots: c
@@ -308,7 +310,7 @@ impl Record {
             })
             .collect();
         let indexed = |v: Vec<IndexedSecret>| v.into_iter().map(|i| (i.index, i.value)).collect();
-        Ok(Record {
+        let mut record = Record {
             election: s.manifest.election_id(),
             board_key: s.manifest.board_key,
             phase,
@@ -341,6 +343,32 @@ impl Record {
             opened_at: s.opened_at,
             closed_at: s.closed_at,
             manifest: s.manifest,
-        })
+        };
+        record.count_members();
+        Ok(record)
+    }
+
+    /// Recounts the members and enrolments of each constituency (they are
+    /// not in the snapshot: its member and enrolment lists give them).
+    fn count_members(&mut self) {
+        for c in &mut self.constituencies {
+            c.members = 0;
+            c.enrolled = 0;
+        }
+        let index: HashMap<&str, usize> = self
+            .manifest
+            .constituencies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        for (id, m) in &self.members {
+            if let Some(&i) = index.get(m.constituency.as_str()) {
+                self.constituencies[i].members += 1;
+                if self.enrolled.contains_key(id) {
+                    self.constituencies[i].enrolled += 1;
+                }
+            }
+        }
     }
 }

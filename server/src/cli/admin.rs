@@ -9,6 +9,7 @@ use urne_crypto::manifest::Manifest;
 
 use super::output::Table;
 use super::{parse_hex, Context, ElectionArg, Failure};
+use crate::client::api::ElectionStatus;
 use crate::client::draft::ManifestDraft;
 use crate::client::invitations::{self, MemberToken};
 use crate::client::receipt::ReceiptJson;
@@ -440,26 +441,258 @@ pub async fn beacon(ctx: &Context, client: &Client, b: &BeaconArgs) -> Result<()
 async fn status(ctx: &Context, client: &Client, e: &ElectionArg) -> Result<(), Failure> {
     let id = ctx.election(client, e).await?;
     let s = client.status(&id).await?;
-    println!("election {}", hex::encode(id));
-    println!("phase {}, board size {}", s.phase, s.size);
-    if let Some(k) = &s.election_key {
-        println!(
-            "election key {k} ({} of the trustees needed to decrypt)",
-            s.threshold
-        );
-    }
-    let mut t = Table::new(&["constituency", "candidates", "issuances", "ballots"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    super::output::print(&status_text(&id, &s, now));
+    Ok(())
+}
+
+/// A Unix time as RFC 3339 (UTC, seconds).
+fn time_text(unix: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
+}
+
+/// `urne admin status`: the phase, the window, the trustees, the lottery,
+/// one line per constituency, and the next step.
+pub fn status_text(id: &[u8; 32], s: &ElectionStatus, now: u64) -> String {
+    use urne_verify::report::count;
+    let mut out = format!("{} ({})\n", s.title, hex::encode(id));
+    out.push_str(&format!(
+        "phase: {}; board: {}\n",
+        s.phase,
+        count(s.size, "entry", "entries")
+    ));
+    out.push_str(&format!(
+        "voting: from {} to {}\n",
+        time_text(s.voting_opens),
+        time_text(s.voting_closes)
+    ));
+    out.push_str(&format!(
+        "trustees: {} of {} dealt, {} acknowledged{}; {} needed to decrypt{}\n",
+        s.dealings.len(),
+        s.trustees,
+        s.acknowledged.len(),
+        if s.disqualified.is_empty() {
+            String::new()
+        } else {
+            format!(", disqualified: {:?}", s.disqualified)
+        },
+        s.threshold,
+        if s.election_key.is_some() {
+            "; election key published"
+        } else {
+            ""
+        }
+    ));
+    let l = &s.lottery;
+    out.push_str(&format!(
+        "lottery: {} of {} contributors committed, {} revealed{}{}{}\n",
+        l.commits.len(),
+        l.contributors,
+        l.reveals.len(),
+        if l.reveals_closed {
+            "; reveals closed"
+        } else {
+            ""
+        },
+        if l.beacon { "; beacon posted" } else { "" },
+        if l.seed { "; seed fixed" } else { "" }
+    ));
+    let mut t = Table::new(&[
+        "constituency",
+        "candidates",
+        "seats",
+        "members",
+        "enrolled",
+        "credentials",
+        "ballots",
+        "result",
+    ]);
     for c in &s.constituencies {
+        let result = if c.seated {
+            "seated".to_string()
+        } else if c.tallied {
+            "tallied".to_string()
+        } else if !c.shares.is_empty() {
+            format!("{} of {} shares", c.shares.len(), s.threshold)
+        } else {
+            "-".to_string()
+        };
         t.row(vec![
             c.id.clone(),
             c.candidates.len().to_string(),
+            format!("{} ({} by lot)", c.seats, c.lottery_seats),
+            c.members.to_string(),
+            c.enrolled.to_string(),
             c.issuances.to_string(),
             c.ballots.to_string(),
+            result,
         ]);
     }
-    print!("{}", t.render());
-    for (k, v) in &s.other {
-        println!("{k}: {v}");
+    out.push_str(&t.render());
+    out.push_str(&format!("next step: {}\n", next_step(s, now)));
+    out
+}
+
+/// What the organiser (or whom they wait for) does next, with the command.
+pub fn next_step(s: &ElectionStatus, now: u64) -> String {
+    let l = &s.lottery;
+    let waiting_trustees = |done: &[u32]| {
+        (1..=s.trustees as u32)
+            .filter(|i| !done.contains(i) && !s.disqualified.contains(i))
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match s.phase.as_str() {
+        "setup" => {
+            if s.constituencies.iter().all(|c| c.members == 0) {
+                "import the roster: `urne admin roster import ROSTER.csv --tokens-out tokens.csv`"
+                    .into()
+            } else if s.dealings.len() < s.trustees && s.election_key.is_none() {
+                format!(
+                    "wait for the trustees' dealings (missing: trustee {}): each runs `urne trustee dkg --key KEY.json`",
+                    waiting_trustees(&s.dealings)
+                )
+            } else if s.election_key.is_none() && s.acknowledged.len() < s.trustees {
+                format!(
+                    "wait for the trustees' acknowledgements (missing: trustee {}): each runs `urne trustee dkg --key KEY.json` again",
+                    waiting_trustees(&s.acknowledged)
+                )
+            } else if s.election_key.is_none() {
+                "publish the election key: `urne admin election-key`".into()
+            } else if now < s.voting_opens {
+                format!(
+                    "members enrol and take their credentials; open the vote from {}: `urne admin open`",
+                    time_text(s.voting_opens)
+                )
+            } else {
+                "open the vote: `urne admin open`".into()
+            }
+        }
+        "open" if now < s.voting_closes => format!(
+            "voting is open until {}; then close it: `urne admin close`",
+            time_text(s.voting_closes)
+        ),
+        "open" => "close the vote: `urne admin close`".into(),
+        "closed" => {
+            if let Some(c) = s
+                .constituencies
+                .iter()
+                .find(|c| !c.tallied && (c.shares.len() as u32) < s.threshold)
+            {
+                format!(
+                    "wait for the trustees' decryption shares ({} of {} for {}): each runs `urne trustee decrypt --key KEY.json`",
+                    c.shares.len(),
+                    s.threshold,
+                    c.id
+                )
+            } else if s.constituencies.iter().any(|c| !c.tallied) {
+                "publish the tallies: `urne admin tally`".into()
+            } else if l.contributors > 0 && !l.reveals_closed {
+                format!(
+                    "contributors reveal ({} of {} so far: `urne lottery reveal --key KEY.json`); then end the reveals: `urne admin reveals-close`",
+                    l.reveals.len(),
+                    l.commits.len()
+                )
+            } else if !l.beacon {
+                "post the beacon round once it is published: `urne admin beacon --from ROUND.json`"
+                    .into()
+            } else {
+                "fix the seed and draw the seats: `urne admin seats`".into()
+            }
+        }
+        _ => "the election is complete: `urne results`, then `urne export --out EXPORT` and `urne-verify EXPORT`"
+            .into(),
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::api::{ConstituencyStatus, LotteryStatus};
+
+    fn status(phase: &str) -> ElectionStatus {
+        ElectionStatus {
+            phase: phase.into(),
+            trustees: 3,
+            threshold: 2,
+            voting_opens: 100,
+            voting_closes: 200,
+            constituencies: vec![ConstituencyStatus {
+                id: "north".into(),
+                members: 10,
+                ..Default::default()
+            }],
+            lottery: LotteryStatus {
+                contributors: 2,
+                commits: vec![1, 2],
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_next_step_follows_the_election() {
+        let mut s = status("setup");
+        s.constituencies[0].members = 0;
+        assert!(next_step(&s, 0).contains("roster import"));
+        let mut s = status("setup");
+        s.dealings = vec![1, 3];
+        assert!(next_step(&s, 0).contains("missing: trustee 2"));
+        s.dealings = vec![1, 2, 3];
+        s.acknowledged = vec![1, 2];
+        assert!(next_step(&s, 0).contains("acknowledgements (missing: trustee 3)"));
+        s.acknowledged = vec![1, 2, 3];
+        assert!(next_step(&s, 0).contains("urne admin election-key"));
+        s.election_key = Some("ab".into());
+        assert!(next_step(&s, 50).contains("open the vote from"));
+        assert_eq!(next_step(&s, 150), "open the vote: `urne admin open`");
+        let s = status("open");
+        assert!(next_step(&s, 150).contains("voting is open until"));
+        assert!(next_step(&s, 250).contains("urne admin close"));
+        let mut s = status("closed");
+        s.constituencies[0].shares = vec![1];
+        assert!(next_step(&s, 250).contains("decryption shares (1 of 2 for north)"));
+        s.constituencies[0].shares = vec![1, 2];
+        assert!(next_step(&s, 250).contains("urne admin tally"));
+        s.constituencies[0].tallied = true;
+        assert!(next_step(&s, 250).contains("urne admin reveals-close"));
+        s.lottery.reveals_closed = true;
+        assert!(next_step(&s, 250).contains("urne admin beacon"));
+        s.lottery.beacon = true;
+        assert!(next_step(&s, 250).contains("urne admin seats"));
+        assert!(next_step(&status("seated"), 250).contains("urne results"));
+        // Every command a step names exists.
+        for step in [
+            "admin roster import",
+            "trustee dkg",
+            "admin election-key",
+            "admin open",
+            "admin close",
+            "trustee decrypt",
+            "admin tally",
+            "lottery reveal",
+            "admin reveals-close",
+            "admin beacon",
+            "admin seats",
+            "results",
+        ] {
+            let args: Vec<&str> = std::iter::once("urne")
+                .chain(step.split(' '))
+                .chain(["--help"])
+                .collect();
+            let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(&args);
+            assert!(
+                matches!(&parsed, Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp),
+                "{args:?}: {parsed:?}"
+            );
+        }
+        let text = status_text(&[0u8; 32], &status("open"), 150);
+        assert!(text.contains("next step: voting is open until"), "{text}");
+        assert!(text.contains("enrolled"), "{text}");
+    }
 }

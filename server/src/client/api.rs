@@ -86,12 +86,46 @@ pub struct ResponseJson {
 pub struct ConstituencyStatus {
     /// Constituency id.
     pub id: String,
+    /// Display name.
+    pub name: String,
     /// Candidates in ballot order (`{id, category}`).
     pub candidates: Vec<CandidateStatus>,
+    /// Seats in total.
+    pub seats: u32,
+    /// Seats drawn by lot.
+    pub lottery_seats: u32,
+    /// Members of the roster.
+    pub members: u64,
+    /// Members enrolled.
+    pub enrolled: u64,
     /// Credentials issued.
     pub issuances: u64,
     /// Distinct ballot keys that voted.
     pub ballots: u64,
+    /// Trustees whose decryption share is posted.
+    pub shares: Vec<u32>,
+    /// Whether the tally is posted.
+    pub tallied: bool,
+    /// Whether the seat result is posted.
+    pub seated: bool,
+}
+
+/// The lottery in the status route.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LotteryStatus {
+    /// Contributors in the manifest.
+    pub contributors: usize,
+    /// Contributors who committed.
+    pub commits: Vec<u32>,
+    /// Contributors who revealed.
+    pub reveals: Vec<u32>,
+    /// Whether the reveal window was closed.
+    pub reveals_closed: bool,
+    /// Whether the beacon value is posted.
+    pub beacon: bool,
+    /// Whether the lottery seed is posted.
+    pub seed: bool,
 }
 
 /// A candidate in the status route.
@@ -118,9 +152,24 @@ pub struct ElectionStatus {
     pub election_key: Option<String>,
     /// Decryption threshold.
     pub threshold: u32,
-    /// Every other field, kept for display.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
+    /// Title.
+    pub title: String,
+    /// Number of trustees.
+    pub trustees: usize,
+    /// Trustees whose dealing is on the board.
+    pub dealings: Vec<u32>,
+    /// Trustees disqualified by a justified complaint.
+    pub disqualified: Vec<u32>,
+    /// Trustees whose acknowledgement covers the dealings on the board.
+    pub acknowledged: Vec<u32>,
+    /// Voting opens (Unix seconds).
+    pub voting_opens: u64,
+    /// Voting closes (Unix seconds).
+    pub voting_closes: u64,
+    /// The lottery's progress.
+    pub lottery: LotteryStatus,
+    /// Whether every constituency has its seat result.
+    pub complete: bool,
 }
 
 #[derive(Deserialize)]

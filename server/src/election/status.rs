@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub commits: Vec<u32>,
     /// Contributors who revealed.
     pub reveals: Vec<u32>,
+    /// Whether the reveal window was closed.
+    pub reveals_closed: bool,
     /// Whether the beacon value is posted.
     pub beacon: bool,
     /// Contributors named as withholding in the lottery seed, once posted.
@@ -40,6 +42,10 @@ pub struct Snapshot {
 /// The changing part of one constituency's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConstituencyState {
+    /// Members of the roster.
+    pub members: u64,
+    /// Members enrolled.
+    pub enrolled: u64,
     /// Credentials issued.
     pub issuances: u64,
     /// Credentials issued while voting was open (their ballots the board order may link).
@@ -64,6 +70,8 @@ impl Snapshot {
                 .constituencies
                 .iter()
                 .map(|_| ConstituencyState {
+                    members: 0,
+                    enrolled: 0,
                     issuances: 0,
                     issued_while_open: 0,
                     ballots: 0,
@@ -78,6 +86,7 @@ impl Snapshot {
             acknowledged: Vec::new(),
             commits: Vec::new(),
             reveals: Vec::new(),
+            reveals_closed: false,
             beacon: false,
             withheld: None,
             complete: false,
@@ -92,7 +101,10 @@ impl Snapshot {
             .iter()
             .map(|c| {
                 let (issuances, ballots) = record.counts(&c.id).unwrap_or_default();
+                let (members, enrolled) = record.members_enrolled(&c.id).unwrap_or_default();
                 ConstituencyState {
+                    members,
+                    enrolled,
                     issuances,
                     issued_while_open: record.issued_while_open(&c.id).unwrap_or_default(),
                     ballots,
@@ -124,6 +136,7 @@ impl Snapshot {
             },
             commits: record.commits().keys().copied().collect(),
             reveals: record.reveals().keys().copied().collect(),
+            reveals_closed: record.reveals_closed().is_some(),
             beacon: record.beacon().is_some(),
             withheld: record.seed().map(|s| s.withheld.clone()),
             complete: record.is_complete(),
@@ -184,6 +197,10 @@ pub struct ConstituencyStatus<'a> {
     pub seats: u32,
     /// Seats drawn by lot.
     pub lottery_seats: u32,
+    /// Members of the roster.
+    pub members: u64,
+    /// Members enrolled.
+    pub enrolled: u64,
     /// Credentials issued.
     pub issuances: u64,
     /// Credentials issued while voting was open: the board order may link
@@ -217,6 +234,8 @@ pub struct LotteryStatus<'a> {
     pub commits: &'a [u32],
     /// Contributors who revealed.
     pub reveals: &'a [u32],
+    /// Whether the reveal window was closed.
+    pub reveals_closed: bool,
     /// Whether the beacon value is posted.
     pub beacon: bool,
     /// Whether the lottery seed is posted.
@@ -247,6 +266,8 @@ impl<'a> Status<'a> {
                 approval_max: c.approval_max,
                 seats: c.rules.seats,
                 lottery_seats: c.rules.lottery_seats,
+                members: s.members,
+                enrolled: s.enrolled,
                 issuances: s.issuances,
                 issued_while_open: s.issued_while_open,
                 ballots: s.ballots,
@@ -273,6 +294,7 @@ impl<'a> Status<'a> {
                 contributors: manifest.lottery.contributors.len(),
                 commits: &snapshot.commits,
                 reveals: &snapshot.reveals,
+                reveals_closed: snapshot.reveals_closed,
                 beacon: snapshot.beacon,
                 seed: snapshot.withheld.is_some(),
                 withheld: snapshot.withheld.as_deref().unwrap_or(&[]),
