@@ -107,7 +107,9 @@ impl RecoverySecret {
             if i > 0 && i % 4 == 0 {
                 out.push('-');
             }
-            out.push(char::from(ALPHABET[usize::from(five_bits(bytes.as_ref(), i))]));
+            out.push(char::from(
+                ALPHABET[usize::from(five_bits(bytes.as_ref(), i))],
+            ));
         }
         out
     }
@@ -339,7 +341,10 @@ mod tests {
         let response = signer.respond(&key, &challenge).expect("respond");
         let credential = user.finish(&response).expect("finish");
         let p = secret.ballot_key(&ELECTION).public_key();
-        assert_eq!(credential.verify(&key.public(), &ctx(), p.as_bytes()), Ok(()));
+        assert_eq!(
+            credential.verify(&key.public(), &ctx(), p.as_bytes()),
+            Ok(())
+        );
 
         // Lost wallet: only the code is left.
         let again = RecoverySecret::from_code(&secret.code()).expect("code");

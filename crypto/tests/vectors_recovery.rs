@@ -165,11 +165,9 @@ fn stored_vector_follows_the_spec() {
         gamma1 * gamma2.invert() * r.s + factor("r1"),
         "s' = γ·s + r1"
     );
-    let pk = urne_crypto::credential::RegistrarPublicKey::from_bytes(&bytes(
-        &v,
-        "registrar_public_X",
-    ))
-    .expect("X");
+    let pk =
+        urne_crypto::credential::RegistrarPublicKey::from_bytes(&bytes(&v, "registrar_public_X"))
+            .expect("X");
     let election: [u8; 32] = election.try_into().expect("32 bytes");
     let ctx = CredentialContext::new(election, field(&v, "constituency"));
     assert_eq!(cred.verify(&pk, &ctx, &big_p), Ok(()));
