@@ -11,15 +11,17 @@
 //! The recovery code is the secret and a 32-bit checksum in Crockford base32,
 //! in eight groups of four characters.
 //!
-//! Secrets and timing: the derivations are hashes (constant time); the only
-//! branches are on a derived scalar being zero, which happens with
-//! probability below 2⁻²⁵⁰.
+//! Secrets and timing: the derivations are hashes; the code's symbols are
+//! looked up and its checksum compared in constant time; the only other
+//! branches are on a derived scalar being zero (probability below 2⁻²⁵⁰) and
+//! on separators and malformed input, which reveal nothing of the secret.
 //!
 //! Not here: where the code is shown or how the wallet is stored (the client).
 
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::SigningKey;
 use rand_core::CryptoRng;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 use thiserror::Error;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -107,9 +109,7 @@ impl RecoverySecret {
             if i > 0 && i % 4 == 0 {
                 out.push('-');
             }
-            out.push(char::from(
-                ALPHABET[usize::from(five_bits(bytes.as_ref(), i))],
-            ));
+            out.push(char::from(symbol(five_bits(bytes.as_ref(), i))));
         }
         out
     }
@@ -117,23 +117,22 @@ impl RecoverySecret {
     /// Reads a recovery code. Case, spaces and `-` do not matter; `I` and `L`
     /// read as `1`, `O` as `0` (Crockford).
     pub fn from_code(code: &str) -> Result<Self, RecoveryError> {
+        // Allocated once at its final size, so no reallocation leaves a copy.
         let mut values = Zeroizing::new(Vec::with_capacity(CODE_CHARS));
+        let mut count = 0usize;
         for ch in code.chars() {
             if ch == '-' || ch.is_whitespace() {
                 continue;
             }
-            let v = match ch.to_ascii_uppercase() {
-                'I' | 'L' => 1,
-                'O' => 0,
-                c => ALPHABET
-                    .iter()
-                    .position(|a| char::from(*a) == c)
-                    .ok_or(RecoveryError::Character(ch))? as u8,
-            };
-            values.push(v);
+            let byte = u8::try_from(ch).map_err(|_| RecoveryError::Character(ch))?;
+            let v = Option::<u8>::from(value_of(byte)).ok_or(RecoveryError::Character(ch))?;
+            if count < CODE_CHARS {
+                values.push(v);
+            }
+            count += 1;
         }
-        if values.len() != CODE_CHARS {
-            return Err(RecoveryError::Length(values.len()));
+        if count != CODE_CHARS {
+            return Err(RecoveryError::Length(count));
         }
         let mut bytes = Zeroizing::new([0u8; SECRET_LEN + CHECKSUM_LEN]);
         for (i, v) in values.iter().enumerate() {
@@ -146,7 +145,7 @@ impl RecoverySecret {
         let mut secret = [0u8; SECRET_LEN];
         secret.copy_from_slice(&bytes[..SECRET_LEN]);
         let secret = Self(secret);
-        if secret.checksum()[..] != bytes[SECRET_LEN..] {
+        if !bool::from(secret.checksum()[..].ct_eq(&bytes[SECRET_LEN..])) {
             return Err(RecoveryError::Checksum);
         }
         Ok(secret)
@@ -206,6 +205,31 @@ impl RecoverySecret {
             gamma2: factor("gamma2"),
         }
     }
+}
+
+/// The alphabet's symbol of the 5-bit value `v`, in constant time.
+fn symbol(v: u8) -> u8 {
+    let mut out = 0u8;
+    for (i, a) in (0u8..).zip(ALPHABET.iter()) {
+        out.conditional_assign(a, i.ct_eq(&v));
+    }
+    out
+}
+
+/// The 5-bit value of symbol `c` (either case; `I`, `L` read as 1, `O` as
+/// 0), in constant time; none for a byte outside the alphabet.
+fn value_of(c: u8) -> CtOption<u8> {
+    let c = c.to_ascii_uppercase();
+    let mut v = 0u8;
+    let mut found = Choice::from(0);
+    let aliases = [(b'I', 1u8), (b'L', 1), (b'O', 0)];
+    let symbols = (0u8..).zip(ALPHABET.iter().copied());
+    for (i, a) in symbols.chain(aliases.iter().map(|(a, i)| (*i, *a))) {
+        let hit = c.ct_eq(&a);
+        v.conditional_assign(&i, hit);
+        found |= hit;
+    }
+    CtOption::new(v, found)
 }
 
 /// The `i`-th 5-bit group of `bytes`, most significant bit first.
@@ -287,6 +311,16 @@ mod tests {
         assert_eq!(
             RecoverySecret::from_code("").map(|_| ()),
             Err(RecoveryError::Length(0))
+        );
+        let mut accented = code.clone();
+        accented.replace_range(0..1, "é");
+        assert_eq!(
+            RecoverySecret::from_code(&accented).map(|_| ()),
+            Err(RecoveryError::Character('é'))
+        );
+        assert_eq!(
+            RecoverySecret::from_code(&format!("{code}{code}")).map(|_| ()),
+            Err(RecoveryError::Length(2 * CODE_CHARS))
         );
     }
 

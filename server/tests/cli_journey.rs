@@ -801,8 +801,30 @@ fn a_lost_wallet_comes_back_from_its_recovery_code() {
         assert!(!lost[key].is_null(), "{key}");
         assert_eq!(rebuilt[key], lost[key], "{key}");
     }
-    // A second recovery gives the same wallet again, never a second credential.
-    let again = elsewhere.ok(&args(&recover(&code, &alice, "w2.json")));
+    // A second recovery (the code from the environment, out of the shell
+    // history) gives the same wallet again, never a second credential.
+    let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args([
+            "voter",
+            "--wallet",
+            "w2.json",
+            "recover",
+            "--invitation",
+            &alice,
+        ])
+        .current_dir(other.path())
+        .env("URNE_RECOVERY_CODE", &code)
+        .env_remove("URNE_SERVER")
+        .env_remove("URNE_CONFIG")
+        .env_remove("URNE_WALLET")
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{again}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(again.contains("credential recovered"), "{again}");
     let rebuilt2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(other.path().join("w2.json")).unwrap())

@@ -51,8 +51,14 @@ pub enum VoterCommand {
     /// Rebuild a lost wallet from the recovery code shown when you enrolled:
     /// the same keys and the same credential come back, and you can vote again.
     Recover {
-        /// Your recovery code (eight groups of four letters and digits).
-        #[arg(long, value_name = "CODE")]
+        /// Your recovery code (eight groups of four letters and digits); or set
+        /// URNE_RECOVERY_CODE, which keeps it out of the shell history.
+        #[arg(
+            long,
+            value_name = "CODE",
+            env = "URNE_RECOVERY_CODE",
+            hide_env_values = true
+        )]
         code: String,
         /// Your invitation (the link or `urne1:...`), for the election and your pseudonym.
         #[arg(long, value_name = "INVITATION", conflicts_with = "election")]
