@@ -108,7 +108,7 @@ pub fn render(
                      Hello {pseudonym},\n\n\
                      you are invited to vote in \"{title}\". This is your personal invitation; \
                      it works once, so do not pass it on:\n\n    {link}\n\n\
-                     Open it in the voting app, or run\n\n    urne voter enroll --token '{link}'\n\n\
+                     To enrol with the urne command line, run\n\n    urne voter enroll --token '{link}'\n\n\
                      When you enrol you are shown a recovery code: write it down, it is the only \
                      way back to your vote if you lose your wallet.\n\n",
                     pseudonym = t.pseudonym
