@@ -801,6 +801,8 @@ fn a_lost_wallet_comes_back_from_its_recovery_code() {
         assert!(!lost[key].is_null(), "{key}");
         assert_eq!(rebuilt[key], lost[key], "{key}");
     }
+    // Issued before the vote opened, as the board shows: no hold-back needed.
+    assert_eq!(rebuilt["credential_time"]["while_open"], false);
     // A second recovery (the code from the environment, out of the shell
     // history) gives the same wallet again, never a second credential.
     let out = Command::new(env!("CARGO_BIN_EXE_urne"))

@@ -545,6 +545,15 @@ pub async fn recover(
     );
     if trail.issuance.is_some() || setup.election_key.is_some() {
         let r = credential(client, &mut w, path).await?;
+        // A credential issued before the vote opened needs no hold-back of
+        // the ballot (§10): every such issuance precedes every ballot.
+        if trail.opened_at.is_none_or(|open| r.index < open) {
+            w.credential_time = Some(steps::CredentialTime {
+                at: unix_now(),
+                while_open: false,
+            });
+            w.save(path)?;
+        }
         println!(
             "credential recovered for constituency {} (issuance at board entry {})",
             w.constituency, r.index

@@ -318,6 +318,8 @@ pub struct MemberTrail {
     pub issuance: Option<(u64, Vec<u8>)>,
     /// Board index of the last ballot with the given ballot key.
     pub last_ballot: Option<u64>,
+    /// Board index of the entry that opened the vote.
+    pub opened_at: Option<u64>,
 }
 
 /// Reads the whole board up to the latest checkpoint (checking that the
@@ -363,6 +365,7 @@ pub async fn member_trail(
                         }
                     }
                 }
+                Ok(EntryKind::Open) => trail.opened_at = Some(at),
                 Ok(EntryKind::Ballot) => {
                     if let Ok(b) = entry.body::<Ballot>() {
                         if b.body.ballot_key.as_bytes() == ballot_key {
