@@ -478,6 +478,20 @@ pub struct UserState {
     r2: Scalar,
 }
 
+/// The user's blinding factors `r1, r2, γ1, γ2` of one attempt at blinding
+/// (§3.2 step 2.2), zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct BlindingFactors {
+    /// `r1`.
+    pub r1: Scalar,
+    /// `r2`.
+    pub r2: Scalar,
+    /// `γ1`.
+    pub gamma1: Scalar,
+    /// `γ2`.
+    pub gamma2: Scalar,
+}
+
 impl UserState {
     /// Blinds `message` against the signer's `commitment` and returns the
     /// challenge `e = c·γ2` to send. Refuses identity commitments.
@@ -493,34 +507,86 @@ impl UserState {
         }
         let z = ctx.z();
         loop {
-            let r1 = Zeroizing::new(nonzero_scalar(rng));
-            let r2 = Zeroizing::new(nonzero_scalar(rng));
-            let gamma1 = Zeroizing::new(nonzero_scalar(rng));
-            let gamma2 = Zeroizing::new(nonzero_scalar(rng));
-            let gamma = Zeroizing::new(*gamma1 * gamma2.invert());
-            let a_blind = RistrettoPoint::mul_base(&r1) + *gamma * commitment.a;
-            let c_blind = *gamma1 * commitment.c + RistrettoPoint::mul_base(&r2);
-            let c = challenge(ctx, key, &a_blind, &c_blind, message);
+            let factors = BlindingFactors {
+                r1: nonzero_scalar(rng),
+                r2: nonzero_scalar(rng),
+                gamma1: nonzero_scalar(rng),
+                gamma2: nonzero_scalar(rng),
+            };
             // c = 0 happens with probability 1/ℓ; it would give e = 0, which
             // the signer refuses, so draw fresh factors instead.
-            if c == Scalar::ZERO {
-                continue;
+            if let Some(blinded) = Self::blind_once(key, ctx, z, message, commitment, &factors) {
+                return Ok(blinded);
             }
-            let e = c * *gamma2;
-            let state = Self {
-                key: key.0,
-                z,
-                commitment_a: commitment.a,
-                commitment_c: commitment.c,
-                e,
-                c,
-                gamma: *gamma,
-                gamma1: *gamma1,
-                r1: *r1,
-                r2: *r2,
-            };
-            return Ok((state, BlindChallenge { e }));
         }
+    }
+
+    /// [`Self::blind`] with the factors of attempt `n = 0, 1, …` given by
+    /// `factors(n)` instead of drawn: the first attempt whose factors are all
+    /// non-zero and give `c ≠ 0` is used. With factors derived from a secret
+    /// (§3.9), blinding again reproduces the same challenge and state.
+    pub fn blind_with(
+        key: &RegistrarPublicKey,
+        ctx: &CredentialContext,
+        message: &[u8],
+        commitment: &SignerCommitment,
+        mut factors: impl FnMut(u32) -> BlindingFactors,
+    ) -> Result<(Self, BlindChallenge), CredentialError> {
+        if commitment.a.is_identity() || commitment.c.is_identity() {
+            return Err(CredentialError::IdentityCommitment);
+        }
+        let z = ctx.z();
+        let mut attempt = 0u32;
+        loop {
+            let f = factors(attempt);
+            let nonzero = [f.r1, f.r2, f.gamma1, f.gamma2]
+                .iter()
+                .all(|s| *s != Scalar::ZERO);
+            if nonzero {
+                if let Some(blinded) = Self::blind_once(key, ctx, z, message, commitment, &f) {
+                    return Ok(blinded);
+                }
+            }
+            attempt = attempt.wrapping_add(1);
+        }
+    }
+
+    /// One blinding attempt with non-zero `factors`; `None` if `c = 0`.
+    fn blind_once(
+        key: &RegistrarPublicKey,
+        ctx: &CredentialContext,
+        z: RistrettoPoint,
+        message: &[u8],
+        commitment: &SignerCommitment,
+        factors: &BlindingFactors,
+    ) -> Option<(Self, BlindChallenge)> {
+        let BlindingFactors {
+            r1,
+            r2,
+            gamma1,
+            gamma2,
+        } = factors;
+        let gamma = Zeroizing::new(gamma1 * gamma2.invert());
+        let a_blind = RistrettoPoint::mul_base(r1) + *gamma * commitment.a;
+        let c_blind = gamma1 * commitment.c + RistrettoPoint::mul_base(r2);
+        let c = challenge(ctx, key, &a_blind, &c_blind, message);
+        if c == Scalar::ZERO {
+            return None;
+        }
+        let e = c * gamma2;
+        let state = Self {
+            key: key.0,
+            z,
+            commitment_a: commitment.a,
+            commitment_c: commitment.c,
+            e,
+            c,
+            gamma: *gamma,
+            gamma1: *gamma1,
+            r1: *r1,
+            r2: *r2,
+        };
+        Some((state, BlindChallenge { e }))
     }
 
     /// Checks the signer's response (`y ≠ 0`, `C = t·G + y·Z`,

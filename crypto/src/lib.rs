@@ -23,6 +23,7 @@ pub mod lottery;
 pub mod manifest;
 pub mod merkle;
 pub mod record;
+pub mod recovery;
 pub mod rfc3797;
 pub mod schnorr;
 pub mod seats;

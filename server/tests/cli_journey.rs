@@ -623,3 +623,449 @@ fn a_roster_import_whose_answer_is_lost_is_retried_without_losing_tokens() {
         tokens
     );
 }
+
+/// Trustees' keys, the election and a roster of alice and bob, imported with
+/// `tokens.csv`; returns the election id and the tokens file.
+fn election_with_roster(urne: &Urne) -> (String, String) {
+    let trustees: Vec<String> = (0..3)
+        .map(|i| {
+            let (out, name) = (format!("t{i}.json"), format!("t{i}"));
+            urne.ok(&["trustee", "keygen", "--out", &out, "--name", &name])
+        })
+        .collect();
+    std::fs::write(urne.dir.join("manifest.toml"), manifest(&trustees)).unwrap();
+    let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
+    let election = field(&created, "election ").to_string();
+    std::fs::write(
+        urne.dir.join("roster.csv"),
+        "pseudonym,constituency,pool,category\nalice,north,yes,f\nbob,north,yes,m\n",
+    )
+    .unwrap();
+    urne.ok(&[
+        "admin",
+        "roster",
+        "import",
+        "roster.csv",
+        "--tokens-out",
+        "tokens.csv",
+        "--election",
+        &election,
+    ]);
+    let tokens = std::fs::read_to_string(urne.dir.join("tokens.csv")).unwrap();
+    (election, tokens)
+}
+
+/// The invitation of `pseudonym` in a tokens file (its last column).
+fn invitation_of(tokens: &str, pseudonym: &str) -> String {
+    tokens
+        .lines()
+        .find(|l| l.starts_with(&format!("{pseudonym},")))
+        .and_then(|l| l.rsplit(',').next())
+        .unwrap()
+        .to_string()
+}
+
+/// The trustees' two DKG rounds and the election key.
+fn publish_election_key(urne: &Urne, election: &str) {
+    for _round in 0..2 {
+        for i in 0..3 {
+            let key = format!("t{i}.json");
+            urne.ok(&["trustee", "dkg", "--key", &key, "--election", election]);
+        }
+    }
+    urne.ok(&["admin", "election-key", "--election", election]);
+}
+
+/// Borrowed arguments.
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The recovery code printed at enrolment: eight groups of four.
+fn recovery_code(enrolled: &str) -> String {
+    enrolled
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            let groups: Vec<&str> = l.split('-').collect();
+            groups.len() == 8
+                && groups
+                    .iter()
+                    .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()))
+        })
+        .unwrap_or_else(|| panic!("no recovery code in {enrolled}"))
+        .to_string()
+}
+
+#[test]
+fn a_lost_wallet_comes_back_from_its_recovery_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let (election, tokens) = election_with_roster(&urne);
+    let alice = invitation_of(&tokens, "alice");
+    let bob = invitation_of(&tokens, "bob");
+    let enrolled = urne.ok(&[
+        "voter",
+        "enroll",
+        "--token",
+        &alice,
+        "--wallet",
+        "alice.json",
+    ]);
+    // Told once, at creation: the only copy, and how to keep a way back.
+    assert!(enrolled.contains("only copy"), "{enrolled}");
+    assert!(enrolled.contains("shown only this once"), "{enrolled}");
+    assert!(enrolled.contains("urne voter recover"), "{enrolled}");
+    let code = recovery_code(&enrolled);
+    // The code is not stored in plain form anywhere the voter might share.
+    let wallet = std::fs::read_to_string(dir.path().join("alice.json")).unwrap();
+    assert!(!wallet.contains(&code), "the wallet holds the code as text");
+    assert!(!urne
+        .ok(&["voter", "--wallet", "alice.json", "candidates"])
+        .contains(&code));
+    publish_election_key(&urne, &election);
+    urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
+    urne.ok(&["admin", "open", "--election", &election]);
+    let voted = urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "vote",
+        "--approve",
+        "ana",
+    ]);
+    assert!(voted.contains("receipt: board entry"), "{voted}");
+
+    // Another machine: only the code and the invitation are left.
+    let other = tempfile::tempdir().unwrap();
+    let elsewhere = Urne {
+        dir: other.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let recover = |code: &str, invitation: &str, wallet: &str| {
+        vec![
+            "voter".to_string(),
+            "--wallet".into(),
+            wallet.into(),
+            "recover".into(),
+            "--code".into(),
+            code.into(),
+            "--invitation".into(),
+            invitation.into(),
+        ]
+    };
+    // A mistyped code is caught by its checksum; no wallet is left.
+    let mut typo = code.clone();
+    let swapped = if typo.starts_with('0') { "1" } else { "0" };
+    typo.replace_range(0..1, swapped);
+    elsewhere.fails(&args(&recover(&typo, &alice, "w.json")), "checksum");
+    elsewhere.fails(&args(&recover("abcd", &alice, "w.json")), "not valid");
+    // A valid code nobody enrolled with.
+    let stranger = urne_crypto::recovery::RecoverySecret::from_bytes([7; 16]).code();
+    elsewhere.fails(
+        &args(&recover(&stranger, &alice, "w.json")),
+        "nobody enrolled",
+    );
+    // Alice's code with bob's invitation.
+    elsewhere.fails(
+        &args(&recover(&code, &bob, "w.json")),
+        "belongs to another member",
+    );
+    assert!(!other.path().join("w.json").exists());
+
+    let size_before = board_size(&server.url, &election);
+    let recovered = elsewhere.ok(&args(&recover(&code.to_lowercase(), &alice, "w.json")));
+    assert!(recovered.contains("wallet rebuilt"), "{recovered}");
+    assert!(recovered.contains("credential recovered"), "{recovered}");
+    assert!(
+        recovered.contains("your earlier ballot is at board entry"),
+        "{recovered}"
+    );
+    // Recovery appends nothing: the same issuance entry got its stored answer.
+    assert_eq!(board_size(&server.url, &election), size_before);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(other.path().join("w.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The same keys and the same credential as the lost wallet's.
+    let lost: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("alice.json")).unwrap())
+            .unwrap();
+    let rebuilt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(other.path().join("w.json")).unwrap())
+            .unwrap();
+    for key in [
+        "member",
+        "member_key",
+        "ballot_key",
+        "credential",
+        "recovery",
+    ] {
+        assert!(!lost[key].is_null(), "{key}");
+        assert_eq!(rebuilt[key], lost[key], "{key}");
+    }
+    // Issued before the vote opened, as the board shows: no hold-back needed.
+    assert_eq!(rebuilt["credential_time"]["while_open"], false);
+    // A second recovery (the code from the environment, out of the shell
+    // history) gives the same wallet again, never a second credential.
+    let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args([
+            "voter",
+            "--wallet",
+            "w2.json",
+            "recover",
+            "--invitation",
+            &alice,
+        ])
+        .current_dir(other.path())
+        .env("URNE_RECOVERY_CODE", &code)
+        .env_remove("URNE_SERVER")
+        .env_remove("URNE_CONFIG")
+        .env_remove("URNE_WALLET")
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{again}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(again.contains("credential recovered"), "{again}");
+    let rebuilt2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(other.path().join("w2.json")).unwrap())
+            .unwrap();
+    assert_eq!(rebuilt2["credential"], lost["credential"]);
+    elsewhere.fails(&args(&recover(&code, &alice, "w.json")), "already exists");
+
+    // The rebuilt wallet knows it voted: a revote replaces the earlier ballot and counts.
+    elsewhere.fails(
+        &["voter", "--wallet", "w.json", "vote", "--approve", "cy"],
+        "already voted",
+    );
+    let revoted = elsewhere.ok(&[
+        "voter",
+        "--wallet",
+        "w.json",
+        "revote",
+        "--approve",
+        "cy",
+        "--now",
+    ]);
+    assert!(revoted.contains("receipt: board entry"), "{revoted}");
+    let checked = elsewhere.ok(&["voter", "--wallet", "w.json", "receipt", "check"]);
+    assert!(checked.contains("receipt OK"), "{checked}");
+    // The old wallet's ballot was replaced by the recovered one.
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "receipt", "check"],
+        "was replaced by a later ballot with your credential",
+    );
+    let status = urne.ok(&["admin", "status", "--election", &election]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
+        "one issuance, one counted ballot: {status}"
+    );
+}
+
+#[test]
+fn invitations_are_links_that_are_never_lost_and_can_be_reissued() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let (election, tokens) = election_with_roster(&urne);
+    let size = board_size(&server.url, &election);
+
+    // Without a tokens file the import refuses to run, before sending anything.
+    urne.fails(
+        &[
+            "admin",
+            "roster",
+            "import",
+            "roster.csv",
+            "--election",
+            &election,
+        ],
+        "without --tokens-out",
+    );
+    assert_eq!(board_size(&server.url, &election), size);
+
+    // Each invitation is a link: the server's URL, the token in the fragment.
+    let alice = invitation_of(&tokens, "alice");
+    let bob = invitation_of(&tokens, "bob");
+    let prefix = format!(
+        "{}/#join=urne1:{election}:",
+        server.url.trim_end_matches('/')
+    );
+    assert!(alice.starts_with(&prefix), "{alice}");
+    let csv = urne.ok(&[
+        "admin",
+        "invitations",
+        "--tokens",
+        "tokens.csv",
+        "--format",
+        "csv",
+        "--election",
+        &election,
+    ]);
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "pseudonym,invitation".to_string(),
+            format!("alice,{alice}"),
+            format!("bob,{bob}")
+        ]
+    );
+    let txt = urne.ok(&[
+        "admin",
+        "invitations",
+        "--tokens",
+        "tokens.csv",
+        "--election",
+        &election,
+    ]);
+    assert!(
+        txt.contains("Hello alice,") && txt.contains(&alice),
+        "{txt}"
+    );
+    assert!(txt.contains("Hello bob,") && txt.contains(&bob), "{txt}");
+
+    // The link alone is enough: no --server, no pseudonym, no election.
+    let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["voter", "--wallet", "bob.json", "enroll", "--token", &bob])
+        .current_dir(dir.path())
+        .env_remove("URNE_SERVER")
+        .env_remove("URNE_CONFIG")
+        .env_remove("URNE_WALLET")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("enrolled bob in constituency north"),
+        "{stdout}"
+    );
+
+    // Reissue, and its answer is lost: the new token is kept, the retry is safe.
+    let reissue = [
+        "admin",
+        "roster",
+        "reissue",
+        "alice",
+        "--tokens",
+        "tokens.csv",
+        "--election",
+        &election,
+    ];
+    let lossy = Urne {
+        dir: dir.path().to_path_buf(),
+        url: answer_losing_proxy(&server.url),
+    };
+    let out = lossy.run(&reissue);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("the same command again is safe"),
+        "{stderr}"
+    );
+    assert!(dir.path().join("tokens.csv.reissue").exists());
+    let reissued = urne.ok(&reissue);
+    assert!(reissued.contains("resuming the reissue"), "{reissued}");
+    assert!(
+        reissued.contains("the old invitation of alice no longer works"),
+        "{reissued}"
+    );
+    assert!(!dir.path().join("tokens.csv.reissue").exists());
+    let tokens2 = std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap();
+    let alice2 = invitation_of(&tokens2, "alice");
+    assert_ne!(alice2, alice);
+    assert!(reissued.contains(&alice2), "{reissued}");
+    assert_eq!(invitation_of(&tokens2, "bob"), bob);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("tokens.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The old invitation stops working; the new one enrols.
+    urne.fails(
+        &["voter", "enroll", "--token", &alice, "--wallet", "old.json"],
+        "token_used",
+    );
+    assert!(!dir.path().join("old.json").exists());
+    let enrolled = urne.ok(&[
+        "voter",
+        "enroll",
+        "--token",
+        &alice2,
+        "--wallet",
+        "alice.json",
+    ]);
+    assert!(enrolled.contains("enrolled alice"), "{enrolled}");
+
+    // Once enrolled, a new invitation cannot help: the recovery code can.
+    let out = urne.run(&reissue);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("alice has already enrolled"), "{stderr}");
+    assert!(stderr.contains("recovery code"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tokens.csv")).unwrap(),
+        tokens2
+    );
+    urne.fails(
+        &[
+            "admin",
+            "roster",
+            "reissue",
+            "carol",
+            "--tokens",
+            "tokens.csv",
+            "--election",
+            &election,
+        ],
+        "is not in",
+    );
+    // Re-importing the roster with the changed tokens is refused.
+    let out = urne.run(&[
+        "admin",
+        "roster",
+        "import",
+        "roster.csv",
+        "--tokens-out",
+        "tokens.csv",
+        "--election",
+        &election,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("duplicate") || stderr.contains("token_collision"),
+        "{stderr}"
+    );
+    assert_eq!(
+        board_size(&server.url, &election),
+        size + 2,
+        "two enrolments, nothing else"
+    );
+}

@@ -1975,3 +1975,101 @@ async fn roster_text_outside_the_limits_is_refused() {
     assert_eq!(api.size(&id).await, 1);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_token_is_reissued_and_an_enrolled_member_gets_none() {
+    use urne_crypto::entry::enrolment_token_digest;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let s = setup();
+    let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
+    let id = created["election"].as_str().unwrap().to_string();
+    let election = hex32(&created["election"]);
+    let (body, tokens) = roster_import(&roster_csv(), "tokens");
+    api.post(
+        &format!("/v1/elections/{id}/roster"),
+        true,
+        "text/csv",
+        body,
+    )
+    .await
+    .ok();
+    let (pseudonym, old) = tokens[0].clone();
+    let digest = |t: &str| {
+        let mut b = [0u8; 32];
+        hex::decode_to_slice(t, &mut b).unwrap();
+        hex::encode(enrolment_token_digest(&b))
+    };
+    let new = hex::encode([0x5a; 32]);
+    let path = format!("/v1/elections/{id}/roster/reissue");
+    let request = json!({ "old_token_digest": digest(&old), "token_digest": digest(&new) });
+    let size = api.size(&id).await;
+
+    // Organiser only; strict hex; an unknown old token names nobody.
+    api.post_json(&path, false, &request)
+        .await
+        .refused(401, "unauthorized");
+    api.post_json(
+        &path,
+        true,
+        &json!({ "old_token_digest": digest(&old).to_uppercase(), "token_digest": digest(&new) }),
+    )
+    .await
+    .refused(400, "invalid_json");
+    api.post_json(
+        &path,
+        true,
+        &json!({ "old_token_digest": digest(&new), "token_digest": digest(&old) }),
+    )
+    .await
+    .refused(422, "unknown_token");
+
+    // Replaced; the same request again (a lost answer) gets the same answer.
+    let member = hex::encode(member_id(&election, &pseudonym));
+    let first = api.post_json(&path, true, &request).await.ok();
+    assert_eq!(first["member"], member.as_str());
+    let again = api.post_json(&path, true, &request).await.ok();
+    assert_eq!(again, first);
+    assert_eq!(api.size(&id).await, size, "a reissue appends nothing");
+
+    // The old token no longer enrols; the new one does.
+    let key = signer("member", 0);
+    let entry = voter::enrollment(election, &pseudonym, &key);
+    let enrol = |token: &str| json!({ "token": token, "entry": hex::encode(entry.to_bytes()) });
+    api.post_json(&format!("/v1/elections/{id}/enroll"), false, &enrol(&old))
+        .await
+        .refused(409, "token_used");
+    api.post_json(&format!("/v1/elections/{id}/enroll"), false, &enrol(&new))
+        .await
+        .ok();
+
+    // Enrolled: no new token, whatever the request.
+    let newer = hex::encode([0x6b; 32]);
+    api.post_json(
+        &path,
+        true,
+        &json!({ "old_token_digest": digest(&new), "token_digest": digest(&newer) }),
+    )
+    .await
+    .refused(409, "already_enrolled");
+    // Another member's token cannot be moved onto a digest already in use.
+    let (_, other) = tokens[1].clone();
+    api.post_json(
+        &path,
+        true,
+        &json!({ "old_token_digest": digest(&other), "token_digest": digest(&new) }),
+    )
+    .await
+    .refused(409, "token_collision");
+    // The refused request changed nothing: that member's token still enrols.
+    let other_entry = voter::enrollment(election, &tokens[1].0, &signer("member", 1));
+    api.post_json(
+        &format!("/v1/elections/{id}/enroll"),
+        false,
+        &json!({ "token": other, "entry": hex::encode(other_entry.to_bytes()) }),
+    )
+    .await
+    .ok();
+    assert_eq!(api.size(&id).await, size + 2);
+}

@@ -239,6 +239,94 @@ pub async fn roster(
     }))
 }
 
+/// `POST /v1/elections/{id}/roster/reissue`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReissueRequest {
+    /// Digest of the member's current (unused) enrolment token, hex.
+    pub old_token_digest: String,
+    /// Digest of the new token that replaces it, hex.
+    pub token_digest: String,
+}
+
+/// The answer to a reissue: the member whose invitation was replaced.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reissued {
+    /// The member id, hex.
+    pub member: String,
+}
+
+/// `POST /v1/elections/{id}/roster/reissue`: replaces a member's unused
+/// enrolment token (drawn by the organiser's client, which sends only its
+/// digest) by a new one; the old token stops working in the same commit.
+/// The same request again gets the same answer. Once the member has
+/// enrolled nothing is replaced (409 `already_enrolled`): only the member's
+/// recovery code can rebuild a lost wallet.
+pub async fn roster_reissue(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+    RawBody(raw): RawBody,
+) -> Result<Json<Reissued>, ApiError> {
+    state.writable()?;
+    state.election(&id)?;
+    let request: ReissueRequest = json(&raw)?;
+    let old: [u8; 32] = hex_array(&request.old_token_digest, "old_token_digest")?;
+    let new: [u8; 32] = hex_array(&request.token_digest, "token_digest")?;
+    let member: [u8; 32] = state
+        .board
+        .row(&id, ENROLMENT_TOKENS, &old)?
+        .ok_or_else(|| {
+            ApiError::reject(
+                RejectionKind::Invalid,
+                "unknown_token",
+                "no member of this election has this token",
+            )
+        })?
+        .try_into()
+        .map_err(|_| ApiError::Internal)?;
+    let answer = || {
+        Json(Reissued {
+            member: hex::encode(member),
+        })
+    };
+    let replaced = state.board.row(&id, USED_TOKENS, &old)?.is_some()
+        && state.board.row(&id, ENROLMENT_TOKENS, &new)?.as_deref() == Some(&member[..]);
+    let check = move |view: &dyn crate::sequencer::LogView| {
+        let record = record_of(view)?;
+        if record.member_key(&member).is_some() {
+            return Err(Rejection::conflict(
+                "already_enrolled",
+                "this member has already enrolled: a new invitation cannot help; \
+                 only the member's recovery code can rebuild a lost wallet",
+            ));
+        }
+        Ok(vec![
+            RowWrite::insert_new(USED_TOKENS, old.to_vec(), Vec::new(), "token_used"),
+            RowWrite::insert_new(
+                ENROLMENT_TOKENS,
+                new.to_vec(),
+                member.to_vec(),
+                "token_collision",
+            ),
+        ])
+    };
+    if replaced {
+        // A retry whose first answer was lost.
+        return Ok(answer());
+    }
+    state
+        .board
+        .update(UpdateRequest {
+            log: id,
+            rows: Vec::new(),
+            check: Some(Box::new(check)),
+        })
+        .await?;
+    tracing::info!(election = %id, "enrolment token reissued");
+    Ok(answer())
+}
+
 /// `POST /v1/elections/{id}/enroll`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

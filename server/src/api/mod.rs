@@ -174,6 +174,11 @@ pub fn routes() -> Vec<Route> {
         Route::get("/v1/elections/{id}/entries/{index}", Read, elections::entry),
         Route::get("/v1/elections/{id}/export", Read, elections::export),
         Route::post("/v1/elections/{id}/roster", Write, members::roster).large(),
+        Route::post(
+            "/v1/elections/{id}/roster/reissue",
+            Write,
+            members::roster_reissue,
+        ),
         Route::post("/v1/elections/{id}/enroll", Write, members::enroll),
         Route::post(
             "/v1/elections/{id}/credential/commit",

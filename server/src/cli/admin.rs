@@ -58,6 +58,27 @@ pub enum AdminAction {
     Seats(ElectionArg),
     /// Show the phase and the counters of every constituency.
     Status(ElectionArg),
+    /// Print every member's invitation link, ready to paste into a mail.
+    Invitations {
+        /// The tokens file written by `urne admin roster import`.
+        #[arg(long, value_name = "FILE")]
+        tokens: PathBuf,
+        /// `txt`: a short letter per member; `csv`: `pseudonym,invitation`.
+        #[arg(long, value_enum, default_value = "txt")]
+        format: InvitationsFormat,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+}
+
+/// Output format of `urne admin invitations`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InvitationsFormat {
+    /// One short letter per member.
+    Txt,
+    /// CSV `pseudonym,invitation`.
+    Csv,
 }
 
 /// `urne admin election ...`
@@ -81,9 +102,22 @@ pub enum RosterCommand {
         file: PathBuf,
         /// The members' one-time enrolment tokens (CSV, mode 0600): drawn here
         /// and written before the import; if the file exists (an import whose
-        /// answer was lost), its tokens are sent again.
+        /// answer was lost), its tokens are sent again. Required: without it
+        /// the invitations would be lost.
         #[arg(long, value_name = "FILE")]
-        tokens_out: PathBuf,
+        tokens_out: Option<PathBuf>,
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+    },
+    /// Replace a member's unused invitation (the old one stops working).
+    Reissue {
+        /// The member's pseudonym.
+        #[arg(value_name = "PSEUDONYM")]
+        pseudonym: String,
+        /// The tokens file of the import (updated in place, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        tokens: PathBuf,
         /// The election.
         #[command(flatten)]
         election: ElectionArg,
@@ -202,6 +236,14 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
             tokens_out,
             election,
         }) => {
+            let tokens_out = tokens_out.ok_or_else(|| {
+                Failure::new(
+                    "refusing to import without --tokens-out: the members' invitations \
+                     would exist nowhere",
+                    "pass --tokens-out FILE (e.g. --tokens-out tokens.csv); the file is \
+                     written, mode 0600, before anything is sent",
+                )
+            })?;
             let id = ctx.election(&client, &election).await?;
             import_roster(&client, &id, &file, &tokens_out).await
         }
@@ -213,6 +255,36 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
         AdminAction::RevealsClose(e) => action(ctx, &client, &e, "reveals-close").await,
         AdminAction::Beacon(b) => beacon(ctx, &client, &b).await,
         AdminAction::Status(e) => status(ctx, &client, &e).await,
+        AdminAction::Roster(RosterCommand::Reissue {
+            pseudonym,
+            tokens,
+            election,
+        }) => {
+            let id = ctx.election(&client, &election).await?;
+            reissue(&client, &id, &pseudonym, &tokens).await
+        }
+        AdminAction::Invitations {
+            tokens,
+            format,
+            election,
+        } => {
+            let id = ctx.election(&client, &election).await?;
+            let manifest = board::manifest(&client, &id).await?;
+            let bytes = secret_file::read(&tokens)?;
+            let members = invitations::read_tokens_file(&bytes).map_err(|e| {
+                Failure::new(
+                    format!("{}: {e}", tokens.display()),
+                    "pass the tokens file written by `urne admin roster import`",
+                )
+            })?;
+            let format = match format {
+                InvitationsFormat::Txt => invitations::InvitationFormat::Txt,
+                InvitationsFormat::Csv => invitations::InvitationFormat::Csv,
+            };
+            let text = invitations::render(format, client.base(), &id, &manifest.title, &members);
+            print!("{}", text.as_str());
+            Ok(())
+        }
     }
 }
 
@@ -314,6 +386,7 @@ pub async fn roster(
 /// The tokens for `csv`: those of an existing tokens file (a retried import),
 /// or fresh ones, written to `path` (0600, atomically) before anything is sent.
 fn tokens_for(
+    server: &str,
     election: &[u8; 32],
     csv: &str,
     path: &std::path::Path,
@@ -344,7 +417,7 @@ fn tokens_for(
             "check the roster file (header `pseudonym,constituency,pool,category`)",
         )
     })?;
-    secret_file::create(path, &invitations::tokens_file(election, &tokens))?;
+    secret_file::create(path, &invitations::tokens_file(server, election, &tokens))?;
     Ok(tokens)
 }
 
@@ -360,7 +433,7 @@ async fn import_roster(
             "check the roster path",
         )
     })?;
-    let tokens = tokens_for(election, &csv, tokens_out)?;
+    let tokens = tokens_for(client.base(), election, &csv, tokens_out)?;
     println!(
         "tokens written to {} before the import (give each member their invitation)",
         tokens_out.display()
@@ -375,6 +448,120 @@ async fn import_roster(
             );
         })?;
     println!("imported {members} members");
+    Ok(())
+}
+
+/// The file that keeps a reissue's old and new tokens until its answer
+/// arrives: `FILE.reissue` beside the tokens file (mode 0600).
+fn pending_reissue_path(tokens: &std::path::Path) -> PathBuf {
+    let mut name = tokens.as_os_str().to_owned();
+    name.push(".reissue");
+    PathBuf::from(name)
+}
+
+/// Replaces `pseudonym`'s unused enrolment token. The new token is written
+/// (with the old one) to the pending file before anything is sent, so a lost
+/// answer loses nothing: the same command again sends the same pair. The
+/// tokens file is rewritten with the new token once the service has it.
+async fn reissue(
+    client: &Client,
+    election: &[u8; 32],
+    pseudonym: &str,
+    tokens_path: &std::path::Path,
+) -> Result<(), Failure> {
+    let bad_file = |e: invitations::InvitationError| {
+        Failure::new(
+            format!("{}: {e}", tokens_path.display()),
+            "pass the tokens file written by `urne admin roster import`",
+        )
+    };
+    let mut tokens =
+        invitations::read_tokens_file(&secret_file::read(tokens_path)?).map_err(bad_file)?;
+    let at = tokens
+        .iter()
+        .position(|t| t.pseudonym == pseudonym)
+        .ok_or_else(|| {
+            Failure::new(
+                format!("{pseudonym:?} is not in {}", tokens_path.display()),
+                "check the pseudonym and pass the tokens file of this roster",
+            )
+        })?;
+    let pending_path = pending_reissue_path(tokens_path);
+    let (old, new) = if pending_path.exists() {
+        let pending =
+            invitations::read_tokens_file(&secret_file::read(&pending_path)?).map_err(bad_file)?;
+        match pending.as_slice() {
+            [old, new] if old.pseudonym == pseudonym && new.pseudonym == pseudonym => {
+                println!("resuming the reissue started before for {pseudonym}");
+                (old.token.clone(), new.token.clone())
+            }
+            _ => {
+                return Err(Failure::new(
+                    format!(
+                        "{} holds an unfinished reissue for another member",
+                        pending_path.display()
+                    ),
+                    "finish that one first: run the same reissue command for its member again",
+                ))
+            }
+        }
+    } else {
+        let new = invitations::fresh_token(&mut os_rng());
+        let old = tokens[at].token.clone();
+        let pair = [
+            tokens[at].clone(),
+            MemberToken {
+                pseudonym: pseudonym.to_string(),
+                token: new.clone(),
+            },
+        ];
+        secret_file::create(
+            &pending_path,
+            &invitations::tokens_file(client.base(), election, &pair),
+        )?;
+        (old, new)
+    };
+    let digest = |t: &str| -> Result<[u8; 32], Failure> {
+        let token: zeroize::Zeroizing<[u8; 32]> = zeroize::Zeroizing::new(
+            urne_crypto::text::decode_hex_array(t)
+                .map_err(|_| Failure::plain(format!("the token of {pseudonym:?} is malformed")))?,
+        );
+        Ok(urne_crypto::entry::enrolment_token_digest(&token))
+    };
+    let (old_digest, new_digest) = (digest(&old)?, digest(&new)?);
+    if let Err(e) = client
+        .reissue_token(election, &old_digest, &new_digest)
+        .await
+    {
+        if e.code() == Some("already_enrolled") {
+            let _ = std::fs::remove_file(&pending_path);
+            return Err(Failure::new(
+                format!("{pseudonym} has already enrolled, so a new invitation cannot help"),
+                "if they lost their wallet, only the recovery code they were shown at enrolment \
+                 can rebuild it: `urne voter recover --code CODE --invitation INVITATION`",
+            ));
+        }
+        let mut f = Failure::from(e);
+        f.hint = Some(format!(
+            "{}; the new token is kept in {}, so the same command again is safe",
+            f.hint.unwrap_or_else(|| "try again".into()),
+            pending_path.display()
+        ));
+        return Err(f);
+    }
+    tokens[at].token = new;
+    secret_file::write(
+        tokens_path,
+        &invitations::tokens_file(client.base(), election, &tokens),
+    )?;
+    std::fs::remove_file(&pending_path)
+        .map_err(|e| Failure::plain(format!("cannot remove {}: {e}", pending_path.display())))?;
+    println!("the old invitation of {pseudonym} no longer works; the new one:");
+    println!(
+        "{}",
+        invitations::invitation_link(client.base(), election, pseudonym, &tokens[at].token)
+    );
+    println!("(also written to {})", tokens_path.display());
     Ok(())
 }
 

@@ -45,7 +45,9 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
     Some(match code {
         "unauthorized" => "pass the organiser token with --token or URNE_ORGANISER_TOKEN",
         "bad_token" => "check the enrolment token you were given (copy it exactly)",
-        "token_used" => "this token was already used; enrol only once per member",
+        "token_used" => "this invitation was already used or replaced by a newer one; enrol only once, with your latest invitation",
+        "already_enrolled" => "a member who enrolled and lost the wallet rebuilds it with the recovery code shown at enrolment: `urne voter recover --code CODE --invitation INVITATION`",
+        "unknown_token" => "the tokens file does not match this election's roster; pass the tokens file of this import",
         "out_of_phase" => "check the election's phase with `urne admin status`",
         "lottery_out_of_order" => "the lottery goes: reveals, `urne admin reveals-close`, `urne admin beacon`, `urne admin seats`; check where it stands with `urne admin status`",
         "beacon_round_passed" => "the manifest's beacon round is already published, so the reveals can no longer be closed fairly; the lottery of this election cannot be drawn",

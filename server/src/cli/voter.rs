@@ -4,13 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use curve25519_dalek::ristretto::RistrettoPoint;
-use ed25519_dalek::SigningKey;
 use urne_crypto::credential::{SignerCommitment, SignerResponse};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::group::{decode_nonidentity_point, decode_scalar, os_rng};
 use urne_crypto::manifest::{Constituency, Manifest};
 use urne_crypto::record::BallotVerifier;
-use urne_crypto::schnorr::BallotSecretKey;
+use urne_crypto::recovery::RecoverySecret;
 use zeroize::Zeroizing;
 
 use super::{parse_hex32, Context, Failure};
@@ -19,7 +18,7 @@ use crate::client::board;
 use crate::client::receipt::{self, Receipt};
 use crate::client::voter as steps;
 use crate::client::wallet::{CastBallot, PendingIssuance, Wallet};
-use crate::client::{secret_file, Client};
+use crate::client::{invitations, secret_file, Client};
 
 /// Voter commands.
 #[derive(Debug, Args)]
@@ -37,7 +36,9 @@ pub struct VoterArgs {
 pub enum VoterCommand {
     /// Enrol with the invitation (or token) the organiser sent you; creates the wallet.
     Enroll {
-        /// Your invitation `urne1:...`, or the bare token with --pseudonym and --election.
+        /// Your invitation: the link (`https://…/#join=urne1:...`, which also
+        /// names the server), the text `urne1:...`, or the bare token with
+        /// --pseudonym and --election.
         #[arg(long, value_name = "T")]
         token: String,
         /// Your pseudonym (only with a bare token).
@@ -45,6 +46,25 @@ pub enum VoterCommand {
         pseudonym: Option<String>,
         /// The election id (only with a bare token).
         #[arg(long, value_name = "ID")]
+        election: Option<String>,
+    },
+    /// Rebuild a lost wallet from the recovery code shown when you enrolled:
+    /// the same keys and the same credential come back, and you can vote again.
+    Recover {
+        /// Your recovery code (eight groups of four letters and digits); or set
+        /// URNE_RECOVERY_CODE, which keeps it out of the shell history.
+        #[arg(
+            long,
+            value_name = "CODE",
+            env = "URNE_RECOVERY_CODE",
+            hide_env_values = true
+        )]
+        code: String,
+        /// Your invitation (the link or `urne1:...`), for the election and your pseudonym.
+        #[arg(long, value_name = "INVITATION", conflicts_with = "election")]
+        invitation: Option<String>,
+        /// The election id (instead of --invitation).
+        #[arg(long, value_name = "ID", required_unless_present = "invitation")]
         election: Option<String>,
     },
     /// Obtain your anonymous voting credential (as soon as the election key is
@@ -92,12 +112,13 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| PathBuf::from("urne-wallet.json"));
     match args.command {
         VoterCommand::Enroll {
-            token,
+            token: token_arg,
             pseudonym,
             election,
         } => {
-            let (election, pseudonym, token) = parse_invitation(&token, pseudonym, election)?;
-            let client = ctx.client()?;
+            let (election, pseudonym, token) = parse_invitation(&token_arg, pseudonym, election)
+                .map(|(e, p, t)| (e, p, Zeroizing::new(t)))?;
+            let client = client_for(ctx, &token_arg)?;
             let w = enroll(&client, &election, &pseudonym, &token, &path).await?;
             println!(
                 "enrolled {} in constituency {} (board entry {})",
@@ -109,6 +130,7 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 "wallet saved to {} — keep it private; it is never sent anywhere",
                 path.display()
             );
+            print_backup_notice(&w, &path)?;
             // Take the credential as early as possible: before the vote opens,
             // the board cannot link it to the ballot.
             let mut w = w;
@@ -124,6 +146,36 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 Err(e) => return Err(e),
             }
             Ok(())
+        }
+        VoterCommand::Recover {
+            code,
+            invitation,
+            election,
+        } => {
+            let secret = RecoverySecret::from_code(&code).map_err(|e| {
+                Failure::new(
+                    format!("the recovery code is not valid: {e}"),
+                    "type the code exactly as you wrote it down when you enrolled",
+                )
+            })?;
+            let client = match &invitation {
+                Some(i) => client_for(ctx, i)?,
+                None => ctx.client()?,
+            };
+            let (election, pseudonym) = match (invitation, election) {
+                (Some(i), _) => {
+                    let (e, p, _) = parse_invitation(&i, None, None)?;
+                    (e, Some(p))
+                }
+                (None, Some(e)) => (parse_hex32(&e, "election id")?, None),
+                (None, None) => {
+                    return Err(Failure::new(
+                        "no election given",
+                        "pass your invitation with --invitation, or --election ID",
+                    ))
+                }
+            };
+            recover(&client, &election, pseudonym.as_deref(), &secret, &path).await
         }
         VoterCommand::Credential => {
             let (client, mut w) = open_wallet(ctx, &path)?;
@@ -184,13 +236,24 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
     }
 }
 
-/// Splits an invitation `urne1:<election hex>:<pseudonym hex>:<token>`, or
-/// takes a bare token with the pseudonym and election given separately.
+/// The client for a command given an invitation: the configured server, or
+/// else the one the invitation link names.
+fn client_for(ctx: &Context, invitation: &str) -> Result<Client, Failure> {
+    match (&ctx.config.server, invitations::split_link(invitation).0) {
+        (None, Some(url)) => Ok(Client::new(url)?),
+        _ => ctx.client(),
+    }
+}
+
+/// Splits an invitation `urne1:<election hex>:<pseudonym hex>:<token>` (or
+/// its link, `SERVER/#join=urne1:…`), or takes a bare token with the
+/// pseudonym and election given separately.
 pub fn parse_invitation(
     token: &str,
     pseudonym: Option<String>,
     election: Option<String>,
 ) -> Result<([u8; 32], String, String), Failure> {
+    let (_, token) = invitations::split_link(token);
     let bad = || {
         Failure::new(
             "the invitation is malformed",
@@ -299,27 +362,9 @@ pub async fn enroll(
                 "check your pseudonym and the election",
             )
         })?;
-    let mut rng = os_rng();
-    let mut seed = Zeroizing::new([0u8; 32]);
-    rand_core::Rng::fill_bytes(&mut rng, seed.as_mut());
-    let member_key = SigningKey::from_bytes(&seed);
-    let ballot_key = BallotSecretKey::generate(&mut rng);
-    let mut w = Wallet {
-        server: client.base().to_string(),
-        election: hex::encode(election),
-        board_key: hex::encode(client.board_key().await?),
-        pseudonym: pseudonym.to_string(),
-        constituency: line.constituency.clone(),
-        member: hex::encode(member),
-        member_key: hex::encode(seed.as_ref()),
-        ballot_key: hex::encode(ballot_key.to_bytes().as_ref()),
-        issuance: None,
-        credential: None,
-        enrollment: None,
-        issuance_receipt: None,
-        credential_time: None,
-        ballots: Vec::new(),
-    };
+    let secret = RecoverySecret::generate(&mut os_rng());
+    let member_key = secret.member_key(election);
+    let mut w = new_wallet(client, election, pseudonym, &line.constituency, &secret).await?;
     secret_file::create(
         path,
         &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
@@ -339,6 +384,194 @@ pub async fn enroll(
             Err(e.into())
         }
     }
+}
+
+/// A wallet whose keys are derived from `secret`, before anything is recorded.
+async fn new_wallet(
+    client: &Client,
+    election: &[u8; 32],
+    pseudonym: &str,
+    constituency: &str,
+    secret: &RecoverySecret,
+) -> Result<Wallet, Failure> {
+    let member_key = secret.member_key(election);
+    let ballot_key = secret.ballot_key(election);
+    Ok(Wallet {
+        server: client.base().to_string(),
+        election: hex::encode(election),
+        board_key: hex::encode(client.board_key().await?),
+        pseudonym: pseudonym.to_string(),
+        constituency: constituency.to_string(),
+        member: hex::encode(urne_crypto::entry::member_id(election, pseudonym)),
+        recovery: Some(hex::encode(secret.as_bytes())),
+        member_key: hex::encode(member_key.to_bytes()),
+        ballot_key: hex::encode(ballot_key.to_bytes().as_ref()),
+        issuance: None,
+        credential: None,
+        enrollment: None,
+        issuance_receipt: None,
+        credential_time: None,
+        ballots: Vec::new(),
+        earlier_ballot: None,
+    })
+}
+
+/// Tells the voter, once, when the wallet is created, that it is the only
+/// copy and how to keep a way back: the recovery code, shown only here.
+fn print_backup_notice(w: &Wallet, path: &Path) -> Result<(), Failure> {
+    let Some(secret) = w.recovery_secret()? else {
+        return Ok(());
+    };
+    println!();
+    println!("IMPORTANT: this wallet is the only copy of your voting keys and credential.");
+    println!("Your recovery code, shown only this once:");
+    println!();
+    println!("    {}", secret.code().as_str());
+    println!();
+    println!(
+        "Write it down on paper and keep it somewhere safe (or keep a copy of {} on a USB \
+         stick). If the wallet is lost, `urne voter recover --code CODE --invitation \
+         INVITATION` rebuilds it on any machine, with the same credential, so you can still \
+         vote or change your vote. Anyone who has the code can vote in your place: show it to \
+         nobody.",
+        path.display()
+    );
+    println!();
+    Ok(())
+}
+
+/// Rebuilds a lost wallet from its recovery secret (`specs/protocol.md`
+/// §3.9): finds the member's enrolment by its derived key, and if the
+/// credential was issued, sends the same issuance entry again, so the
+/// registrar's stored answer gives back the same credential.
+pub async fn recover(
+    client: &Client,
+    election: &[u8; 32],
+    pseudonym: Option<&str>,
+    secret: &RecoverySecret,
+    path: &Path,
+) -> Result<(), Failure> {
+    if path.exists() {
+        return Err(Failure::new(
+            format!("{} already exists", path.display()),
+            "recover into a new wallet file: pass --wallet NEW.json",
+        ));
+    }
+    let setup = board::setup(client, election).await?;
+    let member_key = secret.member_key(election);
+    let ballot_key = secret.ballot_key(election);
+    let trail = board::member_trail(
+        client,
+        election,
+        &member_key.verifying_key().to_bytes(),
+        ballot_key.public_key().as_bytes(),
+    )
+    .await?;
+    let member = trail.member.ok_or_else(|| {
+        Failure::new(
+            "nobody enrolled in this election with this recovery code",
+            "check the code and the election; if you never enrolled, enrol with your invitation",
+        )
+    })?;
+    if let Some(p) = pseudonym {
+        if urne_crypto::entry::member_id(election, p) != member {
+            return Err(Failure::new(
+                format!("this recovery code belongs to another member than {p:?}"),
+                "use the invitation that goes with this code, or pass --election instead",
+            ));
+        }
+    }
+    let line = setup
+        .roster
+        .iter()
+        .find(|m| m.member == member)
+        .ok_or_else(|| Failure::plain("the enrolled member is not on the roster"))?;
+    let mut w = new_wallet(
+        client,
+        election,
+        pseudonym.unwrap_or_default(),
+        &line.constituency,
+        secret,
+    )
+    .await?;
+    // The member id comes from the board when no pseudonym is given.
+    w.member = hex::encode(member);
+    w.earlier_ballot = trail.last_ballot;
+    if let Some((at, bytes)) = &trail.issuance {
+        let entry = urne_crypto::entry::Entry::from_bytes(bytes)
+            .map_err(|e| Failure::plain(format!("issuance entry {at}: {e}")))?;
+        let issuance: urne_crypto::entry::Issuance = entry
+            .body()
+            .map_err(|e| Failure::plain(format!("issuance entry {at}: {e}")))?;
+        let commitment = SignerCommitment {
+            a: issuance.commitment_a,
+            c: issuance.commitment_c,
+        };
+        let registrar = constituency(&setup.manifest, &w)?.registrar_key;
+        let (_, challenge) = steps::blind_recoverable(
+            &registrar,
+            election,
+            &w.constituency,
+            &ballot_key,
+            &commitment,
+            secret,
+        )
+        .map_err(|e| Failure::plain(e.to_string()))?;
+        if challenge.e != issuance.challenge {
+            return Err(Failure::new(
+                format!(
+                    "the credential request on the board (entry {at}) was not made with \
+                     this recovery code"
+                ),
+                "this wallet was created before recovery codes existed, or the code is \
+                 another wallet's: only the original wallet file can vote",
+            ));
+        }
+        w.issuance = Some(PendingIssuance {
+            seed: String::new(),
+            commitment_a: hex::encode(issuance.commitment_a.compress().to_bytes()),
+            commitment_c: hex::encode(issuance.commitment_c.compress().to_bytes()),
+        });
+    }
+    secret_file::create(
+        path,
+        &serde_json::to_vec_pretty(&w).map_err(|e| Failure::plain(e.to_string()))?,
+    )?;
+    println!(
+        "wallet rebuilt in {} for member {} of constituency {}",
+        path.display(),
+        pseudonym.map_or_else(|| hex::encode(member), str::to_string),
+        w.constituency
+    );
+    if trail.issuance.is_some() || setup.election_key.is_some() {
+        let r = credential(client, &mut w, path).await?;
+        // A credential issued before the vote opened needs no hold-back of
+        // the ballot (§10): every such issuance precedes every ballot.
+        if trail.opened_at.is_none_or(|open| r.index < open) {
+            w.credential_time = Some(steps::CredentialTime {
+                at: unix_now(),
+                while_open: false,
+            });
+            w.save(path)?;
+        }
+        println!(
+            "credential recovered for constituency {} (issuance at board entry {})",
+            w.constituency, r.index
+        );
+    } else {
+        println!(
+            "next: once the election key is published, run `urne voter credential` \
+             (best before the vote opens)"
+        );
+    }
+    match w.earlier_ballot {
+        Some(at) => println!(
+            "your earlier ballot is at board entry {at}; to change it, run \
+             `urne voter revote --approve ...` (the last ballot counts)"
+        ),
+        None => println!("no ballot of yours is on the board yet"),
+    }
+    Ok(())
 }
 
 /// Decodes the signer's commitment sent by the server.
@@ -387,10 +620,16 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
         None => {
             let sig = steps::commit_signature(&election, &member, &key);
             let c = client.credential_commit(&election, &member, &sig).await?;
-            let mut seed = Zeroizing::new([0u8; 32]);
-            rand_core::Rng::fill_bytes(&mut os_rng(), seed.as_mut());
+            // Only a wallet without a recovery secret needs a blinding seed.
+            let seed = if w.recovery.is_none() {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                rand_core::Rng::fill_bytes(&mut os_rng(), seed.as_mut());
+                hex::encode(seed.as_ref())
+            } else {
+                String::new()
+            };
             w.issuance = Some(PendingIssuance {
-                seed: hex::encode(seed.as_ref()),
+                seed,
                 commitment_a: c.commitment_a.clone(),
                 commitment_c: c.commitment_c.clone(),
             });
@@ -399,21 +638,33 @@ pub async fn credential(client: &Client, w: &mut Wallet, path: &Path) -> Result<
         }
     };
     let commitment = commitment_of(&commitment_json)?;
-    let seed = {
-        let p = w
-            .issuance
-            .as_ref()
-            .ok_or_else(|| Failure::plain("no pending credential session"))?;
-        Zeroizing::new(parse_hex32(&p.seed, "seed")?)
-    };
-    let (state, challenge) = steps::blind(
-        &registrar,
-        &election,
-        &w.constituency,
-        &ballot_key,
-        &commitment,
-        &seed,
-    )
+    let (state, challenge) = match w.recovery_secret()? {
+        Some(secret) => steps::blind_recoverable(
+            &registrar,
+            &election,
+            &w.constituency,
+            &ballot_key,
+            &commitment,
+            &secret,
+        ),
+        None => {
+            let seed = {
+                let p = w
+                    .issuance
+                    .as_ref()
+                    .ok_or_else(|| Failure::plain("no pending credential session"))?;
+                Zeroizing::new(parse_hex32(&p.seed, "seed")?)
+            };
+            steps::blind(
+                &registrar,
+                &election,
+                &w.constituency,
+                &ballot_key,
+                &commitment,
+                &seed,
+            )
+        }
+    }
     .map_err(|e| Failure::plain(e.to_string()))?;
     let entry = urne_crypto::voter::issuance(
         election,
@@ -479,14 +730,15 @@ async fn vote_command(
 ) -> Result<(), Failure> {
     let approve = &args.approve;
     let (client, mut w) = open_wallet(ctx, path)?;
-    match (revote, w.ballots.is_empty()) {
-        (false, false) => {
+    let voted = !w.ballots.is_empty() || w.earlier_ballot.is_some();
+    match (revote, voted) {
+        (false, true) => {
             return Err(Failure::new(
                 "this wallet has already voted",
                 "use `urne voter revote --approve ...` to replace the ballot",
             ))
         }
-        (true, true) => {
+        (true, false) => {
             return Err(Failure::new(
                 "this wallet has not voted yet",
                 "use `urne voter vote --approve ...`",

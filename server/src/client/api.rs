@@ -380,6 +380,26 @@ impl Client {
         Ok(created)
     }
 
+    /// `POST /v1/elections/{id}/roster/reissue`: the new token's digest
+    /// replaces the old one's; answers the member id, hex.
+    pub async fn reissue_token(
+        &self,
+        election: &[u8; 32],
+        old_token_digest: &[u8; 32],
+        token_digest: &[u8; 32],
+    ) -> Result<String, ClientError> {
+        let path = format!("/v1/elections/{}/roster/reissue", hex::encode(election));
+        let body = serde_json::json!({
+            "old_token_digest": hex::encode(old_token_digest),
+            "token_digest": hex::encode(token_digest),
+        });
+        let v: serde_json::Value = self.post_json(&path, &body, true).await?;
+        v["member"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::decode("the answer names no member"))
+    }
+
     /// `POST /v1/elections/{id}/roster` with the roster CSV carrying the
     /// tokens' digests ([`crate::client::invitations::import_body`]).
     pub async fn import_roster(

@@ -47,6 +47,78 @@ pub fn invitation(election: &[u8; 32], pseudonym: &str, token: &str) -> String {
     )
 }
 
+/// The invitation as a link: the service's URL with the invitation in the
+/// fragment (`SERVER/#join=urne1:…`), which a browser never sends to the
+/// server, so a voter's first command (or the web app) needs nothing else.
+pub fn invitation_link(server: &str, election: &[u8; 32], pseudonym: &str, token: &str) -> String {
+    format!(
+        "{}/#join={}",
+        server.trim_end_matches('/'),
+        invitation(election, pseudonym, token)
+    )
+}
+
+/// Splits an invitation link into the service's URL and the `urne1:` text;
+/// a bare `urne1:` text (or token) has no URL.
+pub fn split_link(text: &str) -> (Option<&str>, &str) {
+    match text.trim().split_once("#join=") {
+        Some((server, invitation)) => {
+            let server = server.trim_end_matches('/');
+            ((!server.is_empty()).then_some(server), invitation)
+        }
+        None => (None, text.trim()),
+    }
+}
+
+/// The invitation of each member, as the organiser pastes it into a mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationFormat {
+    /// CSV `pseudonym,invitation`.
+    Csv,
+    /// One short letter per member.
+    Txt,
+}
+
+/// Renders every member's invitation link in `format`.
+pub fn render(
+    format: InvitationFormat,
+    server: &str,
+    election: &[u8; 32],
+    title: &str,
+    tokens: &[MemberToken],
+) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::new());
+    match format {
+        InvitationFormat::Csv => {
+            let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+            let _ = w.write_record(["pseudonym", "invitation"]);
+            for t in tokens {
+                let link = invitation_link(server, election, &t.pseudonym, &t.token);
+                // Writing to a Vec cannot fail.
+                let _ = w.write_record([t.pseudonym.as_str(), link.as_str()]);
+            }
+            let body = Zeroizing::new(w.into_inner().unwrap_or_default());
+            out.push_str(&String::from_utf8_lossy(&body));
+        }
+        InvitationFormat::Txt => {
+            for t in tokens {
+                let link = invitation_link(server, election, &t.pseudonym, &t.token);
+                out.push_str(&format!(
+                    "----- {pseudonym} -----\n\
+                     Hello {pseudonym},\n\n\
+                     you are invited to vote in \"{title}\". This is your personal invitation; \
+                     it works once, so do not pass it on:\n\n    {link}\n\n\
+                     To enrol with the urne command line, run\n\n    urne voter enroll --token '{link}'\n\n\
+                     When you enrol you are shown a recovery code: write it down, it is the only \
+                     way back to your vote if you lose your wallet.\n\n",
+                    pseudonym = t.pseudonym
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn reader(text: &str) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -71,6 +143,13 @@ fn records(roster: &str) -> Result<Vec<csv::StringRecord>, InvitationError> {
     rows.map(|r| r.map_err(err)).collect()
 }
 
+/// Draws one fresh token: 32 random bytes, as 64 lowercase hex digits.
+pub fn fresh_token<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<String> {
+    let mut token = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(token.as_mut());
+    Zeroizing::new(hex::encode(token.as_ref()))
+}
+
 /// Draws one fresh token per member of `roster`, in file order.
 pub fn draw<R: CryptoRng + ?Sized>(
     roster: &str,
@@ -78,13 +157,9 @@ pub fn draw<R: CryptoRng + ?Sized>(
 ) -> Result<Vec<MemberToken>, InvitationError> {
     Ok(records(roster)?
         .iter()
-        .map(|r| {
-            let mut token = Zeroizing::new([0u8; 32]);
-            rng.fill_bytes(token.as_mut());
-            MemberToken {
-                pseudonym: r[0].to_string(),
-                token: Zeroizing::new(hex::encode(token.as_ref())),
-            }
+        .map(|r| MemberToken {
+            pseudonym: r[0].to_string(),
+            token: fresh_token(rng),
         })
         .collect())
 }
@@ -118,8 +193,13 @@ pub fn import_body(roster: &str, tokens: &[MemberToken]) -> Result<String, Invit
     String::from_utf8(bytes).map_err(|e| InvitationError::Roster(e.to_string()))
 }
 
-/// The tokens file: CSV `pseudonym,token,invitation`, one member per line.
-pub fn tokens_file(election: &[u8; 32], tokens: &[MemberToken]) -> Zeroizing<Vec<u8>> {
+/// The tokens file: CSV `pseudonym,token,invitation`, one member per line,
+/// the invitation as a link to `server` ([`invitation_link`]).
+pub fn tokens_file(
+    server: &str,
+    election: &[u8; 32],
+    tokens: &[MemberToken],
+) -> Zeroizing<Vec<u8>> {
     let mut out = String::from("pseudonym,token,invitation\n");
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
@@ -129,7 +209,7 @@ pub fn tokens_file(election: &[u8; 32], tokens: &[MemberToken]) -> Zeroizing<Vec
         let _ = w.write_record([
             t.pseudonym.as_str(),
             t.token.as_str(),
-            &invitation(election, &t.pseudonym, &t.token),
+            &invitation_link(server, election, &t.pseudonym, &t.token),
         ]);
     }
     let body = Zeroizing::new(w.into_inner().unwrap_or_default());
@@ -172,7 +252,7 @@ mod tests {
         let tokens = draw(ROSTER, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
         assert_eq!(tokens.len(), 2);
         assert_ne!(tokens[0].token, tokens[1].token);
-        let file = tokens_file(&[3; 32], &tokens);
+        let file = tokens_file("https://vote.example/", &[3; 32], &tokens);
         assert_eq!(read_tokens_file(&file).unwrap(), tokens);
         let body = import_body(ROSTER, &tokens).unwrap();
         assert!(!body.contains(tokens[0].token.as_str()));
@@ -191,6 +271,33 @@ mod tests {
         );
         // The same tokens give the same body (a retry is the same import).
         assert_eq!(import_body(ROSTER, &tokens).unwrap(), body);
+    }
+
+    #[test]
+    fn an_invitation_is_a_link_with_the_token_in_the_fragment() {
+        let link = invitation_link("https://vote.example/", &[3; 32], "b, o", "ab12");
+        assert_eq!(
+            link,
+            format!(
+                "https://vote.example/#join=urne1:{}:622c206f:ab12",
+                "03".repeat(32)
+            )
+        );
+        let (server, text) = split_link(&link);
+        assert_eq!(server, Some("https://vote.example"));
+        assert!(text.starts_with("urne1:") && text.ends_with(":ab12"));
+        assert_eq!(split_link(" urne1:x:y:z "), (None, "urne1:x:y:z"));
+        assert_eq!(split_link("#join=urne1:x"), (None, "urne1:x"));
+        let tokens = draw(ROSTER, &mut ChaCha20Rng::seed_from_u64(2)).unwrap();
+        let csv = render(InvitationFormat::Csv, "http://h:1", &[3; 32], "T", &tokens);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "pseudonym,invitation");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("\"b, o\",http://h:1/#join=urne1:"));
+        assert!(lines[1].ends_with(tokens[0].token.as_str()));
+        let txt = render(InvitationFormat::Txt, "http://h:1", &[3; 32], "T", &tokens);
+        assert_eq!(txt.matches("#join=urne1:").count(), 4);
+        assert!(txt.contains("Hello ada,") && txt.contains("recovery code"));
     }
 
     #[test]

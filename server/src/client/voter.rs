@@ -15,6 +15,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Ballot, BallotBody, Entry, EntryKind};
 use urne_crypto::manifest::{Constituency, ElectionId};
 use urne_crypto::record::BallotVerifier;
+use urne_crypto::recovery::RecoverySecret;
 use urne_crypto::schnorr::{self, BallotSecretKey};
 
 /// Why a voter step cannot be taken.
@@ -81,6 +82,25 @@ pub fn blind(
     let mut rng = ChaCha20Rng::from_seed(*seed);
     UserState::blind(registrar_key, &ctx, &message, commitment, &mut rng)
         .map_err(|e| VoterError::Credential(e.to_string()))
+}
+
+/// Blinds the ballot key against the signer's commitment with the factors
+/// derived from the recovery secret (`specs/protocol.md` §3.9): a wallet
+/// rebuilt from the recovery code sends the same challenge again.
+pub fn blind_recoverable(
+    registrar_key: &RegistrarPublicKey,
+    election: &ElectionId,
+    constituency: &str,
+    ballot_key: &BallotSecretKey,
+    commitment: &SignerCommitment,
+    secret: &RecoverySecret,
+) -> Result<(UserState, BlindChallenge), VoterError> {
+    let ctx = CredentialContext::new(*election, constituency);
+    let message = ballot_key.public_key().as_bytes().to_owned();
+    UserState::blind_with(registrar_key, &ctx, &message, commitment, |n| {
+        secret.blinding(election, commitment, n)
+    })
+    .map_err(|e| VoterError::Credential(e.to_string()))
 }
 
 /// Unblinds the signer's response and checks the resulting credential.

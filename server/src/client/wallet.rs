@@ -1,7 +1,7 @@
-//! The voter's wallet: the member key, the one-time ballot key, the
-//! credential and the receipts, in a local JSON file (mode 0600, replaced
-//! atomically). Nothing in it is ever sent to the server; how the voter voted
-//! is not stored.
+//! The voter's wallet: the recovery secret, the member key and the one-time
+//! ballot key derived from it, the credential and the receipts, in a local
+//! JSON file (mode 0600, replaced atomically). Nothing in it is ever sent to
+//! the server; how the voter voted is not stored.
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use urne_crypto::credential::Credential;
 use urne_crypto::encoding::Canonical;
+use urne_crypto::recovery::{RecoverySecret, SECRET_LEN};
 use urne_crypto::schnorr::BallotSecretKey;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -27,11 +28,13 @@ pub enum WalletError {
 }
 
 /// A credential session whose response has not been received yet. The
-/// blinding factors are derived from `seed`, so after a lost response the
-/// same challenge can be sent again and the response unblinded.
+/// blinding factors are derived from the recovery secret (or, in a wallet
+/// without one, from `seed`), so after a lost response the same challenge can
+/// be sent again and the response unblinded.
 #[derive(Debug, Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct PendingIssuance {
-    /// Seed of the blinding factors, hex (secret).
+    /// Seed of the blinding factors, hex (secret); empty when they are
+    /// derived from the recovery secret.
     pub seed: String,
     /// The signer's commitment `A`, hex.
     pub commitment_a: String,
@@ -61,6 +64,10 @@ pub struct Wallet {
     pub constituency: String,
     /// Member id, hex.
     pub member: String,
+    /// The recovery secret every other secret is derived from, hex (secret;
+    /// absent in wallets made before recovery codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<String>,
     /// Ed25519 member key seed, hex (secret).
     pub member_key: String,
     /// One-time ballot secret key, hex (secret).
@@ -82,6 +89,11 @@ pub struct Wallet {
     /// Ballots cast, oldest first; the last one counts.
     #[zeroize(skip)]
     pub ballots: Vec<CastBallot>,
+    /// Board index of the last ballot with this wallet's ballot key found on
+    /// the board when the wallet was rebuilt from its recovery code.
+    #[zeroize(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_ballot: Option<u64>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -137,6 +149,19 @@ impl Wallet {
     pub fn ballot_secret_key(&self) -> Result<BallotSecretKey, WalletError> {
         BallotSecretKey::from_bytes(hex32(&self.ballot_key, "ballot_key")?.as_ref())
             .map_err(|_| WalletError::Field("ballot_key"))
+    }
+
+    /// The recovery secret, if the wallet has one.
+    pub fn recovery_secret(&self) -> Result<Option<RecoverySecret>, WalletError> {
+        self.recovery
+            .as_ref()
+            .map(|h| {
+                let mut bytes = Zeroizing::new([0u8; SECRET_LEN]);
+                hex::decode_to_slice(h, bytes.as_mut())
+                    .map_err(|_| WalletError::Field("recovery"))?;
+                Ok(RecoverySecret::from_bytes(*bytes))
+            })
+            .transpose()
     }
 
     /// The credential, once issued.
