@@ -344,7 +344,8 @@ fn one_voter_journey() {
     assert!(
         status
             .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["north", "4", "2", "0", "2", "1", "1", "1", "-"]),
         "{status}"
     );
 
@@ -872,7 +873,8 @@ fn a_lost_wallet_comes_back_from_its_recovery_code() {
     assert!(
         status
             .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["north", "4", "1", "1"]),
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["north", "4", "2", "0", "2", "1", "1", "1", "-"]),
         "one issuance, one counted ballot: {status}"
     );
 }

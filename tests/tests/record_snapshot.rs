@@ -56,7 +56,10 @@ fn snapshot_restores_at_every_phase() {
         .iter()
         .filter_map(|c| full.members_enrolled(&c.id))
         .fold((0, 0), |(m, e), (cm, ce)| (m + cm, e + ce));
-    assert_eq!(members, fx.count(urne_crypto::entry::EntryKind::Enrollment) as u64);
+    assert_eq!(
+        members,
+        fx.count(urne_crypto::entry::EntryKind::Enrollment) as u64
+    );
     assert_eq!(enrolled, members);
 }
 

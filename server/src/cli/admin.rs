@@ -691,6 +691,7 @@ pub fn status_text(id: &[u8; 32], s: &ElectionStatus, now: u64) -> String {
         "constituency",
         "candidates",
         "seats",
+        "by lot",
         "members",
         "enrolled",
         "credentials",
@@ -710,7 +711,8 @@ pub fn status_text(id: &[u8; 32], s: &ElectionStatus, now: u64) -> String {
         t.row(vec![
             c.id.clone(),
             c.candidates.len().to_string(),
-            format!("{} ({} by lot)", c.seats, c.lottery_seats),
+            c.seats.to_string(),
+            c.lottery_seats.to_string(),
             c.members.to_string(),
             c.enrolled.to_string(),
             c.issuances.to_string(),
