@@ -127,3 +127,76 @@ fn bench_election_prints_a_row_per_operation() {
         assert!(numbers.iter().all(|n| *n > 0.0), "{stdout}");
     }
 }
+
+#[test]
+fn the_manifest_template_is_a_valid_draft_and_mistakes_name_their_line_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = urne()
+        .args(["admin", "manifest", "template"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let template = String::from_utf8(out.stdout).expect("utf-8");
+    for key in [
+        "quotas",
+        "parity",
+        "contributors",
+        "beacon",
+        "lottery_seats",
+    ] {
+        assert!(template.contains(key), "the template shows {key}");
+    }
+    let path = dir.path().join("manifest.toml");
+    std::fs::write(&path, &template).expect("write");
+    // No server needed to check a draft.
+    let out = urne()
+        .args(["admin", "election", "create", "--dry-run", "--manifest"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("North (north): 4 seats, 3 by vote and 1 by lot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("category \"f\": 3 candidates, seats between 2 and 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was sent"), "{stdout}");
+
+    // A wrong value: line, column, key and the full reason.
+    std::fs::write(&path, template.replacen("seats = 4", "seats = \"four\"", 1)).expect("write");
+    let out = urne()
+        .args(["admin", "election", "create", "--dry-run", "--manifest"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(
+            "at `constituencies[0].rules.seats`: invalid type: string \"four\", expected u32"
+        ) && stderr.contains("line "),
+        "{stderr}"
+    );
+    // A rule the manifest breaks.
+    std::fs::write(
+        &path,
+        template.replacen(
+            "{ category = \"f\", min = 2, max = 2 }",
+            "{ category = \"f\", min = 3, max = 2 }",
+            1,
+        ),
+    )
+    .expect("write");
+    let out = urne()
+        .args(["admin", "election", "create", "--dry-run", "--manifest"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("minimum 3 is above maximum 2"), "{stderr}");
+}

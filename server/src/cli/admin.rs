@@ -42,6 +42,11 @@ pub enum AdminAction {
     /// The roster of members.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Manifest drafts.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// List the server's elections (same as `urne admin election list`).
+    Elections,
     /// Publish the election key computed from the trustees' dealings.
     ElectionKey(ElectionArg),
     /// Open the vote (credential issuance and ballots).
@@ -84,13 +89,29 @@ pub enum InvitationsFormat {
 /// `urne admin election ...`
 #[derive(Debug, Subcommand)]
 pub enum ElectionCommand {
-    /// Create an election from a TOML manifest draft.
+    /// Create an election from a TOML manifest draft (`urne admin manifest
+    /// template` prints a complete example).
     Create {
         /// The manifest draft (TOML).
         #[arg(long, value_name = "FILE.toml")]
         manifest: PathBuf,
+        /// Check the draft and show what the election would be; send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
+    /// List the server's elections: id, title, phase.
+    List,
 }
+
+/// `urne admin manifest ...`
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Print a complete, commented manifest draft to start from.
+    Template,
+}
+
+/// The complete manifest example `urne admin manifest template` prints.
+pub const MANIFEST_TEMPLATE: &str = include_str!("manifest_template.toml");
 
 /// `urne admin roster ...`
 #[derive(Debug, Subcommand)]
@@ -223,14 +244,34 @@ impl BeaconArgs {
 
 /// Runs an organiser command.
 pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
+    // What needs no server.
+    match &cmd.command {
+        AdminAction::Manifest(ManifestCommand::Template) => {
+            super::output::print(MANIFEST_TEMPLATE);
+            return Ok(());
+        }
+        AdminAction::Election(ElectionCommand::Create {
+            manifest,
+            dry_run: true,
+        }) => {
+            // The server's board key when one is given, a stand-in otherwise.
+            let client = ctx.client().ok();
+            return dry_run(client.as_ref(), manifest).await;
+        }
+        _ => {}
+    }
     let mut client = ctx.client()?;
     if let Some(t) = cmd.token {
         client = client.with_organiser_token(Some(t));
     }
     match cmd.command {
-        AdminAction::Election(ElectionCommand::Create { manifest }) => {
+        AdminAction::Election(ElectionCommand::Create { manifest, .. }) => {
             create(&client, &manifest).await
         }
+        AdminAction::Election(ElectionCommand::List) | AdminAction::Elections => {
+            list_elections(&client).await
+        }
+        AdminAction::Manifest(ManifestCommand::Template) => Ok(()),
         AdminAction::Roster(RosterCommand::Import {
             file,
             tokens_out,
@@ -296,13 +337,174 @@ pub fn read_draft(path: &std::path::Path) -> Result<ManifestDraft, Failure> {
             "check the --manifest path",
         )
     })?;
-    toml::from_str(&text).map_err(|e| {
-        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+    parse_draft(&text).map_err(|reason| {
         Failure::new(
-            format!("manifest draft {} is not valid: {first}", path.display()),
-            "see the manifest example in the README",
+            format!("manifest draft {}: {reason}", path.display()),
+            "compare with the example of `urne admin manifest template`",
         )
     })
+}
+
+/// Parses a TOML manifest draft; the error names the line, the key and the
+/// full reason.
+pub fn parse_draft(text: &str) -> Result<ManifestDraft, String> {
+    serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let place = inner.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}")
+        });
+        let reason = inner.message().trim_end().to_string();
+        match (place, key.as_str()) {
+            (Some(p), "" | ".") => format!("{p}: {reason}"),
+            (Some(p), k) => format!("{p}, at `{k}`: {reason}"),
+            (None, "" | ".") => reason,
+            (None, k) => format!("at `{k}`: {reason}"),
+        }
+    })
+}
+
+/// What an election's manifest says, as the organiser should check it: per
+/// constituency its candidates, seats, approval bounds, quotas and parity
+/// rule; the trustees, the window and the lottery.
+pub fn describe(manifest: &Manifest) -> String {
+    use urne_crypto::seats::ParityRule;
+    use urne_verify::report::count;
+    let mut out = format!("title: {}\n", manifest.title);
+    out.push_str(&format!(
+        "voting: from {} to {}\n",
+        time_text(manifest.voting_opens),
+        time_text(manifest.voting_closes)
+    ));
+    out.push_str(&format!(
+        "trustees: {} ({} needed to decrypt): {}\n",
+        manifest.trustees.len(),
+        manifest.threshold,
+        manifest
+            .trustees
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let l = &manifest.lottery;
+    let method = match (&l.beacon, l.sources.is_empty()) {
+        (Some(b), _) => format!(
+            "contributors' secrets and {} beacon round {}",
+            b.network, b.round
+        ),
+        (None, false) => format!(
+            "RFC 3797 over {}",
+            count(l.sources.len() as u64, "public source", "public sources")
+        ),
+        (None, true) => "no beacon".into(),
+    };
+    out.push_str(&format!(
+        "lottery: {}; {}; reveals end {}\n",
+        method,
+        count(l.contributors.len() as u64, "contributor", "contributors"),
+        time_text(l.reveal_deadline)
+    ));
+    for c in &manifest.constituencies {
+        let r = &c.rules;
+        out.push_str(&format!(
+            "\n{} ({}): {}, {} by vote and {} by lot; a ballot approves {} to {} of {}\n",
+            c.name,
+            c.id,
+            count(u64::from(r.seats), "seat", "seats"),
+            r.elected_seats(),
+            r.lottery_seats,
+            c.approval_min,
+            c.approval_max,
+            count(c.candidates.len() as u64, "candidate", "candidates"),
+        ));
+        let mut categories: Vec<&str> = c.candidates.iter().map(|k| k.category.as_str()).collect();
+        categories.sort_unstable();
+        categories.dedup();
+        for cat in categories {
+            let n = c.candidates.iter().filter(|k| k.category == cat).count();
+            out.push_str(&format!(
+                "  category {:?}: {}, seats between {} and {}\n",
+                cat,
+                count(n as u64, "candidate", "candidates"),
+                r.min_for(cat),
+                r.max_for(cat)
+            ));
+        }
+        out.push_str(&format!(
+            "  parity: {}\n",
+            match r.parity {
+                ParityRule::None => "quotas only".to_string(),
+                ParityRule::Alternating =>
+                    "elected seats alternate categories while possible".to_string(),
+                ParityRule::MaxShare { percent } =>
+                    format!("no category above {percent} % of the seats"),
+            }
+        ));
+    }
+    out
+}
+
+/// `urne admin election create --dry-run`: the draft checked as the server
+/// would, with stand-in service keys; nothing is sent.
+async fn dry_run(client: Option<&Client>, path: &std::path::Path) -> Result<(), Failure> {
+    use urne_crypto::credential::RegistrarKey;
+    let draft = read_draft(path)?;
+    let served = match client {
+        Some(c) => c.board_key().await.ok(),
+        None => None,
+    };
+    let board_key = served.unwrap_or_else(|| {
+        *ed25519_dalek::SigningKey::from_bytes(&[9u8; 32])
+            .verifying_key()
+            .as_bytes()
+    });
+    let registrars: Vec<_> = draft
+        .constituencies
+        .iter()
+        .map(|_| RegistrarKey::generate(&mut os_rng()).public())
+        .collect();
+    let manifest = draft
+        .to_manifest(board_key, [0u8; 16], &registrars)
+        .map_err(|e| {
+            Failure::new(
+                format!("manifest draft {}: {e}", path.display()),
+                "fix the draft and run --dry-run again",
+            )
+        })?;
+    manifest.validate().map_err(|e| {
+        Failure::new(
+            format!("manifest draft {}: {e}", path.display()),
+            "fix the draft and run --dry-run again",
+        )
+    })?;
+    super::output::print(&format!(
+        "{}\nthe draft is valid; nothing was sent. Create the election with \
+         `urne admin election create --manifest {}`\n",
+        describe(&manifest),
+        path.display()
+    ));
+    Ok(())
+}
+
+/// `urne admin elections`: id, title and phase of each election.
+async fn list_elections(client: &Client) -> Result<(), Failure> {
+    let ids = client.elections().await?;
+    if ids.is_empty() {
+        println!("no election yet: create one with `urne admin election create --manifest FILE`");
+        return Ok(());
+    }
+    let mut t = Table::new(&["election", "phase", "title"]);
+    for id in ids {
+        let parsed = super::parse_hex32(&id, "election id")?;
+        let s = client.status(&parsed).await?;
+        t.row(vec![id, s.phase, s.title]);
+    }
+    super::output::print(&t.render());
+    Ok(())
 }
 
 /// Creates the election and checks what the service made of the draft.
@@ -341,19 +543,7 @@ async fn create(client: &Client, path: &std::path::Path) -> Result<(), Failure> 
     let draft = read_draft(path)?;
     let (id, manifest) = create_election(client, &draft).await?;
     println!("election {}", hex::encode(id));
-    println!("title: {}", manifest.title);
-    println!(
-        "{} constituencies, {} candidates, {}-of-{} trustees, {} lottery contributors",
-        manifest.constituencies.len(),
-        manifest
-            .constituencies
-            .iter()
-            .map(|c| c.candidates.len())
-            .sum::<usize>(),
-        manifest.threshold,
-        manifest.trustees.len(),
-        manifest.lottery.contributors.len()
-    );
+    print!("{}", describe(&manifest));
     println!(
         "hint: add `election = \"{}\"` to your config file",
         hex::encode(id)
