@@ -200,3 +200,68 @@ fn the_manifest_template_is_a_valid_draft_and_mistakes_name_their_line_and_key()
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("minimum 3 is above maximum 2"), "{stderr}");
 }
+
+/// The commands named in backticks (`urne …`) in the program's messages.
+fn named_commands() -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            for quoted in text.split('`').skip(1).step_by(2) {
+                let Some(rest) = quoted.strip_prefix("urne ") else {
+                    continue;
+                };
+                // The subcommand words: up to the first flag or placeholder.
+                let words: Vec<String> = rest
+                    .split_whitespace()
+                    .take_while(|w| {
+                        w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-')
+                    })
+                    .map(str::to_string)
+                    .collect();
+                if !words.is_empty() && !out.contains(&words) {
+                    out.push(words);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_command_a_message_names_exists() {
+    let commands = named_commands();
+    assert!(commands.len() > 20, "{commands:?}");
+    for words in commands {
+        let out = urne().args(&words).arg("--help").output().expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("Usage: urne"),
+            "`urne {}` named in a message does not exist: {}",
+            words.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_demo_refuses_a_server() {
+    let out = urne()
+        .args(["demo", "--server", "http://127.0.0.1:9"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takes no --server"));
+}

@@ -340,6 +340,22 @@ fn one_voter_journey() {
     ]);
     let checked = urne.ok(&["voter", "--wallet", "alice.json", "receipt", "check"]);
     assert!(checked.contains("receipt OK"), "{checked}");
+    // `urne results` finds the server and the election in the wallet, like
+    // the voter commands; before a tally it says so.
+    let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .arg("results")
+        .current_dir(&urne.dir)
+        .env("URNE_WALLET", "alice.json")
+        .env_remove("URNE_SERVER")
+        .env_remove("URNE_CONFIG")
+        .output()
+        .expect("run urne");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no results yet: the election is in phase open"),
+        "{stderr}"
+    );
     let status = urne.ok(&["admin", "status", "--election", &election]);
     assert!(
         status

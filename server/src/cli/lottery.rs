@@ -1,4 +1,4 @@
-//! `urne lottery` and `urne results`: commit–reveal, beacon, draw, assembly.
+//! `urne lottery`: a contributor's keys, commitment and reveal (the beacon and the draw are the organiser's `urne admin beacon` and `urne admin seats`).
 
 use std::path::PathBuf;
 
@@ -41,7 +41,8 @@ pub enum LotteryCommand {
         #[command(flatten)]
         election: ElectionArg,
     },
-    /// Post the beacon value (organiser; same as `urne admin beacon`).
+    /// Same as `urne admin beacon` (kept as an alias).
+    #[command(hide = true)]
     Beacon {
         /// Organiser bearer token.
         #[arg(
@@ -55,7 +56,8 @@ pub enum LotteryCommand {
         #[command(flatten)]
         args: BeaconArgs,
     },
-    /// Fix the seed and draw the seats (organiser; same as `urne admin seats`).
+    /// Same as `urne admin seats`, then `urne results` (kept as an alias).
+    #[command(hide = true)]
     Draw {
         /// Organiser bearer token.
         #[arg(

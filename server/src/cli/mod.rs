@@ -54,7 +54,7 @@ pub enum Command {
     Trustee(trustee::TrusteeCommand),
     /// Voter: enrol, obtain a credential, vote, check the receipt.
     Voter(voter::VoterArgs),
-    /// Lottery contributor: commit, reveal; the beacon and the draw.
+    /// Lottery contributor: keys, commit, reveal.
     #[command(subcommand)]
     Lottery(lottery::LotteryCommand),
     /// Print the results: every candidate's approvals, the elected and drawn seats, parity.
@@ -189,6 +189,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     };
     if cli.server.is_some() {
         config.server = cli.server.clone();
+    }
+    if matches!(cli.command, Command::Demo(_)) && cli.server.is_some() {
+        return Err(CliError::Usage(
+            "urne demo runs its own server on the loopback interface and takes no --server \
+             (nor URNE_SERVER): drop it, or use the role commands against your server"
+                .into(),
+        ));
     }
     let ctx = Context { config };
     let done: Result<(), Failure> = match cli.command {

@@ -6,8 +6,9 @@ use urne_crypto::record::BallotCheck;
 
 use super::output::Table;
 use super::{Context, ElectionArg, Failure};
-use crate::client::board;
 use crate::client::results::{Outcome, Results, Stage};
+use crate::client::wallet::Wallet;
+use crate::client::{board, Client};
 
 /// Output formats of `urne results`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -34,8 +35,32 @@ pub struct ResultsArgs {
 
 /// `urne results`.
 pub async fn run(ctx: &Context, args: &ResultsArgs) -> Result<(), Failure> {
-    let client = ctx.client()?;
-    let id = ctx.election(&client, &args.election).await?;
+    let (client, id) = match ctx.client() {
+        Ok(client) => {
+            let id = ctx.election(&client, &args.election).await?;
+            (client, id)
+        }
+        // Like the voter commands: the server and election of the wallet.
+        Err(no_server) => {
+            let path = std::env::var_os("URNE_WALLET")
+                .map(std::path::PathBuf::from)
+                .or_else(|| ctx.config.wallet.clone())
+                .unwrap_or_else(|| std::path::PathBuf::from("urne-wallet.json"));
+            let Ok(w) = Wallet::load(&path) else {
+                return Err(Failure::new(
+                    no_server.message,
+                    "pass --server URL, set `server` in the config file, or run this where \
+                     your wallet is (urne-wallet.json, or URNE_WALLET)",
+                ));
+            };
+            let client = Client::new(&w.server)?;
+            let id = match &args.election.election {
+                Some(e) => super::parse_hex32(e, "election id")?,
+                None => super::parse_hex32(&w.election, "election id")?,
+            };
+            (client, id)
+        }
+    };
     let replay = board::replay(&client, &id, BallotCheck::Deferred, &|_, _| {}).await?;
     let results = Results::of(&replay.record);
     if !results.any_tallied() {
