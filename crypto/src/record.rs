@@ -198,6 +198,8 @@ struct ConstituencyState {
     members: u64,
     /// Of them, members enrolled.
     enrolled: u64,
+    /// Lottery pool members per category.
+    pool_categories: BTreeMap<String, u64>,
     issuances: u64,
     /// Issuances recorded after the open entry: their ballots may be linked by board order.
     issued_while_open: u64,
@@ -1047,6 +1049,12 @@ impl Record {
                 };
                 let at = pool.partition_point(|p| p.id < member.id);
                 pool.insert(at, member);
+                if let Ok(i) = self.cidx(&m.constituency) {
+                    *self.constituencies[i]
+                        .pool_categories
+                        .entry(m.category.clone())
+                        .or_insert(0) += 1;
+                }
             }
             if let Ok(i) = self.cidx(&m.constituency) {
                 self.constituencies[i].members += 1;
@@ -1143,17 +1151,29 @@ impl Record {
 
     fn check_pools(&self) -> Result<(), RecordError> {
         for c in &self.manifest.constituencies {
-            let candidates: Vec<&str> = c.candidates.iter().map(|k| k.category.as_str()).collect();
-            let pool: Vec<&str> = self
-                .pool(&c.id)
-                .iter()
-                .map(|m| m.category.as_str())
-                .collect();
-            seats::check_feasible(&c.rules, &candidates, &pool).map_err(|e| {
-                RecordError::Missing(format!("seat rules of {} cannot be met: {e}", c.id))
-            })?;
+            if let Some(Err(e)) = self.pool_feasibility(&c.id) {
+                return Err(RecordError::Missing(format!(
+                    "seat rules of {} cannot be met: {e}",
+                    c.id
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// Whether the lottery pool of `constituency` as it stands can complete
+    /// the assembly whatever the vote (§7.3); the open requires it of every
+    /// constituency, and an organiser wants to know at import.
+    pub fn pool_feasibility(&self, constituency: &str) -> Option<Result<(), seats::SeatError>> {
+        let i = self.cidx(constituency).ok()?;
+        let c = &self.manifest.constituencies[i];
+        let candidates = seats::count_categories(c.candidates.iter().map(|k| k.category.as_str()));
+        let pool = self.constituencies[i]
+            .pool_categories
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        Some(seats::check_feasible_counts(&c.rules, &candidates, &pool))
     }
 
     /// The election key the DKG transcript so far determines (§5).

@@ -384,9 +384,19 @@ pub fn check_feasible(
     candidate_categories: &[&str],
     pool_categories: &[&str],
 ) -> Result<(), SeatError> {
-    rules.validate()?;
     let pool = count_categories(pool_categories.iter().copied());
     let candidates = count_categories(candidate_categories.iter().copied());
+    check_feasible_counts(rules, &candidates, &pool)
+}
+
+/// [`check_feasible`] over the number of candidates and pool members of each
+/// category.
+pub fn check_feasible_counts(
+    rules: &SeatRules,
+    candidates: &BTreeMap<&str, u64>,
+    pool: &BTreeMap<&str, u64>,
+) -> Result<(), SeatError> {
+    rules.validate()?;
     for q in &rules.quotas {
         let in_pool = pool.get(q.category.as_str()).copied().unwrap_or(0);
         if in_pool < u64::from(q.min) {

@@ -40,6 +40,16 @@ fn snapshot_restores_at_every_phase() {
                 "{} at {cut}",
                 c.id
             );
+            assert_eq!(
+                restored.pool_feasibility(&c.id),
+                record.pool_feasibility(&c.id),
+                "{} at {cut}",
+                c.id
+            );
+            // Before the roster, no pool can fill a seat by lot.
+            if cut == 1 && c.rules.lottery_seats > 0 {
+                assert!(matches!(record.pool_feasibility(&c.id), Some(Err(_))));
+            }
         }
         for e in &f[cut..] {
             restored
@@ -61,6 +71,10 @@ fn snapshot_restores_at_every_phase() {
         fx.count(urne_crypto::entry::EntryKind::Enrollment) as u64
     );
     assert_eq!(enrolled, members);
+    // The board opened, so every pool was feasible.
+    for c in &fx.manifest.constituencies {
+        assert_eq!(full.pool_feasibility(&c.id), Some(Ok(())));
+    }
 }
 
 #[test]

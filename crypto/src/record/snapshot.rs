@@ -289,6 +289,7 @@ impl Record {
             .map(|c| ConstituencyState {
                 members: 0,
                 enrolled: 0,
+                pool_categories: BTreeMap::new(),
                 issuances: c.issuances,
                 issued_while_open: c.issued_while_open,
                 ballots: c
@@ -354,6 +355,7 @@ impl Record {
         for c in &mut self.constituencies {
             c.members = 0;
             c.enrolled = 0;
+            c.pool_categories.clear();
         }
         let index: HashMap<&str, usize> = self
             .manifest
@@ -365,6 +367,12 @@ impl Record {
         for (id, m) in &self.members {
             if let Some(&i) = index.get(m.constituency.as_str()) {
                 self.constituencies[i].members += 1;
+                if !m.pool_pseudonym.is_empty() {
+                    *self.constituencies[i]
+                        .pool_categories
+                        .entry(m.category.clone())
+                        .or_insert(0) += 1;
+                }
                 if self.enrolled.contains_key(id) {
                     self.constituencies[i].enrolled += 1;
                 }

@@ -638,6 +638,18 @@ async fn import_roster(
             );
         })?;
     println!("imported {members} members");
+    // The pool must be able to complete each assembly before the open.
+    if let Ok(status) = client.status(election).await {
+        for c in &status.constituencies {
+            if let Some(why) = &c.pool_shortfall {
+                eprintln!(
+                    "warning: constituency {}: the lottery pool cannot complete the assembly yet \
+                     ({why}); import more pool members before `urne admin open`",
+                    c.id
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -911,6 +923,14 @@ pub fn status_text(id: &[u8; 32], s: &ElectionStatus, now: u64) -> String {
         ]);
     }
     out.push_str(&t.render());
+    for c in &s.constituencies {
+        if let Some(why) = &c.pool_shortfall {
+            out.push_str(&format!(
+                "lottery pool of {}: cannot complete the assembly yet: {why}\n",
+                c.id
+            ));
+        }
+    }
     out.push_str(&format!("next step: {}\n", next_step(s, now)));
     out
 }
@@ -930,6 +950,12 @@ pub fn next_step(s: &ElectionStatus, now: u64) -> String {
             if s.constituencies.iter().all(|c| c.members == 0) {
                 "import the roster: `urne admin roster import ROSTER.csv --tokens-out tokens.csv`"
                     .into()
+            } else if let Some(c) = s.constituencies.iter().find(|c| c.pool_shortfall.is_some()) {
+                format!(
+                    "import more lottery pool members for {} (see above): \
+                     `urne admin roster import MORE.csv --tokens-out more-tokens.csv`",
+                    c.id
+                )
             } else if s.dealings.len() < s.trustees && s.election_key.is_none() {
                 format!(
                     "wait for the trustees' dealings (missing: trustee {}): each runs `urne trustee dkg --key KEY.json`",

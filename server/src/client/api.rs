@@ -94,6 +94,8 @@ pub struct ConstituencyStatus {
     pub seats: u32,
     /// Seats drawn by lot.
     pub lottery_seats: u32,
+    /// Before the open: why the lottery pool cannot complete the assembly yet.
+    pub pool_shortfall: Option<String>,
     /// Members of the roster.
     pub members: u64,
     /// Members enrolled.

@@ -164,6 +164,39 @@ pub fn parse(
             "no" => false,
             other => return Err(field(format!("pool must be `yes` or `no`, not {other:?}"))),
         };
+        // Categories are those of the constituency's candidates and quotas.
+        let c = &manifest.constituencies[index];
+        let known = |cat: &str| {
+            c.candidates.iter().any(|k| k.category == cat)
+                || c.rules.quotas.iter().any(|q| q.category == cat)
+        };
+        let has_categories =
+            c.candidates.iter().any(|k| !k.category.is_empty()) || !c.rules.quotas.is_empty();
+        if !category.is_empty() && !known(category) {
+            let mut names: Vec<&str> = c
+                .candidates
+                .iter()
+                .map(|k| k.category.as_str())
+                .chain(c.rules.quotas.iter().map(|q| q.category.as_str()))
+                .filter(|k| !k.is_empty())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            return Err(field(format!(
+                "category {category:?} is not one of constituency {constituency:?} ({})",
+                if names.is_empty() {
+                    "it has none: leave the category empty".to_string()
+                } else {
+                    format!("its categories: {}", names.join(", "))
+                }
+            )));
+        }
+        if pool && category.is_empty() && has_categories {
+            return Err(field(format!(
+                "a lottery pool member needs a category: constituency {constituency:?} \
+                 draws seats under its quotas"
+            )));
+        }
         if let Some(&first) = seen.get(pseudonym) {
             return Err(RosterError::Duplicate {
                 pseudonym: pseudonym.to_string(),
@@ -289,11 +322,19 @@ mod tests {
             (&format!("{h}ada,north,maybe,F\n"), "line 2: pool must be"),
             (&format!("{h}ada,north,yes\n"), "line 2: 4 fields"),
             (
-                &format!("{h}ada,north,yes,F\nbo,north,no,F\nada,south,no,M\n"),
+                &format!("{h}ada,north,yes,F\nbo,north,no,F\nada,south,no,F\n"),
                 "line 4: pseudonym \"ada\" already on line 2",
             ),
             (&format!("{h} ada,north,yes,F\n"), "line 2: pseudonym"),
             (&format!("{h},north,yes,F\n"), "line 2: pseudonym"),
+            (
+                &format!("{h}ada,north,yes,f\n"),
+                "line 2: category \"f\" is not one of constituency \"north\" (its categories: F)",
+            ),
+            (
+                &format!("{h}ada,north,no,F\nbo,north,yes,\n"),
+                "line 3: a lottery pool member needs a category",
+            ),
         ];
         for (text, expected) in cases {
             let err = parse_str(text).unwrap_err().to_string();

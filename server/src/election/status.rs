@@ -42,6 +42,9 @@ pub struct Snapshot {
 /// The changing part of one constituency's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConstituencyState {
+    /// Before the open: why the lottery pool cannot complete the assembly
+    /// yet (`None` when it can, and from the open on).
+    pub pool_shortfall: Option<String>,
     /// Members of the roster.
     pub members: u64,
     /// Members enrolled.
@@ -70,6 +73,7 @@ impl Snapshot {
                 .constituencies
                 .iter()
                 .map(|_| ConstituencyState {
+                    pool_shortfall: None,
                     members: 0,
                     enrolled: 0,
                     issuances: 0,
@@ -102,7 +106,12 @@ impl Snapshot {
             .map(|c| {
                 let (issuances, ballots) = record.counts(&c.id).unwrap_or_default();
                 let (members, enrolled) = record.members_enrolled(&c.id).unwrap_or_default();
+                let pool_shortfall = (record.phase() == Phase::Setup)
+                    .then(|| record.pool_feasibility(&c.id).and_then(Result::err))
+                    .flatten()
+                    .map(|e| e.to_string());
                 ConstituencyState {
+                    pool_shortfall,
                     members,
                     enrolled,
                     issuances,
@@ -197,6 +206,9 @@ pub struct ConstituencyStatus<'a> {
     pub seats: u32,
     /// Seats drawn by lot.
     pub lottery_seats: u32,
+    /// Before the open: why the lottery pool cannot complete the assembly
+    /// yet, whatever the vote (the open is refused until it can).
+    pub pool_shortfall: Option<&'a str>,
     /// Members of the roster.
     pub members: u64,
     /// Members enrolled.
@@ -266,6 +278,7 @@ impl<'a> Status<'a> {
                 approval_max: c.approval_max,
                 seats: c.rules.seats,
                 lottery_seats: c.rules.lottery_seats,
+                pool_shortfall: s.pool_shortfall.as_deref(),
                 members: s.members,
                 enrolled: s.enrolled,
                 issuances: s.issuances,
