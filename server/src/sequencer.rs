@@ -155,6 +155,36 @@ pub trait LogRules: Send + 'static {
 
     /// The state, for checks that consult it (see [`LogView::rules`]).
     fn as_any(&self) -> &dyn Any;
+
+    /// A snapshot of the state, as the row to store in the same commit as
+    /// the entries it covers when one is due ([`snapshot_due`]), so that a
+    /// restart replays only the entries after it; `None` (the default) for
+    /// rules that keep none.
+    fn snapshot(&self) -> Option<RowWrite> {
+        None
+    }
+}
+
+/// Fewest entries between two stored snapshots of a log's rules.
+pub const SNAPSHOT_MIN_INTERVAL: u64 = 1024;
+
+/// A log of `n` entries stores a snapshot of its rules about every
+/// `n / SNAPSHOT_RATIO` entries (see [`snapshot_due`]).
+pub const SNAPSHOT_RATIO: u64 = 16;
+
+/// Whether a group that takes a log from `from` to `to` entries stores a
+/// snapshot of its rules: when it crosses a multiple of the interval for
+/// `to` entries, the larger of [`SNAPSHOT_MIN_INTERVAL`] and the largest
+/// power of two at most `to / SNAPSHOT_RATIO`. A snapshot's cost grows with
+/// the log, so the interval does too: the snapshot bytes written per entry
+/// stay bounded, and a restart replays at most one interval of entries.
+/// (Intervals are powers of two, so each interval's multiples are
+/// multiples of every smaller one.)
+pub fn snapshot_due(from: u64, to: u64) -> bool {
+    let share = to / SNAPSHOT_RATIO;
+    let power = if share == 0 { 0 } else { 1 << share.ilog2() };
+    let interval = SNAPSHOT_MIN_INTERVAL.max(power);
+    from / interval != to / interval
 }
 
 /// A request to append one entry, or several consecutive ones all or nothing.
@@ -707,9 +737,29 @@ impl Writer {
         }
 
         let mut new_heads = Vec::with_capacity(pending.order.len());
+        let mut snapshot_bytes = 0;
         for log in &pending.order {
             let frontier = &pending.frontiers[log];
             let (size, root) = (frontier.size(), frontier.root());
+            let before = self.frontiers.get(log).map_or(0, Frontier::size);
+            if snapshot_due(before, size) {
+                let taken = std::time::Instant::now();
+                if let Some(row) = pending.rules.get(log).and_then(|r| r.snapshot()) {
+                    tracing::debug!(
+                        size,
+                        bytes = row.value.len(),
+                        micros = taken.elapsed().as_micros() as u64,
+                        "rules snapshot taken"
+                    );
+                    snapshot_bytes += row.value.len();
+                    pending.writes.push(Write::Row {
+                        log: *log,
+                        table: row.table,
+                        key: row.key,
+                        value: row.value,
+                    });
+                }
+            }
             let note = match (self.signer)(log, size, &root) {
                 Ok(note) => note,
                 Err(e) => {
@@ -734,12 +784,19 @@ impl Writer {
 
         if !pending.writes.is_empty() {
             let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+            let committing = std::time::Instant::now();
             if let Err(e) = self.store.commit(std::mem::take(&mut pending.writes)) {
                 tracing::error!(error = %e, "commit failed; the board stops taking entries");
                 self.fail_stop(pending, outcomes, || AppendError::Unavailable);
                 return;
             }
-            tracing::debug!(accepted, logs = new_heads.len(), "group committed");
+            tracing::debug!(
+                accepted,
+                logs = new_heads.len(),
+                snapshot_bytes,
+                micros = committing.elapsed().as_micros() as u64,
+                "group committed"
+            );
         }
 
         self.frontiers.extend(pending.frontiers);

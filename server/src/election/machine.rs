@@ -15,10 +15,10 @@ use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError};
 
 use super::registry::{Election, Elections};
 use super::status::Snapshot;
-use super::tables::{u32_key, REGISTRAR_KEYS};
+use super::tables::{u32_key, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY, REGISTRAR_KEYS};
 use super::ElectionId;
 use crate::sequencer::{
-    AppendError, CommittedView, Head, LogRules, LogView, Rejection, RejectionKind,
+    AppendError, CommittedView, Head, LogRules, LogView, Rejection, RejectionKind, RowWrite,
 };
 use crate::store::{Store, StoreError};
 
@@ -132,10 +132,12 @@ impl ElectionMachine {
         }
     }
 
-    /// Applies a durable entry at start-up (ballots were verified before
-    /// they were accepted, so their proofs are not checked again).
+    /// Applies a durable entry at start-up. The store's own entries were
+    /// decoded strictly and verified in full when they were appended, so
+    /// ballots are read as [`BallotCheck::Stored`]: no proofs checked, no
+    /// canonical re-encoding, only the ciphertexts decompressed.
     fn replay(&mut self, index: u64, bytes: &[u8], view: &dyn LogView) -> Result<(), AppendError> {
-        self.apply_with(index, bytes, BallotCheck::Deferred, view)
+        self.apply_with(index, bytes, BallotCheck::Stored, view)
     }
 }
 
@@ -177,6 +179,15 @@ impl LogRules for ElectionMachine {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn snapshot(&self) -> Option<RowWrite> {
+        let record = self.record.as_ref()?;
+        Some(RowWrite::upsert(
+            RECORD_SNAPSHOTS,
+            RECORD_SNAPSHOT_KEY.to_vec(),
+            record.snapshot(),
+        ))
     }
 }
 
@@ -320,6 +331,11 @@ pub fn restore(
     let election = Arc::new(Election::new(log, manifest, manifest_bytes, registrars));
     let mut machine = ElectionMachine::new(election.clone());
     let mut index = 0;
+    if let Some(record) = stored_record(store, log, size) {
+        index = record.size();
+        machine.record = Some(record);
+    }
+    let resumed = index;
     while index < size {
         let page = store.entries(&log, index, size, REPLAY_PAGE_BYTES)?;
         if page.is_empty() {
@@ -341,6 +357,46 @@ pub fn restore(
             index += 1;
         }
     }
+    tracing::debug!(
+        election = %log,
+        size,
+        from_snapshot = resumed,
+        "election record restored"
+    );
     elections.insert(election);
     Ok(Some(machine))
+}
+
+/// The record kept in the newest stored snapshot of `log`, if it is one
+/// this log can continue from: it restores, is of this election, and covers
+/// at least the manifest and at most `size` entries. Anything else is
+/// logged (`bad_snapshot`) and ignored: the log is then replayed from its
+/// first entry, which gives the same record; a snapshot never stops the
+/// service from starting.
+fn stored_record(store: &dyn Store, log: ElectionId, size: u64) -> Option<Record> {
+    let bytes = match store.get(&log, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(election = %log, error = %e, code = "bad_snapshot",
+                "record snapshot unreadable; replaying the whole log");
+            return None;
+        }
+    };
+    match Record::restore(&bytes) {
+        Ok(record) if record.election() == &log.0 && (1..=size).contains(&record.size()) => {
+            Some(record)
+        }
+        Ok(record) => {
+            tracing::warn!(election = %log, snapshot_size = record.size(), size,
+                code = "bad_snapshot",
+                "record snapshot does not fit the log; replaying the whole log");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(election = %log, error = %e, code = "bad_snapshot",
+                "record snapshot does not restore; replaying the whole log");
+            None
+        }
+    }
 }
