@@ -572,6 +572,40 @@ impl Record {
         Ok(applied)
     }
 
+    /// Applies an entry of the service's own store, as [`Record::apply`]
+    /// with [`BallotCheck::Stored`], given for a ballot entry the
+    /// [`StoredBallot`] the caller has already read from `entry.body` (the
+    /// service reads a page of them on worker threads). `stored` MUST be
+    /// `StoredBallot::from_stored_bytes(&entry.body)`.
+    pub fn apply_stored_ballot(
+        &mut self,
+        entry: &Entry,
+        stored: &StoredBallot,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        if entry.election != self.election {
+            return Err(EntryError::WrongElection.into());
+        }
+        if entry.kind()? != EntryKind::Ballot {
+            return self.apply(entry, BallotCheck::Stored, history);
+        }
+        self.ballot_envelope(entry)?;
+        let applied = self.count_stored_ballot(entry, stored, history)?;
+        self.next_index += 1;
+        Ok(applied)
+    }
+
+    fn count_stored_ballot(
+        &mut self,
+        entry: &Entry,
+        stored: &StoredBallot,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        let i = self.ballot_constituency(&stored.constituency, &stored.ciphertexts)?;
+        let digest = ballot_bytes_digest(&entry.body);
+        self.count_ballot(i, stored.ballot_key, &stored.ciphertexts, digest, history)
+    }
+
     fn ballot_envelope(&self, entry: &Entry) -> Result<(), RecordError> {
         self.phase_is(EntryKind::Ballot, &[Phase::Open])?;
         if !entry.is_anonymous() {
@@ -758,15 +792,7 @@ impl Record {
                 if check == BallotCheck::Stored {
                     let stored =
                         StoredBallot::from_stored_bytes(&entry.body).map_err(EntryError::from)?;
-                    let i = self.ballot_constituency(&stored.constituency, &stored.ciphertexts)?;
-                    let digest = ballot_bytes_digest(&entry.body);
-                    return self.count_ballot(
-                        i,
-                        stored.ballot_key,
-                        &stored.ciphertexts,
-                        digest,
-                        history,
-                    );
+                    return self.count_stored_ballot(entry, &stored, history);
                 }
                 let ballot: Ballot = entry.body()?;
                 self.apply_ballot(&ballot, check, history)

@@ -170,7 +170,7 @@ pub const SNAPSHOT_MIN_INTERVAL: u64 = 1024;
 
 /// A log of `n` entries stores a snapshot of its rules about every
 /// `n / SNAPSHOT_RATIO` entries (see [`snapshot_due`]).
-pub const SNAPSHOT_RATIO: u64 = 16;
+pub const SNAPSHOT_RATIO: u64 = 64;
 
 /// Whether a group that takes a log from `from` to `to` entries stores a
 /// snapshot of its rules: when it crosses a multiple of the interval for
