@@ -78,6 +78,11 @@ pub struct BenchElectionArgs {
     /// current, then the time a replay from the first entry takes.
     #[arg(long, default_value_t = 0)]
     pub restarts: usize,
+    /// Run no load: only restart the server on `--data`, a board left by an
+    /// earlier run with `--data` (its secrets key is kept beside it, in
+    /// `DIR.secrets-key`), `--restarts` times.
+    #[arg(long, requires = "data")]
+    pub restart_only: bool,
 }
 
 const TOKEN: &str = "bench-election-organiser-token";
@@ -172,9 +177,16 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
         clock: crate::clock::BoardClock::system(),
         test_support: false,
         secrets: SecretsAtRest::Sealed(
-            SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
+            match &args.data {
+                Some(dir) => SecretsKey::load_or_create(&dir.with_extension("secrets-key"), dir),
+                None => SecretsKey::generate(),
+            }
+            .map_err(|e| CliError::Usage(e.to_string()))?,
         ),
     };
+    if args.restart_only {
+        return restarts(&config, args.restarts.max(1)).await.map_err(bench);
+    }
     let running = server::start(config.clone()).await?;
     let http = Http {
         http: reqwest::Client::builder()

@@ -372,11 +372,13 @@ pub fn restore(
     let election = Arc::new(Election::new(log, manifest, manifest_bytes, registrars));
     let mut machine = ElectionMachine::new(election.clone());
     let mut index = 0;
+    let started = std::time::Instant::now();
     if let Some(record) = stored_record(store, log, size) {
         index = record.size();
         machine.record = Some(record);
     }
     let resumed = index;
+    let snapshot_micros = started.elapsed().as_micros() as u64;
     while index < size {
         let page = store.entries(&log, index, size, REPLAY_PAGE_BYTES)?;
         if page.is_empty() {
@@ -404,6 +406,8 @@ pub fn restore(
         election = %log,
         size,
         from_snapshot = resumed,
+        snapshot_micros,
+        replay_micros = started.elapsed().as_micros() as u64 - snapshot_micros,
         "election record restored"
     );
     elections.insert(election);
