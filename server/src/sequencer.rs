@@ -1211,6 +1211,23 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_are_due_at_multiples_of_a_growing_power_of_two() {
+        let min = SNAPSHOT_MIN_INTERVAL;
+        assert!(!snapshot_due(0, min - 1));
+        assert!(snapshot_due(min - 1, min));
+        assert!(snapshot_due(0, 3 * min + 5), "a group crossing several");
+        assert!(!snapshot_due(min, 2 * min - 1));
+        assert!(snapshot_due(2 * min - 1, 2 * min));
+        // Once a sixty-fourth of the log exceeds the minimum, the interval
+        // is the largest power of two within it: 2^11 at 2^17 entries.
+        let base = 1 << 17;
+        assert!(!snapshot_due(base, base + 1024));
+        assert!(!snapshot_due(base + 1024, base + 2047));
+        assert!(snapshot_due(base + 2047, base + 2048));
+        assert!(!snapshot_due(base + 2048, base + 4095));
+    }
+
+    #[test]
     fn mixing_permutes_only_the_mixable_requests_and_reaches_every_order() {
         let make = |n: u8, mixable: bool| {
             let mut r = AppendRequest::new(id(1), vec![n], LogRequirement::Any);
