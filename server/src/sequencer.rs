@@ -172,15 +172,25 @@ pub const SNAPSHOT_MIN_INTERVAL: u64 = 1024;
 /// `n / SNAPSHOT_RATIO` entries (see [`snapshot_due`]).
 pub const SNAPSHOT_RATIO: u64 = 64;
 
+/// Entry bytes after which a log stores a snapshot of its rules even within
+/// an interval, unless its last snapshot was larger (see [`snapshot_due`]).
+pub const SNAPSHOT_MIN_BYTES: u64 = 4 << 20;
+
 /// Whether a group that takes a log from `from` to `to` entries stores a
 /// snapshot of its rules: when it crosses a multiple of the interval for
 /// `to` entries, the larger of [`SNAPSHOT_MIN_INTERVAL`] and the largest
-/// power of two at most `to / SNAPSHOT_RATIO`. A snapshot's cost grows with
+/// power of two at most `to / SNAPSHOT_RATIO`; or when `since` entry bytes
+/// were appended since the last snapshot, at least [`SNAPSHOT_MIN_BYTES`]
+/// and at least that snapshot's size `last`. A snapshot's cost grows with
 /// the log, so the interval does too: the snapshot bytes written per entry
-/// stay bounded, and a restart replays at most one interval of entries.
-/// (Intervals are powers of two, so each interval's multiples are
-/// multiples of every smaller one.)
-pub fn snapshot_due(from: u64, to: u64) -> bool {
+/// stay bounded, and a restart replays at most one interval of entries, and
+/// no more entry bytes (large ballots cost their size to replay) than the
+/// larger of the minimum and a snapshot. (Intervals are powers of two, so
+/// each interval's multiples are multiples of every smaller one.)
+pub fn snapshot_due(from: u64, to: u64, since: u64, last: u64) -> bool {
+    if since >= SNAPSHOT_MIN_BYTES.max(last) {
+        return true;
+    }
     let share = to / SNAPSHOT_RATIO;
     let power = if share == 0 { 0 } else { 1 << share.ilog2() };
     let interval = SNAPSHOT_MIN_INTERVAL.max(power);
@@ -445,6 +455,7 @@ impl Sequencer {
             signer,
             frontiers,
             rules,
+            snapshots: HashMap::new(),
             failed: handle.failed.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -519,6 +530,7 @@ struct Writer {
     signer: CheckpointSigner,
     frontiers: HashMap<ElectionId, Frontier>,
     rules: HashMap<ElectionId, Box<dyn LogRules>>,
+    snapshots: HashMap<ElectionId, SnapshotState>,
     failed: Arc<AtomicBool>,
 }
 
@@ -533,7 +545,18 @@ struct Pending {
     entries: HashMap<(ElectionId, u64), usize>,
     /// Rules of the logs the group appended to (moved back after the group).
     rules: HashMap<ElectionId, Box<dyn LogRules>>,
+    /// Entry bytes the group appends to each log.
+    appended_bytes: HashMap<ElectionId, u64>,
     writes: WriteSet,
+}
+
+/// What the writer knows of a log's stored snapshots.
+#[derive(Debug, Clone, Copy, Default)]
+struct SnapshotState {
+    /// Entry bytes appended since the last snapshot (or since start-up).
+    since: u64,
+    /// Size in bytes of the last snapshot written (0: none since start-up).
+    last: u64,
 }
 
 struct View<'a> {
@@ -738,11 +761,14 @@ impl Writer {
 
         let mut new_heads = Vec::with_capacity(pending.order.len());
         let mut snapshot_bytes = 0;
+        let mut snapshot_states = Vec::with_capacity(pending.order.len());
         for log in &pending.order {
             let frontier = &pending.frontiers[log];
             let (size, root) = (frontier.size(), frontier.root());
             let before = self.frontiers.get(log).map_or(0, Frontier::size);
-            if snapshot_due(before, size) {
+            let mut state = self.snapshots.get(log).copied().unwrap_or_default();
+            state.since += pending.appended_bytes.get(log).copied().unwrap_or(0);
+            if snapshot_due(before, size, state.since, state.last) {
                 let taken = std::time::Instant::now();
                 if let Some(row) = pending.rules.get(log).and_then(|r| r.snapshot()) {
                     tracing::debug!(
@@ -752,6 +778,10 @@ impl Writer {
                         "rules snapshot taken"
                     );
                     snapshot_bytes += row.value.len();
+                    state = SnapshotState {
+                        since: 0,
+                        last: row.value.len() as u64,
+                    };
                     pending.writes.push(Write::Row {
                         log: *log,
                         table: row.table,
@@ -768,6 +798,7 @@ impl Writer {
                     return;
                 }
             };
+            snapshot_states.push((*log, state));
             pending.writes.push(Write::Checkpoint {
                 log: *log,
                 size,
@@ -800,6 +831,7 @@ impl Writer {
         }
 
         self.frontiers.extend(pending.frontiers);
+        self.snapshots.extend(snapshot_states);
         self.rules.extend(pending.rules);
         let mut published = HashMap::with_capacity(new_heads.len());
         for (log, head) in new_heads {
@@ -968,6 +1000,7 @@ impl Writer {
             pending.rules.insert(log, r);
         }
 
+        let appended: u64 = entries.iter().map(|e| e.len() as u64).sum();
         let mut entries = entries.into_iter();
         for mut write in writes {
             if let Write::Entry { index, bytes, .. } = &mut write {
@@ -979,6 +1012,7 @@ impl Writer {
             pending.writes.push(write);
         }
         let end = frontier.size();
+        *pending.appended_bytes.entry(log).or_default() += appended;
         if !pending.frontiers.contains_key(&log) {
             pending.order.push(log);
         }
@@ -1168,6 +1202,7 @@ mod tests {
             signer: fake_signer(),
             frontiers: HashMap::new(),
             rules: HashMap::new(),
+            snapshots: HashMap::new(),
             failed: Arc::default(),
         }
     }
@@ -1212,19 +1247,30 @@ mod tests {
 
     #[test]
     fn snapshots_are_due_at_multiples_of_a_growing_power_of_two() {
+        let due = |from, to| snapshot_due(from, to, 0, 0);
         let min = SNAPSHOT_MIN_INTERVAL;
-        assert!(!snapshot_due(0, min - 1));
-        assert!(snapshot_due(min - 1, min));
-        assert!(snapshot_due(0, 3 * min + 5), "a group crossing several");
-        assert!(!snapshot_due(min, 2 * min - 1));
-        assert!(snapshot_due(2 * min - 1, 2 * min));
+        assert!(!due(0, min - 1));
+        assert!(due(min - 1, min));
+        assert!(due(0, 3 * min + 5), "a group crossing several");
+        assert!(!due(min, 2 * min - 1));
+        assert!(due(2 * min - 1, 2 * min));
         // Once a sixty-fourth of the log exceeds the minimum, the interval
         // is the largest power of two within it: 2^11 at 2^17 entries.
         let base = 1 << 17;
-        assert!(!snapshot_due(base, base + 1024));
-        assert!(!snapshot_due(base + 1024, base + 2047));
-        assert!(snapshot_due(base + 2047, base + 2048));
-        assert!(!snapshot_due(base + 2048, base + 4095));
+        assert!(!due(base, base + 1024));
+        assert!(!due(base + 1024, base + 2047));
+        assert!(due(base + 2047, base + 2048));
+        assert!(!due(base + 2048, base + 4095));
+    }
+
+    #[test]
+    fn snapshots_are_due_after_enough_entry_bytes() {
+        let bytes = SNAPSHOT_MIN_BYTES;
+        assert!(!snapshot_due(10, 20, bytes - 1, 0));
+        assert!(snapshot_due(10, 20, bytes, 0));
+        // Not before as many bytes as the last snapshot held.
+        assert!(!snapshot_due(10, 20, 2 * bytes - 1, 2 * bytes));
+        assert!(snapshot_due(10, 20, 2 * bytes, 2 * bytes));
     }
 
     #[test]
