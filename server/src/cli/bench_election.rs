@@ -211,10 +211,23 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
 async fn restarts(config: &ServerConfig, count: usize) -> Result<(), String> {
     println!();
     for k in 0..count {
-        let started = Instant::now();
-        let running = server::start(config.clone())
-            .await
-            .map_err(|e| e.to_string())?;
+        // sled's background threads may hold the directory's lock for a
+        // while after the previous server closed its store: wait for it.
+        let mut waited = Duration::ZERO;
+        let (running, started) = loop {
+            let started = Instant::now();
+            match server::start(config.clone()).await {
+                Ok(running) => break (running, started),
+                Err(e)
+                    if e.to_string().contains("could not acquire lock")
+                        && waited.as_secs() < 30 =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    waited += Duration::from_millis(100) + started.elapsed();
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        };
         let listening = started.elapsed();
         let base = format!("http://{}", running.local_addr());
         let boards: Value = reqwest::get(format!("{base}/v1/elections"))
