@@ -439,7 +439,13 @@ impl Sequencer {
         };
         let mut frontiers = HashMap::new();
         let mut rules = HashMap::new();
+        let mut snapshots = HashMap::new();
         for mut state in logs {
+            let unknown = SnapshotState {
+                since: SNAPSHOT_MIN_BYTES,
+                last: 0,
+            };
+            snapshots.insert(state.log, unknown);
             if let Some(r) = state.rules.as_mut() {
                 r.committed(&state.head);
             }
@@ -455,7 +461,7 @@ impl Sequencer {
             signer,
             frontiers,
             rules,
-            snapshots: HashMap::new(),
+            snapshots,
             failed: handle.failed.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -553,7 +559,10 @@ struct Pending {
 /// What the writer knows of a log's stored snapshots.
 #[derive(Debug, Clone, Copy, Default)]
 struct SnapshotState {
-    /// Entry bytes appended since the last snapshot (or since start-up).
+    /// Entry bytes appended since the last snapshot. Unknown for a log
+    /// restored at start-up, so taken as [`SNAPSHOT_MIN_BYTES`]: the first
+    /// commit to it stores a snapshot, and the entries that start-up
+    /// replayed are not replayed again at the next one.
     since: u64,
     /// Size in bytes of the last snapshot written (0: none since start-up).
     last: u64,
