@@ -1025,5 +1025,35 @@ impl<'b, C> Decode<'b, C> for EncryptedVote {
     }
 }
 
+/// The ciphertexts of an encoded [`EncryptedVote`], its proofs skipped
+/// unparsed: for the service's replay of its own stored ballots, which were
+/// decoded strictly and verified when they were appended (see
+/// [`crate::entry::StoredBallot`]). Never for bytes from outside.
+pub(crate) fn decode_stored_ciphertexts(
+    d: &mut Decoder<'_>,
+) -> Result<Vec<Ciphertext>, minicbor::decode::Error> {
+    if d.array()? != Some(4) {
+        return Err(decode_error("encrypted vote: expected an array of 4"));
+    }
+    let n = definite_len(d)?;
+    if n > u64::from(MAX_CANDIDATES) {
+        return Err(decode_error("too many ciphertexts"));
+    }
+    let mut ciphertexts = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        if d.array()? != Some(2) {
+            return Err(decode_error("ciphertext: expected an array of 2"));
+        }
+        let (a, _) = decode_compressed(d)?;
+        let (b, _) = decode_compressed(d)?;
+        ciphertexts.push(Ciphertext { a, b });
+    }
+    // The two range proofs and the proof of representation.
+    for _ in 0..3 {
+        d.skip()?;
+    }
+    Ok(ciphertexts)
+}
+
 #[cfg(test)]
 mod tests;

@@ -369,6 +369,53 @@ pub struct Ballot {
     pub signature: BallotSignature,
 }
 
+/// What the rules use of a ballot the service itself stored: read from the
+/// ballot's bytes without the canonical re-encoding check, decompressing only
+/// the ciphertexts (not the credential, the signature or the proofs).
+///
+/// Only for replaying the service's own store, whose ballots were decoded
+/// strictly and verified in full when they were appended; a verifier or a
+/// monitor decodes [`Ballot`] strictly instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBallot {
+    /// Constituency.
+    pub constituency: String,
+    /// The 32-byte encoding of the ballot key `P`.
+    pub ballot_key: [u8; 32],
+    /// The encrypted approvals.
+    pub ciphertexts: Vec<crate::elgamal::Ciphertext>,
+}
+
+impl StoredBallot {
+    /// Reads the parts the rules use from the bytes of a stored [`Ballot`].
+    pub fn from_stored_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let malformed = |e: minicbor::decode::Error| DecodeError::Malformed(e.to_string());
+        let mut d = minicbor::decode::Decoder::new(bytes);
+        if d.array().map_err(malformed)? != Some(2) || d.array().map_err(malformed)? != Some(4) {
+            return Err(DecodeError::Malformed(
+                "ballot: not an array of 2 and 4".into(),
+            ));
+        }
+        let constituency = d.str().map_err(malformed)?.to_string();
+        let ballot_key: [u8; 32] = d
+            .bytes()
+            .map_err(malformed)?
+            .try_into()
+            .map_err(|_| DecodeError::Malformed("ballot key: expected 32 bytes".into()))?;
+        d.skip().map_err(malformed)?; // credential
+        let ciphertexts = crate::ballot::decode_stored_ciphertexts(&mut d).map_err(malformed)?;
+        d.skip().map_err(malformed)?; // signature
+        if d.position() != bytes.len() {
+            return Err(DecodeError::NonCanonical);
+        }
+        Ok(StoredBallot {
+            constituency,
+            ballot_key,
+            ciphertexts,
+        })
+    }
+}
+
 /// A trustee's decryption share for one constituency (signed by the trustee).
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
 #[cbor(array)]

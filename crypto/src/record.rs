@@ -174,6 +174,11 @@ pub enum BallotCheck {
     /// The caller has verified (or will batch-verify) ballot cryptography;
     /// every other rule is still enforced.
     Deferred,
+    /// As [`BallotCheck::Deferred`], for the service replaying its own store,
+    /// whose entries were decoded strictly and verified when appended: ballots
+    /// are read as [`StoredBallot`]s (no canonical re-encoding check, only the
+    /// ciphertexts decompressed). Never for entries from outside the service.
+    Stored,
 }
 
 /// What applying an entry did, for callers that track more than the record.
@@ -223,7 +228,12 @@ struct CountedBallot {
 /// `TaggedHash("urne/v1/ballot-digest", canonical ballot bytes)`: identifies a
 /// ballot for the replay rule of revotes and pins the ballot a revote replaces.
 pub fn ballot_digest(ballot: &Ballot) -> [u8; 32] {
-    crate::hash::tagged("urne/v1/ballot-digest", &[&ballot.to_bytes()])
+    ballot_bytes_digest(&ballot.to_bytes())
+}
+
+/// [`ballot_digest`] of a ballot given by its canonical bytes.
+fn ballot_bytes_digest(bytes: &[u8]) -> [u8; 32] {
+    crate::hash::tagged("urne/v1/ballot-digest", &[bytes])
 }
 
 /// The replayed state of one election.
@@ -582,6 +592,40 @@ impl Record {
         Ok(applied)
     }
 
+    /// Applies an entry of the service's own store, as [`Record::apply`]
+    /// with [`BallotCheck::Stored`], given for a ballot entry the
+    /// [`StoredBallot`] the caller has already read from `entry.body` (the
+    /// service reads a page of them on worker threads). `stored` MUST be
+    /// `StoredBallot::from_stored_bytes(&entry.body)`.
+    pub fn apply_stored_ballot(
+        &mut self,
+        entry: &Entry,
+        stored: &StoredBallot,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        if entry.election != self.election {
+            return Err(EntryError::WrongElection.into());
+        }
+        if entry.kind()? != EntryKind::Ballot {
+            return self.apply(entry, BallotCheck::Stored, history);
+        }
+        self.ballot_envelope(entry)?;
+        let applied = self.count_stored_ballot(entry, stored, history)?;
+        self.next_index += 1;
+        Ok(applied)
+    }
+
+    fn count_stored_ballot(
+        &mut self,
+        entry: &Entry,
+        stored: &StoredBallot,
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        let i = self.ballot_constituency(&stored.constituency, &stored.ciphertexts)?;
+        let digest = ballot_bytes_digest(&entry.body);
+        self.count_ballot(i, stored.ballot_key, &stored.ciphertexts, digest, history)
+    }
+
     fn ballot_envelope(&self, entry: &Entry) -> Result<(), RecordError> {
         self.phase_is(EntryKind::Ballot, &[Phase::Open])?;
         if !entry.is_anonymous() {
@@ -772,6 +816,11 @@ impl Record {
             }
             K::Ballot => {
                 self.ballot_envelope(entry)?;
+                if check == BallotCheck::Stored {
+                    let stored =
+                        StoredBallot::from_stored_bytes(&entry.body).map_err(EntryError::from)?;
+                    return self.count_stored_ballot(entry, &stored, history);
+                }
                 let ballot: Ballot = entry.body()?;
                 self.apply_ballot(&ballot, check, history)
             }
@@ -1091,28 +1140,56 @@ impl Record {
         history: &dyn BallotHistory,
     ) -> Result<Applied, RecordError> {
         let body = &ballot.body;
-        let i = self.cidx(&body.constituency)?;
-        let n = self.manifest.constituencies[i].candidates.len();
-        if body.vote.ciphertexts().len() != n {
-            return Err(RecordError::Proof("wrong number of ciphertexts".into()));
-        }
+        let i = self.ballot_constituency(&body.constituency, body.vote.ciphertexts())?;
         if check == BallotCheck::Full {
             self.verify_ballot(ballot)?;
         }
         let key = *body.ballot_key.as_bytes();
+        self.count_ballot(
+            i,
+            key,
+            body.vote.ciphertexts(),
+            ballot_digest(ballot),
+            history,
+        )
+    }
+
+    /// The index of a ballot's constituency, if it has one ciphertext per candidate.
+    fn ballot_constituency(
+        &self,
+        constituency: &str,
+        ciphertexts: &[Ciphertext],
+    ) -> Result<usize, RecordError> {
+        let i = self.cidx(constituency)?;
+        let n = self.manifest.constituencies[i].candidates.len();
+        if ciphertexts.len() != n {
+            return Err(RecordError::Proof("wrong number of ciphertexts".into()));
+        }
+        Ok(i)
+    }
+
+    /// Counts the ballot of `key` in constituency `i`, replacing the one it
+    /// counted before (a revote).
+    fn count_ballot(
+        &mut self,
+        i: usize,
+        key: [u8; 32],
+        ciphertexts: &[Ciphertext],
+        new_digest: [u8; 32],
+        history: &dyn BallotHistory,
+    ) -> Result<Applied, RecordError> {
+        let constituency = &self.manifest.constituencies[i].id;
         let state = &self.constituencies[i];
         let counted = state.ballots.get(&key).copied();
         let superseded = counted.map(|c| c.index);
         if counted.is_none() && state.ballots.len() as u64 >= state.issuances {
             return Err(RecordError::Mismatch(format!(
-                "more ballot keys than credentials issued in {}",
-                body.constituency
+                "more ballot keys than credentials issued in {constituency}"
             )));
         }
         // Compute the new aggregate before touching state, so errors leave it unchanged.
         let mut aggregate = state.aggregate.clone();
         let mut replaced = None;
-        let new_digest = ballot_digest(ballot);
         if let Some(CountedBallot { index: old, digest }) = counted {
             let previous = history.ballot_at(old).map_err(RecordError::History)?;
             // Whoever supplies the history (an export, a service), the ballot
@@ -1133,7 +1210,7 @@ impl Record {
                 *acc -= *c;
             }
         }
-        for (acc, c) in aggregate.iter_mut().zip(body.vote.ciphertexts()) {
+        for (acc, c) in aggregate.iter_mut().zip(ciphertexts) {
             *acc += *c;
         }
         let state = &mut self.constituencies[i];

@@ -155,6 +155,46 @@ pub trait LogRules: Send + 'static {
 
     /// The state, for checks that consult it (see [`LogView::rules`]).
     fn as_any(&self) -> &dyn Any;
+
+    /// A snapshot of the state, as the row to store in the same commit as
+    /// the entries it covers when one is due ([`snapshot_due`]), so that a
+    /// restart replays only the entries after it; `None` (the default) for
+    /// rules that keep none.
+    fn snapshot(&self) -> Option<RowWrite> {
+        None
+    }
+}
+
+/// Fewest entries between two stored snapshots of a log's rules.
+pub const SNAPSHOT_MIN_INTERVAL: u64 = 1024;
+
+/// A log of `n` entries stores a snapshot of its rules about every
+/// `n / SNAPSHOT_RATIO` entries (see [`snapshot_due`]).
+pub const SNAPSHOT_RATIO: u64 = 64;
+
+/// Entry bytes after which a log stores a snapshot of its rules even within
+/// an interval, unless its last snapshot was larger (see [`snapshot_due`]).
+pub const SNAPSHOT_MIN_BYTES: u64 = 4 << 20;
+
+/// Whether a group that takes a log from `from` to `to` entries stores a
+/// snapshot of its rules: when it crosses a multiple of the interval for
+/// `to` entries, the larger of [`SNAPSHOT_MIN_INTERVAL`] and the largest
+/// power of two at most `to / SNAPSHOT_RATIO`; or when `since` entry bytes
+/// were appended since the last snapshot, at least [`SNAPSHOT_MIN_BYTES`]
+/// and at least that snapshot's size `last`. A snapshot's cost grows with
+/// the log, so the interval does too: the snapshot bytes written per entry
+/// stay bounded, and a restart replays at most one interval of entries, and
+/// no more entry bytes (large ballots cost their size to replay) than the
+/// larger of the minimum and a snapshot. (Intervals are powers of two, so
+/// each interval's multiples are multiples of every smaller one.)
+pub fn snapshot_due(from: u64, to: u64, since: u64, last: u64) -> bool {
+    if since >= SNAPSHOT_MIN_BYTES.max(last) {
+        return true;
+    }
+    let share = to / SNAPSHOT_RATIO;
+    let power = if share == 0 { 0 } else { 1 << share.ilog2() };
+    let interval = SNAPSHOT_MIN_INTERVAL.max(power);
+    from / interval != to / interval
 }
 
 /// A request to append one entry, or several consecutive ones all or nothing.
@@ -399,7 +439,13 @@ impl Sequencer {
         };
         let mut frontiers = HashMap::new();
         let mut rules = HashMap::new();
+        let mut snapshots = HashMap::new();
         for mut state in logs {
+            let unknown = SnapshotState {
+                since: SNAPSHOT_MIN_BYTES,
+                last: 0,
+            };
+            snapshots.insert(state.log, unknown);
             if let Some(r) = state.rules.as_mut() {
                 r.committed(&state.head);
             }
@@ -415,6 +461,7 @@ impl Sequencer {
             signer,
             frontiers,
             rules,
+            snapshots,
             failed: handle.failed.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -489,6 +536,7 @@ struct Writer {
     signer: CheckpointSigner,
     frontiers: HashMap<ElectionId, Frontier>,
     rules: HashMap<ElectionId, Box<dyn LogRules>>,
+    snapshots: HashMap<ElectionId, SnapshotState>,
     failed: Arc<AtomicBool>,
 }
 
@@ -503,7 +551,21 @@ struct Pending {
     entries: HashMap<(ElectionId, u64), usize>,
     /// Rules of the logs the group appended to (moved back after the group).
     rules: HashMap<ElectionId, Box<dyn LogRules>>,
+    /// Entry bytes the group appends to each log.
+    appended_bytes: HashMap<ElectionId, u64>,
     writes: WriteSet,
+}
+
+/// What the writer knows of a log's stored snapshots.
+#[derive(Debug, Clone, Copy, Default)]
+struct SnapshotState {
+    /// Entry bytes appended since the last snapshot. Unknown for a log
+    /// restored at start-up, so taken as [`SNAPSHOT_MIN_BYTES`]: the first
+    /// commit to it stores a snapshot, and the entries that start-up
+    /// replayed are not replayed again at the next one.
+    since: u64,
+    /// Size in bytes of the last snapshot written (0: none since start-up).
+    last: u64,
 }
 
 struct View<'a> {
@@ -707,9 +769,36 @@ impl Writer {
         }
 
         let mut new_heads = Vec::with_capacity(pending.order.len());
+        let mut snapshot_bytes = 0;
+        let mut snapshot_states = Vec::with_capacity(pending.order.len());
         for log in &pending.order {
             let frontier = &pending.frontiers[log];
             let (size, root) = (frontier.size(), frontier.root());
+            let before = self.frontiers.get(log).map_or(0, Frontier::size);
+            let mut state = self.snapshots.get(log).copied().unwrap_or_default();
+            state.since += pending.appended_bytes.get(log).copied().unwrap_or(0);
+            if snapshot_due(before, size, state.since, state.last) {
+                let taken = std::time::Instant::now();
+                if let Some(row) = pending.rules.get(log).and_then(|r| r.snapshot()) {
+                    tracing::debug!(
+                        size,
+                        bytes = row.value.len(),
+                        micros = taken.elapsed().as_micros() as u64,
+                        "rules snapshot taken"
+                    );
+                    snapshot_bytes += row.value.len();
+                    state = SnapshotState {
+                        since: 0,
+                        last: row.value.len() as u64,
+                    };
+                    pending.writes.push(Write::Row {
+                        log: *log,
+                        table: row.table,
+                        key: row.key,
+                        value: row.value,
+                    });
+                }
+            }
             let note = match (self.signer)(log, size, &root) {
                 Ok(note) => note,
                 Err(e) => {
@@ -718,6 +807,7 @@ impl Writer {
                     return;
                 }
             };
+            snapshot_states.push((*log, state));
             pending.writes.push(Write::Checkpoint {
                 log: *log,
                 size,
@@ -734,15 +824,23 @@ impl Writer {
 
         if !pending.writes.is_empty() {
             let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+            let committing = std::time::Instant::now();
             if let Err(e) = self.store.commit(std::mem::take(&mut pending.writes)) {
                 tracing::error!(error = %e, "commit failed; the board stops taking entries");
                 self.fail_stop(pending, outcomes, || AppendError::Unavailable);
                 return;
             }
-            tracing::debug!(accepted, logs = new_heads.len(), "group committed");
+            tracing::debug!(
+                accepted,
+                logs = new_heads.len(),
+                snapshot_bytes,
+                micros = committing.elapsed().as_micros() as u64,
+                "group committed"
+            );
         }
 
         self.frontiers.extend(pending.frontiers);
+        self.snapshots.extend(snapshot_states);
         self.rules.extend(pending.rules);
         let mut published = HashMap::with_capacity(new_heads.len());
         for (log, head) in new_heads {
@@ -911,6 +1009,7 @@ impl Writer {
             pending.rules.insert(log, r);
         }
 
+        let appended: u64 = entries.iter().map(|e| e.len() as u64).sum();
         let mut entries = entries.into_iter();
         for mut write in writes {
             if let Write::Entry { index, bytes, .. } = &mut write {
@@ -922,6 +1021,7 @@ impl Writer {
             pending.writes.push(write);
         }
         let end = frontier.size();
+        *pending.appended_bytes.entry(log).or_default() += appended;
         if !pending.frontiers.contains_key(&log) {
             pending.order.push(log);
         }
@@ -1111,6 +1211,7 @@ mod tests {
             signer: fake_signer(),
             frontiers: HashMap::new(),
             rules: HashMap::new(),
+            snapshots: HashMap::new(),
             failed: Arc::default(),
         }
     }
@@ -1151,6 +1252,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         (dir, Arc::new(store))
+    }
+
+    #[test]
+    fn snapshots_are_due_at_multiples_of_a_growing_power_of_two() {
+        let due = |from, to| snapshot_due(from, to, 0, 0);
+        let min = SNAPSHOT_MIN_INTERVAL;
+        assert!(!due(0, min - 1));
+        assert!(due(min - 1, min));
+        assert!(due(0, 3 * min + 5), "a group crossing several");
+        assert!(!due(min, 2 * min - 1));
+        assert!(due(2 * min - 1, 2 * min));
+        // Once a sixty-fourth of the log exceeds the minimum, the interval
+        // is the largest power of two within it: 2^11 at 2^17 entries.
+        let base = 1 << 17;
+        assert!(!due(base, base + 1024));
+        assert!(!due(base + 1024, base + 2047));
+        assert!(due(base + 2047, base + 2048));
+        assert!(!due(base + 2048, base + 4095));
+    }
+
+    #[test]
+    fn snapshots_are_due_after_enough_entry_bytes() {
+        let bytes = SNAPSHOT_MIN_BYTES;
+        assert!(!snapshot_due(10, 20, bytes - 1, 0));
+        assert!(snapshot_due(10, 20, bytes, 0));
+        // Not before as many bytes as the last snapshot held.
+        assert!(!snapshot_due(10, 20, 2 * bytes - 1, 2 * bytes));
+        assert!(snapshot_due(10, 20, 2 * bytes, 2 * bytes));
     }
 
     #[test]

@@ -21,7 +21,16 @@ use urne_crypto::voter;
 
 use common::{election, Client, TOKEN};
 use urne_crypto::checkpoint::{open_signed_checkpoint, Checkpoint, NoteVerifier};
+use urne_crypto::entry::{Ballot, Entry};
 use urne_crypto::merkle;
+use urne_crypto::record::{BallotCheck, BallotHistory, Record};
+use urne_server::election::machine::restore;
+use urne_server::election::registry::Elections;
+use urne_server::election::tables::{RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY};
+use urne_server::election::ElectionId;
+use urne_server::store::sealed::SealedStore;
+use urne_server::store::sled::SledStore;
+use urne_server::store::{Store, Write, WriteSet};
 
 const ROUNDS: u32 = 5;
 const CLIENTS: u32 = 8;
@@ -234,12 +243,11 @@ fn hex_id(id: &str) -> [u8; 32] {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_election_server_replays_its_record_and_tables() {
-    const MEMBERS: usize = 300;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut server = spawn(&data, dir.path().join("serve-0.log")).await;
+/// The members of an election: (pseudonym, enrolment token, member key).
+type Members = Arc<Vec<(String, String, SigningKey)>>;
+
+/// Creates an election with a roster of `count` members, ready for enrolments.
+async fn election_with_roster(client: &Client, count: usize) -> (String, Members) {
     let trustee = SigningKey::from_bytes(&[3; 32]);
     let encryption = urne_crypto::dkg::TrusteeKey::generate(&mut urne_crypto::group::os_rng());
     let draft = serde_json::json!({
@@ -253,10 +261,9 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
         "voting_opens": "2020-01-01T00:00:00Z",
         "voting_closes": "2030-01-01T00:00:00Z",
     });
-    let created: serde_json::Value = server
-        .client
+    let created: serde_json::Value = client
         .http
-        .post(server.client.url("/v1/elections"))
+        .post(client.url("/v1/elections"))
         .bearer_auth(TOKEN)
         .json(&draft)
         .send()
@@ -267,23 +274,22 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
         .unwrap();
     let id = created["election"].as_str().unwrap().to_string();
     let mut csv = String::from("pseudonym,constituency,pool,category\n");
-    for i in 0..MEMBERS {
+    for i in 0..count {
         csv.push_str(&format!("m{i},c,yes,\n"));
     }
     let tokens =
         urne_server::client::invitations::draw(&csv, &mut urne_crypto::group::os_rng()).unwrap();
     let body = urne_server::client::invitations::import_body(&csv, &tokens).unwrap();
-    let imported = server
-        .client
+    let imported = client
         .http
-        .post(server.client.url(&format!("/v1/elections/{id}/roster")))
+        .post(client.url(&format!("/v1/elections/{id}/roster")))
         .bearer_auth(TOKEN)
         .body(body)
         .send()
         .await
         .unwrap();
     assert!(imported.status().is_success());
-    let members: Arc<Vec<(String, String, SigningKey)>> = Arc::new(
+    let members: Members = Arc::new(
         tokens
             .iter()
             .enumerate()
@@ -296,6 +302,16 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
             })
             .collect(),
     );
+    (id, members)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_election_server_replays_its_record_and_tables() {
+    const MEMBERS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn(&data, dir.path().join("serve-0.log")).await;
+    let (id, members) = election_with_roster(&server.client, MEMBERS).await;
 
     // Kill the server while members enrol.
     let next = Arc::new(AtomicUsize::new(0));
@@ -375,4 +391,198 @@ async fn a_killed_election_server_replays_its_record_and_tables() {
         .count();
     assert_eq!(enrolments, MEMBERS);
     kill(&mut server.child);
+}
+
+/// The record of `log` as the service restores it from the store in `data`
+/// (its stored snapshot and the entries after it), and as a replay of every
+/// entry from the first one, with every check, rebuilds it independently.
+fn restored_and_replayed(data: &Path, log: &ElectionId) -> (Vec<u8>, Vec<u8>, u64) {
+    let store = store(data);
+    let size = store.size(log).unwrap().expect("the log exists");
+    let machine = restore(&store, *log, size, &Elections::default())
+        .expect("the log restores")
+        .expect("the log is an election");
+    let restored = machine.record().expect("manifest applied").snapshot();
+    let mut entries = Vec::new();
+    while (entries.len() as u64) < size {
+        let page = store
+            .entries(log, entries.len() as u64, size, 1 << 20)
+            .unwrap();
+        assert!(!page.is_empty());
+        entries.extend(page.iter().map(|b| Entry::from_bytes(b).unwrap()));
+    }
+    struct Earlier<'a>(&'a [Entry]);
+    impl BallotHistory for Earlier<'_> {
+        fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
+            self.0[index as usize].body().map_err(|e| e.to_string())
+        }
+    }
+    let mut record = Record::open(&entries[0]).unwrap();
+    for e in &entries[1..] {
+        record
+            .apply(e, BallotCheck::Full, &Earlier(&entries))
+            .unwrap();
+    }
+    (restored, record.snapshot(), size)
+}
+
+/// The store in `data`, opened as `urne serve` opens it (files it creates
+/// private to the user, or the service refuses the directory).
+fn store(data: &Path) -> SealedStore<SledStore> {
+    urne_server::store::permissions::private_file_mask();
+    let sled = SledStore::open(&data.join(urne_server::board::STORE_DIR)).unwrap();
+    SealedStore::new(sled, &common::secrets_key())
+}
+
+/// The size of the record in the stored snapshot of `log`, if there is one.
+fn snapshot_size(data: &Path, log: &ElectionId) -> Option<u64> {
+    let bytes = store(data)
+        .get(log, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY)
+        .unwrap()?;
+    Some(
+        Record::restore(&bytes)
+            .expect("the stored snapshot restores")
+            .size(),
+    )
+}
+
+async fn log_size(client: &Client, id: &str) -> u64 {
+    let (_, status) = client.get_json(&format!("/v1/elections/{id}")).await;
+    status["size"].as_u64().unwrap()
+}
+
+/// SIGKILL at random moments around the sizes where the sequencer stores a
+/// record snapshot (with the entries it covers, in one commit): after every
+/// restart, the record the service rebuilt from its newest snapshot and the
+/// entries after it equals a replay of the whole log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_writing_snapshots_restarts_to_the_full_replay() {
+    const MEMBERS: usize = 3300;
+    let interval = urne_server::sequencer::SNAPSHOT_MIN_INTERVAL;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn(&data, dir.path().join("serve-0.log")).await;
+    let (id, members) = election_with_roster(&server.client, MEMBERS).await;
+    let log = common::ElectionIdText(&id).id();
+    let next = Arc::new(AtomicUsize::new(0));
+    let random = std::collections::hash_map::RandomState::new();
+    let mut snapshots_seen = 0;
+    for round in 1..=3u64 {
+        // Kill within a few entries of the next snapshot size, before or after.
+        let jitter = random.hash_one(round) % 24;
+        let target = round * interval + jitter - 12;
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                tokio::spawn(enrol_until_killed(
+                    server.client.clone(),
+                    id.clone(),
+                    members.clone(),
+                    next.clone(),
+                ))
+            })
+            .collect();
+        while log_size(&server.client, &id).await < target {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        kill(&mut server.child);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (restored, replayed, size) = restored_and_replayed(&data, &log);
+        assert_eq!(restored, replayed, "round {round}: killed at size {size}");
+        let snapshot = snapshot_size(&data, &log);
+        if size >= round * interval {
+            // The commit that crossed the snapshot size stored one.
+            let at = snapshot.expect("a snapshot once the log crossed its size");
+            assert!(
+                at >= round * interval && at <= size,
+                "snapshot at {at}, log {size}"
+            );
+            snapshots_seen += 1;
+        }
+        server = spawn(&data, dir.path().join(format!("serve-{round}.log"))).await;
+        let verifier = server.client.verifier(&log).await;
+        let (_, head) = server.client.checkpoint(&log, &verifier).await;
+        assert_eq!(log_size(&server.client, &id).await, head.size);
+        assert_eq!(head.size, size);
+    }
+    assert!(
+        snapshots_seen >= 2,
+        "the kills fell after {snapshots_seen} snapshot(s)"
+    );
+    kill(&mut server.child);
+}
+
+/// A stored snapshot that does not restore (here: cut short, then garbage)
+/// is ignored with a warning: the service replays the whole log, starts,
+/// and holds the same record as a full replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_snapshot_falls_back_to_a_full_replay() {
+    const MEMBERS: usize = 1100;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = spawn(&data, dir.path().join("serve-0.log")).await;
+    let (id, members) = election_with_roster(&server.client, MEMBERS).await;
+    let log = common::ElectionIdText(&id).id();
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(enrol_until_killed(
+                server.client.clone(),
+                id.clone(),
+                members.clone(),
+                next.clone(),
+            ))
+        })
+        .collect();
+    let mut acked = 0;
+    for t in tasks {
+        acked += t.await.unwrap().len();
+    }
+    assert_eq!(acked, MEMBERS);
+    kill(&mut server.child);
+    let snapshot = {
+        let store = store(&data);
+        store
+            .get(&log, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY)
+            .unwrap()
+            .expect("a snapshot after more than 1024 entries")
+    };
+    let (restored, replayed, size) = restored_and_replayed(&data, &log);
+    assert_eq!(restored, replayed);
+    assert!(Record::restore(&snapshot).unwrap().size() < size);
+
+    let cut = snapshot[..snapshot.len() - 1].to_vec();
+    for (round, bad) in [cut, b"not a snapshot".to_vec()].into_iter().enumerate() {
+        let mut writes = WriteSet::new();
+        writes.push(Write::Row {
+            log,
+            table: RECORD_SNAPSHOTS,
+            key: RECORD_SNAPSHOT_KEY.to_vec(),
+            value: zeroize::Zeroizing::new(bad.clone()),
+        });
+        store(&data).commit(writes).unwrap();
+        let (restored, again, _) = restored_and_replayed(&data, &log);
+        assert_eq!(restored, replayed, "a bad snapshot gives the full replay");
+        assert_eq!(again, replayed);
+
+        let server_log = dir.path().join(format!("serve-bad-{round}.log"));
+        server = spawn(&data, server_log.clone()).await;
+        assert_eq!(log_size(&server.client, &id).await, size);
+        // The restarted record is the one the log says: every token is used.
+        let (pseudonym, token, key) = &members[0];
+        let entry = voter::enrollment(hex_id(&id), pseudonym, key).to_bytes();
+        let r = server
+            .client
+            .http
+            .post(server.client.url(&format!("/v1/elections/{id}/enroll")))
+            .json(&serde_json::json!({ "token": token, "entry": hex::encode(&entry) }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 409);
+        kill(&mut server.child);
+        let warned = std::fs::read_to_string(&server_log).unwrap();
+        assert!(warned.contains("bad_snapshot"), "{warned}");
+    }
 }

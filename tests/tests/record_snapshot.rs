@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use urne_crypto::entry::{Ballot, Entry};
+use urne_crypto::entry::{Ballot, Entry, EntryKind};
 use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError, SnapshotError};
 use urne_e2e::fixture::{build, Params};
 
@@ -75,6 +75,87 @@ fn snapshot_restores_at_every_phase() {
     for c in &fx.manifest.constituencies {
         assert_eq!(full.pool_feasibility(&c.id), Some(Ok(())));
     }
+}
+
+/// The service's replay of its own store ([`BallotCheck::Stored`]: ballots
+/// read without the canonical re-encoding and the proofs' points) reaches
+/// the same record as the strict replay, at every step, revotes included.
+#[test]
+fn stored_replay_equals_strict_replay() {
+    let fx = build(&Params::small(13));
+    let f = &fx.entries;
+    let mut strict = Record::open(&f[0]).expect("manifest");
+    let mut stored = Record::open(&f[0]).expect("manifest");
+    for (i, e) in f.iter().enumerate().skip(1) {
+        let a = strict.apply(e, BallotCheck::Deferred, &Board(f));
+        let b = stored.apply(e, BallotCheck::Stored, &Board(f));
+        assert_eq!(a.expect("strict applies"), b.expect("stored applies"));
+        if i % 16 == 0 {
+            assert_eq!(stored.snapshot(), strict.snapshot(), "after entry {i}");
+        }
+    }
+    assert!(stored.is_complete());
+    assert_eq!(stored.snapshot(), strict.snapshot());
+    assert_eq!(
+        stored.snapshot(),
+        fx.replay().expect("honest board").snapshot()
+    );
+}
+
+/// A stored replay still enforces the rules: a ballot out of its phase, a
+/// replayed ballot and an undecodable one are refused as by the strict replay.
+#[test]
+fn stored_replay_keeps_the_rules() {
+    let fx = build(&Params::small(14));
+    let f = &fx.entries;
+    let first_ballot = f
+        .iter()
+        .position(|e| e.kind == EntryKind::Ballot as u8)
+        .expect("a ballot");
+    let mut record = Record::open(&f[0]).expect("manifest");
+    for e in &f[1..first_ballot] {
+        record
+            .apply(e, BallotCheck::Stored, &Board(f))
+            .expect("prefix applies");
+    }
+    let ballot = &f[first_ballot];
+    record
+        .apply(ballot, BallotCheck::Stored, &Board(f))
+        .expect("ballot applies");
+    let before = record.snapshot();
+    // The same ballot again (same key, same digest): a replay.
+    assert_eq!(
+        record
+            .apply(ballot, BallotCheck::Stored, &Board(f))
+            .map_err(|e| e.code()),
+        Err("duplicate")
+    );
+    // A truncated ballot body does not decode.
+    let mut cut = ballot.clone();
+    cut.body.truncate(cut.body.len() - 1);
+    assert_eq!(
+        record
+            .apply(&cut, BallotCheck::Stored, &Board(f))
+            .map_err(|e| e.code()),
+        Err("malformed_entry")
+    );
+    // Trailing bytes are refused too.
+    let mut long = ballot.clone();
+    long.body.push(0);
+    assert!(record.apply(&long, BallotCheck::Stored, &Board(f)).is_err());
+    assert_eq!(
+        record.snapshot(),
+        before,
+        "refusals leave the record unchanged"
+    );
+    // Before the vote opens, a ballot is out of phase.
+    let mut early = Record::open(&f[0]).expect("manifest");
+    assert_eq!(
+        early
+            .apply(ballot, BallotCheck::Stored, &Board(f))
+            .map_err(|e| e.code()),
+        Err("out_of_phase")
+    );
 }
 
 #[test]

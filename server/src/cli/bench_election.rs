@@ -28,7 +28,7 @@ use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{member_id, Entry, EntryKind};
 use urne_crypto::group::{decode_nonidentity_point, decode_scalar};
 use urne_crypto::manifest::Manifest;
-use urne_crypto::record::BallotVerifier;
+use urne_crypto::record::{BallotCheck, BallotHistory, BallotVerifier, Record};
 use urne_crypto::schnorr::BallotSecretKey;
 use urne_crypto::voter;
 
@@ -36,8 +36,14 @@ use super::bench_board::{measure, ms, splitmix64, Rate};
 use super::CliError;
 use crate::api::auth::OrganiserToken;
 use crate::api::limits::Limits;
+use crate::election::machine::restore;
+use crate::election::registry::Elections;
+use crate::election::tables::RECORD_SNAPSHOTS;
+use crate::election::ElectionId;
 use crate::server::{self, ServerConfig};
-use crate::store::sealed::{SecretsAtRest, SecretsKey};
+use crate::store::sealed::{SealedStore, SecretsAtRest, SecretsKey};
+use crate::store::{Digest, Store, StoreError, Table, WriteSet};
+use urne_crypto::merkle::NodeId;
 
 /// Arguments of `urne bench-election`.
 #[derive(Debug, clap::Args)]
@@ -67,6 +73,16 @@ pub struct BenchElectionArgs {
     /// Data directory (default: a temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// After the load, restart the server this many times on the same data
+    /// directory and report the time until it listens with every record
+    /// current, then the time a replay from the first entry takes.
+    #[arg(long, default_value_t = 0)]
+    pub restarts: usize,
+    /// Run no load: only restart the server on `--data`, a board left by an
+    /// earlier run with `--data` (its secrets key is kept beside it, in
+    /// `DIR.secrets-key`), `--restarts` times.
+    #[arg(long, requires = "data")]
+    pub restart_only: bool,
 }
 
 const TOKEN: &str = "bench-election-organiser-token";
@@ -148,7 +164,7 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
         .data
         .clone()
         .unwrap_or_else(|| temp.path().join("data"));
-    let running = server::start(ServerConfig {
+    let config = ServerConfig {
         data_dir,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         organiser_token: Some(OrganiserToken::new(TOKEN).map_err(|e| bench(e.to_string()))?),
@@ -161,10 +177,17 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
         clock: crate::clock::BoardClock::system(),
         test_support: false,
         secrets: SecretsAtRest::Sealed(
-            SecretsKey::generate().map_err(|e| CliError::Usage(e.to_string()))?,
+            match &args.data {
+                Some(dir) => SecretsKey::load_or_create(&dir.with_extension("secrets-key"), dir),
+                None => SecretsKey::generate(),
+            }
+            .map_err(|e| CliError::Usage(e.to_string()))?,
         ),
-    })
-    .await?;
+    };
+    if args.restart_only {
+        return restarts(&config, args.restarts.max(1)).await.map_err(bench);
+    }
+    let running = server::start(config.clone()).await?;
     let http = Http {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(1024)
@@ -174,7 +197,178 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
     };
     let result = drive(&args, &http).await;
     running.shutdown().await?;
-    result.map_err(bench)
+    result.map_err(bench)?;
+    if args.restarts > 0 {
+        restarts(&config, args.restarts).await.map_err(bench)?;
+    }
+    Ok(())
+}
+
+/// Restarts the server `count` times on `config`'s data directory, printing
+/// for each the time until it listens (every record is current by then) and
+/// until it has answered a read; then, for comparison, the time a replay of
+/// every log from its first entry takes, stored snapshots ignored.
+async fn restarts(config: &ServerConfig, count: usize) -> Result<(), String> {
+    println!();
+    for k in 0..count {
+        // sled's background threads may hold the directory's lock for a
+        // while after the previous server closed its store: wait for it.
+        let mut waited = Duration::ZERO;
+        let (running, started) = loop {
+            let started = Instant::now();
+            match server::start(config.clone()).await {
+                Ok(running) => break (running, started),
+                Err(e)
+                    if e.to_string().contains("could not acquire lock")
+                        && waited.as_secs() < 30 =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    waited += Duration::from_millis(100) + started.elapsed();
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        let listening = started.elapsed();
+        let base = format!("http://{}", running.local_addr());
+        let boards: Value = reqwest::get(format!("{base}/v1/elections"))
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let read = started.elapsed();
+        running.shutdown().await.map_err(|e| e.to_string())?;
+        let elections = boards["elections"].as_array().map_or(0, Vec::len);
+        println!(
+            "restart {k}: {elections} election(s), listening and current after {:.1} ms, first read after {:.1} ms",
+            ms(listening),
+            ms(read)
+        );
+    }
+    let store = crate::store::sled::SledStore::open(&config.data_dir.join(crate::board::STORE_DIR))
+        .map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = match &config.secrets {
+        SecretsAtRest::Plain => Arc::new(store),
+        SecretsAtRest::Sealed(key) => Arc::new(SealedStore::new(store, key)),
+    };
+    let logs = store.logs().map_err(|e| e.to_string())?;
+    let entries: u64 = logs.iter().map(|(_, size)| size).sum();
+    let without: Arc<dyn Store> = Arc::new(WithoutSnapshots(store.clone()));
+    for (label, store) in [
+        ("from the stored snapshots", store.clone()),
+        ("from the first entry", without),
+    ] {
+        let started = Instant::now();
+        for (log, size) in &logs {
+            restore(&*store, *log, *size, &Elections::default()).map_err(|e| e.to_string())?;
+        }
+        println!(
+            "record replay {label}: {} logs, {entries} entries, {:.1} ms",
+            logs.len(),
+            ms(started.elapsed())
+        );
+    }
+    // The replay of every entry with strict decoding, as a verifier reads an
+    // export (ballot proofs not verified), for comparison.
+    let mut strict = Duration::ZERO;
+    for (log, size) in &logs {
+        let mut bytes = Vec::new();
+        while (bytes.len() as u64) < *size {
+            let page = store
+                .entries(log, bytes.len() as u64, *size, 16 << 20)
+                .map_err(|e| e.to_string())?;
+            if page.is_empty() {
+                return Err(format!("log {log}: entry {} missing", bytes.len()));
+            }
+            bytes.extend(page);
+        }
+        let started = Instant::now();
+        let entries = bytes
+            .iter()
+            .map(|b| Entry::from_bytes(b).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = entries.first() else {
+            continue;
+        };
+        let Ok(mut record) = Record::open(first) else {
+            continue;
+        };
+        let history = Earlier(&entries);
+        for e in &entries[1..] {
+            record
+                .apply(e, BallotCheck::Deferred, &history)
+                .map_err(|e| e.to_string())?;
+        }
+        strict += started.elapsed();
+    }
+    println!(
+        "record replay from the first entry, strict decoding: {entries} entries, {:.1} ms",
+        ms(strict)
+    );
+    Ok(())
+}
+
+/// Earlier ballots of a log held in memory.
+struct Earlier<'a>(&'a [Entry]);
+
+impl BallotHistory for Earlier<'_> {
+    fn ballot_at(&self, index: u64) -> Result<urne_crypto::entry::Ballot, String> {
+        let entry = self.0.get(index as usize).ok_or("no such entry")?;
+        entry.body().map_err(|e| e.to_string())
+    }
+}
+
+/// A store whose record snapshots are not there: a replay from it starts
+/// at the first entry.
+struct WithoutSnapshots(Arc<dyn Store>);
+
+impl Store for WithoutSnapshots {
+    fn logs(&self) -> Result<Vec<(ElectionId, u64)>, StoreError> {
+        self.0.logs()
+    }
+    fn size(&self, log: &ElectionId) -> Result<Option<u64>, StoreError> {
+        self.0.size(log)
+    }
+    fn entry(&self, log: &ElectionId, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.entry(log, index)
+    }
+    fn entries(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.0.entries(log, start, end, max_bytes)
+    }
+    fn node(&self, log: &ElectionId, node: NodeId) -> Result<Option<Digest>, StoreError> {
+        self.0.node(log, node)
+    }
+    fn checkpoint(&self, log: &ElectionId, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.checkpoint(log, size)
+    }
+    fn checkpoints(
+        &self,
+        log: &ElectionId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.0.checkpoints(log, start, end)
+    }
+    fn get(
+        &self,
+        log: &ElectionId,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        if table == RECORD_SNAPSHOTS {
+            return Ok(None);
+        }
+        self.0.get(log, table, key)
+    }
+    fn commit(&self, _: WriteSet) -> Result<(), StoreError> {
+        Err(StoreError::Corrupt("a read-only view".into()))
+    }
 }
 
 #[allow(clippy::too_many_lines)]

@@ -7,18 +7,19 @@ use std::any::Any;
 use std::cell::Cell;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{Attestation, Ballot, Entry, EntryError, EntryKind};
+use urne_crypto::entry::{Attestation, Ballot, Entry, EntryError, EntryKind, StoredBallot};
 use urne_crypto::manifest::Manifest;
 use urne_crypto::merkle::{self, leaf_hash};
 use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError};
 
 use super::registry::{Election, Elections};
 use super::status::Snapshot;
-use super::tables::{u32_key, REGISTRAR_KEYS};
+use super::tables::{u32_key, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY, REGISTRAR_KEYS};
 use super::ElectionId;
 use crate::sequencer::{
-    AppendError, CommittedView, Head, LogRules, LogView, Rejection, RejectionKind,
+    AppendError, CommittedView, Head, LogRules, LogView, Rejection, RejectionKind, RowWrite,
 };
 use crate::store::{Store, StoreError};
 
@@ -91,12 +92,25 @@ impl ElectionMachine {
     ) -> Result<(), AppendError> {
         let entry =
             Entry::from_bytes(bytes).map_err(|e| rejection(&RecordError::Entry(e.into())))?;
+        self.apply_entry(index, &entry, check, None, view)
+    }
+
+    /// Applies a decoded entry; a ballot entry given with its
+    /// [`StoredBallot`] is applied as one of the service's own store.
+    fn apply_entry(
+        &mut self,
+        index: u64,
+        entry: &Entry,
+        check: BallotCheck,
+        stored: Option<&StoredBallot>,
+        view: &dyn LogView,
+    ) -> Result<(), AppendError> {
         let Some(record) = self.record.as_mut() else {
             if index != 0 {
                 tracing::error!(index, "election rules without a manifest");
                 return Err(AppendError::Internal);
             }
-            let record = Record::open(&entry).map_err(|e| rejection(&e))?;
+            let record = Record::open(entry).map_err(|e| rejection(&e))?;
             if record.election() != self.election.id().as_bytes() {
                 return Err(rejection(&RecordError::Entry(EntryError::WrongElection)).into());
             }
@@ -112,13 +126,17 @@ impl ElectionMachine {
             return Err(AppendError::Internal);
         }
         if entry.kind == EntryKind::Attestation as u8 {
-            check_attestation(&entry, view)?;
+            check_attestation(entry, view)?;
         }
         let history = ViewHistory {
             view,
             store_failed: Cell::new(false),
         };
-        match record.apply(&entry, check, &history) {
+        let applied = match stored {
+            Some(ballot) => record.apply_stored_ballot(entry, ballot, &history),
+            None => record.apply(entry, check, &history),
+        };
+        match applied {
             Ok(_) => Ok(()),
             Err(e) if history.store_failed.get() => {
                 tracing::error!(error = %e, "store read failed while replacing a ballot");
@@ -132,11 +150,36 @@ impl ElectionMachine {
         }
     }
 
-    /// Applies a durable entry at start-up (ballots were verified before
-    /// they were accepted, so their proofs are not checked again).
-    fn replay(&mut self, index: u64, bytes: &[u8], view: &dyn LogView) -> Result<(), AppendError> {
-        self.apply_with(index, bytes, BallotCheck::Deferred, view)
+    /// Applies a durable entry at start-up, as read by [`read_stored`]. The
+    /// store's own entries were decoded strictly and verified in full when
+    /// they were appended, so ballots are read as [`BallotCheck::Stored`]: no
+    /// proofs checked, no canonical re-encoding, only the ciphertexts
+    /// decompressed.
+    fn replay(
+        &mut self,
+        index: u64,
+        bytes: &[u8],
+        read: Option<(Entry, Option<StoredBallot>)>,
+        view: &dyn LogView,
+    ) -> Result<(), AppendError> {
+        match read {
+            Some((entry, stored)) => {
+                self.apply_entry(index, &entry, BallotCheck::Stored, stored.as_ref(), view)
+            }
+            // Undecodable: the strict path says why.
+            None => self.apply_with(index, bytes, BallotCheck::Stored, view),
+        }
     }
+}
+
+/// A stored entry decoded for the replay, with its [`StoredBallot`] if it is
+/// a ballot (`None` if the entry does not decode).
+fn read_stored(bytes: &[u8]) -> Option<(Entry, Option<StoredBallot>)> {
+    let entry = Entry::from_bytes(bytes).ok()?;
+    let ballot = (entry.kind == EntryKind::Ballot as u8)
+        .then(|| StoredBallot::from_stored_bytes(&entry.body).ok())
+        .flatten();
+    Some((entry, ballot))
 }
 
 impl LogRules for ElectionMachine {
@@ -177,6 +220,15 @@ impl LogRules for ElectionMachine {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn snapshot(&self) -> Option<RowWrite> {
+        let record = self.record.as_ref()?;
+        Some(RowWrite::upsert(
+            RECORD_SNAPSHOTS,
+            RECORD_SNAPSHOT_KEY.to_vec(),
+            record.snapshot(),
+        ))
     }
 }
 
@@ -320,19 +372,28 @@ pub fn restore(
     let election = Arc::new(Election::new(log, manifest, manifest_bytes, registrars));
     let mut machine = ElectionMachine::new(election.clone());
     let mut index = 0;
+    let started = std::time::Instant::now();
+    if let Some(record) = stored_record(store, log, size) {
+        index = record.size();
+        machine.record = Some(record);
+    }
+    let resumed = index;
+    let snapshot_micros = started.elapsed().as_micros() as u64;
     while index < size {
         let page = store.entries(&log, index, size, REPLAY_PAGE_BYTES)?;
         if page.is_empty() {
             return Err(StoreError::Corrupt(format!("log {log}: entry {index} missing")).into());
         }
-        for bytes in page {
+        // Decoding (the ciphertexts' points) on every core; applying in order.
+        let read: Vec<_> = page.par_iter().map(|bytes| read_stored(bytes)).collect();
+        for (bytes, read) in page.iter().zip(read) {
             let view = CommittedView {
                 store,
                 log,
                 size: index,
             };
             machine
-                .replay(index, &bytes, &view)
+                .replay(index, bytes, read, &view)
                 .map_err(|e| RestoreError::Replay {
                     election: log,
                     index,
@@ -341,6 +402,48 @@ pub fn restore(
             index += 1;
         }
     }
+    tracing::debug!(
+        election = %log,
+        size,
+        from_snapshot = resumed,
+        snapshot_micros,
+        replay_micros = started.elapsed().as_micros() as u64 - snapshot_micros,
+        "election record restored"
+    );
     elections.insert(election);
     Ok(Some(machine))
+}
+
+/// The record kept in the newest stored snapshot of `log`, if it is one
+/// this log can continue from: it restores, is of this election, and covers
+/// at least the manifest and at most `size` entries. Anything else is
+/// logged (`bad_snapshot`) and ignored: the log is then replayed from its
+/// first entry, which gives the same record; a snapshot never stops the
+/// service from starting.
+fn stored_record(store: &dyn Store, log: ElectionId, size: u64) -> Option<Record> {
+    let bytes = match store.get(&log, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(election = %log, error = %e, code = "bad_snapshot",
+                "record snapshot unreadable; replaying the whole log");
+            return None;
+        }
+    };
+    match Record::restore(&bytes) {
+        Ok(record) if record.election() == &log.0 && (1..=size).contains(&record.size()) => {
+            Some(record)
+        }
+        Ok(record) => {
+            tracing::warn!(election = %log, snapshot_size = record.size(), size,
+                code = "bad_snapshot",
+                "record snapshot does not fit the log; replaying the whole log");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(election = %log, error = %e, code = "bad_snapshot",
+                "record snapshot does not restore; replaying the whole log");
+            None
+        }
+    }
 }

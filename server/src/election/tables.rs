@@ -32,6 +32,15 @@ pub const SIGNER_STATES: Table = Table::new("signer_states");
 /// Member id → leaf index (u64 BE) of the member's issuance entry.
 pub const ISSUANCES: Table = Table::new("issuances");
 
+/// [`RECORD_SNAPSHOT_KEY`] → the newest snapshot of the election's record
+/// ([`urne_crypto::record::Record::snapshot`]), written every so many
+/// entries with the entries it covers, so that a restart replays only the
+/// entries after it (see [`crate::sequencer::snapshot_due`]).
+pub const RECORD_SNAPSHOTS: Table = Table::new("record_snapshots");
+
+/// The one row of [`RECORD_SNAPSHOTS`]: only the newest snapshot is kept.
+pub const RECORD_SNAPSHOT_KEY: &[u8] = b"newest";
+
 /// Big-endian u32 row key or value.
 pub fn u32_key(v: u32) -> Vec<u8> {
     v.to_be_bytes().to_vec()
