@@ -637,7 +637,10 @@ async fn import_roster(
                 tokens_out.display()
             );
         })?;
-    println!("imported {members} members");
+    println!(
+        "imported {}",
+        urne_verify::report::count(members, "member", "members")
+    );
     // The pool must be able to complete each assembly before the open.
     if let Ok(status) = client.status(election).await {
         for c in &status.constituencies {

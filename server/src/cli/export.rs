@@ -29,7 +29,11 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
     let bytes = match &args.data {
         Some(dir) => {
             let (size, bytes) = offline(dir, args.election.election.as_deref()).await?;
-            eprintln!("exported {size} entries from {}", dir.display());
+            eprintln!(
+                "exported {} from {}",
+                urne_verify::report::count(size, "entry", "entries"),
+                dir.display()
+            );
             bytes
         }
         None => {
