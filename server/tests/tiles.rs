@@ -120,6 +120,7 @@ async fn served_tiles_equal_the_independent_ones_and_prove_inclusion_and_consist
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), unlimited()).await;
     let client = Client::new(server.local_addr());
+    let mut mirrored = Vec::new();
     for (k, n) in [1usize, 255, 256, 257, 1000].into_iter().enumerate() {
         let id = election(10 + k as u8);
         let receipts = fill(&client, id, n).await;
@@ -186,6 +187,7 @@ async fn served_tiles_equal_the_independent_ones_and_prove_inclusion_and_consist
 
         // Proofs computed from the served tiles only, the tiles authenticated
         // against the checkpoint's root, verify with urne's verifiers.
+        mirrored.push((id, note.clone(), served.clone()));
         let tiles = ServedTiles(served);
         let reader =
             tlog_tiles::TileHashReader::new(head.size, tlog_tiles::Hash(head.root), &tiles);
@@ -213,6 +215,62 @@ async fn served_tiles_equal_the_independent_ones_and_prove_inclusion_and_consist
         }
     }
     server.shutdown().await.unwrap();
+
+    // `urne export --tiles` of the stopped server writes exactly the served
+    // tiles and checkpoint as files, and nothing else.
+    for (id, note, served) in mirrored.iter().skip(3) {
+        let out = dir.path().join(format!("mirror-{id}"));
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+            .args(["export", "--election", &id.to_string(), "--tiles"])
+            .arg(&out)
+            .arg("--data")
+            .arg(dir.path())
+            .env("URNE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(
+            std::fs::read(out.join("checkpoint")).unwrap(),
+            note.as_bytes()
+        );
+        let mut files = 0;
+        for (path, bytes) in served {
+            assert_eq!(&std::fs::read(out.join(path)).unwrap(), bytes, "{path}");
+            files += 1;
+        }
+        let on_disk = walk(&out.join("tile"));
+        assert_eq!(on_disk, files);
+        // A second export into the same, now non-empty, directory is refused.
+        let again = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+            .args(["export", "--election", &id.to_string(), "--tiles"])
+            .arg(&out)
+            .arg("--data")
+            .arg(dir.path())
+            .env("URNE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    }
+}
+
+/// Number of files below `dir`.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[tokio::test]
