@@ -407,6 +407,7 @@ impl StaticTiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use urne_crypto::merkle;
 
     #[test]
     fn paths_round_trip_in_the_spec_encoding() {
@@ -444,6 +445,51 @@ mod tests {
         }
         // The highest tile of level 7: nodes of height 56, below 2^64 leaves.
         assert!(TileId::parse("7/000.p/255").is_ok());
+    }
+
+    /// The example of protocol §6.10.
+    #[test]
+    fn the_spec_example() {
+        let mut bundle = Vec::new();
+        push_bundled_entry(&mut bundle, 0, &[0x61, 0x62]).unwrap();
+        push_bundled_entry(&mut bundle, 1, &[0x63]).unwrap();
+        assert_eq!(bundle, [0, 2, 0x61, 0x62, 0, 1, 0x63]);
+        let paths: Vec<String> = tiles_of(1000).iter().map(TileId::path).collect();
+        assert_eq!(
+            paths,
+            [
+                "tile/0/000",
+                "tile/0/001",
+                "tile/0/002",
+                "tile/0/003.p/232",
+                "tile/1/000.p/3",
+                "tile/entries/000",
+                "tile/entries/001",
+                "tile/entries/002",
+                "tile/entries/003.p/232",
+            ]
+        );
+        let entries: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let leaves: Vec<_> = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
+        let mut built = StaticTiles::new();
+        for e in &entries {
+            built.push(e).unwrap();
+        }
+        let tiles = built.finish();
+        let hashes = |i: usize| -> Vec<[u8; 32]> {
+            tiles[i]
+                .1
+                .chunks(32)
+                .map(|c| c.try_into().unwrap())
+                .collect()
+        };
+        let (t0_3, t1) = (hashes(3), hashes(4));
+        let r = merkle::root(&t0_3);
+        let root = merkle::node_hash(
+            &merkle::node_hash(&t1[0], &t1[1]),
+            &merkle::node_hash(&t1[2], &r),
+        );
+        assert_eq!(root, merkle::root(&leaves));
     }
 
     #[test]
