@@ -214,6 +214,32 @@ async fn served_tiles_equal_the_independent_ones_and_prove_inclusion_and_consist
             );
         }
     }
+    // `urne export --server URL --tiles` mirrors a running server.
+    let (id, note, served) = mirrored.last().unwrap();
+    let out = dir.path().join("mirror-over-http");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+        .arg("--server")
+        .arg(format!("http://{}", server.local_addr()))
+        .args(["export", "--election", &id.to_string(), "--tiles"])
+        .arg(&out)
+        .current_dir(dir.path())
+        .env_remove("URNE_CONFIG")
+        .env("URNE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read(out.join("checkpoint")).unwrap(),
+        note.as_bytes()
+    );
+    for (path, bytes) in served {
+        assert_eq!(&std::fs::read(out.join(path)).unwrap(), bytes, "{path}");
+    }
+    assert_eq!(walk(&out.join("tile")), served.len());
     server.shutdown().await.unwrap();
 
     // `urne export --tiles` of the stopped server writes exactly the served
