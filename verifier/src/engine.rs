@@ -33,7 +33,7 @@ use crate::report::{
 };
 use crate::source::{Item, Source, SourceError};
 use crate::tree::Tree;
-use crate::Options;
+use crate::{GivenCheckpoint, Options};
 
 /// Where a resumed verification starts: the state a monitor kept after
 /// verifying a prefix of the board (see `crate::monitor`).
@@ -162,6 +162,8 @@ pub(crate) struct Engine {
     checkpoints: u64,
     /// Intermediate checkpoints beyond the entries read so far.
     ahead: Vec<(u64, Checkpoint)>,
+    /// Checkpoints from outside the export, checked at the end.
+    given: Vec<GivenCheckpoint>,
     final_note: Option<String>,
     verified_note: Option<String>,
     format_ok: bool,
@@ -230,6 +232,7 @@ impl Engine {
             ballot_entries: 0,
             checkpoints: 0,
             ahead: vec![],
+            given: options.checkpoints.clone(),
             final_note: None,
             verified_note: None,
             format_ok: true,
@@ -456,6 +459,49 @@ impl Engine {
                 ),
             );
         }
+    }
+
+    /// Checks the checkpoints given from outside the export: each must be
+    /// signed by the board key and have the export tree's root at its size
+    /// (so it is consistent with the final checkpoint). Returns the detail
+    /// line, or `None` when none was given.
+    fn given_checkpoints(&mut self) -> Option<String> {
+        let given = std::mem::take(&mut self.given);
+        if given.is_empty() {
+            return None;
+        }
+        let size = self.tree.size();
+        let mut consistent = 0u64;
+        for g in &given {
+            let problem = match &self.board {
+                None => Some("no valid board key in the export to check it".to_string()),
+                Some(board) => match open_signed_checkpoint(&g.note, board) {
+                    Err(e) => Some(format!("not a checkpoint signed by the board key: {e}")),
+                    Ok(cp) if cp.size > size => Some(format!(
+                        "size {} is beyond the {size} entries of the export",
+                        cp.size
+                    )),
+                    Ok(cp) if self.tree.root_at(cp.size) != Some(cp.root) => Some(format!(
+                        "its root at size {} is not the export's: the board showed another history",
+                        cp.size
+                    )),
+                    Ok(_) => None,
+                },
+            };
+            match problem {
+                None => consistent += 1,
+                Some(p) => self.checks.fail(
+                    CheckId::Checkpoints,
+                    None,
+                    "inconsistent_checkpoint",
+                    format!("given checkpoint {}: {p}", g.label),
+                ),
+            }
+        }
+        Some(format!(
+            "{consistent} of {} consistent with the export",
+            count(given.len() as u64, "given checkpoint", "given checkpoints")
+        ))
     }
 
     fn entry(&mut self, bytes: Vec<u8>, history: &dyn BallotHistory) {
@@ -772,17 +818,18 @@ impl Engine {
                 ),
             );
         }
-        self.checks.detail(
-            CheckId::Checkpoints,
-            format!(
-                "{} consistent",
-                count(
-                    self.checks.counted(CheckId::Checkpoints),
-                    "intermediate checkpoint",
-                    "intermediate checkpoints"
-                )
-            ),
+        let mut detail = format!(
+            "{} consistent",
+            count(
+                self.checks.counted(CheckId::Checkpoints),
+                "intermediate checkpoint",
+                "intermediate checkpoints"
+            )
         );
+        if let Some(given) = self.given_checkpoints() {
+            detail = format!("{detail}; {given}");
+        }
+        self.checks.detail(CheckId::Checkpoints, detail);
         self.check_final();
         if self.record.is_none() {
             if !self.checks.any_failed() {

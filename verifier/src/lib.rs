@@ -33,6 +33,34 @@ pub struct Options {
     pub batch: usize,
     /// Draw a progress bar on standard error (when it is a terminal).
     pub progress: bool,
+    /// Signed checkpoints held outside the export (a voter's receipt, a
+    /// witness, anyone): each must be signed by the board key and agree with
+    /// the export's tree at its size (§9, `checkpoints`).
+    pub checkpoints: Vec<GivenCheckpoint>,
+}
+
+/// A signed checkpoint note from outside the export, with a label for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenCheckpoint {
+    /// Where it came from (a file name), for the report.
+    pub label: String,
+    /// The signed note's bytes.
+    pub note: Vec<u8>,
+}
+
+impl GivenCheckpoint {
+    /// The checkpoint in `bytes` read from `label`: a signed note, or a JSON
+    /// receipt whose `checkpoint` field holds one.
+    pub fn from_file_bytes(label: impl Into<String>, bytes: &[u8]) -> Self {
+        let note = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v.get("checkpoint")?.as_str().map(|s| s.as_bytes().to_vec()))
+            .unwrap_or_else(|| bytes.to_vec());
+        GivenCheckpoint {
+            label: label.into(),
+            note,
+        }
+    }
 }
 
 impl Default for Options {
@@ -41,6 +69,7 @@ impl Default for Options {
             threads: 0,
             batch: 64,
             progress: false,
+            checkpoints: Vec::new(),
         }
     }
 }

@@ -51,6 +51,10 @@ struct VerifyArgs {
     /// Where to write the attestation entry (canonical CBOR); `-` for standard output.
     #[arg(long, value_name = "FILE", requires = "attest")]
     attest_out: Option<PathBuf>,
+    /// Signed checkpoints from elsewhere (a receipt file, a note): each must be
+    /// signed by the board and agree with the export. Put the export first.
+    #[arg(long = "checkpoint", value_name = "FILE", num_args = 1..)]
+    checkpoints: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -130,9 +134,20 @@ fn verify(args: VerifyArgs) -> ExitCode {
         },
         None => None,
     };
+    let mut checkpoints = Vec::new();
+    for path in &args.checkpoints {
+        match std::fs::read(path) {
+            Ok(bytes) => checkpoints.push(urne_verify::GivenCheckpoint::from_file_bytes(
+                path.display().to_string(),
+                &bytes,
+            )),
+            Err(e) => return usage(&format!("cannot read checkpoint {}: {e}", path.display())),
+        }
+    }
     let options = Options {
         threads: args.threads.map_or(0, usize::from),
         progress: !args.json,
+        checkpoints,
         ..Options::default()
     };
     let (report, previous) =

@@ -225,3 +225,86 @@ fn a_monitor_says_what_is_new_and_a_closed_pipe_is_quiet() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+#[test]
+fn given_checkpoints_must_be_the_boards_and_agree_with_the_export() {
+    let f = build(&Params::micro(31));
+    let entries = f.entry_bytes();
+    let n = entries.len() as u64;
+    let export = temp_path(".export");
+    std::fs::write(&export, f.export()).unwrap();
+    let write = |text: &[u8]| {
+        let p = temp_path(".checkpoint");
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let run = |files: &[&PathBuf]| {
+        let mut args = vec![
+            "--json".to_string(),
+            export.display().to_string(),
+            "--checkpoint".to_string(),
+        ];
+        args.extend(files.iter().map(|p| p.display().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = urne_verify(&args);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), report)
+    };
+    let inconsistent = |report: &serde_json::Value| {
+        report["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["check"] == "checkpoints" && x["code"] == "inconsistent_checkpoint")
+            .count()
+    };
+
+    // An honest receipt's checkpoint (as a note, and inside a receipt's JSON) passes.
+    let honest = write(f.checkpoint_for(&entries, n / 2).as_bytes());
+    let receipt = serde_json::json!({
+        "index": 1,
+        "size": 3,
+        "checkpoint": f.checkpoint_for(&entries, 3),
+        "inclusion": [],
+    });
+    let receipt = write(receipt.to_string().as_bytes());
+    let final_size = write(f.checkpoint_for(&entries, n).as_bytes());
+    let (code, report) = run(&[&honest, &receipt, &final_size]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(inconsistent(&report), 0);
+
+    // A checkpoint of a forked board (another entry at index 2), validly
+    // signed by the board key, is caught.
+    let mut forked = entries.clone();
+    forked[2].push(0);
+    let fork = write(f.checkpoint_for(&forked, n / 2).as_bytes());
+    let (code, report) = run(&[&honest, &fork]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(inconsistent(&report), 1);
+
+    // A checkpoint beyond the export, one not signed by the board key, and
+    // one that is not a note at all are caught too.
+    let mut longer = entries.clone();
+    longer.push(entries[0].clone());
+    let beyond = write(f.checkpoint_for(&longer, n + 1).as_bytes());
+    let mut foreign = f.checkpoint_for(&entries, n / 2).into_bytes();
+    let last = foreign.len() - 3;
+    foreign[last] ^= 1;
+    let foreign = write(&foreign);
+    let junk = write(b"not a checkpoint\n");
+    let (code, report) = run(&[&beyond, &foreign, &junk]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(inconsistent(&report), 3);
+
+    // An unreadable checkpoint file is a usage error.
+    let missing = temp_path(".missing");
+    let (code, _) = {
+        let out = urne_verify(&[
+            export.to_str().unwrap(),
+            "--checkpoint",
+            missing.to_str().unwrap(),
+        ]);
+        (out.status.code(), ())
+    };
+    assert_eq!(code, Some(2));
+}

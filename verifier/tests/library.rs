@@ -34,6 +34,7 @@ fn outcome_does_not_depend_on_batches_or_threads() {
             batch,
             threads,
             progress: false,
+            ..Options::default()
         };
         let r = without_timing(verify_export(Cursor::new(&export), &options));
         assert_eq!(r, reference, "batch {batch}, threads {threads}");
@@ -60,6 +61,7 @@ fn a_forged_ballot_is_named_whatever_the_batching() {
             batch,
             threads,
             progress: false,
+            ..Options::default()
         };
         let r = verify_export(Cursor::new(&export), &options);
         assert_eq!(r.status, Outcome::Invalid);

@@ -52,13 +52,17 @@ pub async fn election_board_key(
     Ok(text(verifier.to_vkey_string() + "\n"))
 }
 
-/// `GET /v1/elections/{id}/checkpoint`: the latest signed checkpoint note.
+/// `GET /v1/elections/{id}/checkpoint`: the latest signed checkpoint note
+/// (also the `tlog-tiles` checkpoint), never cached without revalidation.
 pub async fn checkpoint(
     State(state): State<AppState>,
     ElectionPath(id): ElectionPath,
 ) -> Result<impl IntoResponse, ApiError> {
     let head = state.board.head(&id)?;
-    Ok(text(head.checkpoint.to_string()))
+    Ok((
+        [(header::CACHE_CONTROL, super::tiles::GROWING_CACHE)],
+        text(head.checkpoint.to_string()),
+    ))
 }
 
 fn text(body: String) -> impl IntoResponse {

@@ -176,6 +176,11 @@ impl From<BoardError> for ApiError {
             BoardError::UnknownElection => ApiError::UnknownElection,
             BoardError::BeyondHead { requested, size } => ApiError::BeyondHead { requested, size },
             BoardError::InvalidRange(m) => ApiError::InvalidRange(m),
+            e @ BoardError::EntryTooLarge { .. } => ApiError::reject(
+                RejectionKind::Invalid,
+                "entry_too_large",
+                format!("{e}; read it from entries/{{index}}"),
+            ),
             other => {
                 tracing::error!(error = %other, "board read failed");
                 ApiError::Internal

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod limits;
 pub mod members;
 pub mod test_support;
+pub mod tiles;
 pub mod voting;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -214,6 +215,7 @@ pub fn routes() -> Vec<Route> {
             board::election_board_key,
         ),
         Route::get("/v1/elections/{id}/checkpoint", Read, board::checkpoint),
+        Route::get("/v1/elections/{id}/tile/{*tile}", Read, tiles::tile),
         Route::get("/v1/elections/{id}/entries", Read, board::entries),
         Route::get(
             "/v1/elections/{id}/proof/inclusion",

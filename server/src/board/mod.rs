@@ -9,6 +9,7 @@
 
 pub mod export;
 pub mod key;
+pub mod tiles;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +50,14 @@ pub enum BoardError {
     /// A range whose bounds are out of order.
     #[error("invalid range: {0}")]
     InvalidRange(String),
+    /// An entry bundle would hold an entry longer than its `u16` length allows.
+    #[error("entry {index} is {len} bytes, more than an entry bundle holds (65535)")]
+    EntryTooLarge {
+        /// The entry's index.
+        index: u64,
+        /// Its length.
+        len: usize,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,12 +1,15 @@
 //! `urne export`: an election's export file (§8.5), for `urne-verify` and
 //! auditors. With `--data DIR` it reads the data directory of a stopped
 //! server (the store is locked while a server runs); otherwise it downloads
-//! `GET /v1/elections/{id}/export` from `--server`.
+//! `GET /v1/elections/{id}/export` from `--server`. With `--tiles DIR` it
+//! also writes the board as static C2SP tlog-tiles (§6.10), built from the
+//! export's entries and checked against its final checkpoint.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{parse_hex32, Context, ElectionArg, Failure};
+use crate::board::tiles::StaticTiles;
 use crate::board::Board;
 use crate::election::ElectionId;
 
@@ -20,8 +23,12 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub election: ElectionArg,
     /// Where to write the export.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "tiles")]
+    pub out: Option<PathBuf>,
+    /// Also (or instead) write the board as C2SP tlog-tiles into this new
+    /// directory (`checkpoint`, `tile/...`), for any static web server.
+    #[arg(long, value_name = "DIR")]
+    pub tiles: Option<PathBuf>,
 }
 
 /// Runs `urne export`.
@@ -42,14 +49,119 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
             client.export(&id).await?
         }
     };
-    write_atomically(&args.out, &bytes)
-        .map_err(|e| Failure::plain(format!("writing {}: {e}", args.out.display())))?;
-    println!(
-        "export written to {} ({} bytes)",
-        args.out.display(),
-        bytes.len()
-    );
+    if let Some(out) = &args.out {
+        write_atomically(out, &bytes)
+            .map_err(|e| Failure::plain(format!("writing {}: {e}", out.display())))?;
+        println!(
+            "export written to {} ({} bytes)",
+            out.display(),
+            bytes.len()
+        );
+    }
+    if let Some(dir) = &args.tiles {
+        let written = write_tiles(dir, &bytes)?;
+        println!(
+            "tiles of {} entries written to {} ({} files)",
+            written.size,
+            dir.display(),
+            written.files
+        );
+        if !written.oversized.is_empty() {
+            eprintln!(
+                "note: {} entries are longer than 65535 bytes; the entry bundles holding them \
+                 are left out (the hash tiles are complete)",
+                written.oversized.len()
+            );
+        }
+    }
     Ok(())
+}
+
+/// What [`write_tiles`] wrote.
+struct WrittenTiles {
+    size: u64,
+    files: usize,
+    oversized: Vec<u64>,
+}
+
+/// Writes the tiles of the export `bytes` into the new directory `dir`:
+/// built in a sibling `.partial` directory, checked against the export's
+/// signed final checkpoint, then renamed into place.
+fn write_tiles(dir: &Path, bytes: &[u8]) -> Result<WrittenTiles, Failure> {
+    use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
+    use urne_crypto::export::{ExportReader, Record};
+
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Failure::new(format!("the export is unreadable: {e}"), "export it again")
+    };
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Failure::new(
+            format!("{} already exists and is not empty", dir.display()),
+            "pass a new directory to --tiles",
+        ));
+    }
+    let mut reader = ExportReader::new(bytes).map_err(|e| unreadable(&e))?;
+    let mut tiles = StaticTiles::new();
+    let (mut verifier, mut last) = (None, None);
+    while let Some(record) = reader.next_record().map_err(|e| unreadable(&e))? {
+        match record {
+            Record::BoardKey(k) => {
+                verifier = Some(NoteVerifier::from_vkey_string(&k).map_err(|e| unreadable(&e))?)
+            }
+            Record::Entry(e) => tiles.push(&e).map_err(|e| unreadable(&e))?,
+            Record::Checkpoint(_) => {}
+            Record::FinalCheckpoint(note) => last = Some(note),
+        }
+    }
+    let (Some(verifier), Some(note)) = (verifier, last) else {
+        return Err(unreadable(&"no board key or final checkpoint"));
+    };
+    let checkpoint =
+        open_signed_checkpoint(note.as_bytes(), &verifier).map_err(|e| unreadable(&e))?;
+    if checkpoint.size != tiles.size() || checkpoint.root != tiles.root() {
+        return Err(unreadable(
+            &"its final checkpoint does not match its entries",
+        ));
+    }
+    let size = tiles.size();
+    let oversized = tiles.oversized().to_vec();
+    let built = tiles.finish();
+    let files = built.len() + 1;
+    let partial = dir.with_extension("partial");
+    let written = (|| -> std::io::Result<()> {
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial)?;
+        }
+        std::fs::create_dir_all(&partial)?;
+        std::fs::write(partial.join("checkpoint"), note.as_bytes())?;
+        for (tile, data) in &built {
+            let path = partial.join(tile.path());
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, data)?;
+        }
+        if dir.exists() {
+            std::fs::remove_dir(dir)?;
+        }
+        std::fs::rename(&partial, dir)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_dir_all(&partial);
+        Failure::new(
+            format!("writing tiles into {}: {e}", dir.display()),
+            "check that the directory's parent exists and is writable",
+        )
+    })?;
+    Ok(WrittenTiles {
+        size,
+        files,
+        oversized,
+    })
 }
 
 /// The export of one election of a data directory, and its size.
