@@ -126,6 +126,7 @@ impl ServedBoard {
 /// A running loopback responder serving one [`ServedBoard`] at a time.
 pub struct Service {
     board: Arc<Mutex<ServedBoard>>,
+    base: String,
     url: String,
 }
 
@@ -170,6 +171,7 @@ impl Service {
         });
         Service {
             board,
+            base: format!("http://{addr}"),
             url: format!("http://{addr}/v1/elections/{election}"),
         }
     }
@@ -177,6 +179,12 @@ impl Service {
     /// The election's base URL (`http://127.0.0.1:PORT/v1/elections/ID`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The server's base URL (`http://127.0.0.1:PORT`); the responder answers
+    /// a route by its last segment under any prefix (`/v1/board-key` too).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// Serves another board from now on.

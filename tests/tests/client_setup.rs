@@ -3,78 +3,21 @@
 //! voter a forked board) cannot hand it an election key that does not follow
 //! from the trustees' dealings and complaints.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::Arc;
-
-use base64ct::{Base64, Encoding};
-
 use urne_crypto::dkg::{DealerMessage, DkgOutcome};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Entry, EntryKind};
 use urne_e2e::fixture::{build, Fixture, Params};
+use urne_e2e::served::{ServedBoard, Service};
 use urne_server::client::api::Client;
 use urne_server::client::board::setup;
 
-/// Serves `entries` (and a checkpoint over all of them) as a service's read API.
+/// Serves `entries` (and a checkpoint over all of them) as a service's read
+/// API; returns the server's base URL.
 fn serve(fixture: &Fixture, entries: Vec<Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("addr");
-    let vkey = fixture.board_key().verifier().to_vkey_string() + "\n";
-    let note = fixture.checkpoint_for(&entries, entries.len() as u64);
-    let entries = Arc::new(entries);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
-                    break;
-                }
-            }
-            let target = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-            let q: HashMap<&str, u64> = query
-                .split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
-                .collect();
-            let (status, body) = if path == "/v1/board-key" {
-                (200, vkey.clone())
-            } else if path.ends_with("/checkpoint") {
-                (200, note.clone())
-            } else if path.ends_with("/entries") {
-                let start = q.get("start").copied().unwrap_or(0);
-                let end = q
-                    .get("end")
-                    .copied()
-                    .unwrap_or(u64::MAX)
-                    .min(entries.len() as u64)
-                    .min(start + 5);
-                let page: Vec<String> = (start..end.max(start))
-                    .map(|i| format!("\"{}\"", Base64::encode_string(&entries[i as usize])))
-                    .collect();
-                (
-                    200,
-                    format!("{{\"start\":{start},\"entries\":[{}]}}", page.join(",")),
-                )
-            } else {
-                (404, "{}".into())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("http://{addr}")
+    let board = ServedBoard::of_export(&fixture.export_of(&entries));
+    Service::start(board, &hex::encode(fixture.election))
+        .base()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
