@@ -251,6 +251,16 @@ pub struct UpdateRequest {
     pub check: Option<Check>,
 }
 
+/// A request to remove a log and everything stored under it (an election
+/// that nothing depends on yet). Runs alone, after the appends before it.
+pub struct RemoveRequest {
+    /// The log.
+    pub log: ElectionId,
+    /// Precondition, evaluated against the log's committed state; the rows it
+    /// returns are ignored.
+    pub check: Check,
+}
+
 /// Why a precondition refused an entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -374,6 +384,11 @@ impl Heads {
         let mut logs = self.logs.write().unwrap_or_else(PoisonError::into_inner);
         logs.insert(log, head);
     }
+
+    fn remove(&self, log: &ElectionId) {
+        let mut logs = self.logs.write().unwrap_or_else(PoisonError::into_inner);
+        logs.remove(log);
+    }
 }
 
 /// Error of a [`CheckpointSigner`].
@@ -393,6 +408,7 @@ enum Job {
 
 enum Message {
     Job(Job),
+    Remove(RemoveRequest, UpdateReply),
     Stop,
 }
 
@@ -498,6 +514,17 @@ impl Sequencer {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Message::Job(Job::Update(request, reply)))
+            .await
+            .map_err(|_| AppendError::ShuttingDown)?;
+        answer.await.unwrap_or(Err(AppendError::ShuttingDown))
+    }
+
+    /// Removes a log if its check allows; returns once the removal is durable.
+    pub async fn remove(&self, request: RemoveRequest) -> Result<(), AppendError> {
+        self.ready()?;
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Message::Remove(request, reply))
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
         answer.await.unwrap_or(Err(AppendError::ShuttingDown))
@@ -703,11 +730,17 @@ impl Writer {
             };
             let mut group = Vec::new();
             let mut bytes = 0;
+            let mut removal = None;
             let mut next = Some(first);
             while let Some(message) = next.take() {
                 match message {
                     Message::Stop => {
                         stopping = true;
+                        break;
+                    }
+                    // A removal ends the group: it runs alone, after it.
+                    Message::Remove(request, reply) => {
+                        removal = Some((request, reply));
                         break;
                     }
                     Message::Job(job) => {
@@ -730,8 +763,52 @@ impl Writer {
                 tracing::error!("the sequencer panicked; the board stops taking entries");
                 self.failed.store(true, Ordering::Release);
             }
+            if let Some((request, reply)) = removal {
+                match catch_unwind(AssertUnwindSafe(|| self.remove(request))) {
+                    Ok(result) => drop(reply.send(result)),
+                    Err(_) => {
+                        tracing::error!("the sequencer panicked; the board stops taking entries");
+                        self.failed.store(true, Ordering::Release);
+                        drop(reply.send(Err(AppendError::Internal)));
+                    }
+                }
+            }
         }
         tracing::info!("sequencer stopped");
+    }
+
+    /// Removes a log if its check allows, and forgets it.
+    fn remove(&mut self, request: RemoveRequest) -> Result<(), AppendError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(AppendError::Unavailable);
+        }
+        let RemoveRequest { log, check } = request;
+        if !self.frontiers.contains_key(&log) {
+            return Err(AppendError::UnknownLog);
+        }
+        let pending = Pending::default();
+        let view = View {
+            writer: self,
+            pending: &pending,
+            log,
+        };
+        catch_unwind(AssertUnwindSafe(|| check(&view))).map_err(|_| {
+            tracing::error!("a removal precondition panicked");
+            AppendError::Internal
+        })??;
+        let mut writes = WriteSet::new();
+        writes.push(Write::RemoveLog { log });
+        if let Err(e) = self.store.commit(writes) {
+            // Whether the removal reached the store is unknown: stop writing.
+            tracing::error!(error = %e, "removing a log failed; the board stops taking entries");
+            self.failed.store(true, Ordering::Release);
+            return Err(AppendError::Unavailable);
+        }
+        self.frontiers.remove(&log);
+        self.rules.remove(&log);
+        self.snapshots.remove(&log);
+        self.heads.remove(&log);
+        Ok(())
     }
 
     /// Stops taking entries: the rules may now be ahead of the store.

@@ -1087,3 +1087,105 @@ fn invitations_are_links_that_are_never_lost_and_can_be_reissued() {
         "two enrolments, nothing else"
     );
 }
+
+#[test]
+fn a_mistaken_election_is_cancelled_before_anyone_depends_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let (kept, tokens) = election_with_roster(&urne);
+    let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
+    let mistaken = field(&created, "election ").to_string();
+    urne.ok(&[
+        "admin",
+        "roster",
+        "import",
+        "roster.csv",
+        "--tokens-out",
+        "mistaken-tokens.csv",
+        "--election",
+        &mistaken,
+    ]);
+    let size = board_size(&server.url, &mistaken);
+
+    // Without a terminal to confirm on, nothing happens without --yes.
+    urne.fails(
+        &["admin", "election", "cancel", "--election", &mistaken],
+        "without a confirmation",
+    );
+    assert_eq!(board_size(&server.url, &mistaken), size);
+
+    // Once a member has enrolled, the election stays.
+    let bob = invitation_of(&tokens, "bob");
+    urne.ok(&["voter", "--wallet", "bob.json", "enroll", "--token", &bob]);
+    urne.fails(
+        &["admin", "election", "cancel", "--election", &kept, "--yes"],
+        "can no longer be cancelled",
+    );
+
+    let out = urne.ok(&[
+        "admin",
+        "election",
+        "cancel",
+        "--election",
+        &mistaken,
+        "--yes",
+    ]);
+    assert!(out.contains("title: Journey"), "{out}");
+    assert!(
+        out.contains(&format!("election {mistaken} cancelled")),
+        "{out}"
+    );
+    let listed = urne.ok(&["admin", "elections"]);
+    assert!(
+        listed.contains(&kept) && !listed.contains(&mistaken),
+        "{listed}"
+    );
+    urne.fails(
+        &["admin", "status", "--election", &mistaken],
+        "unknown_election",
+    );
+    // Its invitations no longer work.
+    let mistaken_tokens = std::fs::read_to_string(dir.path().join("mistaken-tokens.csv")).unwrap();
+    let alice = invitation_of(&mistaken_tokens, "alice");
+    urne.fails(
+        &[
+            "voter",
+            "--wallet",
+            "alice.json",
+            "enroll",
+            "--token",
+            &alice,
+        ],
+        "unknown_election",
+    );
+    urne.fails(
+        &[
+            "admin",
+            "election",
+            "cancel",
+            "--election",
+            &mistaken,
+            "--yes",
+        ],
+        "unknown_election",
+    );
+
+    // The removal is durable, and the other election is whole.
+    drop(server);
+    server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let listed = urne.ok(&["admin", "elections"]);
+    assert!(
+        listed.contains(&kept) && !listed.contains(&mistaken),
+        "{listed}"
+    );
+    let status = urne.ok(&["admin", "status", "--election", &kept]);
+    assert!(status.contains("setup"), "{status}");
+}

@@ -25,7 +25,9 @@ use super::extract::{json, ElectionPath, RawBody};
 use super::AppState;
 use crate::election::machine::{record_of, rejection};
 use crate::election::ElectionId;
-use crate::sequencer::{AppendRequest, LogRequirement, LogView, RejectionKind, UpdateRequest};
+use crate::sequencer::{
+    AppendRequest, LogRequirement, LogView, Rejection, RejectionKind, RemoveRequest, UpdateRequest,
+};
 
 /// The answer to an organiser action: the receipts of the appended entries.
 #[derive(Debug, Serialize, Deserialize)]
@@ -299,4 +301,66 @@ pub async fn seats(
         }),
     )
     .await
+}
+
+/// The answer to `POST /v1/elections/{id}/admin/cancel`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Cancelled {
+    /// The removed election's id, hex.
+    pub election: String,
+    /// How many entries its board held (the manifest and roster entries).
+    pub entries: u64,
+}
+
+/// `POST /v1/elections/{id}/admin/cancel`: removes an election that nothing
+/// depends on yet, with its whole board.
+///
+/// Allowed while the board holds only the organiser's own entries, the
+/// manifest and the roster: no member has enrolled, no trustee has dealt, no
+/// contributor has committed and no auditor has attested, so nobody else
+/// holds a receipt that the removal would contradict. Refused otherwise
+/// with 409 `election_in_use`, naming the first other entry.
+pub async fn cancel(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+) -> Result<Json<Cancelled>, ApiError> {
+    state.writable()?;
+    state.election(&id)?;
+    let (tx, rx) = sync_mpsc::sync_channel(1);
+    let check = move |view: &dyn LogView| {
+        for index in 0..view.size() {
+            let bytes = view
+                .entry(index)
+                .map_err(crate::api::members::unavailable)?
+                .ok_or_else(|| crate::api::members::unavailable("a committed entry is missing"))?;
+            let kind = Entry::from_bytes(&bytes).ok().and_then(|e| e.kind().ok());
+            if !matches!(kind, Some(EntryKind::Manifest | EntryKind::Roster)) {
+                let what = kind.map_or("unreadable", EntryKind::name);
+                return Err(Rejection::conflict(
+                    "election_in_use",
+                    format!(
+                        "entry {index} is a {what} entry: someone other than the organiser has \
+                         written to this board, so the election can no longer be cancelled"
+                    ),
+                ));
+            }
+        }
+        let _ = tx.send(view.size());
+        Ok(Vec::new())
+    };
+    state
+        .board
+        .remove(RemoveRequest {
+            log: id,
+            check: Box::new(check),
+        })
+        .await?;
+    state.elections.remove(&id);
+    let entries = rx.try_recv().map_err(|_| ApiError::Internal)?;
+    tracing::info!(election = %id, entries, "election cancelled");
+    Ok(Json(Cancelled {
+        election: id.to_hex(),
+        entries,
+    }))
 }

@@ -83,7 +83,7 @@ pub fn voting_not_closed(
     Ok(())
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Rejection {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> Rejection {
     tracing::error!(error = %e, "store read failed in a check");
     Rejection::new(
         RejectionKind::Unavailable,

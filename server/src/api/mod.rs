@@ -208,6 +208,7 @@ pub fn routes() -> Vec<Route> {
         ),
         Route::post("/v1/elections/{id}/admin/beacon", Write, admin::beacon),
         Route::post("/v1/elections/{id}/admin/seats", Write, admin::seats),
+        Route::post("/v1/elections/{id}/admin/cancel", Write, admin::cancel),
         Route::get("/v1/board-key", Read, board::board_key),
         Route::get(
             "/v1/elections/{id}/board-key",

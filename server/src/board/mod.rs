@@ -22,7 +22,7 @@ use urne_crypto::merkle::{self, Frontier, MerkleError, NodeId};
 use crate::election::ElectionId;
 use crate::sequencer::{
     AppendError, AppendRequest, Appended, CheckpointSigner, Head, Heads, LogRules, LogState,
-    Sequencer, SequencerThread, UpdateRequest,
+    RemoveRequest, Sequencer, SequencerThread, UpdateRequest,
 };
 use crate::store::permissions::{self, PermissionsError};
 use crate::store::sealed::{SealedStore, SecretsAtRest};
@@ -200,6 +200,11 @@ impl Board {
     /// Writes rows without an entry, through the sequencer.
     pub async fn update(&self, request: UpdateRequest) -> Result<(), AppendError> {
         self.sequencer.update(request).await
+    }
+
+    /// Removes a log if its check allows, through the sequencer.
+    pub async fn remove(&self, request: RemoveRequest) -> Result<(), AppendError> {
+        self.sequencer.remove(request).await
     }
 
     /// The Ed25519 key of the board's own entries (see [`BoardSecret::entry_signing_key`]).

@@ -1,5 +1,6 @@
 //! `urne admin`: the organiser's commands.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -101,6 +102,16 @@ pub enum ElectionCommand {
     },
     /// List the server's elections: id, title, phase.
     List,
+    /// Remove an election still in setup that nothing depends on yet (no
+    /// member has enrolled, no trustee has dealt): its whole board goes.
+    Cancel {
+        /// The election.
+        #[command(flatten)]
+        election: ElectionArg,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `urne admin manifest ...`
@@ -270,6 +281,10 @@ pub async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), Failure> {
         }
         AdminAction::Election(ElectionCommand::List) | AdminAction::Elections => {
             list_elections(&client).await
+        }
+        AdminAction::Election(ElectionCommand::Cancel { election, yes }) => {
+            let id = ctx.election(&client, &election).await?;
+            cancel_election(&client, &id, yes).await
         }
         AdminAction::Manifest(ManifestCommand::Template) => Ok(()),
         AdminAction::Roster(RosterCommand::Import {
@@ -504,6 +519,41 @@ async fn list_elections(client: &Client) -> Result<(), Failure> {
         t.row(vec![id, s.phase, s.title]);
     }
     super::output::print(&t.render());
+    Ok(())
+}
+
+/// Shows the election, asks for confirmation (unless `yes`), and removes it.
+async fn cancel_election(client: &Client, id: &[u8; 32], yes: bool) -> Result<(), Failure> {
+    let status = client.status(id).await?;
+    let hex_id = hex::encode(id);
+    println!(
+        "election {hex_id}\n  title: {}\n  phase: {}",
+        status.title, status.phase
+    );
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::new(
+                "not cancelling without a confirmation",
+                "run it in a terminal to confirm, or pass --yes",
+            ));
+        }
+        eprint!("Remove this election and its whole board? This cannot be undone. Type `cancel` to confirm: ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::plain(format!("cannot read the confirmation: {e}")))?;
+        if answer.trim() != "cancel" {
+            return Err(Failure::new(
+                "not cancelled: the confirmation was not `cancel`",
+                "nothing was changed; run the command again to cancel",
+            ));
+        }
+    }
+    let entries = client.cancel_election(id).await?;
+    println!(
+        "election {hex_id} cancelled: its board ({}) is removed; its invitations no longer work",
+        urne_verify::report::count(entries, "entry", "entries")
+    );
     Ok(())
 }
 

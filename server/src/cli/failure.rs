@@ -56,18 +56,22 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
         "already_issued" => "this member already has a credential; use the wallet that obtained it",
         "challenge_mismatch" => "resume with the wallet that started the credential request",
         "duplicate" => "this was already recorded on the board",
+        "election_in_use" => "members, trustees or contributors have already written to this election's board, so it stays; if it must not run, simply never open it",
         "invalid_proof" | "bad_signature" | "mismatch" => {
             "the server rejected the entry as invalid"
         }
         "unknown_reference" | "missing_prerequisite" => "a step before this one is missing",
-        "not_found" | "unknown_election" => {
+        "unknown_election" => {
             "check the election id (`urne admin status`, or --election)"
         }
         "rate_limited" => "wait a moment and try again",
         "no_route" | "method_not_allowed" => {
             "the server does not offer this route; it may run another version"
         }
-        "unavailable" | "internal" => "the server has a problem; try again later",
+        "storage_unavailable" | "internal_error" | "timeout" => {
+            "the server has a problem; try again later"
+        }
+        "shutting_down" => "the server is restarting; try again in a moment",
         _ => return None,
     })
 }

@@ -432,6 +432,16 @@ impl Client {
         Ok(receipts_in(&v))
     }
 
+    /// `POST /v1/elections/{id}/admin/cancel`: removes an election nothing
+    /// depends on yet; returns how many entries its board held.
+    pub async fn cancel_election(&self, election: &[u8; 32]) -> Result<u64, ClientError> {
+        let path = format!("/v1/elections/{}/admin/cancel", hex::encode(election));
+        let v: serde_json::Value = self.post_json(&path, &serde_json::json!({}), true).await?;
+        v.get("entries")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| ClientError::Decode("cancel answer without `entries`".into()))
+    }
+
     /// `POST /v1/elections/{id}/admin/beacon` with the beacon value.
     pub async fn beacon(
         &self,

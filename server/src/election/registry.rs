@@ -124,6 +124,14 @@ impl Elections {
             .insert(election.id, election);
     }
 
+    /// Forgets an election (once its log is removed).
+    pub fn remove(&self, id: &ElectionId) -> Option<Arc<Election>> {
+        self.map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
+    }
+
     /// Every election id, sorted.
     pub fn ids(&self) -> Vec<ElectionId> {
         let mut ids: Vec<ElectionId> = self

@@ -92,6 +92,12 @@ pub enum Write {
         /// Row value (zeroized on drop: rows may hold secrets).
         value: zeroize::Zeroizing<Vec<u8>>,
     },
+    /// Removes the log and everything stored under it (size, entries,
+    /// nodes, checkpoints, rows); writes after it in the set apply after it.
+    RemoveLog {
+        /// The log.
+        log: ElectionId,
+    },
 }
 
 /// Writes that a [`Store`] commits all together or not at all.

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest as _, Sha256};
 
-use super::sled::{be_u64, key, node_key, row_key, CHECKPOINT, ENTRY, SIZE};
+use super::sled::{be_u64, is_key_of, key, node_key, row_key, CHECKPOINT, ENTRY, SIZE};
 use super::{Digest, Store, StoreError, Table, Write, WriteSet};
 use crate::election::ElectionId;
 use urne_crypto::merkle::NodeId;
@@ -77,6 +77,24 @@ pub struct PowerCutStore {
 /// One stored key and its value.
 type Pair = (Vec<u8>, Vec<u8>);
 
+/// Key prefix of a record's removal marker, `REMOVED ‖ log` with an empty
+/// value: the log's keys are dropped there (no stored key starts with it).
+const REMOVED: u8 = b'x';
+
+/// Applies a record's pairs in order, removal markers included.
+fn apply(map: &mut BTreeMap<Vec<u8>, Vec<u8>>, pairs: Vec<Pair>) {
+    for (k, v) in pairs {
+        if k.first() == Some(&REMOVED) && k.len() == 33 {
+            let mut id = [0u8; 32];
+            id.copy_from_slice(&k[1..]);
+            let log = ElectionId(id);
+            map.retain(|key, _| !is_key_of(key, &log));
+        } else {
+            map.insert(k, v);
+        }
+    }
+}
+
 /// The key–value pairs a write set stores, in order (later ones win).
 fn pairs(writes: &WriteSet) -> Vec<Pair> {
     writes
@@ -97,6 +115,7 @@ fn pairs(writes: &WriteSet) -> Vec<Pair> {
                 key: row,
                 value,
             } => (row_key(log, *table, row), value.to_vec()),
+            Write::RemoveLog { log } => (key(REMOVED, log, &[]), Vec::new()),
         })
         .collect()
 }
@@ -133,7 +152,7 @@ impl PowerCutStore {
         let mut map = BTreeMap::new();
         let mut at = 0;
         while let Some((pairs, used)) = decode(&d.durable[at..]) {
-            map.extend(pairs);
+            apply(&mut map, pairs);
             at += used;
         }
         d.durable.truncate(at);
@@ -263,7 +282,7 @@ impl Store for PowerCutStore {
             return Err(Self::power_off(&mut d));
         }
         // Written: visible to readers, in the volatile buffer only.
-        self.map().extend(record_pairs);
+        apply(&mut self.map(), record_pairs);
         match cut {
             Some(CutPoint::BeforeFlush) => return Err(Self::power_off(&mut d)),
             Some(CutPoint::TornFlush(k)) => {
@@ -335,6 +354,36 @@ mod tests {
         let store = PowerCutStore::recover(&device);
         assert!(store.entry(&LOG, 3).unwrap().is_some());
         assert!(store.entry(&LOG, 4).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_removed_log_stays_removed_after_power_comes_back() {
+        let device = PowerCutDevice::new();
+        let store = PowerCutStore::recover(&device);
+        let other = ElectionId([8; 32]);
+        let mut w = WriteSet::new();
+        for log in [LOG, other] {
+            w.push(Write::Entry {
+                log,
+                index: 0,
+                bytes: vec![1; 10],
+            });
+            w.push(Write::Size { log, size: 1 });
+        }
+        store.commit(w).unwrap();
+        let mut w = WriteSet::new();
+        w.push(Write::RemoveLog { log: LOG });
+        store.commit(w).unwrap();
+        assert_eq!(store.size(&LOG).unwrap(), None);
+        // A removal cut before its flush is lost whole; a flushed one is kept.
+        let mut w = WriteSet::new();
+        w.push(Write::RemoveLog { log: other });
+        device.cut_at(0, CutPoint::BeforeFlush);
+        assert!(store.commit(w).is_err());
+        let store = PowerCutStore::recover(&device);
+        assert_eq!(store.logs().unwrap(), vec![(other, 1)]);
+        assert_eq!(store.entry(&LOG, 0).unwrap(), None);
+        assert_eq!(store.entry(&other, 0).unwrap(), Some(vec![1; 10]));
     }
 
     /// What the clients were told: acknowledged entries and the checkpoints

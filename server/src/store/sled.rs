@@ -24,6 +24,7 @@
 //! since the previous commit (and on the blob directory). One commit, one
 //! round of syncs, however many entries it holds.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,6 +153,17 @@ pub(super) fn row_key(log: &ElectionId, table: Table, row: &[u8]) -> Vec<u8> {
     k
 }
 
+/// A key and its new value (`None`: removed), as a commit applies them.
+type KeyOp<'a> = (Vec<u8>, Option<Cow<'a, [u8]>>);
+
+/// Every kind of key stored under a log.
+pub(super) const LOG_KINDS: [u8; 5] = [SIZE, ENTRY, NODE, CHECKPOINT, ROW];
+
+/// Whether `k` is one of the keys stored under `log`.
+pub(super) fn is_key_of(k: &[u8], log: &ElectionId) -> bool {
+    k.len() >= 33 && LOG_KINDS.contains(&k[0]) && &k[1..33] == log.as_bytes()
+}
+
 pub(super) fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     let b: [u8; 8] = bytes
         .try_into()
@@ -259,23 +271,56 @@ impl Store for SledStore {
     }
 
     fn commit(&self, writes: WriteSet) -> Result<(), StoreError> {
-        let mut batch = ::sled::Batch::default();
+        // Keys in write order (`None`: removed), so that a later write wins
+        // and a removal also drops what this set wrote to the log before it.
+        let mut ops: Vec<KeyOp<'_>> = Vec::with_capacity(writes.writes().len());
         for w in writes.writes() {
             match w {
-                Write::Size { log, size } => batch.insert(key(SIZE, log, &[]), &size.to_be_bytes()),
-                Write::Entry { log, index, bytes } => {
-                    batch.insert(key(ENTRY, log, &index.to_be_bytes()), bytes.as_slice())
+                Write::Size { log, size } => {
+                    ops.push((
+                        key(SIZE, log, &[]),
+                        Some(Cow::Owned(size.to_be_bytes().to_vec())),
+                    ));
                 }
-                Write::Node { log, node, hash } => batch.insert(node_key(log, *node), hash),
+                Write::Entry { log, index, bytes } => {
+                    ops.push((
+                        key(ENTRY, log, &index.to_be_bytes()),
+                        Some(Cow::Borrowed(bytes)),
+                    ));
+                }
+                Write::Node { log, node, hash } => {
+                    ops.push((node_key(log, *node), Some(Cow::Borrowed(hash))))
+                }
                 Write::Checkpoint { log, size, note } => {
-                    batch.insert(key(CHECKPOINT, log, &size.to_be_bytes()), note.as_slice())
+                    ops.push((
+                        key(CHECKPOINT, log, &size.to_be_bytes()),
+                        Some(Cow::Borrowed(note)),
+                    ));
                 }
                 Write::Row {
                     log,
                     table,
                     key: row,
                     value,
-                } => batch.insert(row_key(log, *table, row), value.as_slice()),
+                } => ops.push((
+                    row_key(log, *table, row),
+                    Some(Cow::Borrowed(value.as_slice())),
+                )),
+                Write::RemoveLog { log } => {
+                    ops.retain(|(k, _)| !is_key_of(k, log));
+                    for kind in LOG_KINDS {
+                        for item in self.db.scan_prefix(key(kind, log, &[])).keys() {
+                            ops.push((item?.to_vec(), None));
+                        }
+                    }
+                }
+            }
+        }
+        let mut batch = ::sled::Batch::default();
+        for (k, v) in ops {
+            match v {
+                Some(v) => batch.insert(k, v.as_ref()),
+                None => batch.remove(k),
             }
         }
         self.db.apply_batch(batch)?;
@@ -371,6 +416,86 @@ mod tests {
             store.get(&id(1), Table::new("other"), b"alice").unwrap(),
             None
         );
+    }
+
+    /// Every kind of record of log `b`: two entries, a node, a checkpoint, a row.
+    fn full_log(b: u8) -> WriteSet {
+        let mut w = WriteSet::new();
+        for i in 0..2u64 {
+            w.push(Write::Entry {
+                log: id(b),
+                index: i,
+                bytes: vec![b; 4],
+            });
+        }
+        w.push(Write::Node {
+            log: id(b),
+            node: NodeId::new(1, 0),
+            hash: [b; 32],
+        });
+        w.push(Write::Checkpoint {
+            log: id(b),
+            size: 2,
+            note: b"note".to_vec(),
+        });
+        w.push(Write::Row {
+            log: id(b),
+            table: T,
+            key: b"alice".to_vec(),
+            value: b"1".to_vec().into(),
+        });
+        w.push(Write::Size {
+            log: id(b),
+            size: 2,
+        });
+        w
+    }
+
+    #[test]
+    fn removing_a_log_drops_all_of_it_durably_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.commit(full_log(1)).unwrap();
+            store.commit(full_log(2)).unwrap();
+            // A removal also drops what its own set wrote to the log before it,
+            // and the writes after it apply.
+            let mut w = WriteSet::new();
+            w.push(Write::Row {
+                log: id(1),
+                table: T,
+                key: b"bob".to_vec(),
+                value: b"2".to_vec().into(),
+            });
+            w.push(Write::RemoveLog { log: id(1) });
+            w.push(Write::Row {
+                log: id(3),
+                table: T,
+                key: b"carol".to_vec(),
+                value: b"3".to_vec().into(),
+            });
+            store.commit(w).unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.logs().unwrap(), vec![(id(2), 2)]);
+        assert_eq!(store.size(&id(1)).unwrap(), None);
+        assert_eq!(store.entry(&id(1), 0).unwrap(), None);
+        assert_eq!(store.node(&id(1), NodeId::new(1, 0)).unwrap(), None);
+        assert_eq!(store.checkpoints(&id(1), 0, 10).unwrap(), vec![]);
+        assert_eq!(store.get(&id(1), T, b"alice").unwrap(), None);
+        assert_eq!(store.get(&id(1), T, b"bob").unwrap(), None);
+        assert_eq!(store.get(&id(3), T, b"carol").unwrap(), Some(b"3".to_vec()));
+        // The other log is whole.
+        assert_eq!(store.entries(&id(2), 0, 10, usize::MAX).unwrap().len(), 2);
+        assert_eq!(
+            store.node(&id(2), NodeId::new(1, 0)).unwrap(),
+            Some([2; 32])
+        );
+        assert_eq!(store.checkpoint(&id(2), 2).unwrap(), Some(b"note".to_vec()));
+        assert_eq!(store.get(&id(2), T, b"alice").unwrap(), Some(b"1".to_vec()));
+        // The log can be created again from nothing.
+        store.commit(full_log(1)).unwrap();
+        assert_eq!(store.logs().unwrap(), vec![(id(1), 2), (id(2), 2)]);
     }
 
     #[test]
