@@ -1081,7 +1081,11 @@ impl Record {
                     .get(&m.constituency)
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
-                if pool.iter().any(|p| p.id == m.pool_pseudonym) {
+                // The pool is kept sorted by id.
+                if pool
+                    .binary_search_by(|p| p.id.as_str().cmp(&m.pool_pseudonym))
+                    .is_ok()
+                {
                     return Err(RecordError::Duplicate(format!(
                         "pool pseudonym {:?}",
                         m.pool_pseudonym
@@ -1089,15 +1093,15 @@ impl Record {
                 }
             }
         }
+        let mut grown = BTreeSet::new();
         for m in roster.members {
             if !m.pool_pseudonym.is_empty() {
                 let pool = self.pool.entry(m.constituency.clone()).or_default();
-                let member = lottery::PoolMember {
+                pool.push(lottery::PoolMember {
                     id: m.pool_pseudonym.clone(),
                     category: m.category.clone(),
-                };
-                let at = pool.partition_point(|p| p.id < member.id);
-                pool.insert(at, member);
+                });
+                grown.insert(m.constituency.clone());
                 if let Ok(i) = self.cidx(&m.constituency) {
                     *self.constituencies[i]
                         .pool_categories
@@ -1109,6 +1113,13 @@ impl Record {
                 self.constituencies[i].members += 1;
             }
             self.members.insert(m.member, m);
+        }
+        // Sorted again once per entry, not per member: the new members form
+        // a run after the sorted old ones, which the sort merges in linear time.
+        for constituency in grown {
+            if let Some(pool) = self.pool.get_mut(&constituency) {
+                pool.sort_by(|a, b| a.id.cmp(&b.id));
+            }
         }
         Ok(Applied::Recorded)
     }

@@ -1189,3 +1189,52 @@ fn a_mistaken_election_is_cancelled_before_anyone_depends_on_it() {
     let status = urne.ok(&["admin", "status", "--election", &kept]);
     assert!(status.contains("setup"), "{status}");
 }
+
+#[test]
+fn a_refused_import_leaves_no_working_token_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let (election, tokens) = election_with_roster(&urne);
+    // A second import naming bob again (and carol, new) is refused whole, after
+    // its rows were staged: neither of its tokens may work.
+    std::fs::write(
+        dir.path().join("again.csv"),
+        "pseudonym,constituency,pool,category\ncarol,north,yes,f\nbob,north,yes,m\n",
+    )
+    .unwrap();
+    let out = urne.run(&[
+        "admin",
+        "roster",
+        "import",
+        "again.csv",
+        "--tokens-out",
+        "again-tokens.csv",
+        "--election",
+        &election,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("(duplicate)"),
+        "{stderr}"
+    );
+    let again = std::fs::read_to_string(dir.path().join("again-tokens.csv")).unwrap();
+    // Bob is on the roster (from the first import): the server must refuse
+    // the staged token itself. Carol is on no roster at all.
+    for (pseudonym, wallet, expect) in [
+        ("bob", "bob-again.json", "bad_token"),
+        ("carol", "carol.json", "not on the roster"),
+    ] {
+        let token = invitation_of(&again, pseudonym);
+        urne.fails(
+            &["voter", "--wallet", wallet, "enroll", "--token", &token],
+            expect,
+        );
+    }
+    // The committed import's tokens work.
+    let bob = invitation_of(&tokens, "bob");
+    urne.ok(&["voter", "--wallet", "bob.json", "enroll", "--token", &bob]);
+}

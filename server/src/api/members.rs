@@ -154,6 +154,72 @@ async fn imported_before(
     }))
 }
 
+/// Members whose rows one staging commit of a roster import writes.
+const STAGE_MEMBERS: usize = 1000;
+
+/// One staging group of an import: for each `(token digest, member,
+/// constituency)`, the token row `digest → member ‖ import key` (written if
+/// absent, kept if already staged by this import, refused otherwise) and the
+/// member's constituency row.
+fn stage(
+    view: &dyn crate::sequencer::LogView,
+    import: &[u8; 32],
+    staged: &[([u8; 32], [u8; 32], u32)],
+) -> Result<Vec<RowWrite>, Rejection> {
+    let record = record_of(view)?;
+    if record.phase() != Phase::Setup {
+        return Err(Rejection::conflict(
+            "out_of_phase",
+            "roster refused: the election is no longer in setup",
+        ));
+    }
+    let mut rows = Vec::with_capacity(2 * staged.len());
+    for (digest, member, constituency) in staged {
+        let mut value = member.to_vec();
+        value.extend_from_slice(import);
+        match view.get(ENROLMENT_TOKENS, digest).map_err(unavailable)? {
+            None => rows.push(RowWrite::upsert(ENROLMENT_TOKENS, digest.to_vec(), value)),
+            Some(v) if v == value => {}
+            Some(_) => {
+                return Err(Rejection::conflict(
+                    "token_collision",
+                    "this enrolment_tokens entry already exists",
+                ))
+            }
+        }
+        rows.push(RowWrite::upsert(
+            ROSTER,
+            member.to_vec(),
+            u32_key(*constituency),
+        ));
+    }
+    Ok(rows)
+}
+
+/// The member a token digest enrols, if its import is committed: a token row
+/// holds the member, followed by its import's key while the import was
+/// staged (a reissued token holds the member alone).
+fn token_member(
+    state: &AppState,
+    id: &ElectionId,
+    digest: &[u8; 32],
+) -> Result<Option<[u8; 32]>, ApiError> {
+    let Some(row) = state.board.row(id, ENROLMENT_TOKENS, digest)? else {
+        return Ok(None);
+    };
+    let (member, import) = match row.len() {
+        32 => (&row[..], None),
+        64 => (&row[..32], Some(&row[32..])),
+        _ => return Err(ApiError::Internal),
+    };
+    if let Some(import) = import {
+        if state.board.row(id, ROSTER_IMPORTS, import)?.is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(member.try_into().map_err(|_| ApiError::Internal)?))
+}
+
 /// `POST /v1/elections/{id}/roster`: imports a roster CSV whose lines carry
 /// the digests of the members' enrolment tokens (drawn and kept by the
 /// organiser's client, so no answer ever holds a secret).
@@ -192,23 +258,27 @@ pub async fn roster(
         return Ok(Json(answer));
     }
     phase(&election, &[Phase::Setup], "roster")?;
-    let mut rows = Vec::with_capacity(2 * lines.len());
-    for line in &lines {
-        rows.push(RowWrite::insert_new(
-            ENROLMENT_TOKENS,
-            line.token_digest.to_vec(),
-            line.member.member.to_vec(),
-            "token_collision",
-        ));
-        rows.push(RowWrite::upsert(
-            ROSTER,
-            line.member.member.to_vec(),
-            u32_key(line.constituency as u32),
-        ));
+    // Staged: the token and constituency rows go first, in bounded groups,
+    // each its own commit, so that other requests run in between; then the
+    // roster entries, with the row that commits the import (§8.6). A staged
+    // token works only once its import is committed.
+    for group in lines.chunks(STAGE_MEMBERS) {
+        let staged: Vec<([u8; 32], [u8; 32], u32)> = group
+            .iter()
+            .map(|l| (l.token_digest, l.member.member, l.constituency as u32))
+            .collect();
+        let check = move |view: &dyn crate::sequencer::LogView| stage(view, &key, &staged);
+        state
+            .board
+            .update(UpdateRequest {
+                log: id,
+                rows: Vec::new(),
+                check: Some(Box::new(check)),
+            })
+            .await?;
     }
     let count = entries.len() as u64;
     let mut request = AppendRequest::batch(id, entries.clone(), LogRequirement::Exists);
-    request.rows = rows;
     request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
         let mut at = u64_value(view.size());
         at.extend(u64_value(count));
@@ -273,18 +343,13 @@ pub async fn roster_reissue(
     let request: ReissueRequest = json(&raw)?;
     let old: [u8; 32] = hex_array(&request.old_token_digest, "old_token_digest")?;
     let new: [u8; 32] = hex_array(&request.token_digest, "token_digest")?;
-    let member: [u8; 32] = state
-        .board
-        .row(&id, ENROLMENT_TOKENS, &old)?
-        .ok_or_else(|| {
-            ApiError::reject(
-                RejectionKind::Invalid,
-                "unknown_token",
-                "no member of this election has this token",
-            )
-        })?
-        .try_into()
-        .map_err(|_| ApiError::Internal)?;
+    let member: [u8; 32] = token_member(&state, &id, &old)?.ok_or_else(|| {
+        ApiError::reject(
+            RejectionKind::Invalid,
+            "unknown_token",
+            "no member of this election has this token",
+        )
+    })?;
     let answer = || {
         Json(Reissued {
             member: hex::encode(member),
@@ -365,7 +430,7 @@ pub async fn enroll(
     };
     let token: [u8; 32] = hex_array(&request.token, "token").map_err(|_| bad_token())?;
     let digest = enrolment_token_digest(&token);
-    match state.board.row(&id, ENROLMENT_TOKENS, &digest)? {
+    match token_member(&state, &id, &digest)? {
         Some(member) if bool::from(member.ct_eq(&enrollment.member)) => {}
         _ => return Err(bad_token()),
     }

@@ -70,6 +70,11 @@ pub struct BenchElectionArgs {
     /// Inclusion proofs read.
     #[arg(long, default_value_t = 20000)]
     pub proofs: u64,
+    /// Also measure revotes and checkpoint reads (at `--offered-rate`) while a
+    /// roster of this many members is imported into a second election, against
+    /// the same load on an idle server (0: skip).
+    #[arg(long, default_value_t = 0)]
+    pub import_members: usize,
     /// Data directory (default: a temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -202,6 +207,162 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
         restarts(&config, args.restarts).await.map_err(bench)?;
     }
     Ok(())
+}
+
+/// Fixed-rate load of one kind: revotes, or checkpoint reads.
+enum Load {
+    Revotes(Vec<Vec<u8>>),
+    Reads(usize),
+}
+
+/// Sends `load` at `rate` per second, open loop, and returns each request's
+/// latency, and whether `until` stopped it (with `until`, it stops sending
+/// once `until` is set).
+async fn fixed_rate(
+    http: &Http,
+    id: &str,
+    load: Load,
+    rate: f64,
+    started: Instant,
+    until: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<(Vec<Duration>, bool), String> {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let (count, mut revotes) = match load {
+        Load::Revotes(v) => (v.len(), Some(v.into_iter())),
+        Load::Reads(n) => (n, None),
+    };
+    let mut tasks = Vec::with_capacity(count.min(1 << 16));
+    let mut stopped = false;
+    for k in 0..count {
+        tokio::time::sleep_until((started + interval * k as u32).into()).await;
+        if until.as_ref().is_some_and(|u| u.load(Ordering::Acquire)) {
+            stopped = true;
+            break;
+        }
+        let (http, id) = (http.clone(), id.to_string());
+        let revote = revotes.as_mut().and_then(Iterator::next);
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            match revote {
+                Some(bytes) => http
+                    .cbor(&format!("/v1/elections/{id}/ballots"), bytes)
+                    .await
+                    .map(drop)?,
+                None => {
+                    let r = http
+                        .http
+                        .get(format!("{}/v1/elections/{id}/checkpoint", http.base))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !r.status().is_success() {
+                        return Err(format!("checkpoint answered {}", r.status()));
+                    }
+                    r.bytes().await.map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(t.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        latencies.push(t.await.map_err(|e| e.to_string())??);
+    }
+    Ok((latencies, stopped))
+}
+
+/// Checkpoint reads idle, then revotes and checkpoint reads of election `id`
+/// while a roster of `--import-members` members goes into a second election
+/// created from `draft`: the rows of the during-import table.
+async fn during_import(
+    args: &BenchElectionArgs,
+    http: &Http,
+    id: &str,
+    draft: &Value,
+    revotes: Vec<Vec<u8>>,
+) -> Result<Vec<(String, usize, usize, Rate)>, String> {
+    let mut rows = Vec::new();
+    let rate = args.offered_rate;
+    let started = Instant::now();
+    let (idle, _) = fixed_rate(http, id, Load::Reads(args.offered), rate, started, None).await?;
+    rows.push((
+        format!("checkpoint read offered at {rate}/s, idle"),
+        idle.len(),
+        0,
+        Rate::of(idle, started.elapsed()),
+    ));
+
+    let created = http.json("/v1/elections", draft, true).await?;
+    let other = created["election"].as_str().ok_or("no id")?.to_string();
+    let mut csv = String::from("pseudonym,constituency,pool,category\n");
+    for i in 0..args.import_members {
+        csv.push_str(&format!("i{i:07},all,yes,\n"));
+    }
+    let drawn = invitations::draw(&csv, &mut rng(101, 0)).map_err(|e| e.to_string())?;
+    let body = invitations::import_body(&csv, &drawn).map_err(|e| e.to_string())?;
+
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Instant::now();
+    let import = {
+        let (http, done) = (http.clone(), done.clone());
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = http
+                .post(
+                    &format!("/v1/elections/{other}/roster"),
+                    "text/csv",
+                    body.into_bytes(),
+                    true,
+                )
+                .await;
+            done.store(true, Ordering::Release);
+            r.map(|_| t.elapsed())
+        })
+    };
+    let casts = fixed_rate(
+        http,
+        id,
+        Load::Revotes(revotes),
+        rate,
+        started,
+        Some(done.clone()),
+    );
+    let reads = fixed_rate(
+        http,
+        id,
+        Load::Reads(usize::MAX >> 1),
+        rate,
+        started,
+        Some(done.clone()),
+    );
+    let (casts, reads) = tokio::join!(casts, reads);
+    let took = import.await.map_err(|e| e.to_string())??;
+    let elapsed = started.elapsed();
+    let n = args.import_members;
+    let (casts, stopped) = casts?;
+    if !stopped {
+        return Err("the revotes ran out before the import ended: raise --offered".into());
+    }
+    rows.push((
+        format!("roster import of {n} members (1 request)"),
+        1,
+        0,
+        Rate::of(vec![took], took),
+    ));
+    rows.push((
+        "ballot cast (revote) during the import".to_string(),
+        casts.len(),
+        0,
+        Rate::of(casts, elapsed),
+    ));
+    let (reads, _) = reads?;
+    rows.push((
+        "checkpoint read during the import".to_string(),
+        reads.len(),
+        0,
+        Rate::of(reads, elapsed),
+    ));
+    Ok(rows)
 }
 
 /// Restarts the server `count` times on `config`'s data directory, printing
@@ -715,6 +876,11 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
         0,
         rate,
     ));
+
+    if args.import_members > 0 {
+        let revotes = prove(2, &revoters)?;
+        rows.extend(during_import(args, http, &id, &draft, revotes).await?);
+    }
 
     // Inclusion proofs of random entries.
     let size = reqwest::get(format!("{}/v1/elections/{id}", http.base))
