@@ -460,6 +460,8 @@ pub fn build(params: &Params) -> Fixture {
         },
         voting_opens: OPEN_AT,
         voting_closes: CLOSE_AT,
+        witnesses: vec![],
+        witness_quorum: 0,
     };
     let election = manifest.election_id();
     let first = manifest_entry(&manifest, &board);
