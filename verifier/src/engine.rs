@@ -168,6 +168,13 @@ pub(crate) struct Engine {
     verified_note: Option<String>,
     format_ok: bool,
     final_checkpoint: Option<Checkpoint>,
+    /// `--require-witnesses`: a quorum must have cosigned the final checkpoint.
+    require_witnesses: bool,
+    /// What the witnesses did for the final checkpoint, for the report.
+    witness_summary: Option<String>,
+    /// Intermediate checkpoints read before the manifest was applied, whose
+    /// cosignatures are checked at the end.
+    uncosigned: Vec<(String, String)>,
     // Pipeline.
     chunk: Vec<Vec<u8>>,
     chunk_first: u64,
@@ -237,6 +244,9 @@ impl Engine {
             verified_note: None,
             format_ok: true,
             final_checkpoint: None,
+            require_witnesses: options.require_witnesses,
+            witness_summary: None,
+            uncosigned: vec![],
             chunk: vec![],
             chunk_first: 0,
             chunk_bytes: 0,
@@ -436,6 +446,12 @@ impl Engine {
                 ),
             ),
             Ok(cp) => {
+                let what = format!("checkpoint {ordinal}");
+                if self.record.is_some() {
+                    self.check_cosignatures(&what, note);
+                } else {
+                    self.uncosigned.push((what, note.to_owned()));
+                }
                 if cp.size <= self.tree.size() {
                     self.compare_checkpoint(ordinal, &cp);
                 } else {
@@ -443,6 +459,67 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Checks every cosignature on `note` by a manifest witness (§6.11);
+    /// returns the names of the witnesses whose cosignature verifies.
+    fn check_cosignatures(&mut self, what: &str, note: &str) -> Vec<String> {
+        let Some(record) = &self.record else {
+            return Vec::new();
+        };
+        let mut cosigned = Vec::new();
+        let mut failures = Vec::new();
+        for w in &record.manifest().witnesses {
+            let Ok(verifier) = w.verifier() else {
+                continue; // the manifest check refuses such a witness
+            };
+            match verifier.cosignature(note.as_bytes()) {
+                Ok(Some(_)) => cosigned.push(w.name.clone()),
+                Ok(None) => {}
+                Err(e) => failures.push(format!("{what}: {e}")),
+            }
+        }
+        for f in failures {
+            self.checks
+                .fail(CheckId::Checkpoints, None, "bad_cosignature", f);
+        }
+        cosigned
+    }
+
+    /// The quorum rule on the final checkpoint's cosignatures (§6.11).
+    fn witness_quorum(&mut self, note: &str) {
+        let Some(record) = &self.record else {
+            return;
+        };
+        let (count, quorum) = (
+            record.manifest().witnesses.len(),
+            record.manifest().witness_quorum as usize,
+        );
+        let cosigned = self.check_cosignatures("the final checkpoint", note);
+        let summary = if count == 0 {
+            "the manifest names no witness: the board's checkpoints are not witnessed".to_string()
+        } else if cosigned.is_empty() {
+            format!("the final checkpoint has no witness cosignature (quorum {quorum} of {count})")
+        } else {
+            format!(
+                "the final checkpoint is cosigned by {} (quorum {quorum} of {count}{})",
+                cosigned.join(", "),
+                if cosigned.len() >= quorum {
+                    ": met"
+                } else {
+                    ": not met"
+                }
+            )
+        };
+        if self.require_witnesses && (count == 0 || cosigned.len() < quorum) {
+            self.checks.fail(
+                CheckId::Checkpoints,
+                None,
+                "witness_quorum",
+                format!("witnesses were required: {summary}"),
+            );
+        }
+        self.witness_summary = Some(summary);
     }
 
     fn compare_checkpoint(&mut self, ordinal: u64, cp: &Checkpoint) {
@@ -829,8 +906,15 @@ impl Engine {
         if let Some(given) = self.given_checkpoints() {
             detail = format!("{detail}; {given}");
         }
-        self.checks.detail(CheckId::Checkpoints, detail);
+        for (what, note) in std::mem::take(&mut self.uncosigned) {
+            self.check_cosignatures(&what, &note);
+        }
+        self.checks.detail(CheckId::Checkpoints, detail.clone());
         self.check_final();
+        if let Some(w) = self.witness_summary.take() {
+            self.checks
+                .detail(CheckId::Checkpoints, format!("{detail}; {w}"));
+        }
         if self.record.is_none() {
             if !self.checks.any_failed() {
                 self.checks.fail(
@@ -1003,6 +1087,7 @@ impl Engine {
             CheckId::FinalCheckpoint,
             format!("size {size}, signed by the board key"),
         );
+        self.witness_quorum(&note);
         if cp.root == self.tree.root() {
             self.checks.detail(
                 CheckId::MerkleRoot,
