@@ -54,7 +54,7 @@ impl Board {
 pub fn spawn(board: Weak<Board>, elections: Arc<Elections>) {
     tokio::spawn(async move {
         let mut started: HashSet<(ElectionId, String)> = HashSet::new();
-        let http = match reqwest::Client::builder().timeout(TIMEOUT).build() {
+        let http = match http_client() {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "no HTTP client for witnesses");
@@ -69,22 +69,45 @@ pub fn spawn(board: Weak<Board>, elections: Arc<Elections>) {
                 let Some(election) = elections.get(&id) else {
                     continue;
                 };
-                let lock = Arc::new(tokio::sync::Mutex::new(()));
-                for w in &election.manifest().witnesses {
-                    if started.insert((id, w.name.clone())) {
-                        tokio::spawn(submit_loop(
-                            board.clone(),
-                            id,
-                            w.clone(),
-                            http.clone(),
-                            lock.clone(),
-                        ));
-                    }
+                let new: Vec<Witness> = election
+                    .manifest()
+                    .witnesses
+                    .iter()
+                    .filter(|w| started.insert((id, w.name.clone())))
+                    .cloned()
+                    .collect();
+                if !new.is_empty() {
+                    spawn_for(board.clone(), id, new, http.clone());
                 }
             }
             tokio::time::sleep(MIN_INTERVAL).await;
         }
     });
+}
+
+/// Starts the submission tasks of one log to `witnesses` (all of the
+/// log's witnesses: they share one lock on its cosignature rows).
+pub fn spawn_for(
+    board: Weak<Board>,
+    log: ElectionId,
+    witnesses: Vec<Witness>,
+    http: reqwest::Client,
+) {
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    for w in witnesses {
+        tokio::spawn(submit_loop(
+            board.clone(),
+            log,
+            w,
+            http.clone(),
+            lock.clone(),
+        ));
+    }
+}
+
+/// The HTTP client of submissions (each answer within a few seconds).
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder().timeout(TIMEOUT).build()
 }
 
 /// What one submission achieved.
