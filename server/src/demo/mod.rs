@@ -414,33 +414,13 @@ async fn start_witness(
     root: &Path,
     board_key: [u8; 32],
 ) -> Result<(WitnessDraft, tokio::task::JoinHandle<()>), Failure> {
-    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    os_rng().fill_bytes(seed.as_mut());
-    let key = urne_crypto::witness::WitnessKey::from_seed(&format!("witness-{i}.demo"), &seed)
-        .map_err(|e| Failure::plain(format!("witness key: {e}")))?;
-    let vkey = key.verifier().to_vkey_string();
-    let follows = crate::witness::Follows {
-        boards: vec![board_key],
-        ..Default::default()
-    };
-    let witness = crate::witness::Witness::open(key, &root.join(format!("witness-{i}")), follows)
-        .map_err(|e| Failure::plain(format!("witness {i}: {e}")))?;
-    let listener = crate::witness::bind(([127, 0, 0, 1], 0).into())
-        .await
-        .map_err(|e| Failure::plain(format!("witness {i}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::plain(format!("witness {i}: {e}")))?;
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, crate::witness::router(Arc::new(witness))).await;
-    });
-    Ok((
-        WitnessDraft {
-            vkey,
-            url: format!("http://{addr}"),
-        },
-        task,
-    ))
+    crate::witness::spawn_loopback(
+        &format!("witness-{i}.demo"),
+        &root.join(format!("witness-{i}")),
+        board_key,
+    )
+    .await
+    .map_err(|e| Failure::plain(format!("witness {i}: {e}")))
 }
 
 /// Waits (up to a minute) until a quorum of the manifest's witnesses has

@@ -286,3 +286,37 @@ pub async fn serve(
 pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await
 }
+
+/// Starts a witness named `name` on a free loopback port, following every
+/// election of the board `board_key`, its state in `data` (for the demo and
+/// the benchmark); returns its manifest draft entry and its server task.
+pub async fn spawn_loopback(
+    name: &str,
+    data: &Path,
+    board_key: [u8; 32],
+) -> std::io::Result<(
+    crate::client::draft::WitnessDraft,
+    tokio::task::JoinHandle<()>,
+)> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(std::io::Error::other)?;
+    let key = WitnessKey::from_seed(name, &seed).map_err(std::io::Error::other)?;
+    let vkey = key.verifier().to_vkey_string();
+    let follows = Follows {
+        boards: vec![board_key],
+        ..Default::default()
+    };
+    let witness = Arc::new(Witness::open(key, data, follows)?);
+    let listener = bind(([127, 0, 0, 1], 0).into()).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router(witness)).await;
+    });
+    Ok((
+        crate::client::draft::WitnessDraft {
+            vkey,
+            url: format!("http://{addr}"),
+        },
+        task,
+    ))
+}
