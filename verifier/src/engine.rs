@@ -174,7 +174,11 @@ pub(crate) struct Engine {
     witness_summary: Option<String>,
     /// Intermediate checkpoints read before the manifest was applied, whose
     /// cosignatures are checked at the end.
-    uncosigned: Vec<(String, String)>,
+    uncosigned: Vec<(String, u64, String)>,
+    /// Each checkpoint's size with the (witness, timestamp) of every valid cosignature.
+    cosigned: Vec<(u64, Vec<(String, u64)>)>,
+    /// Board index of the entry that closed the reveals.
+    reveals_closed_at: Option<u64>,
     // Pipeline.
     chunk: Vec<Vec<u8>>,
     chunk_first: u64,
@@ -247,6 +251,8 @@ impl Engine {
             require_witnesses: options.require_witnesses,
             witness_summary: None,
             uncosigned: vec![],
+            cosigned: vec![],
+            reveals_closed_at: None,
             chunk: vec![],
             chunk_first: 0,
             chunk_bytes: 0,
@@ -448,9 +454,9 @@ impl Engine {
             Ok(cp) => {
                 let what = format!("checkpoint {ordinal}");
                 if self.record.is_some() {
-                    self.check_cosignatures(&what, note);
+                    self.check_cosignatures(&what, cp.size, note);
                 } else {
-                    self.uncosigned.push((what, note.to_owned()));
+                    self.uncosigned.push((what, cp.size, note.to_owned()));
                 }
                 if cp.size <= self.tree.size() {
                     self.compare_checkpoint(ordinal, &cp);
@@ -463,7 +469,7 @@ impl Engine {
 
     /// Checks every cosignature on `note` by a manifest witness (§6.11);
     /// returns the names of the witnesses whose cosignature verifies.
-    fn check_cosignatures(&mut self, what: &str, note: &str) -> Vec<String> {
+    fn check_cosignatures(&mut self, what: &str, size: u64, note: &str) -> Vec<String> {
         let Some(record) = &self.record else {
             return Vec::new();
         };
@@ -474,7 +480,7 @@ impl Engine {
                 continue; // the manifest check refuses such a witness
             };
             match verifier.cosignature(note.as_bytes()) {
-                Ok(Some(_)) => cosigned.push(w.name.clone()),
+                Ok(Some(t)) => cosigned.push((w.name.clone(), t)),
                 Ok(None) => {}
                 Err(e) => failures.push(format!("{what}: {e}")),
             }
@@ -483,7 +489,72 @@ impl Engine {
             self.checks
                 .fail(CheckId::Checkpoints, None, "bad_cosignature", f);
         }
-        cosigned
+        let names = cosigned.iter().map(|(n, _)| n.clone()).collect();
+        if !cosigned.is_empty() {
+            self.cosigned.push((size, cosigned));
+        }
+        names
+    }
+
+    /// The lottery's timing (§7.5, §6.11): a checkpoint that includes the
+    /// entry closing the reveals, cosigned by a quorum of witnesses each
+    /// before the beacon round's publication time. Reported in `lottery`;
+    /// with `require_witnesses` its absence fails `lottery`.
+    fn lottery_timing(&mut self) {
+        let Some(record) = &self.record else {
+            return;
+        };
+        let manifest = record.manifest();
+        let Some(beacon) = &manifest.lottery.beacon else {
+            return; // RFC 3797: no beacon round to precede
+        };
+        let Some(at) = self.reveals_closed_at else {
+            return; // the reveals are not closed yet
+        };
+        let Ok(round_time) = beacon.round_time() else {
+            return; // the manifest check refuses such a beacon
+        };
+        let quorum = manifest.witness_quorum as usize;
+        let summary = if manifest.witnesses.is_empty() {
+            format!(
+                "the close of the reveals (entry {at}) before beacon round {} is not witnessed: \
+                 the manifest names no witness",
+                beacon.round
+            )
+        } else {
+            let found = self.cosigned.iter().find(|(size, sigs)| {
+                *size > at && sigs.iter().filter(|(_, t)| *t < round_time).count() >= quorum
+            });
+            match found {
+                Some((size, sigs)) => format!(
+                    "the close of the reveals (entry {at}) is in checkpoint {size}, cosigned by {} \
+                     before beacon round {} was published (at {round_time})",
+                    sigs.iter()
+                        .filter(|(_, t)| *t < round_time)
+                        .map(|(n, t)| format!("{n} at {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    beacon.round
+                ),
+                None => {
+                    let message = format!(
+                        "no checkpoint with the close of the reveals (entry {at}) is cosigned by \
+                         {quorum} witnesses before beacon round {} was published (at {round_time})",
+                        beacon.round
+                    );
+                    if self.require_witnesses {
+                        self.checks.fail(
+                            CheckId::Lottery,
+                            None,
+                            "unwitnessed_reveals_close",
+                            message.clone(),
+                        );
+                    }
+                    message
+                }
+            }
+        };
+        self.checks.add_detail(CheckId::Lottery, summary);
     }
 
     /// The quorum rule on the final checkpoint's cosignatures (§6.11).
@@ -495,7 +566,8 @@ impl Engine {
             record.manifest().witnesses.len(),
             record.manifest().witness_quorum as usize,
         );
-        let cosigned = self.check_cosignatures("the final checkpoint", note);
+        let size = self.tree.size();
+        let cosigned = self.check_cosignatures("the final checkpoint", size, note);
         let summary = if count == 0 {
             "the manifest names no witness: the board's checkpoints are not witnessed".to_string()
         } else if cosigned.is_empty() {
@@ -782,6 +854,9 @@ impl Engine {
             }
         };
         self.checks.count(group);
+        if kind == EntryKind::RevealsClosed {
+            self.reveals_closed_at = Some(index);
+        }
         match applied {
             Applied::Ballot { .. } => {
                 self.ballot_entries += 1;
@@ -906,8 +981,8 @@ impl Engine {
         if let Some(given) = self.given_checkpoints() {
             detail = format!("{detail}; {given}");
         }
-        for (what, note) in std::mem::take(&mut self.uncosigned) {
-            self.check_cosignatures(&what, &note);
+        for (what, size, note) in std::mem::take(&mut self.uncosigned) {
+            self.check_cosignatures(&what, size, &note);
         }
         self.checks.detail(CheckId::Checkpoints, detail.clone());
         self.check_final();
@@ -915,6 +990,7 @@ impl Engine {
             self.checks
                 .detail(CheckId::Checkpoints, format!("{detail}; {w}"));
         }
+        self.lottery_timing();
         if self.record.is_none() {
             if !self.checks.any_failed() {
                 self.checks.fail(

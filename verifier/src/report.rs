@@ -588,6 +588,18 @@ impl Checks {
         self.details.insert(id.name().into(), detail.into());
     }
 
+    /// Appends `extra` to a check's detail (`; ` between).
+    pub(crate) fn add_detail(&mut self, id: CheckId, extra: impl Into<String>) {
+        let extra = extra.into();
+        let base = self
+            .details
+            .get(id.name())
+            .cloned()
+            .unwrap_or_else(|| count(self.counted(id), "entry", "entries"));
+        let detail = format!("{base}; {extra}");
+        self.detail(id, detail);
+    }
+
     pub(crate) fn pending(&mut self, id: CheckId, detail: impl Into<String>) {
         self.pending.insert(id.name().into());
         self.detail(id, detail);

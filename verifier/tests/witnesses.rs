@@ -57,7 +57,9 @@ fn checkpoints_detail(r: &Report) -> String {
 #[test]
 fn a_quorum_cosigned_final_checkpoint_passes_require_witnesses_and_is_reported() {
     let f = build(&Params::small(71));
-    let export = with_final(&f.export(), |n| cosign(n, &witness_key(), 1_900_000_000));
+    // Cosigned before the beacon round's publication (the fixture's round is
+    // published at 1,764,792,003): the lottery's timing is witnessed too.
+    let export = with_final(&f.export(), |n| cosign(n, &witness_key(), 1_700_000_000));
     let r = verify(&export, true);
     assert_eq!(r.status, Outcome::Valid, "{:#?}", r.failures);
     let detail = checkpoints_detail(&r);
@@ -65,6 +67,17 @@ fn a_quorum_cosigned_final_checkpoint_passes_require_witnesses_and_is_reported()
         detail.contains(WITNESS_NAME) && detail.contains("met"),
         "{detail}"
     );
+    let lottery = r.check("lottery").unwrap().detail.clone();
+    assert!(
+        lottery.contains("cosigned by witness.fixture/w1 at 1700000000 before beacon round"),
+        "{lottery}"
+    );
+    // Cosigned only after the round was published: the quorum is met, the
+    // timing is not witnessed, and with require_witnesses that fails.
+    let late = with_final(&f.export(), |n| cosign(n, &witness_key(), 1_900_000_000));
+    assert_eq!(verify(&late, false).status, Outcome::Valid);
+    let r = verify(&late, true);
+    assert_eq!(codes(&r), ["unwitnessed_reveals_close"]);
 }
 
 #[test]
@@ -77,11 +90,11 @@ fn require_witnesses_fails_without_a_quorum() {
     assert!(checkpoints_detail(&r).contains("no witness cosignature"));
     let r = verify(&plain, true);
     assert_eq!(r.status, Outcome::Invalid);
-    assert_eq!(codes(&r), ["witness_quorum"]);
+    assert_eq!(codes(&r), ["witness_quorum", "unwitnessed_reveals_close"]);
     // A cosignature by a key the manifest does not name does not count.
     let stranger = WitnessKey::from_seed(WITNESS_NAME, &[1; 32]).unwrap();
     let r = verify(&with_final(&plain, |n| cosign(n, &stranger, 5)), true);
-    assert_eq!(codes(&r), ["witness_quorum"]);
+    assert_eq!(codes(&r), ["witness_quorum", "unwitnessed_reveals_close"]);
 }
 
 #[test]
