@@ -40,9 +40,9 @@ pub const MAX_NOTE_LEN: usize = 1 << 20;
 pub const MAX_SIGNATURES: usize = 100;
 
 /// Prefix of every signature line: U+2014 EM DASH, then a space.
-const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 /// Prefix of the storage encoding of a [`BoardKey`] (that of Go's `sumdb/note`).
-const PRIVATE_KEY_PREFIX: &str = "PRIVATE+KEY+";
+pub(crate) const PRIVATE_KEY_PREFIX: &str = "PRIVATE+KEY+";
 
 /// Errors of checkpoint encoding, parsing, signing and verification.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -129,7 +129,7 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
 
 /// A key name per C2SP `signed-note`: non-empty, no Unicode space, no `+`
 /// (and, as everywhere in a note, no control character).
-fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && !name
             .chars()
@@ -137,7 +137,7 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 /// Decodes standard padded base64, refusing anything but its canonical form.
-fn decode_base64(s: &str) -> Result<Vec<u8>, CheckpointError> {
+pub(crate) fn decode_base64(s: &str) -> Result<Vec<u8>, CheckpointError> {
     let bytes = Base64::decode_vec(s).map_err(|_| CheckpointError::Base64)?;
     if Base64::encode_string(&bytes) != s {
         return Err(CheckpointError::Base64);
@@ -156,7 +156,7 @@ fn decode_key_id(s: &str) -> Result<[u8; 4], CheckpointError> {
 }
 
 /// Checks the note-wide rules: UTF-8, size, no control character but newline.
-fn check_note_text(note: &[u8]) -> Result<&str, CheckpointError> {
+pub(crate) fn check_note_text(note: &[u8]) -> Result<&str, CheckpointError> {
     if note.len() > MAX_NOTE_LEN {
         return Err(CheckpointError::NoteTooLarge);
     }
@@ -400,7 +400,7 @@ impl BoardKey {
 }
 
 /// Splits `<name>+<hex8 id>+<base64>`; the base64 may itself contain `+`.
-fn split_key_string(s: &str) -> Result<(&str, [u8; 4], &str), CheckpointError> {
+pub(crate) fn split_key_string(s: &str) -> Result<(&str, [u8; 4], &str), CheckpointError> {
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(CheckpointError::MalformedKey);
@@ -476,22 +476,9 @@ impl NoteVerifier {
     /// this key (signatures by other keys are checked for syntax only), and
     /// returns the signed text, final newline included.
     pub fn open_note<'a>(&self, note: &'a [u8]) -> Result<&'a str, CheckpointError> {
-        let note = check_note_text(note)?;
-        if !note.ends_with('\n') {
-            return Err(CheckpointError::MissingFinalNewline);
-        }
-        let split = note
-            .rfind("\n\n")
-            .ok_or(CheckpointError::MissingSignatures)?;
-        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-        let Some(sigs) = sigs.strip_suffix('\n') else {
-            return Err(CheckpointError::MissingSignatures);
-        };
+        let (text, sigs) = split_note(note)?;
         let mut verified = false;
-        for (n, line) in sigs.split('\n').enumerate() {
-            if n >= MAX_SIGNATURES {
-                return Err(CheckpointError::TooManySignatures);
-            }
+        for line in sigs {
             let (name, id, sig) = parse_signature_line(line)?;
             if name != self.name || id != self.id {
                 continue; // another key: ignored, as C2SP signed-note requires
@@ -515,8 +502,32 @@ impl NoteVerifier {
     }
 }
 
+/// Splits a signed note into its text (final newline included) and its
+/// signature lines (at most [`MAX_SIGNATURES`], at least one), checking the
+/// note-wide rules.
+pub(crate) fn split_note(note: &[u8]) -> Result<(&str, Vec<&str>), CheckpointError> {
+    let note = check_note_text(note)?;
+    if !note.ends_with('\n') {
+        return Err(CheckpointError::MissingFinalNewline);
+    }
+    let split = note
+        .rfind("\n\n")
+        .ok_or(CheckpointError::MissingSignatures)?;
+    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+    let Some(sigs) = sigs.strip_suffix('\n') else {
+        return Err(CheckpointError::MissingSignatures);
+    };
+    let lines: Vec<&str> = sigs.split('\n').collect();
+    if lines.len() > MAX_SIGNATURES {
+        return Err(CheckpointError::TooManySignatures);
+    }
+    Ok((text, lines))
+}
+
 /// `— <name> <base64(key id ‖ signature)>` → (name, key id, signature bytes).
-fn parse_signature_line(line: &str) -> Result<(&str, [u8; 4], Vec<u8>), CheckpointError> {
+pub(crate) fn parse_signature_line(
+    line: &str,
+) -> Result<(&str, [u8; 4], Vec<u8>), CheckpointError> {
     let rest = line
         .strip_prefix(SIGNATURE_PREFIX)
         .ok_or(CheckpointError::MalformedSignatureLine)?;

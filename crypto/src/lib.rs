@@ -30,3 +30,4 @@ pub mod seats;
 pub mod text;
 pub mod transcript;
 pub mod voter;
+pub mod witness;

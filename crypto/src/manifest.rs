@@ -319,6 +319,31 @@ impl Lottery {
     }
 }
 
+/// A witness of the board (C2SP `tlog-witness`): it cosigns checkpoints
+/// consistent with those it cosigned before (§6.11).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+pub struct Witness {
+    /// The witness's key name (a signed-note key name, e.g. `witness.example.org/w1`).
+    #[n(0)]
+    pub name: String,
+    /// Its cosignature/v1 Ed25519 public key.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub public_key: [u8; 32],
+    /// Its submission prefix (`<url>/add-checkpoint` is the endpoint).
+    #[n(2)]
+    pub url: String,
+}
+
+impl Witness {
+    /// The witness's cosignature verifier.
+    pub fn verifier(
+        &self,
+    ) -> Result<crate::witness::WitnessVerifier, crate::witness::WitnessError> {
+        crate::witness::WitnessVerifier::new(&self.name, &self.public_key)
+    }
+}
+
 /// The election manifest (board entry 0).
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
 #[cbor(array)]
@@ -354,6 +379,13 @@ pub struct Manifest {
     /// and the service takes no ballot from then on (§8.4).
     #[n(9)]
     pub voting_closes: u64,
+    /// Witnesses that cosign the board's checkpoints (may be empty).
+    #[n(10)]
+    pub witnesses: Vec<Witness>,
+    /// Cosignatures of distinct witnesses that make a checkpoint witnessed
+    /// (0 without witnesses, else 1..=witnesses).
+    #[n(11)]
+    pub witness_quorum: u32,
 }
 
 impl Manifest {
@@ -422,6 +454,7 @@ impl Manifest {
             }
         }
         self.validate_window()?;
+        self.validate_witnesses()?;
         self.lottery.validate()?;
         for (i, k) in self.lottery.contributors.iter().enumerate() {
             if k.index != i as u32 + 1 {
@@ -431,6 +464,44 @@ impl Manifest {
                     i + 1
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Witnesses have distinct valid names, distinct usable keys and an
+    /// http(s) URL; the quorum is within 1..=count (0 without witnesses).
+    fn validate_witnesses(&self) -> Result<(), ManifestError> {
+        let bad = |m: String| Err(ManifestError::Invalid(m));
+        let mut names = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for w in &self.witnesses {
+            if !crate::checkpoint::is_valid_name(&w.name) {
+                return bad(format!(
+                    "witness name {:?} is empty or holds a space or '+'",
+                    w.name
+                ));
+            }
+            if !names.insert(w.name.as_str()) {
+                return bad(format!("witness {} is listed twice", w.name));
+            }
+            if !keys.insert(w.public_key) {
+                return bad(format!("witness {} shares its key with another", w.name));
+            }
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://"))
+                || w.url.ends_with('/')
+            {
+                return bad(format!(
+                    "witness {}: the URL {:?} must start with http:// or https:// and not end with /",
+                    w.name, w.url
+                ));
+            }
+        }
+        let n = self.witnesses.len() as u64;
+        let q = u64::from(self.witness_quorum);
+        if q > n || (n > 0 && q == 0) {
+            return bad(format!(
+                "witness quorum {q} with {n} witnesses: it must be between 1 and {n}"
+            ));
         }
         Ok(())
     }
@@ -469,6 +540,10 @@ impl Manifest {
         for k in &self.lottery.contributors {
             text::check(TextField::Name, "contributor name", &k.name)?;
         }
+        for w in &self.witnesses {
+            text::check(TextField::Name, "witness name", &w.name)?;
+            text::check(TextField::Name, "witness URL", &w.url)?;
+        }
         Ok(())
     }
 
@@ -491,6 +566,9 @@ impl Manifest {
                 &k.signing_key,
                 format!("contributor {} signing key", k.index),
             )?;
+        }
+        for w in &self.witnesses {
+            usable(&w.public_key, format!("witness {} key", w.name))?;
         }
         Ok(())
     }
@@ -552,7 +630,52 @@ mod tests {
             },
             voting_opens: 100,
             voting_closes: 200,
+            witnesses: vec![],
+            witness_quorum: 0,
         }
+    }
+
+    fn witness(name: &str, seed: u8) -> Witness {
+        Witness {
+            name: name.into(),
+            public_key: SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes(),
+            url: format!("http://127.0.0.1:90{seed:02}"),
+        }
+    }
+
+    #[test]
+    fn witnesses_need_distinct_names_and_keys_and_a_reachable_quorum() {
+        let mut m = manifest();
+        m.witnesses = vec![witness("w1.example/a", 4), witness("w2.example/b", 5)];
+        m.witness_quorum = 2;
+        assert_eq!(m.validate(), Ok(()));
+        let edits: [fn(&mut Manifest); 8] = [
+            |m| m.witness_quorum = 3,
+            |m| m.witness_quorum = 0,
+            |m| m.witnesses[1].name = m.witnesses[0].name.clone(),
+            |m| m.witnesses[1].public_key = m.witnesses[0].public_key,
+            |m| m.witnesses[0].name = "a b".into(),
+            |m| m.witnesses[0].url = "ftp://x".into(),
+            |m| m.witnesses[0].url = "http://x/".into(),
+            |m| {
+                m.witnesses.clear();
+                m.witness_quorum = 1;
+            },
+        ];
+        for edit in edits {
+            let mut w = m.clone();
+            edit(&mut w);
+            assert!(
+                matches!(w.validate(), Err(ManifestError::Invalid(_))),
+                "{:?}",
+                w.validate()
+            );
+        }
+        let mut w = m.clone();
+        w.witnesses[0].public_key = [0xff; 32];
+        assert!(matches!(w.validate(), Err(ManifestError::SigningKey(_))));
     }
 
     #[test]

@@ -12,3 +12,4 @@ pub mod election;
 pub mod sequencer;
 pub mod server;
 pub mod store;
+pub mod witness;

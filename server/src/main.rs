@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     // The service logs at info; client commands and the demo only warn, so
     // their own output stays readable. `URNE_LOG` overrides both.
     let default = match cli.command {
-        cli::Command::Serve(_) => "info",
+        cli::Command::Serve(_) | cli::Command::Witness(_) => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()

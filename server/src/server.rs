@@ -81,6 +81,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let board_ref = Arc::downgrade(&board);
+    crate::witness::submit::spawn(board_ref.clone(), elections.clone());
     let state = AppState::new(
         board,
         elections,

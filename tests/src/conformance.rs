@@ -25,7 +25,7 @@ use urne_crypto::merkle::{leaf_hash, root};
 use urne_crypto::schnorr::{self, BallotSecretKey};
 use urne_crypto::voter;
 
-use crate::fixture::{ballot_key, build, resign, trustee_key, Fixture, Params};
+use crate::fixture::{ballot_key, build, resign, trustee_key, witness_key, Fixture, Params};
 
 /// Seed of the suite's elections.
 pub const SEED: u64 = 17;
@@ -1455,6 +1455,31 @@ fn checkpoint_cases(s: &mut Suite, b: &Board) {
         "bad_checkpoint",
         None,
         all(3, forged(&b.note(&entries, 3)), good.clone()),
+    );
+    // A cosignature by the manifest's witness.
+    let cosign = |note: &str, body_of: &str, t: u64| {
+        let text = &body_of[..body_of.find("\n\n").expect("signed note") + 1];
+        let line = witness_key().cosign(text, t).expect("cosign");
+        urne_crypto::witness::add_signature_lines(note, &line).expect("cosigned note")
+    };
+    let third = b.note(&entries, 3);
+    s.valid(
+        "checkpoint-cosigned",
+        "Intermediate and final checkpoints cosigned by the manifest's witness (quorum 1).",
+        all(
+            3,
+            cosign(&third, &third, 1_000),
+            cosign(&good, &good, 1_001),
+        ),
+    );
+    s.fails(
+        "checkpoint-bad-cosignature",
+        "An intermediate checkpoint carrying the manifest witness's cosignature of another \
+         checkpoint.",
+        "checkpoints",
+        "bad_cosignature",
+        None,
+        all(3, cosign(&third, &b.note(&entries, 4), 1_000), good.clone()),
     );
     s.fails(
         "checkpoint-other-root",

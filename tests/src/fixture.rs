@@ -21,8 +21,19 @@ use urne_crypto::export::{ExportWriter, Record as ExportRecord};
 use urne_crypto::lottery::{self, DrawMethod};
 use urne_crypto::manifest::{
     Beacon, Candidate, Constituency, Contributor, ElectionId, Lottery, Manifest, Rfc3797Source,
-    Trustee, PROTOCOL_VERSION,
+    Trustee, Witness, PROTOCOL_VERSION,
 };
+use urne_crypto::witness::WitnessKey;
+
+/// Seed of the fixture manifest's one witness.
+pub const WITNESS_SEED: [u8; 32] = [0x57; 32];
+/// Name of the fixture manifest's one witness.
+pub const WITNESS_NAME: &str = "witness.fixture/w1";
+
+/// The fixture manifest's witness key.
+pub fn witness_key() -> WitnessKey {
+    WitnessKey::from_seed(WITNESS_NAME, &WITNESS_SEED).expect("witness key")
+}
 use urne_crypto::merkle::{leaf_hash, Frontier};
 use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
 use urne_crypto::schnorr::BallotSecretKey;
@@ -460,6 +471,12 @@ pub fn build(params: &Params) -> Fixture {
         },
         voting_opens: OPEN_AT,
         voting_closes: CLOSE_AT,
+        witnesses: vec![Witness {
+            name: WITNESS_NAME.into(),
+            public_key: witness_key().verifier().public_key(),
+            url: "http://127.0.0.1:7380".into(),
+        }],
+        witness_quorum: 1,
     };
     let election = manifest.election_id();
     let first = manifest_entry(&manifest, &board);

@@ -24,10 +24,24 @@ fn small_demo_verifies_and_seats_a_parity_assembly() {
     let export = File::open(dir.path().join("export")).expect("export written");
     let options = urne_verify::Options {
         progress: false,
+        require_witnesses: true,
         ..Default::default()
     };
     let report = urne_verify::verify_export(export, &options);
     assert!(report.valid && report.complete, "{:?}", report.failures);
+    // Both loopback witnesses cosigned the final checkpoint (quorum 2).
+    let checkpoints = report
+        .checks
+        .iter()
+        .find(|c| c.name == "checkpoints")
+        .expect("checkpoints check");
+    assert!(
+        checkpoints
+            .detail
+            .contains("witness-1.demo, witness-2.demo (quorum 2 of 2: met)"),
+        "{}",
+        checkpoints.detail
+    );
     assert_eq!(report.failed_checks(), Vec::<&str>::new());
     assert_eq!(report.ballots_counted, 300);
 

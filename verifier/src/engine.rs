@@ -168,6 +168,17 @@ pub(crate) struct Engine {
     verified_note: Option<String>,
     format_ok: bool,
     final_checkpoint: Option<Checkpoint>,
+    /// `--require-witnesses`: a quorum must have cosigned the final checkpoint.
+    require_witnesses: bool,
+    /// What the witnesses did for the final checkpoint, for the report.
+    witness_summary: Option<String>,
+    /// Intermediate checkpoints read before the manifest was applied, whose
+    /// cosignatures are checked at the end.
+    uncosigned: Vec<(String, u64, String)>,
+    /// Each checkpoint's size with the (witness, timestamp) of every valid cosignature.
+    cosigned: Vec<(u64, Vec<(String, u64)>)>,
+    /// Board index of the entry that closed the reveals.
+    reveals_closed_at: Option<u64>,
     // Pipeline.
     chunk: Vec<Vec<u8>>,
     chunk_first: u64,
@@ -237,6 +248,11 @@ impl Engine {
             verified_note: None,
             format_ok: true,
             final_checkpoint: None,
+            require_witnesses: options.require_witnesses,
+            witness_summary: None,
+            uncosigned: vec![],
+            cosigned: vec![],
+            reveals_closed_at: None,
             chunk: vec![],
             chunk_first: 0,
             chunk_bytes: 0,
@@ -436,6 +452,12 @@ impl Engine {
                 ),
             ),
             Ok(cp) => {
+                let what = format!("checkpoint {ordinal}");
+                if self.record.is_some() {
+                    self.check_cosignatures(&what, cp.size, note);
+                } else {
+                    self.uncosigned.push((what, cp.size, note.to_owned()));
+                }
                 if cp.size <= self.tree.size() {
                     self.compare_checkpoint(ordinal, &cp);
                 } else {
@@ -443,6 +465,133 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Checks every cosignature on `note` by a manifest witness (§6.11);
+    /// returns the names of the witnesses whose cosignature verifies.
+    fn check_cosignatures(&mut self, what: &str, size: u64, note: &str) -> Vec<String> {
+        let Some(record) = &self.record else {
+            return Vec::new();
+        };
+        let mut cosigned = Vec::new();
+        let mut failures = Vec::new();
+        for w in &record.manifest().witnesses {
+            let Ok(verifier) = w.verifier() else {
+                continue; // the manifest check refuses such a witness
+            };
+            match verifier.cosignature(note.as_bytes()) {
+                Ok(Some(t)) => cosigned.push((w.name.clone(), t)),
+                Ok(None) => {}
+                Err(e) => failures.push(format!("{what}: {e}")),
+            }
+        }
+        for f in failures {
+            self.checks
+                .fail(CheckId::Checkpoints, None, "bad_cosignature", f);
+        }
+        let names = cosigned.iter().map(|(n, _)| n.clone()).collect();
+        if !cosigned.is_empty() {
+            self.cosigned.push((size, cosigned));
+        }
+        names
+    }
+
+    /// The lottery's timing (§7.5, §6.11): a checkpoint that includes the
+    /// entry closing the reveals, cosigned by a quorum of witnesses each
+    /// before the beacon round's publication time. Reported in `lottery`;
+    /// with `require_witnesses` its absence fails `lottery`.
+    fn lottery_timing(&mut self) {
+        let Some(record) = &self.record else {
+            return;
+        };
+        let manifest = record.manifest();
+        let Some(beacon) = &manifest.lottery.beacon else {
+            return; // RFC 3797: no beacon round to precede
+        };
+        let Some(at) = self.reveals_closed_at else {
+            return; // the reveals are not closed yet
+        };
+        let Ok(round_time) = beacon.round_time() else {
+            return; // the manifest check refuses such a beacon
+        };
+        let quorum = manifest.witness_quorum as usize;
+        let summary = if manifest.witnesses.is_empty() {
+            format!(
+                "the close of the reveals (entry {at}) before beacon round {} is not witnessed: \
+                 the manifest names no witness",
+                beacon.round
+            )
+        } else {
+            let found = self.cosigned.iter().find(|(size, sigs)| {
+                *size > at && sigs.iter().filter(|(_, t)| *t < round_time).count() >= quorum
+            });
+            match found {
+                Some((size, sigs)) => format!(
+                    "the close of the reveals (entry {at}) is in checkpoint {size}, cosigned by {} \
+                     before beacon round {} was published (at {round_time})",
+                    sigs.iter()
+                        .filter(|(_, t)| *t < round_time)
+                        .map(|(n, t)| format!("{n} at {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    beacon.round
+                ),
+                None => {
+                    let message = format!(
+                        "no checkpoint with the close of the reveals (entry {at}) is cosigned by \
+                         {quorum} witnesses before beacon round {} was published (at {round_time})",
+                        beacon.round
+                    );
+                    if self.require_witnesses {
+                        self.checks.fail(
+                            CheckId::Lottery,
+                            None,
+                            "unwitnessed_reveals_close",
+                            message.clone(),
+                        );
+                    }
+                    message
+                }
+            }
+        };
+        self.checks.add_detail(CheckId::Lottery, summary);
+    }
+
+    /// The quorum rule on the final checkpoint's cosignatures (§6.11).
+    fn witness_quorum(&mut self, note: &str) {
+        let Some(record) = &self.record else {
+            return;
+        };
+        let (count, quorum) = (
+            record.manifest().witnesses.len(),
+            record.manifest().witness_quorum as usize,
+        );
+        let size = self.tree.size();
+        let cosigned = self.check_cosignatures("the final checkpoint", size, note);
+        let summary = if count == 0 {
+            "the manifest names no witness: the board's checkpoints are not witnessed".to_string()
+        } else if cosigned.is_empty() {
+            format!("the final checkpoint has no witness cosignature (quorum {quorum} of {count})")
+        } else {
+            format!(
+                "the final checkpoint is cosigned by {} (quorum {quorum} of {count}{})",
+                cosigned.join(", "),
+                if cosigned.len() >= quorum {
+                    ": met"
+                } else {
+                    ": not met"
+                }
+            )
+        };
+        if self.require_witnesses && (count == 0 || cosigned.len() < quorum) {
+            self.checks.fail(
+                CheckId::Checkpoints,
+                None,
+                "witness_quorum",
+                format!("witnesses were required: {summary}"),
+            );
+        }
+        self.witness_summary = Some(summary);
     }
 
     fn compare_checkpoint(&mut self, ordinal: u64, cp: &Checkpoint) {
@@ -705,6 +854,9 @@ impl Engine {
             }
         };
         self.checks.count(group);
+        if kind == EntryKind::RevealsClosed {
+            self.reveals_closed_at = Some(index);
+        }
         match applied {
             Applied::Ballot { .. } => {
                 self.ballot_entries += 1;
@@ -829,8 +981,16 @@ impl Engine {
         if let Some(given) = self.given_checkpoints() {
             detail = format!("{detail}; {given}");
         }
-        self.checks.detail(CheckId::Checkpoints, detail);
+        for (what, size, note) in std::mem::take(&mut self.uncosigned) {
+            self.check_cosignatures(&what, size, &note);
+        }
+        self.checks.detail(CheckId::Checkpoints, detail.clone());
         self.check_final();
+        if let Some(w) = self.witness_summary.take() {
+            self.checks
+                .detail(CheckId::Checkpoints, format!("{detail}; {w}"));
+        }
+        self.lottery_timing();
         if self.record.is_none() {
             if !self.checks.any_failed() {
                 self.checks.fail(
@@ -1003,6 +1163,7 @@ impl Engine {
             CheckId::FinalCheckpoint,
             format!("size {size}, signed by the board key"),
         );
+        self.witness_quorum(&note);
         if cp.root == self.tree.root() {
             self.checks.detail(
                 CheckId::MerkleRoot,

@@ -37,6 +37,9 @@ pub struct Options {
     /// witness, anyone): each must be signed by the board key and agree with
     /// the export's tree at its size (§9, `checkpoints`).
     pub checkpoints: Vec<GivenCheckpoint>,
+    /// Fail `checkpoints` unless a quorum of the manifest's witnesses
+    /// cosigned the final checkpoint (§6.11, code `witness_quorum`).
+    pub require_witnesses: bool,
 }
 
 /// A signed checkpoint note from outside the export, with a label for the report.
@@ -70,6 +73,7 @@ impl Default for Options {
             batch: 64,
             progress: false,
             checkpoints: Vec::new(),
+            require_witnesses: false,
         }
     }
 }

@@ -55,6 +55,9 @@ struct VerifyArgs {
     /// signed by the board and agree with the export. Put the export first.
     #[arg(long = "checkpoint", value_name = "FILE", num_args = 1..)]
     checkpoints: Vec<PathBuf>,
+    /// Fail unless a quorum of the manifest's witnesses cosigned the final checkpoint.
+    #[arg(long)]
+    require_witnesses: bool,
 }
 
 #[derive(Subcommand)]
@@ -148,6 +151,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         threads: args.threads.map_or(0, usize::from),
         progress: !args.json,
         checkpoints,
+        require_witnesses: args.require_witnesses,
         ..Options::default()
     };
     let (report, previous) =

@@ -555,6 +555,9 @@ pub(crate) struct Checks {
     not_made: std::collections::BTreeMap<String, String>,
     /// Board index at which the replay stopped, if it did.
     pub(crate) stopped_at: Option<u64>,
+    /// Notes appended to a passing check's detail (e.g. the lottery's timing).
+    #[serde(default)]
+    notes: std::collections::BTreeMap<String, String>,
 }
 
 impl Checks {
@@ -586,6 +589,11 @@ impl Checks {
 
     pub(crate) fn detail(&mut self, id: CheckId, detail: impl Into<String>) {
         self.details.insert(id.name().into(), detail.into());
+    }
+
+    /// Appends `note` to a check's detail when it passes (`; ` between).
+    pub(crate) fn add_detail(&mut self, id: CheckId, note: impl Into<String>) {
+        self.notes.insert(id.name().into(), note.into());
     }
 
     pub(crate) fn pending(&mut self, id: CheckId, detail: impl Into<String>) {
@@ -647,11 +655,14 @@ impl Checks {
                         self.details.get(name).cloned().unwrap_or_default(),
                     )
                 } else {
-                    let detail = self
+                    let mut detail = self
                         .details
                         .get(name)
                         .cloned()
                         .unwrap_or_else(|| count(self.counted(id), "entry", "entries"));
+                    if let Some(note) = self.notes.get(name) {
+                        detail = format!("{detail}; {note}");
+                    }
                     (CheckStatus::Pass, detail)
                 };
                 Check {

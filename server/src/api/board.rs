@@ -59,9 +59,12 @@ pub async fn checkpoint(
     ElectionPath(id): ElectionPath,
 ) -> Result<impl IntoResponse, ApiError> {
     let head = state.board.head(&id)?;
+    let note = state
+        .board
+        .with_cosignatures(&id, head.size, &head.checkpoint)?;
     Ok((
         [(header::CACHE_CONTROL, super::tiles::GROWING_CACHE)],
-        text(head.checkpoint.to_string()),
+        text(note),
     ))
 }
 

@@ -53,10 +53,12 @@ impl Board {
                 w.write(&Record::Entry(entry))?;
                 index += 1;
                 if let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == index) {
-                    w.write(&Record::Checkpoint(text(index, note)?))?;
+                    let note = self.with_cosignatures(log, index, &text(index, note)?)?;
+                    w.write(&Record::Checkpoint(note))?;
                 }
             }
         }
-        Ok(w.finish(&head.checkpoint)?)
+        let last = self.with_cosignatures(log, head.size, &head.checkpoint)?;
+        Ok(w.finish(&last)?)
     }
 }

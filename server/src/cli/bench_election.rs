@@ -88,6 +88,10 @@ pub struct BenchElectionArgs {
     /// `DIR.secrets-key`), `--restarts` times.
     #[arg(long, requires = "data")]
     pub restart_only: bool,
+    /// Witnesses to run on loopback and name in the manifest (all form the
+    /// quorum), to measure the service with witnessing on.
+    #[arg(long, default_value_t = 0)]
+    pub witnesses: u32,
 }
 
 const TOKEN: &str = "bench-election-organiser-token";
@@ -200,7 +204,29 @@ pub async fn run(args: BenchElectionArgs) -> Result<(), CliError> {
             .map_err(|e| bench(e.to_string()))?,
         base: format!("http://{}", running.local_addr()),
     };
-    let result = drive(&args, &http).await;
+    let mut witnesses = Vec::new();
+    let mut witness_tasks = Vec::new();
+    if args.witnesses > 0 {
+        let board_key = crate::client::Client::new(&http.base)
+            .map_err(|e| bench(e.to_string()))?
+            .board_key()
+            .await
+            .map_err(|e| bench(e.to_string()))?;
+        for i in 1..=args.witnesses {
+            let (draft, task) = crate::witness::spawn_loopback(
+                &format!("witness-{i}.bench"),
+                &temp.path().join(format!("witness-{i}")),
+                board_key,
+            )
+            .await?;
+            witnesses.push(draft);
+            witness_tasks.push(task);
+        }
+    }
+    let result = drive(&args, &http, &witnesses).await;
+    for task in witness_tasks {
+        task.abort();
+    }
     running.shutdown().await?;
     result.map_err(bench)?;
     if args.restarts > 0 {
@@ -533,7 +559,11 @@ impl Store for WithoutSnapshots {
 }
 
 #[allow(clippy::too_many_lines)]
-async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
+async fn drive(
+    args: &BenchElectionArgs,
+    http: &Http,
+    witnesses: &[crate::client::draft::WitnessDraft],
+) -> Result<(), String> {
     let clients = args.clients.max(1);
     let n = args.voters.max(1);
     let mut rows: Vec<(String, usize, usize, Rate)> = Vec::new();
@@ -567,6 +597,8 @@ async fn drive(args: &BenchElectionArgs, http: &Http) -> Result<(), String> {
         "lottery": { "reveal_deadline": "2030-01-02T00:00:00Z", "beacon": { "network": "quicknet" } },
         "voting_opens": "2020-01-01T00:00:00Z",
         "voting_closes": "2030-01-01T00:00:00Z",
+        "witnesses": witnesses.iter().map(|w| json!({ "vkey": w.vkey, "url": w.url })).collect::<Vec<_>>(),
+        "witness_quorum": witnesses.len(),
     });
     let created = http.json("/v1/elections", &draft, true).await?;
     let id = created["election"].as_str().ok_or("no id")?.to_string();

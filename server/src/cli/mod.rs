@@ -13,6 +13,7 @@ pub mod results;
 pub mod serve;
 pub mod trustee;
 pub mod voter;
+pub mod witness;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,9 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Write an election's export file (from --server, or a stopped server's --data).
     Export(export::ExportArgs),
+    /// Witness: cosign boards' checkpoints (keygen, serve).
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 /// A failed command, reported on stderr with a non-zero exit.
@@ -210,6 +214,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Auditor(c) => runtime.block_on(auditor::run(&ctx, c)),
         Command::Demo(a) => runtime.block_on(crate::demo::run(a)),
         Command::Export(a) => runtime.block_on(export::run(&ctx, a)),
+        Command::Witness(c) => return runtime.block_on(witness::run(c)),
     };
     Ok(done?)
 }

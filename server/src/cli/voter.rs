@@ -851,6 +851,50 @@ pub async fn vote(
     Ok(receipt)
 }
 
+/// The board's newest checkpoint and, when the manifest names witnesses,
+/// the names of those that cosigned it: a quorum, waited for up to 15 s
+/// (they cosign within seconds), or an error (§6.11).
+pub async fn witnessed_checkpoint(
+    client: &Client,
+    election: &[u8; 32],
+) -> Result<(urne_crypto::checkpoint::Checkpoint, Vec<String>), Failure> {
+    let manifest = board::manifest(client, election).await?;
+    let quorum = manifest.witness_quorum as usize;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (fresh, note) = client.checkpoint(election).await?;
+        let mut names = Vec::new();
+        for w in &manifest.witnesses {
+            let Ok(v) = w.verifier() else { continue };
+            match v.cosignature(note.as_bytes()) {
+                Ok(Some(_)) => names.push(w.name.clone()),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Failure::new(
+                        format!("the board's checkpoint carries a forged cosignature: {e}"),
+                        "keep your wallet and tell the organiser and the witness operator",
+                    ))
+                }
+            }
+        }
+        if names.len() >= quorum {
+            return Ok((fresh, names));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Failure::new(
+                format!(
+                    "the board's newest checkpoint is cosigned by {} of the {quorum} witnesses \
+                     the election requires",
+                    names.len()
+                ),
+                "try again in a minute; if it persists, the board may be showing you a view \
+                 the witnesses have not seen: keep your wallet and tell the organiser",
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 /// Re-checks a stored ballot receipt against a fresh checkpoint by reading
 /// the whole board (so the service does not learn which entry is the
 /// voter's), and says whether a later ballot with the same key replaced it.
@@ -861,7 +905,7 @@ pub async fn check_receipt(
     constituency: &str,
     ballot_key: [u8; 32],
 ) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding), Failure> {
-    let (fresh, _) = client.checkpoint(election).await?;
+    let (fresh, _) = witnessed_checkpoint(client, election).await?;
     let mut scan = receipt::BoardScan::new(stored, constituency, ballot_key);
     while scan.size() < fresh.size {
         let page = client

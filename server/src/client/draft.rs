@@ -9,9 +9,10 @@ use urne_crypto::group::decode_nonidentity_point;
 use urne_crypto::lottery::DrawMethod;
 use urne_crypto::manifest::{
     Beacon, Candidate, Constituency, Contributor, Lottery, Manifest, Rfc3797Source, Trustee,
-    PROTOCOL_VERSION,
+    Witness, PROTOCOL_VERSION,
 };
 use urne_crypto::seats::{CategoryQuota, ParityRule, SeatRules};
+use urne_crypto::witness::WitnessVerifier;
 
 /// Why a draft cannot become a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -273,6 +274,16 @@ pub struct LotteryDraft {
     pub reveal_deadline: String,
 }
 
+/// A witness: its key line (from `urne witness keygen`) and submission URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessDraft {
+    /// The witness's verifier key, `<name>+<key id>+<base64>` (cosignature/v1).
+    pub vkey: String,
+    /// Its URL (`<url>/add-checkpoint` is where checkpoints go).
+    pub url: String,
+}
+
 /// Unix seconds of an RFC 3339 UTC time (`2027-03-14T18:00:00Z`).
 pub fn parse_time(what: &str, s: &str) -> Result<u64, DraftError> {
     humantime::parse_rfc3339(s)
@@ -303,6 +314,13 @@ pub struct ManifestDraft {
     pub voting_opens: String,
     /// Voting closes (RFC 3339): the board takes no ballot from then on and closes no earlier.
     pub voting_closes: String,
+    /// How many witnesses must cosign a checkpoint for it to count as
+    /// witnessed; by default all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_quorum: Option<u32>,
+    /// Witnesses that cosign the board's checkpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<WitnessDraft>,
 }
 
 fn hex32(what: impl Into<String>, s: &str) -> Result<[u8; 32], DraftError> {
@@ -406,6 +424,25 @@ impl ManifestDraft {
                 })
             })
             .collect::<Result<_, DraftError>>()?;
+        let witnesses = self
+            .witnesses
+            .iter()
+            .map(|w| {
+                let v =
+                    WitnessVerifier::from_vkey_string(&w.vkey).map_err(|e| DraftError::Key {
+                        what: format!("witness key {:?}", w.vkey),
+                        reason: format!("not a key line printed by `urne witness keygen` ({e})"),
+                    })?;
+                Ok(Witness {
+                    name: v.name().to_owned(),
+                    public_key: v.public_key(),
+                    url: w.url.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, DraftError>>()?;
+        let witness_quorum = self
+            .witness_quorum
+            .unwrap_or(u32::try_from(witnesses.len()).unwrap_or(u32::MAX));
         let reveal_deadline = parse_time("lottery reveal_deadline", &self.lottery.reveal_deadline)?;
         let voting_opens = parse_time("voting_opens", &self.voting_opens)?;
         let voting_closes = parse_time("voting_closes", &self.voting_closes)?;
@@ -446,6 +483,8 @@ impl ManifestDraft {
             },
             voting_opens,
             voting_closes,
+            witnesses,
+            witness_quorum,
         })
     }
 
@@ -537,5 +576,41 @@ beacon = {{ network = "quicknet" }}
         let json = serde_json::to_string(&draft).unwrap();
         assert_eq!(serde_json::from_str::<ManifestDraft>(&json).unwrap(), draft);
         assert!(toml::from_str::<ManifestDraft>("title = \"x\"\nunknown = 1\n").is_err());
+    }
+
+    #[test]
+    fn witnesses_come_from_their_key_lines_and_the_quorum_defaults_to_all() {
+        use urne_crypto::witness::WitnessKey;
+        let vkey = |name: &str, seed: u8| {
+            WitnessKey::from_seed(name, &[seed; 32])
+                .unwrap()
+                .verifier()
+                .to_vkey_string()
+        };
+        let text = format!(
+            "{}\n[[witnesses]]\nvkey = \"{}\"\nurl = \"http://127.0.0.1:7001\"\n\n[[witnesses]]\nvkey = \"{}\"\nurl = \"http://127.0.0.1:7002\"\n",
+            example(),
+            vkey("w1.example/a", 8),
+            vkey("w2.example/b", 9)
+        );
+        let mut draft: ManifestDraft = toml::from_str(&text).unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+        let keys = vec![RegistrarKey::generate(&mut rng).public()];
+        let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
+        manifest.validate().unwrap();
+        assert_eq!(manifest.witnesses[1].name, "w2.example/b");
+        assert_eq!(manifest.witness_quorum, 2);
+        assert!(draft.matches(&manifest));
+        draft.witness_quorum = Some(1);
+        assert!(!draft.matches(&manifest));
+        // A board key line (signature type 0x01) is not a witness's.
+        draft.witnesses[0].vkey = urne_crypto::checkpoint::BoardKey::from_seed("w1", &[8; 32])
+            .unwrap()
+            .verifier()
+            .to_vkey_string();
+        assert!(matches!(
+            draft.to_manifest([1; 32], [2; 16], &keys),
+            Err(DraftError::Key { .. })
+        ));
     }
 }

@@ -34,7 +34,7 @@ use crate::cli::{
     voter as voter_cli,
 };
 use crate::client::auditor::{self, ExportVerdict};
-use crate::client::draft::{ContributorDraft, TrusteeDraft};
+use crate::client::draft::{ContributorDraft, TrusteeDraft, WitnessDraft};
 use crate::client::keys::KeyFile;
 use crate::client::{board, secret_file, voter as steps, Client, ClientError};
 use crate::server::{self, ServerConfig};
@@ -367,12 +367,25 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         .map_err(|e| Failure::plain(format!("starting the server: {e}")))?;
     let url = format!("http://{}", running.local_addr());
     let organiser = Client::new(&url)?.with_organiser_token(Some(organiser_token));
+    // Two witnesses on loopback, following every election of this board.
+    let board_key = organiser.board_key().await.map_err(fail("board key"))?;
+    let mut witnesses = Vec::new();
+    let mut witness_tasks = Vec::new();
+    for i in 1..=DEMO_WITNESSES {
+        let (draft, task) = start_witness(i, &root, board_key).await?;
+        witnesses.push(draft);
+        witness_tasks.push(task);
+    }
     let service = Service {
         url: &url,
         organiser: &organiser,
         clock: &clock,
+        witnesses: &witnesses,
     };
     let result = drive(args, &shape, seed, &root, service, &mut phases).await;
+    for task in witness_tasks {
+        task.abort();
+    }
     running
         .shutdown()
         .await
@@ -392,12 +405,72 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
 
 type Outcome = ([u8; 32], Vec<Refusal>, ExportVerdict, bool, String);
 
+/// Witnesses the demo runs (all of them form the quorum).
+const DEMO_WITNESSES: u32 = 2;
+
+/// Starts witness `i` on a loopback port, its state in `root/witness-i`.
+async fn start_witness(
+    i: u32,
+    root: &Path,
+    board_key: [u8; 32],
+) -> Result<(WitnessDraft, tokio::task::JoinHandle<()>), Failure> {
+    crate::witness::spawn_loopback(
+        &format!("witness-{i}.demo"),
+        &root.join(format!("witness-{i}")),
+        board_key,
+    )
+    .await
+    .map_err(|e| Failure::plain(format!("witness {i}: {e}")))
+}
+
+/// Waits (up to a minute) until a quorum of the manifest's witnesses has
+/// cosigned the board's newest checkpoint; returns their names.
+async fn witnessed(
+    client: &Client,
+    election: &[u8; 32],
+    manifest: &Manifest,
+) -> Result<Vec<String>, Failure> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, note) = client
+            .checkpoint(election)
+            .await
+            .map_err(fail("checkpoint"))?;
+        let names: Vec<String> = manifest
+            .witnesses
+            .iter()
+            .filter(|w| {
+                w.verifier()
+                    .ok()
+                    .and_then(|v| v.cosignature(note.as_bytes()).ok().flatten())
+                    .is_some()
+            })
+            .map(|w| w.name.clone())
+            .collect();
+        if names.len() >= manifest.witness_quorum as usize {
+            return Ok(names);
+        }
+        if Instant::now() > deadline {
+            return Err(Failure::new(
+                format!(
+                    "the witnesses did not cosign the board's checkpoint in time ({} of {})",
+                    names.len(),
+                    manifest.witness_quorum
+                ),
+                "this is a bug; rerun with URNE_LOG=warn to see the witnesses' answers",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The demo's running service, as `drive` uses it.
 #[derive(Clone, Copy)]
 struct Service<'a> {
     url: &'a str,
     organiser: &'a Client,
     clock: &'a crate::clock::BoardClock,
+    witnesses: &'a [WitnessDraft],
 }
 
 #[allow(clippy::too_many_lines)]
@@ -413,6 +486,7 @@ async fn drive(
         url,
         organiser,
         clock,
+        witnesses,
     } = service;
     let keys_dir = root.join("keys");
     let mut rng = population::voter_rng(seed, 0, 0);
@@ -455,7 +529,9 @@ async fn drive(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let schedule = population::Schedule::new(args.preset, started, &beacon_network);
-    let draft = population::manifest_draft(shape, &mut rng, trustees, contributors, &schedule);
+    let mut draft = population::manifest_draft(shape, &mut rng, trustees, contributors, &schedule);
+    draft.witnesses = witnesses.to_vec();
+    draft.witness_quorum = Some(DEMO_WITNESSES);
     let members = population::members(shape, &mut rng);
     phases.done(
         "keys and synthetic data",
@@ -810,6 +886,9 @@ async fn drive(
         lottery_cli::reveal(organiser, &election, path).await?;
     }
     admin::admin_action(organiser, &election, "reveals-close").await?;
+    // The witnesses' clock vouches that the reveals closed before the
+    // beacon round: wait for their cosignatures before taking the round.
+    let reveals_witnessed = witnessed(organiser, &election, &manifest).await?;
     let round = manifest.lottery.beacon.as_ref().map_or(0, |b| b.round);
     // A real network publishes the round at its time; the demo network signs
     // it at once, which is why its name says it is not drand.
@@ -830,7 +909,33 @@ async fn drive(
     );
 
     // Export, verification, attestation.
+    let final_witnesses = witnessed(organiser, &election, &manifest).await?;
+    phases.done(
+        "witnesses",
+        format!(
+            "reveals closed under a checkpoint cosigned by {}; final checkpoint cosigned by {}",
+            reveals_witnessed.join(", "),
+            final_witnesses.join(", ")
+        ),
+    );
     let export = organiser.export(&election).await?;
+    let strict = urne_verify::verify_export(
+        std::io::Cursor::new(&export),
+        &urne_verify::Options {
+            progress: false,
+            require_witnesses: true,
+            ..Default::default()
+        },
+    );
+    if !strict.valid {
+        return Err(Failure::new(
+            format!(
+                "the export does not verify with --require-witnesses: {:?}",
+                strict.failures
+            ),
+            "this is a bug; keep the export",
+        ));
+    }
     let export_path = root.join("export");
     secret_file::write(&export_path, &export)?;
     let (verdict, record) = auditor::check_export(&export).map_err(|e| {

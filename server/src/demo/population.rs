@@ -159,6 +159,8 @@ pub fn manifest_draft(
         },
         voting_opens: rfc3339(schedule.opens),
         voting_closes: rfc3339(schedule.closes),
+        witness_quorum: None,
+        witnesses: Vec::new(),
     }
 }
 

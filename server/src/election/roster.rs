@@ -272,6 +272,8 @@ mod tests {
             },
             voting_opens: 0,
             voting_closes: 1,
+            witnesses: vec![],
+            witness_quorum: 0,
         }
     }
 
