@@ -260,16 +260,9 @@ pub fn parse_invitation(
             "copy the whole invitation `urne1:...` exactly",
         )
     };
-    if let Some(rest) = token.strip_prefix("urne1:") {
-        let mut parts = rest.splitn(3, ':');
-        let (e, p, t) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let election = parse_hex32(e, "election id").map_err(|_| bad())?;
-        let pseudonym = String::from_utf8(hex::decode(p).map_err(|_| bad())?).map_err(|_| bad())?;
-        return Ok((election, pseudonym, t.to_string()));
+    if token.starts_with("urne1:") {
+        let inv = urne_client::invitation::parse(token).map_err(|_| bad())?;
+        return Ok((inv.election, inv.pseudonym, inv.token.to_string()));
     }
     match (pseudonym, election) {
         (Some(p), Some(e)) => Ok((parse_hex32(&e, "election id")?, p, token.to_string())),
