@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 bindgen_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)"
 if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$bindgen_version" ]; then
-  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
 fi
 remap="--remap-path-prefix=$root=/urne --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
 if rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
