@@ -27,7 +27,4 @@ cd server/web/app
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build
 cd "$root"
-# The client digest (specs/protocol.md §3.10) over the bundle's files.
-(cd server/web/dist && find . -type f ! -name client-digest.txt | sed 's|^\./||' | LC_ALL=C sort | while read -r f; do
-  printf '%s  %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$f"; done) > /tmp/urne-bundle-list.txt
 echo "bundle built in server/web/dist"
