@@ -98,8 +98,19 @@ fn require_browser_tools() {
     );
 }
 
-/// Sets up an election whose key is published (not yet open): returns its id.
-fn election(dir: &Path, url: &str) -> String {
+/// The journey's constituency: four candidates, one or two approvals.
+const NORTH: &str = r#"[[constituencies]]
+id = "north"
+name = "North"
+approval_min = 1
+approval_max = 2
+candidates = [{ id = "ana", category = "f" }, { id = "bo", category = "m" }, { id = "cy", category = "f" }, { id = "di", category = "m" }]
+rules = { seats = 2, lottery_seats = 0 }
+"#;
+
+/// Sets up an election whose key is published (not yet open) with the
+/// given constituencies (TOML) and roster (CSV body): returns its id.
+fn election(dir: &Path, url: &str, constituencies: &str, roster: &str) -> String {
     let trustees: Vec<String> = (0..3)
         .map(|i| {
             ok(
@@ -122,16 +133,10 @@ threshold = 2
 voting_opens = "2020-01-01T00:00:00Z"
 voting_closes = "2030-01-01T00:00:00Z"
 
-[[constituencies]]
-id = "north"
-name = "North"
-approval_min = 1
-approval_max = 2
-candidates = [{ id = "ana", category = "f" }, { id = "bo", category = "m" }, { id = "cy", category = "f" }, { id = "di", category = "m" }]
-rules = { seats = 2, lottery_seats = 0 }
-
 "#,
     );
+    m.push_str(constituencies);
+    m.push('\n');
     for (i, t) in trustees.iter().enumerate() {
         m.push_str(&format!(
             "[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{}\"\nencryption_key = \"{}\"\n\n",
@@ -151,7 +156,7 @@ rules = { seats = 2, lottery_seats = 0 }
     let election = field(&created, "election ").to_string();
     std::fs::write(
         dir.join("roster.csv"),
-        "pseudonym,constituency,pool,category\nalice,north,yes,f\nbob,north,yes,m\n",
+        format!("pseudonym,constituency,pool,category\n{roster}"),
     )
     .unwrap();
     ok(
@@ -205,7 +210,7 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
     assert!(page.0.contains("<script type=\"module\""), "{}", page.0);
     assert!(page.1.contains("default-src 'none'"), "{}", page.1);
 
-    let election = election(d, &url);
+    let election = election(d, &url, NORTH, "alice,north,yes,f\nbob,north,yes,m\n");
     let tokens = std::fs::read_to_string(d.join("tokens.csv")).unwrap();
     let link = |who: &str| {
         let inv = tokens
@@ -303,4 +308,59 @@ mod reqwest {
             (r.text().await.unwrap(), csp)
         })
     }
+}
+
+/// Timings in Chromium at 16, 66 and 210 candidates (BENCHMARKS.md): run
+/// with `cargo test -p urne-server --test web -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: prints a table"]
+fn web_benchmarks() {
+    require_browser_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = start_server(d);
+    let url = server.url.clone();
+    let sizes = [(16usize, 3u32), (66, 5), (210, 10)];
+    let mut constituencies = String::new();
+    let mut roster = String::new();
+    for (n, k) in sizes {
+        let candidates: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "{{ id = \"c{n}x{i}\", category = \"{}\" }}",
+                    ["f", "m"][i % 2]
+                )
+            })
+            .collect();
+        constituencies.push_str(&format!(
+            "[[constituencies]]\nid = \"c{n}\"\nname = \"C{n}\"\napproval_min = {k}\n\
+             approval_max = {k}\ncandidates = [{}]\nrules = {{ seats = 1, lottery_seats = 0 }}\n\n",
+            candidates.join(", ")
+        ));
+        roster.push_str(&format!("v{n},c{n},yes,f\n"));
+    }
+    let election = election(d, &url, &constituencies, &roster);
+    let tokens = std::fs::read_to_string(d.join("tokens.csv")).unwrap();
+    let voters: Vec<serde_json::Value> = sizes
+        .iter()
+        .map(|(n, k)| {
+            let inv = tokens
+                .lines()
+                .find(|l| l.starts_with(&format!("v{n},")))
+                .and_then(|l| l.rsplit(',').next())
+                .unwrap();
+            serde_json::json!({"link": format!("{url}/#join={inv}"), "candidates": n, "min": k})
+        })
+        .collect();
+    let status = Command::new("node")
+        .arg(app_dir().join("test/bench.mjs"))
+        .current_dir(app_dir())
+        .env("URNE_WEB_SERVER", &url)
+        .env("URNE_WEB_ELECTION", &election)
+        .env("URNE_BENCH_VOTERS", serde_json::to_string(&voters).unwrap())
+        .env("URNE_BIN", env!("CARGO_BIN_EXE_urne"))
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .status()
+        .expect("node");
+    assert!(status.success());
 }
