@@ -14,6 +14,7 @@ pub mod members;
 pub mod test_support;
 pub mod tiles;
 pub mod voting;
+pub mod web;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -167,6 +168,8 @@ impl Route {
 pub fn routes() -> Vec<Route> {
     use RouteClass::*;
     vec![
+        Route::get("/", Read, web::index),
+        Route::get("/assets/{file}", Read, web::asset),
         Route::get("/v1/health", Health, board::health),
         Route::get("/v1/elections", Read, elections::list),
         Route::post("/v1/elections", Write, elections::create),

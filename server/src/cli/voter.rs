@@ -76,6 +76,13 @@ pub enum VoterCommand {
     Vote(ApproveArgs),
     /// Replace your ballot (the last ballot counts).
     Revote(ApproveArgs),
+    /// Check a ballot that the web app opened for the cast-as-intended check
+    /// (the file it downloaded): it must encrypt exactly the choices shown,
+    /// under this election's key on the board.
+    Audit {
+        /// The downloaded file (`urne-ballot-check.json`).
+        file: PathBuf,
+    },
     /// Receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
@@ -111,6 +118,7 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
         .or_else(|| ctx.config.wallet.clone())
         .unwrap_or_else(|| PathBuf::from("urne-wallet.json"));
     match args.command {
+        VoterCommand::Audit { file } => audit(ctx, &file).await,
         VoterCommand::Enroll {
             token: token_arg,
             pseudonym,
@@ -260,16 +268,9 @@ pub fn parse_invitation(
             "copy the whole invitation `urne1:...` exactly",
         )
     };
-    if let Some(rest) = token.strip_prefix("urne1:") {
-        let mut parts = rest.splitn(3, ':');
-        let (e, p, t) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let election = parse_hex32(e, "election id").map_err(|_| bad())?;
-        let pseudonym = String::from_utf8(hex::decode(p).map_err(|_| bad())?).map_err(|_| bad())?;
-        return Ok((election, pseudonym, t.to_string()));
+    if token.starts_with("urne1:") {
+        let inv = urne_client::invitation::parse(token).map_err(|_| bad())?;
+        return Ok((inv.election, inv.pseudonym, inv.token.to_string()));
     }
     match (pseudonym, election) {
         (Some(p), Some(e)) => Ok((parse_hex32(&e, "election id")?, p, token.to_string())),
@@ -923,4 +924,63 @@ pub async fn check_receipt(
         }
     }
     Ok(scan.finish(&fresh)?)
+}
+
+/// `urne voter audit FILE`: checks an opened ballot against the board's
+/// election key and candidates (`urne_client::audit`).
+async fn audit(ctx: &Context, file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::new(
+            format!("cannot read {}: {e}", file.display()),
+            "give the file the web app downloaded when you checked your ballot",
+        )
+    })?;
+    let opened: urne_client::audit::BallotAudit = serde_json::from_str(&text).map_err(|_| {
+        Failure::new(
+            format!("{} is not a ballot check file", file.display()),
+            "give the file the web app downloaded when you checked your ballot",
+        )
+    })?;
+    let election = parse_hex32(&opened.election, "election id")?;
+    let client = ctx.client()?;
+    let setup = board::setup(&client, &election).await?;
+    let key = setup
+        .election_key
+        .as_ref()
+        .map(|k| *k.public_key())
+        .ok_or_else(|| {
+            Failure::new(
+                "the election key is not published on the board",
+                "this file cannot come from this election's web app",
+            )
+        })?;
+    let c = setup
+        .manifest
+        .constituency(&opened.constituency)
+        .ok_or_else(|| {
+            Failure::new(
+                format!("the election has no constituency {:?}", opened.constituency),
+                "check that --server names the service of this election",
+            )
+        })?;
+    let shown = opened.verify(Some((&election, c, &key))).map_err(|e| {
+        Failure::new(
+            e.to_string(),
+            "do not vote on the device that made this ballot; tell the organisers and \
+             keep the file as evidence",
+        )
+    })?;
+    println!(
+        "checked: this ballot encrypts exactly {} of the {} candidates of {} under the \
+         election key on the board: {}",
+        urne_verify::report::count(shown.approved.len() as u64, "approval", "approvals"),
+        shown.candidates,
+        shown.constituency,
+        if shown.approved.is_empty() {
+            "none".to_string()
+        } else {
+            shown.approved.join(", ")
+        }
+    );
+    Ok(())
 }

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use urne_crypto::checkpoint::Checkpoint;
 use urne_crypto::dkg::Complaint;
 use urne_crypto::encoding::Canonical;
-use urne_crypto::entry::{
-    Ballot, DkgComplaint, ElectionKey, Entry, EntryKind, Roster, RosterMember,
-};
+use urne_crypto::entry::{Ballot, DkgComplaint, Entry, EntryKind};
 use urne_crypto::manifest::Manifest;
 use urne_crypto::merkle;
 use urne_crypto::record::{Applied, BallotCheck, BallotHistory, Record};
+
+use urne_client::setup::SetupReader;
 
 use super::api::Client;
 use super::error::ClientError;
@@ -144,116 +144,34 @@ pub async fn replay(
     })
 }
 
-/// The setup part of a board: manifest, roster and election key, read up to
-/// the entry that opens the vote (or the end of the board).
-pub struct Setup {
-    /// The manifest (entry 0, signed by the pinned board key).
-    pub manifest: Manifest,
-    /// The manifest entry's canonical bytes.
-    pub manifest_entry: Vec<u8>,
-    /// Roster lines published so far.
-    pub roster: Vec<RosterMember>,
-    /// The election key, once published.
-    pub election_key: Option<ElectionKey>,
-    /// Whether the vote has been opened.
-    pub opened: bool,
-}
+pub use urne_client::setup::Setup;
 
-/// Reads the setup part of a board and replays it through a [`Record`], as
-/// the verifier would: every entry's signer and rules are checked, and the
-/// election key must be the one the posted dealings and complaints determine
-/// (a service cannot hand a voter a key of its own, even on a forked board).
+/// Reads the setup part of a board through [`urne_client::setup::SetupReader`],
+/// as the verifier would: every entry's signer and rules are checked, and the
+/// election key must be the one the posted dealings and complaints determine.
 /// The entries read must hash to the signed checkpoint (directly, or by a
 /// consistency proof when reading stops at the entry that opens the vote).
 pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, ClientError> {
     let (checkpoint, _) = client.checkpoint(election).await?;
-    let mut at = 0u64;
-    let mut setup: Option<Setup> = None;
-    let mut record: Option<Record> = None;
-    let mut frontier = merkle::Frontier::new();
-    let none = BallotStore::default();
-    'read: while at < checkpoint.size {
-        let page = client
-            .entries_page(election, at, Some(checkpoint.size))
-            .await?;
+    let size = checkpoint.size;
+    let mut reader = SetupReader::new(client.board_key().await?, *election, checkpoint);
+    'read: while let Some(at) = reader.next_index() {
+        let page = client.entries_page(election, at, Some(size)).await?;
         if page.is_empty() {
             return Err(ClientError::decode(format!("the board has no entry {at}")));
         }
-        for bytes in page.into_iter().take((checkpoint.size - at) as usize) {
-            frontier
-                .append(merkle::leaf_hash(&bytes))
-                .map_err(|e| ClientError::decode(format!("entry {at}: {e}")))?;
-            let entry = Entry::from_bytes(&bytes)
-                .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-            let kind = entry
-                .kind()
-                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-            match (setup.as_mut(), record.as_mut()) {
-                (Some(s), Some(r)) => {
-                    r.apply(&entry, BallotCheck::Deferred, &none)
-                        .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-                    let body =
-                        |e: urne_crypto::entry::EntryError| ClientError::proof(e.to_string());
-                    match kind {
-                        EntryKind::Roster => {
-                            let roster: Roster = entry.body().map_err(body)?;
-                            s.roster.extend(roster.members);
-                        }
-                        EntryKind::ElectionKey => {
-                            s.election_key = Some(entry.body().map_err(body)?);
-                        }
-                        EntryKind::Open => {
-                            s.opened = true;
-                            at += 1;
-                            break 'read;
-                        }
-                        _ => {}
-                    }
-                }
-                _ => {
-                    let manifest = manifest_of(client, election, &entry).await?;
-                    record = Some(
-                        Record::open(&entry)
-                            .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?,
-                    );
-                    setup = Some(Setup {
-                        manifest,
-                        manifest_entry: bytes,
-                        roster: Vec::new(),
-                        election_key: None,
-                        opened: false,
-                    });
-                }
+        for bytes in page.into_iter().take((size - at) as usize) {
+            if reader.next_index().is_none() {
+                break 'read;
             }
-            at += 1;
+            reader.push(&bytes)?;
         }
     }
-    let setup = setup.ok_or_else(|| ClientError::decode("the board is empty"))?;
-    let root = frontier.root();
-    if at == checkpoint.size {
-        if root != checkpoint.root {
-            return Err(ClientError::proof(
-                "the entries do not hash to the checkpoint's root",
-            ));
-        }
-    } else {
-        let proof = client
-            .consistency_proof(election, at, checkpoint.size)
-            .await?;
-        merkle::verify_consistency(
-            at,
-            checkpoint.size,
-            &root,
-            &checkpoint.root,
-            &super::receipt::decode_hashes(&proof)?,
-        )
-        .map_err(|e| {
-            ClientError::proof(format!(
-                "the setup entries are not a prefix of the signed board: {e}"
-            ))
-        })?;
-    }
-    Ok(setup)
+    let proof = match reader.consistency_needed() {
+        Some((from, to)) => Some(client.consistency_proof(election, from, to).await?),
+        None => None,
+    };
+    reader.finish(proof.as_deref())
 }
 
 async fn manifest_of(
@@ -261,26 +179,7 @@ async fn manifest_of(
     election: &[u8; 32],
     entry: &Entry,
 ) -> Result<Manifest, ClientError> {
-    if entry.kind() != Ok(EntryKind::Manifest) {
-        return Err(ClientError::proof("entry 0 is not a manifest"));
-    }
-    let manifest: Manifest = entry
-        .body()
-        .map_err(|e| ClientError::proof(format!("manifest: {e}")))?;
-    if manifest.election_id() != *election || entry.election != *election {
-        return Err(ClientError::proof(
-            "the manifest does not hash to the election id",
-        ));
-    }
-    if manifest.board_key != client.board_key().await? {
-        return Err(ClientError::proof(
-            "the manifest names another board key than the pinned one",
-        ));
-    }
-    entry
-        .verify_signer(&manifest.board_key)
-        .map_err(|_| ClientError::proof("the manifest entry is not signed by the board key"))?;
-    Ok(manifest)
+    urne_client::setup::manifest_of(&client.board_key().await?, election, entry)
 }
 
 /// The manifest of an election (entry 0), checked as in [`setup`].

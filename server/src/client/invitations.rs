@@ -58,17 +58,7 @@ pub fn invitation_link(server: &str, election: &[u8; 32], pseudonym: &str, token
     )
 }
 
-/// Splits an invitation link into the service's URL and the `urne1:` text;
-/// a bare `urne1:` text (or token) has no URL.
-pub fn split_link(text: &str) -> (Option<&str>, &str) {
-    match text.trim().split_once("#join=") {
-        Some((server, invitation)) => {
-            let server = server.trim_end_matches('/');
-            ((!server.is_empty()).then_some(server), invitation)
-        }
-        None => (None, text.trim()),
-    }
-}
+pub use urne_client::invitation::split_link;
 
 /// The invitation of each member, as the organiser pastes it into a mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use urne_crypto::entry::{Ballot, Entry, EntryKind};
 use urne_crypto::hash::Digest32;
 use urne_crypto::merkle;
 
-use super::error::ClientError;
+use crate::error::ClientError;
 
 /// A receipt as the server sends it (JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]

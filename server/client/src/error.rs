@@ -1,4 +1,5 @@
-//! The errors of the client library.
+//! The errors of the client library: a refused request, an unexpected
+//! answer, or a proof that does not verify.
 
 /// Why a request to an urne server failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +55,13 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn decode(what: impl std::fmt::Display) -> Self {
+    /// A [`ClientError::Decode`] with `what` as its text.
+    pub fn decode(what: impl std::fmt::Display) -> Self {
         ClientError::Decode(what.to_string())
     }
 
-    pub(crate) fn proof(what: impl std::fmt::Display) -> Self {
+    /// A [`ClientError::Proof`] with `what` as its text.
+    pub fn proof(what: impl std::fmt::Display) -> Self {
         ClientError::Proof(what.to_string())
     }
 }

@@ -1,0 +1,101 @@
+//! The voter web app, embedded in the binary and served at `/`: the page
+//! at `/` and its content-hashed files under `/assets/`. The page may talk
+//! only to this service (Content-Security-Policy), is never cached without
+//! revalidation, and its hashed assets are immutable.
+//!
+//! The client digest (`specs/protocol.md` §3.10) is SHA-256 over the lines
+//! `<sha256 hex of file>  <path>\n` of every bundle file sorted by path
+//! (bytewise); it is sent with every file as `x-urne-client-digest`.
+
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+
+mod bundle {
+    include!(concat!(env!("OUT_DIR"), "/web_bundle.rs"));
+}
+
+/// The bundle's files, sorted by path.
+pub fn files() -> &'static [(&'static str, &'static [u8])] {
+    bundle::FILES
+}
+
+/// The client digest of the embedded bundle.
+pub fn client_digest() -> [u8; 32] {
+    static DIGEST: OnceLock<[u8; 32]> = OnceLock::new();
+    *DIGEST.get_or_init(|| digest_of(files().iter().map(|(p, b)| (*p, *b))))
+}
+
+/// The client digest of a bundle given as `(path, bytes)` pairs.
+pub fn digest_of<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> [u8; 32] {
+    let mut lines: Vec<String> = files
+        .map(|(p, b)| format!("{}  {p}\n", hex::encode(Sha256::digest(b))))
+        .collect();
+    lines.sort_by(|a, b| a.as_bytes()[66..].cmp(&b.as_bytes()[66..]));
+    Sha256::digest(lines.concat().as_bytes()).into()
+}
+
+/// The policy of every page file: scripts, styles, wasm and requests from this origin only.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+fn serve(path: &str, cache: &'static str) -> Response {
+    let Some((_, bytes)) = files().iter().find(|(p, _)| *p == path) else {
+        return ApiError::NoRoute.into_response();
+    };
+    let mut r = (StatusCode::OK, *bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&hex::encode(client_digest())) {
+        h.insert("x-urne-client-digest", v);
+    }
+    r
+}
+
+/// `GET /`: the voter web app's page.
+pub async fn index() -> Response {
+    serve("index.html", "no-cache")
+}
+
+/// `GET /assets/{file}`: a content-hashed file of the web app.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    serve(
+        &format!("assets/{file}"),
+        "public, max-age=31536000, immutable",
+    )
+}

@@ -1,0 +1,366 @@
+//! The voter web app end to end: a real `urne serve` with an election set
+//! up by the `urne` command line, two voters in headless Chromium
+//! (`server/web/app/test/journey.mjs`, through playwright-core), then
+//! `urne voter audit` on the ballot a voter checked in the page, and
+//! urne-verify on the export. Screenshots are written to
+//! `target/web-screenshots/`. Chromium and the app's npm packages are
+//! required: the README's test command installs them; without them this
+//! test fails with a message saying so.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const TOKEN: &str = "web-organiser-token-0123456789abcdef";
+const SECRETS_KEY_HEX: &str = "6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .env("URNE_SECRETS_KEY", SECRETS_KEY_HEX)
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .env("URNE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start urne serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read address");
+    let url = line
+        .trim()
+        .strip_prefix("urne: listening on ")
+        .expect("listening line")
+        .to_string();
+    Server { child, url }
+}
+
+fn urne(dir: &Path, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_urne"))
+        .arg("--server")
+        .arg(url)
+        .args(args)
+        .current_dir(dir)
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .env_remove("URNE_CONFIG")
+        .env_remove("URNE_WALLET")
+        .output()
+        .expect("run urne")
+}
+
+fn ok(dir: &Path, url: &str, args: &[&str]) -> String {
+    let out = urne(dir, url, args);
+    assert!(
+        out.status.success(),
+        "urne {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().trim_matches('"'))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+}
+
+fn app_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web/app")
+}
+
+fn require_browser_tools() {
+    let chromium = std::env::var("URNE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the web app tests need Chromium at {chromium}: run the README's test command \
+         (tests/run.sh), which installs it, or `apt-get install chromium`"
+    );
+    assert!(
+        app_dir().join("node_modules/playwright-core").exists(),
+        "the web app tests need the app's npm packages: run the README's test command \
+         (tests/run.sh), or `npm ci` in server/web/app"
+    );
+}
+
+/// The journey's constituency: four candidates, one or two approvals.
+const NORTH: &str = r#"[[constituencies]]
+id = "north"
+name = "North"
+approval_min = 1
+approval_max = 2
+candidates = [{ id = "ana", category = "f" }, { id = "bo", category = "m" }, { id = "cy", category = "f" }, { id = "di", category = "m" }]
+rules = { seats = 2, lottery_seats = 0 }
+"#;
+
+/// Sets up an election whose key is published (not yet open) with the
+/// given constituencies (TOML) and roster (CSV body): returns its id.
+fn election(dir: &Path, url: &str, constituencies: &str, roster: &str) -> String {
+    let trustees: Vec<String> = (0..3)
+        .map(|i| {
+            ok(
+                dir,
+                url,
+                &[
+                    "trustee",
+                    "keygen",
+                    "--out",
+                    &format!("t{i}.json"),
+                    "--name",
+                    &format!("t{i}"),
+                ],
+            )
+        })
+        .collect();
+    let mut m = String::from(
+        r#"title = "Web journey"
+threshold = 2
+voting_opens = "2020-01-01T00:00:00Z"
+voting_closes = "2030-01-01T00:00:00Z"
+
+"#,
+    );
+    m.push_str(constituencies);
+    m.push('\n');
+    for (i, t) in trustees.iter().enumerate() {
+        m.push_str(&format!(
+            "[[trustees]]\nname = \"t{i}\"\nsigning_key = \"{}\"\nencryption_key = \"{}\"\n\n",
+            field(t, "signing_key = "),
+            field(t, "encryption_key = ")
+        ));
+    }
+    m.push_str(
+        "[lottery]\nreveal_deadline = \"2030-01-02T00:00:00Z\"\nbeacon = { network = \"quicknet\" }\n",
+    );
+    std::fs::write(dir.join("manifest.toml"), m).unwrap();
+    let created = ok(
+        dir,
+        url,
+        &["admin", "election", "create", "--manifest", "manifest.toml"],
+    );
+    let election = field(&created, "election ").to_string();
+    std::fs::write(
+        dir.join("roster.csv"),
+        format!("pseudonym,constituency,pool,category\n{roster}"),
+    )
+    .unwrap();
+    ok(
+        dir,
+        url,
+        &[
+            "admin",
+            "roster",
+            "import",
+            "roster.csv",
+            "--tokens-out",
+            "tokens.csv",
+            "--election",
+            &election,
+        ],
+    );
+    for _round in 0..2 {
+        for i in 0..3 {
+            ok(
+                dir,
+                url,
+                &[
+                    "trustee",
+                    "dkg",
+                    "--key",
+                    &format!("t{i}.json"),
+                    "--election",
+                    &election,
+                ],
+            );
+        }
+    }
+    ok(
+        dir,
+        url,
+        &["admin", "election-key", "--election", &election],
+    );
+    election
+}
+
+#[test]
+fn two_voters_vote_from_the_browser_and_the_board_verifies() {
+    require_browser_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = start_server(d);
+    let url = server.url.clone();
+
+    // The service serves the page with its policy and digest.
+    let page = reqwest::blocking_get(&format!("{url}/"));
+    assert!(page.0.contains("<script type=\"module\""), "{}", page.0);
+    assert!(page.1.contains("default-src 'none'"), "{}", page.1);
+
+    let election = election(d, &url, NORTH, "alice,north,yes,f\nbob,north,yes,m\n");
+    let tokens = std::fs::read_to_string(d.join("tokens.csv")).unwrap();
+    let link = |who: &str| {
+        let inv = tokens
+            .lines()
+            .find(|l| l.starts_with(&format!("{who},")))
+            .and_then(|l| l.rsplit(',').next())
+            .unwrap()
+            .to_string();
+        format!("{url}/#join={inv}")
+    };
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-screenshots");
+    let out = Command::new("node")
+        .arg(app_dir().join("test/journey.mjs"))
+        .current_dir(app_dir())
+        .env("URNE_WEB_SERVER", &url)
+        .env("URNE_WEB_SHOTS", &shots)
+        .env("URNE_WEB_OUT", d)
+        .env("URNE_WEB_LINK_ALICE", link("alice"))
+        .env("URNE_WEB_LINK_BOB", link("bob"))
+        .env("URNE_WEB_ELECTION", &election)
+        .env("URNE_BIN", env!("CARGO_BIN_EXE_urne"))
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .output()
+        .expect("node must be installed to run the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser journey failed:\n{stdout}\n{stderr}"
+    );
+    let results = std::fs::read_to_string(d.join("results.json")).unwrap();
+    println!("{results}");
+
+    // The ballot alice checked in the page encrypts exactly what it showed.
+    let audited = ok(
+        d,
+        &url,
+        &[
+            "voter",
+            "audit",
+            &d.join("alice-ballot-check.json").to_string_lossy(),
+        ],
+    );
+    assert!(audited.contains("ana, bo"), "{audited}");
+    // The same file with another choice claimed is refused.
+    let text = std::fs::read_to_string(d.join("alice-ballot-check.json")).unwrap();
+    let forged = text.replace("\"bo\"\n  ]", "\"cy\"\n  ]");
+    assert_ne!(forged, text);
+    std::fs::write(d.join("forged.json"), forged).unwrap();
+    let refused = urne(d, &url, &["voter", "audit", "forged.json"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("does not encrypt"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // The board, with both ballots and the revote, verifies.
+    let export = d.join("election.export");
+    ok(
+        d,
+        &url,
+        &[
+            "export",
+            "--election",
+            &election,
+            "--out",
+            &export.to_string_lossy(),
+        ],
+    );
+    let report = urne_verify::verify_export(
+        std::fs::File::open(&export).unwrap(),
+        &urne_verify::Options::default(),
+    );
+    assert!(report.failed_checks().is_empty(), "{}", report.to_text());
+}
+
+mod reqwest {
+    /// A GET over a fresh runtime: the body and the CSP header.
+    pub fn blocking_get(url: &str) -> (String, String) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let r = ::reqwest::get(url).await.unwrap();
+            assert_eq!(r.status(), 200);
+            let csp = r
+                .headers()
+                .get("content-security-policy")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (r.text().await.unwrap(), csp)
+        })
+    }
+}
+
+/// Timings in Chromium at 16, 66 and 210 candidates (BENCHMARKS.md): run
+/// with `cargo test -p urne-server --test web -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: prints a table"]
+fn web_benchmarks() {
+    require_browser_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = start_server(d);
+    let url = server.url.clone();
+    let sizes = [(16usize, 3u32), (66, 5), (210, 10)];
+    let mut constituencies = String::new();
+    let mut roster = String::new();
+    for (n, k) in sizes {
+        let candidates: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "{{ id = \"c{n}x{i}\", category = \"{}\" }}",
+                    ["f", "m"][i % 2]
+                )
+            })
+            .collect();
+        constituencies.push_str(&format!(
+            "[[constituencies]]\nid = \"c{n}\"\nname = \"C{n}\"\napproval_min = {k}\n\
+             approval_max = {k}\ncandidates = [{}]\nrules = {{ seats = 1, lottery_seats = 0 }}\n\n",
+            candidates.join(", ")
+        ));
+        roster.push_str(&format!("v{n},c{n},yes,f\n"));
+    }
+    let election = election(d, &url, &constituencies, &roster);
+    let tokens = std::fs::read_to_string(d.join("tokens.csv")).unwrap();
+    let voters: Vec<serde_json::Value> = sizes
+        .iter()
+        .map(|(n, k)| {
+            let inv = tokens
+                .lines()
+                .find(|l| l.starts_with(&format!("v{n},")))
+                .and_then(|l| l.rsplit(',').next())
+                .unwrap();
+            serde_json::json!({"link": format!("{url}/#join={inv}"), "candidates": n, "min": k})
+        })
+        .collect();
+    let status = Command::new("node")
+        .arg(app_dir().join("test/bench.mjs"))
+        .current_dir(app_dir())
+        .env("URNE_WEB_SERVER", &url)
+        .env("URNE_WEB_ELECTION", &election)
+        .env("URNE_BENCH_VOTERS", serde_json::to_string(&voters).unwrap())
+        .env("URNE_BIN", env!("CARGO_BIN_EXE_urne"))
+        .env("URNE_ORGANISER_TOKEN", TOKEN)
+        .status()
+        .expect("node");
+    assert!(status.success());
+}

@@ -1,0 +1,66 @@
+// HTTP calls to the urne service that served this page (same origin).
+
+/** A refusal or failure, with the server's stable code when it gave one. */
+export class ApiError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call(path: string, init?: RequestInit): Promise<Response> {
+  let resp: Response;
+  try {
+    resp = await fetch(path, { cache: 'no-store', ...init });
+  } catch (e) {
+    throw new ApiError('unreachable', String(e));
+  }
+  if (!resp.ok) {
+    let code = 'http_' + resp.status;
+    let message = resp.statusText;
+    try {
+      const j = await resp.json();
+      code = j.error ?? code;
+      message = j.message ?? message;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(code, message);
+  }
+  return resp;
+}
+
+/** GET, as text. */
+export async function getText(path: string): Promise<string> {
+  return (await call(path)).text();
+}
+
+/** GET, as JSON. */
+export async function getJson<T>(path: string): Promise<T> {
+  return (await call(path)).json();
+}
+
+/** POST a JSON body; the answer as text (JSON). */
+export async function postJson(path: string, body: unknown): Promise<string> {
+  return (await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).text();
+}
+
+/** POST a canonical CBOR entry; the answer as text (JSON). */
+export async function postCbor(path: string, entry: Uint8Array): Promise<string> {
+  return (await call(path, { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: entry as BodyInit })).text();
+}
+
+/** Standard base64 to bytes. */
+export function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Bytes to lowercase hex. */
+export function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

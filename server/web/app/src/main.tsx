@@ -1,0 +1,505 @@
+// The voter web app: invitation link → enrolment → recovery code →
+// credential → ballot (with the cast-as-intended check) → checked receipt
+// → revote. The protocol steps run in urne-wasm (urne-client compiled to
+// WebAssembly); this file does the HTTP calls, keeps the wallet in
+// IndexedDB (saved before each request) and shows the steps.
+import { render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import init, * as urne from '../pkg/urne_wasm.js';
+import { ApiError, fromBase64, getJson, getText, postCbor, postJson, toHex } from './api';
+import { initialLang, Lang, words, Words } from './i18n';
+import * as store from './store';
+import type { Receipt, Wallet } from './store';
+import './style.css';
+
+interface Candidate {
+  id: string;
+  category: string;
+}
+interface Summary {
+  election: string;
+  title: string;
+  constituency: { id: string; name: string; min: number; max: number; candidates: Candidate[] } | null;
+  on_roster: boolean;
+  key_published: boolean;
+  opened: boolean;
+}
+
+/** Timings of the last steps, in milliseconds (read by the benchmarks). */
+const timings: Record<string, number> = {};
+(window as unknown as { urneTimings: typeof timings }).urneTimings = timings;
+
+/** A wasm error text `{code, message}` or an ApiError, as a code. */
+function codeOf(e: unknown): string {
+  if (e instanceof ApiError) return e.code;
+  if (typeof e === 'string') {
+    try {
+      return JSON.parse(e).code ?? 'default';
+    } catch {
+      return 'default';
+    }
+  }
+  return 'default';
+}
+
+const base = (election: string) => `/v1/elections/${election}`;
+
+/** Reads the board's setup under the pinned board key. */
+async function readElection(election: string, boardKey: string): Promise<urne.Election> {
+  const presented = urne.board_key_of(await getText('/v1/board-key'));
+  if (boardKey && presented !== boardKey) throw JSON.stringify({ code: 'board_key_changed', message: presented });
+  const note = await getText(`${base(election)}/checkpoint`);
+  const reader = new urne.BoardReader(presented, election, note);
+  const size = reader.checkpoint_size();
+  for (let at = reader.next_index(); at !== undefined; at = reader.next_index()) {
+    const page = await getJson<{ entries: string[] }>(`${base(election)}/entries?start=${at}&end=${size}`);
+    if (page.entries.length === 0) throw new ApiError('bad_answer', `no entry ${at}`);
+    for (const e of page.entries) {
+      if (reader.next_index() === undefined) break;
+      reader.push(fromBase64(e));
+    }
+  }
+  const from = reader.consistency_from();
+  let proof: string | undefined;
+  if (from !== undefined) {
+    const p = await getJson<{ hashes: string[] }>(`${base(election)}/proof/consistency?from=${from}&to=${size}`);
+    proof = JSON.stringify(p.hashes);
+  }
+  return reader.finish(proof);
+}
+
+async function checkedReceipt(el: urne.Election, election: string, entry: Uint8Array, answer: string): Promise<Receipt> {
+  const v = JSON.parse(answer);
+  const r = v.receipt ?? v;
+  let inclusion: string | undefined;
+  if (!r.inclusion) {
+    const p = await getJson<{ hashes: string[] }>(`${base(election)}/proof/inclusion?index=${r.index}&size=${r.size}`);
+    inclusion = JSON.stringify(p.hashes);
+  }
+  return JSON.parse(el.check_receipt(entry, answer, inclusion));
+}
+
+function download(name: string, text: string, type = 'text/plain') {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>(initialLang());
+  const t: Words = words[lang];
+  const [wallet, setWallet] = useState<Wallet | null | undefined>(undefined);
+  const [summary, setSummary] = useState<Summary | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  const [audit, setAudit] = useState<string | null>(null);
+  const [delay, setDelay] = useState(0);
+  const [query, setQuery] = useState('');
+  const [category, setCategory] = useState('');
+  const election = useRef<urne.Election | null>(null);
+  const skipDelay = useRef(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = t.title;
+  }, [lang]);
+
+  const fail = (e: unknown) => {
+    const code = codeOf(e);
+    console.warn('urne:', code, e);
+    setError(t.errors[code] ?? t.errors.default);
+    setBusy(false);
+  };
+
+  async function update(w: Wallet) {
+    await store.save(w);
+    setWallet({ ...w });
+  }
+
+  async function refresh(w: Wallet) {
+    const el = await readElection(w.election, w.boardKey);
+    election.current = el;
+    if (!w.boardKey) w.boardKey = el.board_key();
+    setSummary(JSON.parse(el.summary(w.pseudonym)));
+    return el;
+  }
+
+  // Start: an invitation in the fragment, else the wallet kept in this browser.
+  useEffect(() => {
+    (async () => {
+      await init();
+      const m = location.hash.match(/^#join=(.+)$/);
+      if (m) {
+        history.replaceState(null, '', location.pathname);
+        const inv = JSON.parse(urne.parse_invitation(decodeURIComponent(m[1])));
+        const id = `${inv.election}:${inv.pseudonym}`;
+        let w = await store.load(id);
+        if (!w) {
+          w = { id, election: inv.election, pseudonym: inv.pseudonym, token: inv.token, secret: urne.new_recovery_secret(), boardKey: '', ballots: [] };
+        }
+        await refresh(w);
+        await update(w);
+        return;
+      }
+      const w = await store.current();
+      if (w) await refresh(w);
+      setWallet(w ?? null);
+    })().catch((e) => {
+      setWallet(null);
+      fail(e);
+    });
+  }, []);
+
+  const step = !wallet
+    ? 'none'
+    : !wallet.enrolment
+      ? 'join'
+      : !wallet.recoveryKept
+        ? 'recovery'
+        : !wallet.credential
+          ? 'credential'
+          : wallet.ballots.length === 0 || wallet.revoting
+            ? wallet.reviewing
+              ? 'review'
+              : 'ballot'
+            : 'receipt';
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, [step]);
+
+  const act = (f: () => Promise<void>) => async () => {
+    setError(null);
+    setNote(null);
+    setBusy(true);
+    try {
+      await f();
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    setBusy(false);
+  };
+
+  const enrol = act(async () => {
+    const w = wallet!;
+    const el = election.current ?? (await refresh(w));
+    if (!summary?.on_roster) throw JSON.stringify({ code: 'not_on_roster' });
+    w.boardKey = el.board_key();
+    await store.save(w); // the secret is kept before anything is sent
+    const entry = el.enrollment_entry(w.secret, w.pseudonym);
+    const answer = await postJson(`${base(w.election)}/enroll`, { token: w.token, entry: toHex(entry) });
+    w.enrolment = await checkedReceipt(el, w.election, entry, answer);
+    delete w.token;
+    await update(w);
+  });
+
+  const credential = act(async () => {
+    const w = wallet!;
+    const el = await refresh(w);
+    const s: Summary = JSON.parse(el.summary(w.pseudonym));
+    if (!s.key_published) {
+      setNote(t.credentialWait);
+      return;
+    }
+    const started = performance.now();
+    if (!w.commitment) {
+      const body = JSON.parse(el.commit_request(w.secret, w.pseudonym));
+      w.commitment = await postJson(`${base(w.election)}/credential/commit`, body);
+      await update(w);
+    }
+    const entry = el.issuance_entry(w.secret, w.pseudonym, w.commitment);
+    const answer = await postCbor(`${base(w.election)}/credential/respond`, entry);
+    const cred = el.finish_credential(w.secret, w.pseudonym, w.commitment, answer);
+    w.credentialReceipt = await checkedReceipt(el, w.election, entry, answer);
+    w.credential = cred;
+    w.credentialTime = { at: Math.floor(Date.now() / 1000), while_open: s.opened };
+    delete w.commitment;
+    timings.credential = performance.now() - started;
+    await update(w);
+  });
+
+  const draft = wallet?.draft ?? [];
+  const c = summary?.constituency;
+
+  const toggle = (id: string) => {
+    const w = wallet!;
+    const set = new Set(draft);
+    set.has(id) ? set.delete(id) : set.add(id);
+    w.draft = c!.candidates.map((k) => k.id).filter((k) => set.has(k));
+    update(w);
+  };
+
+  const review = () => {
+    setError(null);
+    const n = draft.length;
+    if (n > c!.max) return setError(t.tooMany(n, c!.max));
+    if (n < c!.min) return setError(t.tooFew(n, c!.min));
+    try {
+      election.current!.check_choices(wallet!.pseudonym, JSON.stringify(draft));
+    } catch (e) {
+      return fail(e);
+    }
+    setAudit(null);
+    update({ ...wallet!, reviewing: true });
+  };
+
+  const checkBallot = act(async () => {
+    const w = wallet!;
+    const started = performance.now();
+    const file = election.current!.audit_ballot(w.secret, w.pseudonym, JSON.stringify(draft));
+    timings.audit = performance.now() - started;
+    setAudit(file);
+  });
+
+  const cast = act(async () => {
+    const w = wallet!;
+    const el = await refresh(w);
+    let wait = urne.cast_delay(w.credentialTime ? JSON.stringify(w.credentialTime) : '', Math.floor(Date.now() / 1000), urne.default_max_cast_delay());
+    skipDelay.current = false;
+    while (wait > 0 && !skipDelay.current) {
+      setDelay(wait);
+      await new Promise((r) => setTimeout(r, 1000));
+      wait -= 1;
+    }
+    setDelay(0);
+    const started = performance.now();
+    const entry = el.ballot_entry(w.secret, w.pseudonym, w.credential!, JSON.stringify(draft));
+    timings.ballot = performance.now() - started;
+    const answer = await postCbor(`${base(w.election)}/ballots`, entry);
+    const receipt = await checkedReceipt(el, w.election, entry, answer);
+    w.ballots.push(receipt);
+    delete w.draft;
+    w.reviewing = false;
+    w.revoting = false;
+    setAudit(null);
+    await update(w);
+  });
+
+  const recheck = act(async () => {
+    const w = wallet!;
+    const el = await refresh(w);
+    const last = w.ballots[w.ballots.length - 1];
+    const note = await getText(`${base(w.election)}/checkpoint`);
+    const scan = el.recheck(w.secret, w.pseudonym, JSON.stringify(last), note);
+    while (scan.read() < scan.size()) {
+      const page = await getJson<{ entries: string[] }>(`${base(w.election)}/entries?start=${scan.read()}&end=${scan.size()}`);
+      if (page.entries.length === 0) throw new ApiError('bad_answer', 'short board');
+      for (const e of page.entries.slice(0, scan.size() - scan.read())) scan.push(fromBase64(e));
+    }
+    const r = JSON.parse(scan.finish());
+    setNote(r.counted ? t.stillCounted(r.size) : t.replaced(r.replaced_by));
+  });
+
+  const categories = useMemo(() => [...new Set((c?.candidates ?? []).map((k) => k.category))].sort(), [c]);
+  const shown = (c?.candidates ?? []).filter(
+    (k) => (!category || k.category === category) && k.id.toLowerCase().includes(query.trim().toLowerCase()),
+  );
+  const code = wallet ? urne.recovery_code(wallet.secret) : '';
+
+  return (
+    <>
+      <header>
+        <span class="brand">urne</span>
+        <button
+          type="button"
+          class="lang"
+          lang={lang === 'en' ? 'fr' : 'en'}
+          aria-label={t.switchLabel}
+          onClick={() => {
+            const next = lang === 'en' ? 'fr' : 'en';
+            localStorage.setItem('urne-lang', next);
+            setLang(next);
+          }}
+        >
+          {t.switchTo}
+        </button>
+      </header>
+      <main>
+        {summary && <p class="election">{summary.title}</p>}
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+        {note && (
+          <p role="status" class="note">
+            {note}
+          </p>
+        )}
+        {wallet === undefined && <p>{t.loading}</p>}
+        {step === 'none' && wallet === null && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              urne
+            </h1>
+            <p>{t.noInvitation}</p>
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                const v = (e.currentTarget.elements.namedItem('link') as HTMLInputElement).value;
+                const i = v.indexOf('#join=');
+                location.hash = i >= 0 ? v.slice(i) : '#join=' + v.trim();
+                location.reload();
+              }}
+            >
+              <label for="link">{t.invitationLabel}</label>
+              <input id="link" name="link" type="text" autocomplete="off" />
+              <button type="submit">{t.open}</button>
+            </form>
+          </section>
+        )}
+        {step === 'join' && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.join}
+            </h1>
+            <p>{t.joinIntro(wallet!.pseudonym)}</p>
+            <button type="button" disabled={busy} onClick={enrol}>
+              {t.join}
+            </button>
+          </section>
+        )}
+        {step === 'recovery' && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.recoveryTitle}
+            </h1>
+            <p class="code" data-testid="recovery-code">
+              {code}
+            </p>
+            <p>{t.recoveryWhy}</p>
+            <div class="row">
+              <button type="button" onClick={() => download('urne-recovery-code.txt', `${t.recoveryTitle}: ${code}\n\n${t.recoveryWhy}\n`)}>
+                {t.download}
+              </button>
+              <button type="button" onClick={() => window.print()}>
+                {t.print}
+              </button>
+            </div>
+            <button type="button" onClick={() => update({ ...wallet!, recoveryKept: true })}>
+              {t.kept}
+            </button>
+          </section>
+        )}
+        {step === 'credential' && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.credentialTitle}
+            </h1>
+            <p>{t.credentialWhy}</p>
+            <button type="button" disabled={busy} onClick={credential}>
+              {note ? t.tryAgain : t.getCredential}
+            </button>
+          </section>
+        )}
+        {step === 'ballot' && c && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.ballotTitle} — {c.name}
+            </h1>
+            {wallet!.revoting && <p>{t.revoteNote}</p>}
+            <div class="filters">
+              <label>
+                {t.search}
+                <input type="search" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+              </label>
+              <label>
+                {t.category}
+                <select value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
+                  <option value="">{t.all}</option>
+                  {categories.map((k) => (
+                    <option value={k}>{k}</option>
+                  ))}
+                </select>
+              </label>
+            </div>
+            <p role="status" aria-live="polite" class={draft.length > c.max || draft.length < c.min ? 'counter off' : 'counter'} data-testid="counter">
+              {t.counter(draft.length, c.min, c.max)}
+            </p>
+            <fieldset>
+              <legend>{t.ballotTitle}</legend>
+              <ul class="candidates">
+                {shown.map((k) => (
+                  <li>
+                    <input type="checkbox" id={`c-${k.id}`} checked={draft.includes(k.id)} onChange={() => toggle(k.id)} />
+                    <label for={`c-${k.id}`}>
+                      {k.id} <span class="cat">({k.category})</span>
+                    </label>
+                  </li>
+                ))}
+              </ul>
+            </fieldset>
+            <button type="button" onClick={review}>
+              {t.review}
+            </button>
+          </section>
+        )}
+        {step === 'review' && c && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.reviewTitle}
+            </h1>
+            <p>{t.youApprove}</p>
+            <ul data-testid="review-list">
+              {draft.map((id) => (
+                <li>{id}</li>
+              ))}
+            </ul>
+            {audit && (
+              <div class="note" role="status">
+                <p>{t.auditDone}</p>
+                <button type="button" onClick={() => download('urne-ballot-check.json', audit, 'application/json')}>
+                  {t.auditFile}
+                </button>
+              </div>
+            )}
+            {delay > 0 && (
+              <div role="status">
+                <p>{t.waiting(delay)}</p>
+                <button type="button" onClick={() => (skipDelay.current = true)}>
+                  {t.sendNow}
+                </button>
+              </div>
+            )}
+            {busy && delay === 0 && <p role="status">{t.casting}</p>}
+            <div class="row">
+              <button type="button" class="primary" disabled={busy} onClick={cast}>
+                {t.cast}
+              </button>
+              <button type="button" disabled={busy} onClick={checkBallot}>
+                {t.audit}
+              </button>
+              <button type="button" disabled={busy} onClick={() => update({ ...wallet!, reviewing: false })}>
+                {t.change}
+              </button>
+            </div>
+          </section>
+        )}
+        {step === 'receipt' && (
+          <section>
+            <h1 tabIndex={-1} ref={heading}>
+              {t.receiptTitle}
+            </h1>
+            <p data-testid="receipt">{t.receiptChecked(wallet!.ballots[wallet!.ballots.length - 1].index, wallet!.ballots[wallet!.ballots.length - 1].size)}</p>
+            <div class="row">
+              <button type="button" disabled={busy} onClick={recheck}>
+                {t.recheck}
+              </button>
+              <button type="button" disabled={busy} onClick={() => update({ ...wallet!, revoting: true, reviewing: false })}>
+                {t.revote}
+              </button>
+            </div>
+          </section>
+        )}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

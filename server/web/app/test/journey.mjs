@@ -1,0 +1,173 @@
+// The voter's journey in headless Chromium against a real `urne serve`
+// (started by server/tests/web.rs, which passes its address and the
+// invitation links in the environment): two voters, French and English,
+// a refused over-approval, a reload mid-flow, a checked ballot (Benaloh
+// audit) saved to a file, a revote, receipts re-checked; axe-core on every
+// step; screenshots at desktop and 375 px width.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing ${k}`);
+  return v;
+};
+const SERVER = env('URNE_WEB_SERVER');
+const SHOTS = env('URNE_WEB_SHOTS');
+const OUT = env('URNE_WEB_OUT');
+const links = { alice: env('URNE_WEB_LINK_ALICE'), bob: env('URNE_WEB_LINK_BOB') };
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+mkdirSync(SHOTS, { recursive: true });
+
+const results = { violations: [], timings: {}, steps: [] };
+let failed = false;
+function check(cond, what) {
+  results.steps.push({ what, ok: !!cond });
+  if (!cond) {
+    failed = true;
+    console.error(`FAIL: ${what}`);
+  } else console.log(`ok: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.URNE_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+});
+
+async function voter(name, locale) {
+  const context = await browser.newContext({ locale, bypassCSP: false, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && console.error(`[${name} console] ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`[${name} pageerror] ${e}`));
+  return { name, context, page };
+}
+
+async function axe(v, step) {
+  await v.page.evaluate(axeSource);
+  const r = await v.page.evaluate(async () => await globalThis.axe.run(document, { resultTypes: ['violations'] }));
+  for (const x of r.violations) results.violations.push({ voter: v.name, step, id: x.id, help: x.help, nodes: x.nodes.map((n) => n.target.join(' ')) });
+  check(r.violations.length === 0, `${v.name} ${step}: axe-core finds no violation (${r.violations.map((x) => x.id).join(', ')})`);
+}
+
+async function shot(v, step) {
+  await axe(v, step);
+  await v.page.screenshot({ path: join(SHOTS, `${v.name}-${step}-desktop.png`), fullPage: true });
+  await v.page.setViewportSize({ width: 375, height: 800 });
+  await v.page.screenshot({ path: join(SHOTS, `${v.name}-${step}-375.png`), fullPage: true });
+  const wide = await v.page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 375, `${v.name} ${step}: no horizontal scrolling at 375 px (${wide})`);
+  await v.page.setViewportSize({ width: 1280, height: 900 });
+}
+
+const heading = (v, text) => v.page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 60000 });
+const box = (v, id) => v.page.getByRole('checkbox', { name: new RegExp(`^${id} `) });
+const click = (v, name) => v.page.getByRole('button', { name, exact: true }).click();
+
+async function enrolAndCredential(v, w) {
+  const started = Date.now();
+  await v.page.goto(links[v.name]);
+  await heading(v, w.join);
+  results.timings[`${v.name}_page_load_ms`] = Date.now() - started;
+  check(!(await v.page.evaluate(() => location.hash)), `${v.name}: the invitation is removed from the address bar`);
+  await shot(v, '1-join');
+  await click(v, w.join);
+  await heading(v, w.recovery);
+  const code = (await v.page.getByTestId('recovery-code').textContent()).trim();
+  check(code.length >= 20, `${v.name}: a recovery code is shown`);
+  await shot(v, '2-recovery');
+  await v.page.getByRole('button', { name: w.kept }).click();
+  await heading(v, w.credential);
+  await shot(v, '3-credential');
+  await click(v, w.getCredential);
+  await heading(v, new RegExp('^' + w.ballot + ' —'));
+  results.timings[`${v.name}_credential_ms`] = await v.page.evaluate(() => window.urneTimings.credential);
+}
+
+const EN = { join: 'Join this election', recovery: 'Your recovery code', kept: 'I have kept my recovery code', credential: 'Your voting credential', getCredential: 'Get my credential', ballot: 'Your ballot', review: 'Review my choices', reviewTitle: 'Review your ballot', cast: 'Cast my ballot', audit: 'Check this ballot first', receipt: 'Your ballot is on the board', recheck: 'Check my receipt again', revote: 'Change my vote', auditFile: 'Download the checked ballot' };
+const FR = { join: 'Rejoindre ce scrutin', recovery: 'Votre code de secours', kept: 'J’ai conservé mon code de secours', credential: 'Votre droit de vote anonyme', getCredential: 'Obtenir mon droit de vote', ballot: 'Votre bulletin', review: 'Relire mes choix', reviewTitle: 'Relisez votre bulletin', cast: 'Déposer mon bulletin', receipt: 'Votre bulletin est dans l’urne', recheck: 'Vérifier à nouveau mon reçu' };
+
+try {
+  const alice = await voter('alice', 'en-GB');
+  const bob = await voter('bob', 'fr-FR');
+  await enrolAndCredential(alice, EN);
+  await enrolAndCredential(bob, FR);
+  check((await bob.page.evaluate(() => document.documentElement.lang)) === 'fr', 'bob: the page is in French for a French browser');
+
+  // The organiser opens the vote once both have their credential.
+  execFileSync(env('URNE_BIN'), ['--server', SERVER, 'admin', 'open', '--election', env('URNE_WEB_ELECTION')], { stdio: 'inherit' });
+
+  // Alice: an over-approval is refused, with a sentence.
+  const p = alice.page;
+  await box(alice, 'ana').check();
+  await box(alice, 'bo').check();
+  await box(alice, 'cy').check();
+  await p.getByTestId('counter').filter({ hasText: '3 selected (choose between 1 and 2)' }).waitFor({ timeout: 5000 });
+  check(true, 'alice: the counter follows the approvals');
+  await click(alice, EN.review);
+  const alert = await p.getByRole('alert').textContent();
+  check(/at most 2/.test(alert), `alice: an over-approval is refused (${alert})`);
+  await shot(alice, '4-over-approval');
+  await box(alice, 'cy').uncheck();
+  // Search and filter.
+  await p.getByLabel('Search candidates').fill('d');
+  check((await p.getByRole('checkbox').count()) === 1, 'alice: search narrows the list');
+  await p.getByLabel('Search candidates').fill('');
+  // A reload mid-flow keeps the choices.
+  await p.reload();
+  await heading(alice, /^Your ballot —/);
+  check((await box(alice, 'ana').isChecked()) && (await box(alice, 'bo').isChecked()), 'alice: choices survive a reload');
+  await click(alice, EN.review);
+  await heading(alice, EN.reviewTitle);
+  // The cast-as-intended check: the checked ballot goes to a file, then is discarded.
+  await click(alice, EN.audit);
+  const dl = p.waitForEvent('download');
+  await p.getByRole('button', { name: EN.auditFile }).click();
+  const file = join(OUT, 'alice-ballot-check.json');
+  await (await dl).saveAs(file);
+  results.timings.audit_ms = await p.evaluate(() => window.urneTimings.audit);
+  await shot(alice, '5-review-checked');
+  await click(alice, EN.cast);
+  await heading(alice, EN.receipt);
+  results.timings.ballot_ms = await p.evaluate(() => window.urneTimings.ballot);
+  check(/entry \d+ of the board/.test(await p.getByTestId('receipt').textContent()), 'alice: the receipt is checked at once');
+  await click(alice, EN.recheck);
+  await p.getByText('Still included and not replaced').waitFor({ timeout: 60000 });
+  await shot(alice, '6-receipt');
+  const firstReceipt = await p.getByTestId('receipt').textContent();
+
+  // Alice revotes: the last ballot counts.
+  await click(alice, EN.revote);
+  await heading(alice, /^Your ballot —/);
+  check(await p.getByText('only your last ballot counts').isVisible(), 'alice: the revote page says the last ballot counts');
+  await box(alice, 'di').check();
+  await click(alice, EN.review);
+  await heading(alice, EN.reviewTitle);
+  await click(alice, EN.cast);
+  await heading(alice, EN.receipt);
+  check((await p.getByTestId('receipt').textContent()) !== firstReceipt, 'alice: the revote has its own receipt');
+
+  // Bob votes in French, on a phone-sized screen.
+  await bob.page.setViewportSize({ width: 375, height: 800 });
+  await box(bob, 'bo').check();
+  await click(bob, FR.review);
+  await heading(bob, FR.reviewTitle);
+  await click(bob, FR.cast);
+  await heading(bob, FR.receipt);
+  await bob.page.setViewportSize({ width: 1280, height: 900 });
+  await shot(bob, '6-receipt');
+  // The language switch.
+  await bob.page.getByRole('button', { name: 'Read this page in English' }).click();
+  await heading(bob, 'Your ballot is on the board');
+  check(true, 'bob: the language switch turns the page to English');
+  writeFileSync(join(OUT, 'digest.txt'), (await (await fetch(SERVER + '/')).headers.get('x-urne-client-digest')) ?? '');
+} catch (e) {
+  failed = true;
+  console.error('FAIL:', e);
+} finally {
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
