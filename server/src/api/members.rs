@@ -157,14 +157,15 @@ async fn imported_before(
 /// Members whose rows one staging commit of a roster import writes.
 const STAGE_MEMBERS: usize = 1000;
 
-/// One staging group of an import: for each `(token digest, member,
-/// constituency)`, the token row `digest → member ‖ import key` (written if
-/// absent, kept if already staged by this import, refused otherwise) and the
-/// member's constituency row.
+/// One staging group of an import: for each `(token digest, member)`, the
+/// token row `digest → member ‖ import key` (written if absent, kept if
+/// already staged by this import, refused otherwise). The members'
+/// constituency rows are not staged: a refused import must not overwrite
+/// those of members another import committed, so they go with the entries.
 fn stage(
     view: &dyn crate::sequencer::LogView,
     import: &[u8; 32],
-    staged: &[([u8; 32], [u8; 32], u32)],
+    staged: &[([u8; 32], [u8; 32])],
 ) -> Result<Vec<RowWrite>, Rejection> {
     let record = record_of(view)?;
     if record.phase() != Phase::Setup {
@@ -173,8 +174,8 @@ fn stage(
             "roster refused: the election is no longer in setup",
         ));
     }
-    let mut rows = Vec::with_capacity(2 * staged.len());
-    for (digest, member, constituency) in staged {
+    let mut rows = Vec::with_capacity(staged.len());
+    for (digest, member) in staged {
         let mut value = member.to_vec();
         value.extend_from_slice(import);
         match view.get(ENROLMENT_TOKENS, digest).map_err(unavailable)? {
@@ -187,11 +188,6 @@ fn stage(
                 ))
             }
         }
-        rows.push(RowWrite::upsert(
-            ROSTER,
-            member.to_vec(),
-            u32_key(*constituency),
-        ));
     }
     Ok(rows)
 }
@@ -258,14 +254,14 @@ pub async fn roster(
         return Ok(Json(answer));
     }
     phase(&election, &[Phase::Setup], "roster")?;
-    // Staged: the token and constituency rows go first, in bounded groups,
-    // each its own commit, so that other requests run in between; then the
-    // roster entries, with the row that commits the import (§8.6). A staged
-    // token works only once its import is committed.
+    // Staged: the token rows go first, in bounded groups, each its own
+    // commit, so that other requests run in between; then the roster entries,
+    // with the members' constituency rows and the row that commits the import
+    // (§8.6). A staged token works only once its import is committed.
     for group in lines.chunks(STAGE_MEMBERS) {
-        let staged: Vec<([u8; 32], [u8; 32], u32)> = group
+        let staged: Vec<([u8; 32], [u8; 32])> = group
             .iter()
-            .map(|l| (l.token_digest, l.member.member, l.constituency as u32))
+            .map(|l| (l.token_digest, l.member.member))
             .collect();
         let check = move |view: &dyn crate::sequencer::LogView| stage(view, &key, &staged);
         state
@@ -279,6 +275,16 @@ pub async fn roster(
     }
     let count = entries.len() as u64;
     let mut request = AppendRequest::batch(id, entries.clone(), LogRequirement::Exists);
+    request.rows = lines
+        .iter()
+        .map(|l| {
+            RowWrite::upsert(
+                ROSTER,
+                l.member.member.to_vec(),
+                u32_key(l.constituency as u32),
+            )
+        })
+        .collect();
     request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
         let mut at = u64_value(view.size());
         at.extend(u64_value(count));
