@@ -26,7 +26,7 @@ use super::AppState;
 use crate::election::machine::{record_of, rejection};
 use crate::election::ElectionId;
 use crate::sequencer::{
-    AppendRequest, LogRequirement, LogView, Rejection, RejectionKind, RemoveRequest, UpdateRequest,
+    AppendRequest, LogRequirement, LogView, Rejection, RejectionKind, RemoveRequest,
 };
 
 /// The answer to an organiser action: the receipts of the appended entries.
@@ -47,23 +47,15 @@ async fn act(
 ) -> Result<Json<Appended>, ApiError> {
     state.writable()?;
     state.election(&id)?;
-    let (tx, rx) = sync_mpsc::sync_channel(1);
     let signer: Arc<SigningKey> = state.signer.clone();
-    let check = move |view: &dyn LogView| {
-        let record = record_of(view)?;
-        let entries = compute(record, &signer).map_err(|e| rejection(&e))?;
-        let _ = tx.send(entries);
-        Ok(Vec::new())
-    };
-    state
+    let entries: Vec<Entry> = state
         .board
-        .update(UpdateRequest {
-            log: id,
-            rows: Vec::new(),
-            check: Some(Box::new(check)),
+        .check(id, move |view: &dyn LogView| {
+            let record = record_of(view)?;
+            let entries = compute(record, &signer).map_err(|e| rejection(&e))?;
+            Ok((entries, Vec::new()))
         })
         .await?;
-    let entries: Vec<Entry> = rx.try_recv().map_err(|_| ApiError::Internal)?;
     if entries.is_empty() {
         return Err(ApiError::reject(
             RejectionKind::Conflict,

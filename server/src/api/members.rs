@@ -1,7 +1,6 @@
 //! Members: the roster import (organiser), enrolment with a one-time token,
 //! and the two rounds of credential issuance.
 
-use std::sync::mpsc as sync_mpsc;
 
 use axum::extract::State;
 use axum::Json;
@@ -31,7 +30,7 @@ use crate::election::tables::{
 };
 use crate::election::ElectionId;
 use crate::sequencer::{
-    AppendError, AppendRequest, LogRequirement, Rejection, RejectionKind, RowWrite, UpdateRequest,
+    AppendError, AppendRequest, LogRequirement, Rejection, RejectionKind, RowWrite,
 };
 
 /// Refuses a request outside the phases it belongs to, from the committed
@@ -263,13 +262,10 @@ pub async fn roster(
             .iter()
             .map(|l| (l.token_digest, l.member.member))
             .collect();
-        let check = move |view: &dyn crate::sequencer::LogView| stage(view, &key, &staged);
         state
             .board
-            .update(UpdateRequest {
-                log: id,
-                rows: Vec::new(),
-                check: Some(Box::new(check)),
+            .check(id, move |view: &dyn crate::sequencer::LogView| {
+                Ok(((), stage(view, &key, &staged)?))
             })
             .await?;
     }
@@ -372,28 +368,24 @@ pub async fn roster_reissue(
                  only the member's recovery code can rebuild a lost wallet",
             ));
         }
-        Ok(vec![
-            RowWrite::insert_new(USED_TOKENS, old.to_vec(), Vec::new(), "token_used"),
-            RowWrite::insert_new(
-                ENROLMENT_TOKENS,
-                new.to_vec(),
-                member.to_vec(),
-                "token_collision",
-            ),
-        ])
+        Ok((
+            (),
+            vec![
+                RowWrite::insert_new(USED_TOKENS, old.to_vec(), Vec::new(), "token_used"),
+                RowWrite::insert_new(
+                    ENROLMENT_TOKENS,
+                    new.to_vec(),
+                    member.to_vec(),
+                    "token_collision",
+                ),
+            ],
+        ))
     };
     if replaced {
         // A retry whose first answer was lost.
         return Ok(answer());
     }
-    state
-        .board
-        .update(UpdateRequest {
-            log: id,
-            rows: Vec::new(),
-            check: Some(Box::new(check)),
-        })
-        .await?;
+    state.board.check(id, check).await?;
     tracing::info!(election = %id, "enrolment token reissued");
     Ok(answer())
 }
@@ -524,7 +516,6 @@ pub async fn credential_commit(
     // A fresh session, used only if the member has none yet.
     let (fresh, fresh_commitment) = SignerState::commit(registrar, &ctx, &mut os_rng());
     let fresh_bytes = fresh.to_bytes();
-    let (tx, rx) = sync_mpsc::sync_channel(1);
     let election_id = id.0;
     let check = move |view: &dyn crate::sequencer::LogView| {
         let record = record_of(view)?;
@@ -559,29 +550,18 @@ pub async fn credential_commit(
             ));
         }
         match view.get(SIGNER_STATES, &member).map_err(unavailable)? {
-            Some(existing) => {
-                let _ = tx.send(Session::Existing(Zeroizing::new(existing)));
-                Ok(Vec::new())
-            }
-            None => {
-                let _ = tx.send(Session::Opened);
-                Ok(vec![RowWrite::upsert(
+            Some(existing) => Ok((Session::Existing(Zeroizing::new(existing)), Vec::new())),
+            None => Ok((
+                Session::Opened,
+                vec![RowWrite::upsert(
                     SIGNER_STATES,
                     member.to_vec(),
                     fresh_bytes.to_vec(),
-                )])
-            }
+                )],
+            )),
         }
     };
-    state
-        .board
-        .update(UpdateRequest {
-            log: id,
-            rows: Vec::new(),
-            check: Some(Box::new(check)),
-        })
-        .await?;
-    let commitment = match rx.try_recv().map_err(|_| ApiError::Internal)? {
+    let commitment = match state.board.check(id, check).await? {
         Session::Opened => fresh_commitment,
         Session::Existing(bytes) => SignerState::from_bytes(&bytes)
             .map_err(|e| {

@@ -22,7 +22,7 @@ use urne_crypto::merkle::{self, Frontier, MerkleError, NodeId};
 use crate::election::ElectionId;
 use crate::sequencer::{
     AppendError, AppendRequest, Appended, CheckpointSigner, Head, Heads, LogRules, LogState,
-    RemoveRequest, Sequencer, SequencerThread, UpdateRequest,
+    LogView, Rejection, RemoveRequest, RowWrite, Sequencer, SequencerThread, UpdateRequest,
 };
 use crate::store::permissions::{self, PermissionsError};
 use crate::store::sealed::{SealedStore, SecretsAtRest};
@@ -200,6 +200,29 @@ impl Board {
     /// Writes rows without an entry, through the sequencer.
     pub async fn update(&self, request: UpdateRequest) -> Result<(), AppendError> {
         self.sequencer.update(request).await
+    }
+
+    /// Runs `check` on the writer against `log`, commits the rows it returns
+    /// and hands back what it found: a read, check and write that no other
+    /// request of the log can interleave with.
+    pub async fn check<T, F>(&self, log: ElectionId, check: F) -> Result<T, AppendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn LogView) -> Result<(T, Vec<RowWrite>), Rejection> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let check = move |view: &dyn LogView| {
+            let (found, rows) = check(view)?;
+            let _ = tx.send(found);
+            Ok(rows)
+        };
+        self.update(UpdateRequest {
+            log,
+            rows: Vec::new(),
+            check: Some(Box::new(check)),
+        })
+        .await?;
+        rx.try_recv().map_err(|_| AppendError::Internal)
     }
 
     /// Removes a log if its check allows, through the sequencer.
