@@ -299,11 +299,21 @@ impl Engine {
             let item = match source.next_item() {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
+                Err(SourceError::Tile { code, message }) => {
+                    let at = self.next_index;
+                    self.checks.fail(
+                        CheckId::MerkleRoot,
+                        None,
+                        code,
+                        format!("after {at} entries: {message}"),
+                    );
+                    break;
+                }
                 Err(e) => {
                     self.format_error(
                         match &e {
                             SourceError::Export(x) => export_code(x),
-                            SourceError::Remote(_) => "remote",
+                            _ => "remote",
                         },
                         e.to_string(),
                     );

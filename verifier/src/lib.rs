@@ -18,9 +18,12 @@ pub mod monitor;
 mod remote;
 pub mod report;
 mod source;
+mod tiles;
 mod tree;
 
-pub use monitor::{verify_target, verify_target_since, MonitorError, PreviousRun};
+pub use monitor::{
+    verify_target, verify_target_since, verify_tiles_since, MonitorError, PreviousRun,
+};
 pub use report::{Check, CheckId, CheckStatus, Failure, Outcome, Report};
 pub use source::SourceError;
 

@@ -31,8 +31,15 @@ struct Cli {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The export file, or a service URL http://HOST/v1/elections/ID (plain HTTP).
+    /// The export file, a service URL http://HOST/v1/elections/ID (plain HTTP),
+    /// or a tile directory written by `urne export --tiles`.
     export: Option<String>,
+    /// Read the URL as a C2SP tlog-tiles base (the service's, or a static
+    /// mirror's): checkpoint, board-key, tile/… and entries/N; every tile is
+    /// checked against the entries and the signed checkpoint. A directory is
+    /// always read as tiles.
+    #[arg(long)]
+    tiles: bool,
     /// Print one JSON document on standard output instead of the human report.
     #[arg(long)]
     json: bool,
@@ -154,11 +161,15 @@ fn verify(args: VerifyArgs) -> ExitCode {
         require_witnesses: args.require_witnesses,
         ..Options::default()
     };
-    let (report, previous) =
-        match urne_verify::verify_target_since(export, args.state.as_deref(), &options) {
-            Ok(r) => r,
-            Err(e) => return usage(&e.to_string()),
-        };
+    let run = if args.tiles {
+        urne_verify::verify_tiles_since
+    } else {
+        urne_verify::verify_target_since
+    };
+    let (report, previous) = match run(export, args.state.as_deref(), &options) {
+        Ok(r) => r,
+        Err(e) => return usage(&e.to_string()),
+    };
     if let (Some(state), false) = (&args.state, args.json) {
         eprintln!(
             "{}",

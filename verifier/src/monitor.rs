@@ -30,6 +30,7 @@ use crate::engine::{Engine, Parts, Resume};
 use crate::remote::{is_url, Service, ServiceSource};
 use crate::report::{CheckId, Checks, Report};
 use crate::source::{ExportSource, SourceError};
+use crate::tiles::{TileBase, TilesSource};
 use crate::tree::Tree;
 use crate::Options;
 
@@ -198,9 +199,46 @@ pub fn verify_target(
 }
 
 /// [`verify_target`], also telling what the state file held before the run
-/// (`None` on a first run), so that a monitor can say what is new.
+/// (`None` on a first run), so that a monitor can say what is new. A
+/// directory is read as a tile base (see [`verify_tiles_since`]).
 pub fn verify_target_since(
     target: &str,
+    state: Option<&Path>,
+    options: &Options,
+) -> Result<(Report, Option<PreviousRun>), MonitorError> {
+    let kind = if is_url(target) {
+        Kind::Service
+    } else if Path::new(target).is_dir() {
+        Kind::Tiles
+    } else {
+        Kind::Export
+    };
+    verify_kind_since(target, kind, state, options)
+}
+
+/// Verifies the board at the tile base `target` (§6.10: a URL such as
+/// `http://HOST/v1/elections/ID/` or a directory written by `urne export
+/// --tiles`), with the state file `state` as [`verify_target_since`]; a
+/// resumed run fetches only the tiles of the entries appended since.
+pub fn verify_tiles_since(
+    target: &str,
+    state: Option<&Path>,
+    options: &Options,
+) -> Result<(Report, Option<PreviousRun>), MonitorError> {
+    verify_kind_since(target, Kind::Tiles, state, options)
+}
+
+/// How a target is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Export,
+    Service,
+    Tiles,
+}
+
+fn verify_kind_since(
+    target: &str,
+    kind: Kind,
     state: Option<&Path>,
     options: &Options,
 ) -> Result<(Report, Option<PreviousRun>), MonitorError> {
@@ -212,23 +250,42 @@ pub fn verify_target_since(
         entries: s.checkpoint.size,
         ballot_entries: s.ballot_entries,
     });
-    let remote = is_url(target);
     let resume = stored
         .as_ref()
-        .map(|(s, p)| s.resume(p, !remote))
+        .map(|(s, p)| s.resume(p, kind == Kind::Export))
         .transpose()?;
     let prefix = resume
         .as_ref()
         .map(|r| r.tree.leaves().to_vec())
         .unwrap_or_default();
     let mut engine = Engine::new(options, resume).map_err(MonitorError::Internal)?;
-    let (report, parts) = if remote {
+    let (report, parts) = if kind == Kind::Tiles {
+        let base = TileBase::new(target).map_err(remote_error)?;
+        let key = base.board_key().map_err(tile_error)?;
+        let note = base.checkpoint().map_err(tile_error)?;
+        let from = match &stored {
+            Some((s, _)) => {
+                check_service_consistency(&mut engine.checks, s, None, &key, &note)?;
+                s.checkpoint.size
+            }
+            None => 0,
+        };
+        let trusted = stored.as_ref().map_or(key.as_str(), |(s, _)| &s.board_key);
+        let size = NoteVerifier::from_vkey_string(trusted)
+            .ok()
+            .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
+            .map_or(from, |cp| cp.size.max(from));
+        let key_record = stored.is_none().then_some(key);
+        let mut source =
+            TilesSource::new(base, key_record, (from, size), note, prefix).map_err(remote_error)?;
+        engine.run(&mut source)
+    } else if kind == Kind::Service {
         let service = Service::new(target).map_err(remote_error)?;
         let key = service.board_key().map_err(remote_error)?;
         let note = service.checkpoint().map_err(remote_error)?;
         let from = match &stored {
             Some((s, _)) => {
-                check_service_consistency(&mut engine.checks, s, &service, &key, &note)?;
+                check_service_consistency(&mut engine.checks, s, Some(&service), &key, &note)?;
                 s.checkpoint.size
             }
             None => 0,
@@ -272,12 +329,22 @@ fn remote_error(e: SourceError) -> MonitorError {
     MonitorError::Remote(e.to_string())
 }
 
+/// A tile base without its `board-key` or `checkpoint` cannot be read at all.
+fn tile_error(e: SourceError) -> MonitorError {
+    match e {
+        SourceError::Tile { message, .. } => MonitorError::Read(message),
+        e => remote_error(e),
+    }
+}
+
 /// A service resumed from a stored checkpoint must serve the same board key
-/// and prove that its new checkpoint extends the stored one.
+/// and prove that its new checkpoint extends the stored one. A tile base
+/// (`service` `None`) proves it by the root recomputed from the stored
+/// leaves and the new entries, which must be the signed checkpoint's.
 fn check_service_consistency(
     checks: &mut Checks,
     stored: &StateFile,
-    service: &Service,
+    service: Option<&Service>,
     key: &str,
     note: &str,
 ) -> Result<(), MonitorError> {
@@ -317,6 +384,9 @@ fn check_service_consistency(
             message: e.to_string(),
         }
     })?;
+    let Some(service) = service else {
+        return Ok(());
+    };
     let proof = service
         .consistency(old_size, cp.size)
         .map_err(remote_error)?;

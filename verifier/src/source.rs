@@ -25,6 +25,15 @@ pub enum SourceError {
     /// A remote service answered something unusable.
     #[error("service: {0}")]
     Remote(String),
+    /// A tile base serves a tile that is missing, malformed or does not
+    /// match the entries (failed under `merkle_root` with `code`).
+    #[error("tiles: {message}")]
+    Tile {
+        /// The failure code (`tile_missing`, `tile_malformed`, `tile_mismatch`).
+        code: &'static str,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 /// What a source yields, in board order.

@@ -26,7 +26,9 @@ pub struct ExportArgs {
     #[arg(long, value_name = "PATH", required_unless_present = "tiles")]
     pub out: Option<PathBuf>,
     /// Also (or instead) write the board as C2SP tlog-tiles into this new
-    /// directory (`checkpoint`, `tile/...`), for any static web server.
+    /// directory (`checkpoint`, `board-key`, `tile/...`, and `entries/<index>`
+    /// for the entries of bundles left out because they hold an entry too
+    /// long for a bundle), for any static web server.
     #[arg(long, value_name = "DIR")]
     pub tiles: Option<PathBuf>,
 }
@@ -69,7 +71,8 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         if !written.oversized.is_empty() {
             eprintln!(
                 "note: {} entries are longer than 65535 bytes; the entry bundles holding them \
-                 are left out (the hash tiles are complete)",
+                 are left out and their entries are written alone as entries/<index> \
+                 (the hash tiles are complete)",
                 written.oversized.len()
             );
         }
@@ -106,18 +109,19 @@ fn write_tiles(dir: &Path, bytes: &[u8]) -> Result<WrittenTiles, Failure> {
     }
     let mut reader = ExportReader::new(bytes).map_err(|e| unreadable(&e))?;
     let mut tiles = StaticTiles::new();
-    let (mut verifier, mut last) = (None, None);
+    let (mut verifier, mut last, mut board_key) = (None, None, None);
     while let Some(record) = reader.next_record().map_err(|e| unreadable(&e))? {
         match record {
             Record::BoardKey(k) => {
-                verifier = Some(NoteVerifier::from_vkey_string(&k).map_err(|e| unreadable(&e))?)
+                verifier = Some(NoteVerifier::from_vkey_string(&k).map_err(|e| unreadable(&e))?);
+                board_key = Some(k);
             }
             Record::Entry(e) => tiles.push(&e).map_err(|e| unreadable(&e))?,
             Record::Checkpoint(_) => {}
             Record::FinalCheckpoint(note) => last = Some(note),
         }
     }
-    let (Some(verifier), Some(note)) = (verifier, last) else {
+    let (Some(verifier), Some(note), Some(board_key)) = (verifier, last, board_key) else {
         return Err(unreadable(&"no board key or final checkpoint"));
     };
     let checkpoint =
@@ -129,8 +133,24 @@ fn write_tiles(dir: &Path, bytes: &[u8]) -> Result<WrittenTiles, Failure> {
     }
     let size = tiles.size();
     let oversized = tiles.oversized().to_vec();
+    // Every entry of a bundle left out (it holds an entry too long for a
+    // bundle) is written alone as `entries/<index>`, so the mirror is complete.
+    let left_out: std::collections::BTreeSet<u64> = oversized.iter().map(|i| i / 256).collect();
+    let mut long_entries = Vec::new();
+    if !left_out.is_empty() {
+        let mut again = ExportReader::new(bytes).map_err(|e| unreadable(&e))?;
+        let mut index = 0u64;
+        while let Some(record) = again.next_record().map_err(|e| unreadable(&e))? {
+            if let Record::Entry(e) = record {
+                if left_out.contains(&(index / 256)) {
+                    long_entries.push((index, e));
+                }
+                index += 1;
+            }
+        }
+    }
     let built = tiles.finish();
-    let files = built.len() + 1;
+    let files = built.len() + long_entries.len() + 2;
     let partial = dir.with_extension("partial");
     let written = (|| -> std::io::Result<()> {
         if partial.exists() {
@@ -138,6 +158,13 @@ fn write_tiles(dir: &Path, bytes: &[u8]) -> Result<WrittenTiles, Failure> {
         }
         std::fs::create_dir_all(&partial)?;
         std::fs::write(partial.join("checkpoint"), note.as_bytes())?;
+        std::fs::write(partial.join("board-key"), format!("{board_key}\n"))?;
+        if !long_entries.is_empty() {
+            std::fs::create_dir_all(partial.join("entries"))?;
+        }
+        for (index, entry) in &long_entries {
+            std::fs::write(partial.join("entries").join(index.to_string()), entry)?;
+        }
         for (tile, data) in &built {
             let path = partial.join(tile.path());
             if let Some(parent) = path.parent() {
