@@ -1,7 +1,6 @@
 //! Members: the roster import (organiser), enrolment with a one-time token,
 //! and the two rounds of credential issuance.
 
-
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
