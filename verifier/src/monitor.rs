@@ -263,18 +263,13 @@ fn verify_kind_since(
         let base = TileBase::new(target).map_err(remote_error)?;
         let key = base.board_key().map_err(tile_error)?;
         let note = base.checkpoint().map_err(tile_error)?;
-        let from = match &stored {
-            Some((s, _)) => {
-                check_service_consistency(&mut engine.checks, s, None, &key, &note)?;
-                s.checkpoint.size
-            }
-            None => 0,
-        };
-        let trusted = stored.as_ref().map_or(key.as_str(), |(s, _)| &s.board_key);
-        let size = NoteVerifier::from_vkey_string(trusted)
-            .ok()
-            .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
-            .map_or(from, |cp| cp.size.max(from));
+        let (from, size) = range_to_read(
+            &mut engine.checks,
+            stored.as_ref().map(|(s, _)| s),
+            None,
+            &key,
+            &note,
+        )?;
         let key_record = stored.is_none().then_some(key);
         let mut source =
             TilesSource::new(base, key_record, (from, size), note, prefix).map_err(remote_error)?;
@@ -283,18 +278,13 @@ fn verify_kind_since(
         let service = Service::new(target).map_err(remote_error)?;
         let key = service.board_key().map_err(remote_error)?;
         let note = service.checkpoint().map_err(remote_error)?;
-        let from = match &stored {
-            Some((s, _)) => {
-                check_service_consistency(&mut engine.checks, s, Some(&service), &key, &note)?;
-                s.checkpoint.size
-            }
-            None => 0,
-        };
-        let trusted = stored.as_ref().map_or(key.as_str(), |(s, _)| &s.board_key);
-        let size = NoteVerifier::from_vkey_string(trusted)
-            .ok()
-            .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
-            .map_or(from, |cp| cp.size.max(from));
+        let (from, size) = range_to_read(
+            &mut engine.checks,
+            stored.as_ref().map(|(s, _)| s),
+            Some(&service),
+            &key,
+            &note,
+        )?;
         let key_record = stored.is_none().then_some(key);
         let mut source = ServiceSource::new(service, key_record, (from, size), note, prefix);
         let (report, parts) = engine.run(&mut source);
@@ -341,6 +331,31 @@ fn tile_error(e: SourceError) -> MonitorError {
 /// and prove that its new checkpoint extends the stored one. A tile base
 /// (`service` `None`) proves it by the root recomputed from the stored
 /// leaves and the new entries, which must be the signed checkpoint's.
+/// The entries a run reads, `from..size`: from the size the stored state
+/// verified (after checking the new checkpoint `note` against that state) to
+/// the size `note` gives under the trusted key (the stored one, else `key`).
+fn range_to_read(
+    checks: &mut Checks,
+    stored: Option<&StateFile>,
+    service: Option<&Service>,
+    key: &str,
+    note: &str,
+) -> Result<(u64, u64), MonitorError> {
+    let from = match stored {
+        Some(s) => {
+            check_service_consistency(checks, s, service, key, note)?;
+            s.checkpoint.size
+        }
+        None => 0,
+    };
+    let trusted = stored.map_or(key, |s| s.board_key.as_str());
+    let size = NoteVerifier::from_vkey_string(trusted)
+        .ok()
+        .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
+        .map_or(from, |cp| cp.size.max(from));
+    Ok((from, size))
+}
+
 fn check_service_consistency(
     checks: &mut Checks,
     stored: &StateFile,

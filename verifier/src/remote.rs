@@ -16,7 +16,7 @@ use urne_crypto::hash::Digest32;
 use urne_crypto::merkle::{decode_hash_hex, leaf_hash};
 use urne_crypto::record::BallotHistory;
 
-use crate::source::{ballot_of, Item, Source, SourceError};
+use crate::source::{refetched_ballot, Item, Source, SourceError};
 
 /// A service's election, by its base URL.
 pub(crate) struct Service {
@@ -182,17 +182,9 @@ impl BallotHistory for ServiceSource {
     /// An earlier entry, fetched again, must hash to the leaf computed when it
     /// was first read: the service cannot answer with another ballot.
     fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
-        let expected = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.leaves.get(i))
-            .ok_or_else(|| format!("entry {index} has not been read"))?;
-        let bytes = self.service.entry(index)?;
-        if leaf_hash(&bytes) != *expected {
-            return Err(format!(
-                "the service served entry {index} again with other bytes than the first time"
-            ));
-        }
-        ballot_of(index, &bytes)
+        refetched_ballot(&self.leaves, index, "the service", || {
+            self.service.entry(index)
+        })
     }
 }
 

@@ -14,6 +14,8 @@ use thiserror::Error;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Ballot, Entry, EntryKind};
 use urne_crypto::export::{ExportError, ExportReader, Record as ExportRecord, MAX_RECORD};
+use urne_crypto::hash::Digest32;
+use urne_crypto::merkle::leaf_hash;
 use urne_crypto::record::BallotHistory;
 
 /// Why a source cannot deliver the next record.
@@ -145,6 +147,28 @@ pub(crate) fn ballot_of(index: u64, bytes: &[u8]) -> Result<Ballot, String> {
         return Err(format!("entry {index} is not a ballot"));
     }
     entry.body().map_err(|e| format!("entry {index}: {e}"))
+}
+
+/// The ballot at `index` of a remote board, fetched again by `fetch`: its
+/// bytes must hash to the leaf computed when it was first read (`leaves`), so
+/// the remote (`who`) cannot answer with another ballot.
+pub(crate) fn refetched_ballot(
+    leaves: &[Digest32],
+    index: u64,
+    who: &str,
+    fetch: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Ballot, String> {
+    let expected = usize::try_from(index)
+        .ok()
+        .and_then(|i| leaves.get(i))
+        .ok_or_else(|| format!("entry {index} has not been read"))?;
+    let bytes = fetch()?;
+    if leaf_hash(&bytes) != *expected {
+        return Err(format!(
+            "{who} served entry {index} again with other bytes than the first time"
+        ));
+    }
+    ballot_of(index, &bytes)
 }
 
 impl<R: Read + Seek> BallotHistory for ExportSource<R> {

@@ -20,7 +20,7 @@ use urne_crypto::hash::Digest32;
 use urne_crypto::merkle::{leaf_hash, Frontier};
 use urne_crypto::record::BallotHistory;
 
-use crate::source::{ballot_of, Item, Source, SourceError};
+use crate::source::{refetched_ballot, Item, Source, SourceError};
 
 /// Height of a tile: a full tile holds `2^8` hashes or entries.
 const TILE_HEIGHT: u8 = 8;
@@ -334,28 +334,21 @@ impl BallotHistory for TilesSource {
     /// An earlier entry, fetched again, must hash to the leaf computed when it
     /// was first read.
     fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
-        let expected = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.leaves.get(i))
-            .ok_or_else(|| format!("entry {index} has not been read"))?;
-        let n = index / FULL_WIDTH;
-        let width = width_of(self.size, n);
-        let bytes = match self
-            .base
-            .fetch(&tile_path(None, n, width))
-            .map_err(|e| e.to_string())?
-        {
-            Fetch::Found(bundle) => split_bundle(&bundle, n * FULL_WIDTH, width)
+        refetched_ballot(&self.leaves, index, "the tile base", || {
+            let n = index / FULL_WIDTH;
+            let width = width_of(self.size, n);
+            let bytes = match self
+                .base
+                .fetch(&tile_path(None, n, width))
                 .map_err(|e| e.to_string())?
-                .swap_remove((index % FULL_WIDTH) as usize),
-            Fetch::Missing => self.base.entry(index).map_err(|e| e.to_string())?,
-        };
-        if leaf_hash(&bytes) != *expected {
-            return Err(format!(
-                "the tile base served entry {index} again with other bytes than the first time"
-            ));
-        }
-        ballot_of(index, &bytes)
+            {
+                Fetch::Found(bundle) => split_bundle(&bundle, n * FULL_WIDTH, width)
+                    .map_err(|e| e.to_string())?
+                    .swap_remove((index % FULL_WIDTH) as usize),
+                Fetch::Missing => self.base.entry(index).map_err(|e| e.to_string())?,
+            };
+            Ok(bytes)
+        })
     }
 }
 
