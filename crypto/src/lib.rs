@@ -28,6 +28,7 @@ pub mod rfc3797;
 pub mod schnorr;
 pub mod seats;
 pub mod text;
+pub mod tile;
 pub mod transcript;
 pub mod voter;
 pub mod witness;

@@ -344,6 +344,23 @@ impl Witness {
     }
 }
 
+/// A checkpoint note's cosignatures read against a manifest's witnesses
+/// (§6.11): who cosigned it, when, and whose cosignature line is forged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cosigners {
+    /// Witnesses whose cosignature verifies, with its timestamp, in manifest order.
+    pub cosigned: Vec<(String, u64)>,
+    /// Witnesses whose key id appears on a line whose signature does not verify.
+    pub forged: Vec<(String, crate::witness::WitnessError)>,
+}
+
+impl Cosigners {
+    /// The names of the witnesses that cosigned.
+    pub fn names(&self) -> Vec<String> {
+        self.cosigned.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
 /// The election manifest (board entry 0).
 #[derive(Debug, Clone, PartialEq, Encode, Decode)]
 #[cbor(array)]
@@ -389,6 +406,29 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Reads `note`'s cosignatures against this manifest's witnesses
+    /// (§6.11); a witness whose key the manifest check refuses is skipped.
+    pub fn cosigners(&self, note: &[u8]) -> Cosigners {
+        let mut out = Cosigners::default();
+        for w in &self.witnesses {
+            let Ok(verifier) = w.verifier() else {
+                continue;
+            };
+            match verifier.cosignature(note) {
+                Ok(Some(t)) => out.cosigned.push((w.name.clone(), t)),
+                Ok(None) => {}
+                Err(e) => out.forged.push((w.name.clone(), e)),
+            }
+        }
+        out
+    }
+
+    /// Whether `cosigners` holds the manifest's quorum of witnesses and no
+    /// forged cosignature (always true for a manifest without witnesses).
+    pub fn is_witnessed(&self, cosigners: &Cosigners) -> bool {
+        cosigners.forged.is_empty() && cosigners.cosigned.len() >= self.witness_quorum as usize
+    }
+
     /// The election id: `TaggedHash("urne/v1/election-id", canonical manifest bytes)`.
     pub fn election_id(&self) -> ElectionId {
         tagged("urne/v1/election-id", &[&self.to_bytes()])
@@ -643,6 +683,63 @@ mod tests {
                 .to_bytes(),
             url: format!("http://127.0.0.1:90{seed:02}"),
         }
+    }
+
+    #[test]
+    fn cosigners_count_toward_the_quorum_and_forgeries_are_named() {
+        use crate::checkpoint::{election_origin, sign_checkpoint, BoardKey, Checkpoint};
+        use crate::witness::WitnessKey;
+        let (a, b) = (
+            WitnessKey::from_seed("w1.example/a", &[4; 32]).unwrap(),
+            WitnessKey::from_seed("w2.example/b", &[5; 32]).unwrap(),
+        );
+        let mut m = manifest();
+        m.witnesses = [&a, &b]
+            .iter()
+            .map(|k| Witness {
+                name: k.name().into(),
+                public_key: k.verifier().public_key(),
+                url: "http://127.0.0.1:9000".into(),
+            })
+            .collect();
+        m.witness_quorum = 2;
+        let origin = election_origin(&[1; 32]);
+        let board = BoardKey::from_seed(&origin, &[9; 32]).unwrap();
+        let note = sign_checkpoint(&board, &Checkpoint::new(origin, 3, [2; 32])).unwrap();
+        let body = &note[..note.find("\n\n").unwrap() + 1];
+        let cosigned = |keys: &[&WitnessKey]| {
+            let lines: String = keys.iter().map(|k| k.cosign(body, 77).unwrap()).collect();
+            crate::witness::add_signature_lines(&note, &lines).unwrap()
+        };
+
+        assert_eq!(m.cosigners(note.as_bytes()), Cosigners::default());
+        assert!(!m.is_witnessed(&m.cosigners(note.as_bytes())));
+        let one = m.cosigners(cosigned(&[&b]).as_bytes());
+        assert_eq!(one.cosigned, vec![("w2.example/b".to_string(), 77)]);
+        assert!(!m.is_witnessed(&one));
+        let both = m.cosigners(cosigned(&[&a, &b]).as_bytes());
+        assert_eq!(both.names(), ["w1.example/a", "w2.example/b"]);
+        assert!(m.is_witnessed(&both));
+        m.witness_quorum = 1;
+        assert!(m.is_witnessed(&one));
+
+        // A cosignature over another body, spliced onto this note, is forged.
+        let other = sign_checkpoint(
+            &board,
+            &Checkpoint::new(election_origin(&[1; 32]), 4, [2; 32]),
+        )
+        .unwrap();
+        let other_body = &other[..other.find("\n\n").unwrap() + 1];
+        let forged = crate::witness::add_signature_lines(
+            &cosigned(&[&b]),
+            &a.cosign(other_body, 77).unwrap(),
+        )
+        .unwrap();
+        let read = m.cosigners(forged.as_bytes());
+        assert_eq!(read.names(), ["w2.example/b"]);
+        assert_eq!(read.forged.len(), 1);
+        assert_eq!(read.forged[0].0, "w1.example/a");
+        assert!(!m.is_witnessed(&read));
     }
 
     #[test]

@@ -483,21 +483,15 @@ impl Engine {
         let Some(record) = &self.record else {
             return Vec::new();
         };
-        let mut cosigned = Vec::new();
-        let mut failures = Vec::new();
-        for w in &record.manifest().witnesses {
-            let Ok(verifier) = w.verifier() else {
-                continue; // the manifest check refuses such a witness
-            };
-            match verifier.cosignature(note.as_bytes()) {
-                Ok(Some(t)) => cosigned.push((w.name.clone(), t)),
-                Ok(None) => {}
-                Err(e) => failures.push(format!("{what}: {e}")),
-            }
-        }
-        for f in failures {
-            self.checks
-                .fail(CheckId::Checkpoints, None, "bad_cosignature", f);
+        let read = record.manifest().cosigners(note.as_bytes());
+        let cosigned = read.cosigned;
+        for (_, e) in read.forged {
+            self.checks.fail(
+                CheckId::Checkpoints,
+                None,
+                "bad_cosignature",
+                format!("{what}: {e}"),
+            );
         }
         let names = cosigned.iter().map(|(n, _)| n.clone()).collect();
         if !cosigned.is_empty() {

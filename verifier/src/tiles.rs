@@ -19,13 +19,12 @@ use urne_crypto::export::Record as ExportRecord;
 use urne_crypto::hash::Digest32;
 use urne_crypto::merkle::{leaf_hash, Frontier};
 use urne_crypto::record::BallotHistory;
+use urne_crypto::tile::{self, TileId, TILE_HEIGHT};
 
 use crate::source::{refetched_ballot, Item, Source, SourceError};
 
-/// Height of a tile: a full tile holds `2^8` hashes or entries.
-const TILE_HEIGHT: u8 = 8;
-/// Hashes (or entries) in a full tile.
-const FULL_WIDTH: u64 = 1 << TILE_HEIGHT;
+/// Hashes (or entries) in a full tile, as a count of leaves.
+const FULL_WIDTH: u64 = tile::FULL_WIDTH as u64;
 
 /// Where the tiles are.
 pub(crate) enum TileBase {
@@ -130,34 +129,15 @@ impl TileBase {
     }
 }
 
-/// The path of a tile below the base (§6.10): `tile/<L>/<N>[.p/<W>]`, or
-/// `tile/entries/<N>[.p/<W>]` for `level` `None`; `N` in groups of three
-/// digits, all but the last prefixed with `x`.
+/// The path of a tile below the base (§6.10): a hash tile of `level`, or
+/// the entry bundle for `level` `None`.
 pub(crate) fn tile_path(level: Option<u8>, index: u64, width: u64) -> String {
-    let mut path = match level {
-        Some(l) => format!("tile/{l}/"),
-        None => "tile/entries/".to_string(),
-    };
-    let mut groups = Vec::new();
-    let mut n = index;
-    loop {
-        groups.push(n % 1000);
-        n /= 1000;
-        if n == 0 {
-            break;
-        }
+    let width = width.min(FULL_WIDTH) as u16;
+    match level {
+        Some(l) => TileId::hashes(l, index, width),
+        None => TileId::entries(index, width),
     }
-    for (i, g) in groups.iter().rev().enumerate() {
-        if i + 1 < groups.len() {
-            path.push_str(&format!("x{g:03}/"));
-        } else {
-            path.push_str(&format!("{g:03}"));
-        }
-    }
-    if width != FULL_WIDTH {
-        path.push_str(&format!(".p/{width}"));
-    }
-    path
+    .path()
 }
 
 /// Width of tile `n` of a level holding `nodes` nodes.
@@ -167,33 +147,15 @@ fn width_of(nodes: u64, n: u64) -> u64 {
 
 /// Splits an entry bundle of `width` entries starting at entry `first`.
 fn split_bundle(bytes: &[u8], first: u64, width: u64) -> Result<Vec<Vec<u8>>, SourceError> {
-    let malformed = |what: &str| SourceError::Tile {
-        code: "tile_malformed",
-        message: format!(
-            "the entry bundle {} {what}",
-            tile_path(None, first / FULL_WIDTH, width)
-        ),
-    };
-    let mut out = Vec::with_capacity(width as usize);
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let [a, b, tail @ ..] = rest else {
-            return Err(malformed("ends inside a length"));
-        };
-        let len = usize::from(u16::from_be_bytes([*a, *b]));
-        if tail.len() < len {
-            return Err(malformed("ends inside an entry"));
-        }
-        out.push(tail[..len].to_vec());
-        rest = &tail[len..];
-    }
-    if out.len() as u64 != width {
-        return Err(malformed(&format!(
-            "holds {} entries, not {width}",
-            out.len()
-        )));
-    }
-    Ok(out)
+    tile::split_bundle(bytes, width.min(FULL_WIDTH) as u16)
+        .map(|entries| entries.into_iter().map(<[u8]>::to_vec).collect())
+        .map_err(|e| SourceError::Tile {
+            code: "tile_malformed",
+            message: format!(
+                "the entry bundle {} {e}",
+                tile_path(None, first / FULL_WIDTH, width)
+            ),
+        })
 }
 
 /// The board as a tile base holds it: the key record (unless resuming), the
@@ -382,14 +344,6 @@ impl Source for TilesSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_in_the_spec_encoding() {
-        assert_eq!(tile_path(Some(0), 0, 256), "tile/0/000");
-        assert_eq!(tile_path(Some(0), 1_234_067, 256), "tile/0/x001/x234/067");
-        assert_eq!(tile_path(Some(1), 5, 3), "tile/1/005.p/3");
-        assert_eq!(tile_path(None, 1000, 255), "tile/entries/x001/000.p/255");
-    }
 
     #[test]
     fn bundles_split_exactly() {

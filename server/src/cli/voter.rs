@@ -864,20 +864,14 @@ pub async fn witnessed_checkpoint(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let (fresh, note) = client.checkpoint(election).await?;
-        let mut names = Vec::new();
-        for w in &manifest.witnesses {
-            let Ok(v) = w.verifier() else { continue };
-            match v.cosignature(note.as_bytes()) {
-                Ok(Some(_)) => names.push(w.name.clone()),
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(Failure::new(
-                        format!("the board's checkpoint carries a forged cosignature: {e}"),
-                        "keep your wallet and tell the organiser and the witness operator",
-                    ))
-                }
-            }
+        let cosigners = manifest.cosigners(note.as_bytes());
+        if let Some((name, e)) = cosigners.forged.first() {
+            return Err(Failure::new(
+                format!("the board's checkpoint carries a forged cosignature of {name}: {e}"),
+                "keep your wallet and tell the organiser and the witness operator",
+            ));
         }
+        let names = cosigners.names();
         if names.len() >= quorum {
             return Ok((fresh, names));
         }
@@ -896,9 +890,10 @@ pub async fn witnessed_checkpoint(
     }
 }
 
-/// Re-checks a stored ballot receipt against a fresh checkpoint by reading
-/// the whole board (so the service does not learn which entry is the
-/// voter's), and says whether a later ballot with the same key replaced it.
+/// Re-checks a stored ballot receipt against a fresh, witnessed checkpoint
+/// by reading the whole board from its entry bundles (the same files for
+/// every voter, so the service does not learn which entry is the voter's),
+/// and says whether a later ballot with the same key replaced it.
 pub async fn check_receipt(
     client: &Client,
     election: &[u8; 32],
@@ -908,20 +903,9 @@ pub async fn check_receipt(
 ) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding), Failure> {
     let (fresh, _) = witnessed_checkpoint(client, election).await?;
     let mut scan = receipt::BoardScan::new(stored, constituency, ballot_key);
-    while scan.size() < fresh.size {
-        let page = client
-            .entries_page(election, scan.size(), Some(fresh.size))
-            .await?;
-        if page.is_empty() {
-            return Err(Failure::plain(format!(
-                "the service serves no board entry {} although its checkpoint has {}",
-                scan.size(),
-                fresh.size
-            )));
-        }
-        for bytes in page.iter().take((fresh.size - scan.size()) as usize) {
-            scan.push(bytes)?;
-        }
+    let mut entries = board::BoardReader::new(client, election, 0, fresh.size);
+    while let Some((_, bytes)) = entries.next().await? {
+        scan.push(&bytes)?;
     }
     Ok(scan.finish(&fresh)?)
 }

@@ -13,6 +13,7 @@ use reqwest::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use urne_crypto::checkpoint::{Checkpoint, NoteVerifier};
+use urne_crypto::tile::TileId;
 
 use super::draft::ManifestDraft;
 use super::error::ClientError;
@@ -589,6 +590,32 @@ impl Client {
         }
         out.truncate((end - start) as usize);
         Ok(out)
+    }
+
+    /// `GET /v1/elections/{id}/tile/entries/<N>[.p/<W>]`: the entries of
+    /// entry bundle `n` of `width` entries (§6.10), or `None` when the bundle
+    /// holds an entry too long for it (422 `entry_too_large`), whose entries
+    /// must then be read from the paged API.
+    pub async fn entry_bundle(
+        &self,
+        election: &[u8; 32],
+        n: u64,
+        width: u16,
+    ) -> Result<Option<Vec<Vec<u8>>>, ClientError> {
+        let path = format!(
+            "/v1/elections/{}/{}",
+            hex::encode(election),
+            TileId::entries(n, width).path()
+        );
+        match self.get_bytes(&path).await {
+            Ok(bytes) => {
+                let entries = urne_crypto::tile::split_bundle(&bytes, width)
+                    .map_err(|e| ClientError::decode(format!("the entry bundle {n}: {e}")))?;
+                Ok(Some(entries.into_iter().map(<[u8]>::to_vec).collect()))
+            }
+            Err(e) if e.code() == Some("entry_too_large") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET /v1/elections/{id}/entries/{index}`.

@@ -2,7 +2,7 @@
 //! checkpoint, check that they hash to its root, and apply them to a
 //! [`Record`] so every rule is re-checked on the client side.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use urne_crypto::checkpoint::Checkpoint;
 use urne_crypto::dkg::Complaint;
@@ -16,6 +16,70 @@ use urne_client::setup::SetupReader;
 
 use super::api::Client;
 use super::error::ClientError;
+
+/// Reads a board's entries `start..end` in order from its entry bundles
+/// (§6.10): the same cacheable files for every reader, a whole bundle at a
+/// time, so the service learns nothing of which entry a reader is after. A
+/// bundle the service cannot serve (it holds an entry too long for one) is
+/// read from the paged API instead.
+pub struct BoardReader<'a> {
+    client: &'a Client,
+    election: [u8; 32],
+    next: u64,
+    end: u64,
+    buffer: VecDeque<Vec<u8>>,
+}
+
+impl<'a> BoardReader<'a> {
+    /// A reader of entries `start..end` of `election`'s board.
+    pub fn new(client: &'a Client, election: &[u8; 32], start: u64, end: u64) -> Self {
+        BoardReader {
+            client,
+            election: *election,
+            next: start,
+            end,
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// The next entry, with its index, or `None` past `end`.
+    pub async fn next(&mut self) -> Result<Option<(u64, Vec<u8>)>, ClientError> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        if self.buffer.is_empty() {
+            self.fill().await?;
+        }
+        let bytes = self
+            .buffer
+            .pop_front()
+            .ok_or_else(|| ClientError::decode(format!("the board has no entry {}", self.next)))?;
+        let at = self.next;
+        self.next += 1;
+        Ok(Some((at, bytes)))
+    }
+
+    /// Reads the bundle holding entry `next`, from `next` on.
+    async fn fill(&mut self) -> Result<(), ClientError> {
+        let full = u64::from(urne_crypto::tile::FULL_WIDTH);
+        let n = self.next / full;
+        let first = n * full;
+        let width = (self.end - first).min(full) as u16;
+        let entries = match self.client.entry_bundle(&self.election, n, width).await? {
+            Some(entries) => entries
+                .into_iter()
+                .skip((self.next - first) as usize)
+                .collect(),
+            None => {
+                self.client
+                    .entries(&self.election, self.next, first + u64::from(width))
+                    .await?
+            }
+        };
+        self.buffer.extend(entries);
+        Ok(())
+    }
+}
 
 /// Earlier ballots by board index, for revotes during replay.
 #[derive(Default)]
@@ -75,59 +139,52 @@ pub async fn replay(
     let mut store = BallotStore::default();
     let mut complaints = Vec::new();
     let mut kinds = Vec::with_capacity(size as usize);
-    let mut at = 0u64;
-    while at < size {
-        let page = client.entries_page(election, at, Some(size)).await?;
-        if page.is_empty() {
-            return Err(ClientError::decode(format!("the board has no entry {at}")));
-        }
-        for bytes in page.into_iter().take((size - at) as usize) {
-            leaves.push(merkle::leaf_hash(&bytes));
-            let entry = Entry::from_bytes(&bytes)
-                .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-            let kind = entry
-                .kind()
-                .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-            match record.as_mut() {
-                None => {
-                    let r = Record::open(&entry)
-                        .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?;
-                    if r.manifest().board_key != client.board_key().await? {
-                        return Err(ClientError::proof(
-                            "the manifest names another board key than the pinned one",
-                        ));
-                    }
-                    if r.election() != election {
-                        return Err(ClientError::proof("the board holds another election"));
-                    }
-                    record = Some(r);
+    let mut reader = BoardReader::new(client, election, 0, size);
+    while let Some((at, bytes)) = reader.next().await? {
+        leaves.push(merkle::leaf_hash(&bytes));
+        let entry = Entry::from_bytes(&bytes)
+            .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
+        let kind = entry
+            .kind()
+            .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+        match record.as_mut() {
+            None => {
+                let r = Record::open(&entry)
+                    .map_err(|e| ClientError::proof(format!("entry 0: {e}")))?;
+                if r.manifest().board_key != client.board_key().await? {
+                    return Err(ClientError::proof(
+                        "the manifest names another board key than the pinned one",
+                    ));
                 }
-                Some(r) => {
-                    let applied = r
-                        .apply(&entry, check, &store)
-                        .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
-                    if let Applied::Ballot {
-                        superseded: Some(old),
-                    } = applied
-                    {
-                        store.remove(old);
+                if r.election() != election {
+                    return Err(ClientError::proof("the board holds another election"));
+                }
+                record = Some(r);
+            }
+            Some(r) => {
+                let applied = r
+                    .apply(&entry, check, &store)
+                    .map_err(|e| ClientError::proof(format!("entry {at}: {e}")))?;
+                if let Applied::Ballot {
+                    superseded: Some(old),
+                } = applied
+                {
+                    store.remove(old);
+                }
+                match kind {
+                    EntryKind::Ballot => store.insert(at, bytes),
+                    EntryKind::DkgComplaint => {
+                        let c: DkgComplaint = entry
+                            .body()
+                            .map_err(|e| ClientError::proof(e.to_string()))?;
+                        complaints.push(c);
                     }
-                    match kind {
-                        EntryKind::Ballot => store.insert(at, bytes),
-                        EntryKind::DkgComplaint => {
-                            let c: DkgComplaint = entry
-                                .body()
-                                .map_err(|e| ClientError::proof(e.to_string()))?;
-                            complaints.push(c);
-                        }
-                        _ => {}
-                    }
+                    _ => {}
                 }
             }
-            kinds.push(kind);
-            at += 1;
         }
-        progress(at, size);
+        kinds.push(kind);
+        progress(at + 1, size);
     }
     if merkle::root(&leaves) != checkpoint.root {
         return Err(ClientError::proof(
@@ -155,17 +212,13 @@ pub async fn setup(client: &Client, election: &[u8; 32]) -> Result<Setup, Client
     let (checkpoint, _) = client.checkpoint(election).await?;
     let size = checkpoint.size;
     let mut reader = SetupReader::new(client.board_key().await?, *election, checkpoint);
-    'read: while let Some(at) = reader.next_index() {
-        let page = client.entries_page(election, at, Some(size)).await?;
-        if page.is_empty() {
-            return Err(ClientError::decode(format!("the board has no entry {at}")));
-        }
-        for bytes in page.into_iter().take((size - at) as usize) {
-            if reader.next_index().is_none() {
-                break 'read;
-            }
-            reader.push(&bytes)?;
-        }
+    let mut entries = BoardReader::new(client, election, 0, size);
+    while reader.next_index().is_some() {
+        let (_, bytes) = entries
+            .next()
+            .await?
+            .ok_or_else(|| ClientError::decode("the board ends before its checkpoint"))?;
+        reader.push(&bytes)?;
     }
     let proof = match reader.consistency_needed() {
         Some((from, to)) => Some(client.consistency_proof(election, from, to).await?),
@@ -184,11 +237,11 @@ async fn manifest_of(
 
 /// The manifest of an election (entry 0), checked as in [`setup`].
 pub async fn manifest(client: &Client, election: &[u8; 32]) -> Result<Manifest, ClientError> {
-    let page = client.entries_page(election, 0, Some(1)).await?;
-    let bytes = page
-        .first()
+    let (_, bytes) = BoardReader::new(client, election, 0, 1)
+        .next()
+        .await?
         .ok_or_else(|| ClientError::decode("the board is empty"))?;
-    let entry = Entry::from_bytes(bytes)
+    let entry = Entry::from_bytes(&bytes)
         .map_err(|e| ClientError::proof(format!("entry 0 is malformed: {e}")))?;
     manifest_of(client, election, &entry).await
 }
@@ -235,46 +288,37 @@ pub async fn member_trail(
     let (checkpoint, _) = client.checkpoint(election).await?;
     let mut trail = MemberTrail::default();
     let mut frontier = merkle::Frontier::new();
-    let mut at = 0u64;
-    while at < checkpoint.size {
-        let page = client
-            .entries_page(election, at, Some(checkpoint.size))
-            .await?;
-        if page.is_empty() {
-            return Err(ClientError::decode(format!("the board has no entry {at}")));
-        }
-        for bytes in page.into_iter().take((checkpoint.size - at) as usize) {
-            frontier
-                .append(merkle::leaf_hash(&bytes))
-                .map_err(|e| ClientError::decode(format!("entry {at}: {e}")))?;
-            let entry = Entry::from_bytes(&bytes)
-                .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-            match entry.kind() {
-                Ok(EntryKind::Enrollment) => {
-                    if let Ok(e) = entry.body::<Enrollment>() {
-                        if e.member_key == *member_key && trail.member.is_none() {
-                            trail.member = Some(e.member);
-                        }
+    let mut reader = BoardReader::new(client, election, 0, checkpoint.size);
+    while let Some((at, bytes)) = reader.next().await? {
+        frontier
+            .append(merkle::leaf_hash(&bytes))
+            .map_err(|e| ClientError::decode(format!("entry {at}: {e}")))?;
+        let entry = Entry::from_bytes(&bytes)
+            .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
+        match entry.kind() {
+            Ok(EntryKind::Enrollment) => {
+                if let Ok(e) = entry.body::<Enrollment>() {
+                    if e.member_key == *member_key && trail.member.is_none() {
+                        trail.member = Some(e.member);
                     }
                 }
-                Ok(EntryKind::Issuance) => {
-                    if let Ok(i) = entry.body::<Issuance>() {
-                        if Some(i.member) == trail.member && trail.issuance.is_none() {
-                            trail.issuance = Some((at, bytes));
-                        }
-                    }
-                }
-                Ok(EntryKind::Open) => trail.opened_at = Some(at),
-                Ok(EntryKind::Ballot) => {
-                    if let Ok(b) = entry.body::<Ballot>() {
-                        if b.body.ballot_key.as_bytes() == ballot_key {
-                            trail.last_ballot = Some(at);
-                        }
-                    }
-                }
-                _ => {}
             }
-            at += 1;
+            Ok(EntryKind::Issuance) => {
+                if let Ok(i) = entry.body::<Issuance>() {
+                    if Some(i.member) == trail.member && trail.issuance.is_none() {
+                        trail.issuance = Some((at, bytes));
+                    }
+                }
+            }
+            Ok(EntryKind::Open) => trail.opened_at = Some(at),
+            Ok(EntryKind::Ballot) => {
+                if let Ok(b) = entry.body::<Ballot>() {
+                    if b.body.ballot_key.as_bytes() == ballot_key {
+                        trail.last_ballot = Some(at);
+                    }
+                }
+            }
+            _ => {}
         }
     }
     if frontier.root() != checkpoint.root {

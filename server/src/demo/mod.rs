@@ -436,17 +436,7 @@ async fn witnessed(
             .checkpoint(election)
             .await
             .map_err(fail("checkpoint"))?;
-        let names: Vec<String> = manifest
-            .witnesses
-            .iter()
-            .filter(|w| {
-                w.verifier()
-                    .ok()
-                    .and_then(|v| v.cosignature(note.as_bytes()).ok().flatten())
-                    .is_some()
-            })
-            .map(|w| w.name.clone())
-            .collect();
+        let names = manifest.cosigners(note.as_bytes()).names();
         if names.len() >= manifest.witness_quorum as usize {
             return Ok(names);
         }
