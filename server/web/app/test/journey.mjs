@@ -63,6 +63,11 @@ async function shot(v, step) {
 }
 
 const heading = (v, text) => v.page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 60000 });
+// A locator's text once it contains `text`, or its text after `ms` if it never does.
+async function textWhen(locator, text, ms = 5000) {
+  await locator.filter({ hasText: text }).waitFor({ timeout: ms }).catch(() => {});
+  return ((await locator.textContent()) ?? '').trim();
+}
 const box = (v, id) => v.page.getByRole('checkbox', { name: new RegExp(`^${id} `) });
 const click = (v, name) => v.page.getByRole('button', { name, exact: true }).click();
 
@@ -104,13 +109,22 @@ try {
   await box(alice, 'ana').check();
   await box(alice, 'bo').check();
   await box(alice, 'cy').check();
-  await p.getByTestId('counter').filter({ hasText: '3 selected (choose between 1 and 2)' }).waitFor({ timeout: 5000 });
-  check(true, 'alice: the counter follows the approvals');
+  const counter = p.getByTestId('counter');
+  const over = await textWhen(counter, '3 selected');
+  check(
+    over === '3 selected (choose between 1 and 2)' && (await counter.getAttribute('class')) === 'counter off',
+    `alice: the counter follows the approvals and marks too many (${over})`,
+  );
   await click(alice, EN.review);
   const alert = await p.getByRole('alert').textContent();
   check(/at most 2/.test(alert), `alice: an over-approval is refused (${alert})`);
   await shot(alice, '4-over-approval');
   await box(alice, 'cy').uncheck();
+  const within = await textWhen(counter, '2 selected');
+  check(
+    within === '2 selected (choose between 1 and 2)' && (await counter.getAttribute('class')) === 'counter',
+    `alice: the counter follows an approval taken back (${within})`,
+  );
   // Search and filter.
   await p.getByLabel('Search candidates').fill('d');
   check((await p.getByRole('checkbox').count()) === 1, 'alice: search narrows the list');
@@ -161,7 +175,14 @@ try {
   // The language switch.
   await bob.page.getByRole('button', { name: 'Read this page in English' }).click();
   await heading(bob, 'Your ballot is on the board');
-  check(true, 'bob: the language switch turns the page to English');
+  await bob.page.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 5000 }).catch(() => {});
+  const lang = await bob.page.evaluate(() => document.documentElement.lang);
+  const toFrench = await bob.page.getByRole('button', { name: 'Lire cette page en français' }).count();
+  const receipt = await bob.page.getByTestId('receipt').textContent();
+  check(
+    lang === 'en' && toFrench === 1 && /entry \d+ of the board/.test(receipt),
+    `bob: the language switch turns the page, receipt included, to English (lang ${lang}, ${receipt})`,
+  );
   writeFileSync(join(OUT, 'digest.txt'), (await (await fetch(SERVER + '/')).headers.get('x-urne-client-digest')) ?? '');
 } catch (e) {
   failed = true;
