@@ -644,13 +644,18 @@ fn a_roster_import_whose_answer_is_lost_is_retried_without_losing_tokens() {
 /// Trustees' keys, the election and a roster of alice and bob, imported with
 /// `tokens.csv`; returns the election id and the tokens file.
 fn election_with_roster(urne: &Urne) -> (String, String) {
+    election_with_roster_and(urne, "")
+}
+
+/// [`election_with_roster`] with `more` appended to the manifest draft.
+fn election_with_roster_and(urne: &Urne, more: &str) -> (String, String) {
     let trustees: Vec<String> = (0..3)
         .map(|i| {
             let (out, name) = (format!("t{i}.json"), format!("t{i}"));
             urne.ok(&["trustee", "keygen", "--out", &out, "--name", &name])
         })
         .collect();
-    std::fs::write(urne.dir.join("manifest.toml"), manifest(&trustees)).unwrap();
+    std::fs::write(urne.dir.join("manifest.toml"), manifest(&trustees) + more).unwrap();
     let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
     let election = field(&created, "election ").to_string();
     std::fs::write(
@@ -1237,4 +1242,140 @@ fn a_refused_import_leaves_no_working_token_behind() {
     // The committed import's tokens work.
     let bob = invitation_of(&tokens, "bob");
     urne.ok(&["voter", "--wallet", "bob.json", "enroll", "--token", &bob]);
+}
+
+/// A witness process (`urne witness serve`), killed when dropped.
+struct WitnessProcess(Child);
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `urne witness serve` on `listen`, following every election of the
+/// board with public key `board` (hex); returns it and its URL.
+fn start_witness(dir: &Path, name: &str, board: &str, listen: &str) -> (WitnessProcess, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args([
+            "witness", "serve", "--listen", listen, "--board", board, "--key",
+        ])
+        .arg(dir.join(format!("{name}.key")))
+        .arg("--data")
+        .arg(dir.join(format!("{name}-data")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start urne witness serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read address");
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
+    (WitnessProcess(child), url)
+}
+
+/// The board's Ed25519 public key, hex, from `GET /v1/board-key`.
+fn board_public_key(url: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    write!(
+        s,
+        "GET /v1/board-key HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    json["public_key"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    let board = board_public_key(&server.url);
+    let vkeys: Vec<String> = ["w1", "w2"]
+        .iter()
+        .map(|w| {
+            let key = format!("{w}.key");
+            let name = format!("{w}.test/witness");
+            urne.ok(&["witness", "keygen", "--name", &name, "--key", &key])
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    // The first witness runs from the start; the second's port is kept
+    // for it, with nothing behind it yet.
+    let (_w1, w1_url) = start_witness(dir.path(), "w1", &board, "127.0.0.1:0");
+    let w2_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let w2_url = format!("http://127.0.0.1:{w2_port}");
+    let witnesses = format!(
+        "\n[[witnesses]]\nvkey = \"{}\"\nurl = \"{w1_url}\"\n\n[[witnesses]]\nvkey = \"{}\"\nurl = \"{w2_url}\"\n",
+        vkeys[0], vkeys[1]
+    );
+    let (election, tokens) = election_with_roster_and(&urne, &witnesses);
+    let alice = invitation_of(&tokens, "alice");
+    urne.ok(&[
+        "voter",
+        "enroll",
+        "--token",
+        &alice,
+        "--wallet",
+        "alice.json",
+    ]);
+    publish_election_key(&urne, &election);
+    urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
+    urne.ok(&["admin", "open", "--election", &election]);
+    let voted = urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "vote",
+        "--approve",
+        "ana",
+    ]);
+    assert!(voted.contains("receipt: board entry"), "{voted}");
+
+    // One witness of the two the manifest requires: the check waits, then
+    // refuses, saying how many cosigned.
+    urne.fails(
+        &["voter", "--wallet", "alice.json", "receipt", "check"],
+        "cosigned by 1 of the 2 witnesses",
+    );
+
+    // The second comes up: the service submits to it (after its back-off,
+    // up to a minute) and the check passes, naming both. The voter is told
+    // to try again in a minute; so does the test, a few times.
+    let _w2 = start_witness(dir.path(), "w2", &board, &format!("127.0.0.1:{w2_port}"));
+    let mut checked = urne.run(&["voter", "--wallet", "alice.json", "receipt", "check"]);
+    for _ in 0..5 {
+        if checked.status.success() {
+            break;
+        }
+        checked = urne.run(&["voter", "--wallet", "alice.json", "receipt", "check"]);
+    }
+    let checked = String::from_utf8_lossy(&checked.stdout).into_owned()
+        + &String::from_utf8_lossy(&checked.stderr);
+    assert!(checked.contains("receipt OK"), "{checked}");
+    assert!(
+        checked.contains("witnessed: that board is cosigned by w1.test/witness, w2.test/witness"),
+        "{checked}"
+    );
 }

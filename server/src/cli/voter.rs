@@ -211,7 +211,7 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 )
             })?;
             let ballot_key = *w.ballot_secret_key()?.public_key().as_bytes();
-            let (check, standing) = check_receipt(
+            let (check, standing, witnesses) = check_receipt(
                 &client,
                 &w.election_id()?,
                 &cast.receipt,
@@ -239,6 +239,17 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 hex::encode(check.root),
                 cast.receipt.size
             );
+            if witnesses.is_empty() {
+                println!(
+                    "this election names no witnesses: compare your receipt with other voters' \
+                     to be sure everyone is shown the same board"
+                );
+            } else {
+                println!(
+                    "witnessed: that board is cosigned by {}",
+                    witnesses.join(", ")
+                );
+            }
             Ok(())
         }
     }
@@ -900,14 +911,15 @@ pub async fn check_receipt(
     stored: &Receipt,
     constituency: &str,
     ballot_key: [u8; 32],
-) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding), Failure> {
-    let (fresh, _) = witnessed_checkpoint(client, election).await?;
+) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding, Vec<String>), Failure> {
+    let (fresh, witnesses) = witnessed_checkpoint(client, election).await?;
     let mut scan = receipt::BoardScan::new(stored, constituency, ballot_key);
     let mut entries = board::BoardReader::new(client, election, 0, fresh.size);
     while let Some((_, bytes)) = entries.next().await? {
         scan.push(&bytes)?;
     }
-    Ok(scan.finish(&fresh)?)
+    let (check, standing) = scan.finish(&fresh)?;
+    Ok((check, standing, witnesses))
 }
 
 /// `urne voter audit FILE`: checks an opened ballot against the board's

@@ -37,6 +37,11 @@ export async function getText(path: string): Promise<string> {
   return (await call(path)).text();
 }
 
+/** GET a tile, as bytes: the browser's cache may answer (full tiles never change). */
+export async function getTile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await call(path, { cache: 'default' })).arrayBuffer());
+}
+
 /** GET, as JSON. */
 export async function getJson<T>(path: string): Promise<T> {
   return (await call(path)).json();

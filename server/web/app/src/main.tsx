@@ -6,7 +6,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import init, * as urne from '../pkg/urne_wasm.js';
-import { ApiError, fromBase64, getJson, getText, postCbor, postJson, toHex } from './api';
+import { ApiError, fromBase64, getJson, getText, getTile, postCbor, postJson, toHex } from './api';
 import { initialLang, Lang, words, Words } from './i18n';
 import * as store from './store';
 import type { Receipt, Wallet } from './store';
@@ -44,6 +44,36 @@ function codeOf(e: unknown): string {
 
 const base = (election: string) => `/v1/elections/${election}`;
 
+/** Something fed board entries in order: one by one, or as entry bundles. */
+interface EntrySink {
+  push(entry: Uint8Array): void;
+  push_bundle(bundle: Uint8Array, first: number, width: number): void;
+}
+
+/**
+ * Feeds `sink` the entries from `at` of the entry bundle holding entry `at`
+ * (§6.10) of a board of `size` entries: the same cacheable file for every
+ * voter, so the service does not learn which entry is this voter's. A bundle
+ * the service cannot serve (it holds an entry too long for one) is read from
+ * the paged API over the bundle's whole range.
+ */
+async function readBundle(election: string, at: number, size: number, sink: EntrySink): Promise<void> {
+  const first = at - (at % 256);
+  const width = Math.min(256, size - first);
+  try {
+    sink.push_bundle(await getTile(`${base(election)}/${urne.entry_bundle_path(first / 256, width)}`), first, width);
+    return;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 'entry_too_large') throw e;
+  }
+  for (let next = at; next < first + width; ) {
+    const page = await getJson<{ entries: string[] }>(`${base(election)}/entries?start=${next}&end=${first + width}`);
+    if (page.entries.length === 0) throw new ApiError('bad_answer', `no entry ${next}`);
+    for (const e of page.entries) sink.push(fromBase64(e));
+    next += page.entries.length;
+  }
+}
+
 /** Reads the board's setup under the pinned board key. */
 async function readElection(election: string, boardKey: string): Promise<urne.Election> {
   const presented = urne.board_key_of(await getText('/v1/board-key'));
@@ -52,12 +82,7 @@ async function readElection(election: string, boardKey: string): Promise<urne.El
   const reader = new urne.BoardReader(presented, election, note);
   const size = reader.checkpoint_size();
   for (let at = reader.next_index(); at !== undefined; at = reader.next_index()) {
-    const page = await getJson<{ entries: string[] }>(`${base(election)}/entries?start=${at}&end=${size}`);
-    if (page.entries.length === 0) throw new ApiError('bad_answer', `no entry ${at}`);
-    for (const e of page.entries) {
-      if (reader.next_index() === undefined) break;
-      reader.push(fromBase64(e));
-    }
+    await readBundle(election, at, size, reader);
   }
   const from = reader.consistency_from();
   let proof: string | undefined;
@@ -285,15 +310,22 @@ function App() {
     const w = wallet!;
     const el = await refresh(w);
     const last = w.ballots[w.ballots.length - 1];
-    const note = await getText(`${base(w.election)}/checkpoint`);
-    const scan = el.recheck(w.secret, w.pseudonym, JSON.stringify(last), note);
-    while (scan.read() < scan.size()) {
-      const page = await getJson<{ entries: string[] }>(`${base(w.election)}/entries?start=${scan.read()}&end=${scan.size()}`);
-      if (page.entries.length === 0) throw new ApiError('bad_answer', 'short board');
-      for (const e of page.entries.slice(0, scan.size() - scan.read())) scan.push(fromBase64(e));
+    // The newest checkpoint a quorum of witnesses cosigned, waited for up
+    // to 15 s (they cosign within seconds); none is needed without witnesses.
+    const deadline = performance.now() + 15000;
+    let note = await getText(`${base(w.election)}/checkpoint`);
+    let witnessing = JSON.parse(el.witnessing(note));
+    while (!witnessing.witnessed) {
+      if (performance.now() > deadline) throw new ApiError('not_witnessed', `${witnessing.cosigned.length} of ${witnessing.quorum}`);
+      await new Promise((done) => setTimeout(done, 250));
+      note = await getText(`${base(w.election)}/checkpoint`);
+      witnessing = JSON.parse(el.witnessing(note));
     }
+    const scan = el.recheck(w.secret, w.pseudonym, JSON.stringify(last), note);
+    while (scan.read() < scan.size()) await readBundle(w.election, scan.read(), scan.size(), scan);
     const r = JSON.parse(scan.finish());
-    setNote(r.counted ? t.stillCounted(r.size) : t.replaced(r.replaced_by));
+    const witnessed = witnessing.witnesses > 0 ? t.witnessedBy(witnessing.cosigned) : t.noWitnesses;
+    setNote(`${r.counted ? t.stillCounted(r.size) : t.replaced(r.replaced_by)} ${witnessed}`);
   });
 
   const categories = useMemo(() => [...new Set((c?.candidates ?? []).map((k) => k.category))].sort(), [c]);

@@ -147,8 +147,15 @@ try {
   await heading(alice, EN.receipt);
   results.timings.ballot_ms = await p.evaluate(() => window.urneTimings.ballot);
   check(/entry \d+ of the board/.test(await p.getByTestId('receipt').textContent()), 'alice: the receipt is checked at once');
+  const asked = [];
+  const listen = (r) => asked.push(new URL(r.url()).pathname + new URL(r.url()).search);
+  p.on('request', listen);
   await click(alice, EN.recheck);
   await p.getByText('Still included and not replaced').waitFor({ timeout: 60000 });
+  p.off('request', listen);
+  check(await p.getByText('names no witnesses').isVisible(), 'alice: the re-check says the election has no witnesses');
+  check(asked.some((u) => /\/tile\/entries\/\d{3}(\.p\/\d+)?$/.test(u)), `alice: the re-check reads entry bundles (${asked.join(' ')})`);
+  check(!asked.some((u) => /\/entries\?|\/proof\//.test(u)), 'alice: the re-check asks for no single entry and no proof');
   await shot(alice, '6-receipt');
   const firstReceipt = await p.getByTestId('receipt').textContent();
 

@@ -28,6 +28,7 @@ use urne_crypto::group::{decode_nonidentity_point, decode_scalar, os_rng};
 use urne_crypto::manifest::{Constituency, Manifest};
 use urne_crypto::record::BallotVerifier;
 use urne_crypto::recovery::{RecoverySecret, SECRET_LEN};
+use urne_crypto::tile::{self, TileId};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
@@ -178,6 +179,25 @@ pub fn board_key_of(answer: &str) -> Result<String, JsValue> {
 }
 
 /// Reads the setup entries of a board against a signed checkpoint.
+/// The path, below an election's prefix, of entry bundle `n` holding
+/// `width` entries (§6.10): the page reads the board as these files.
+#[wasm_bindgen]
+pub fn entry_bundle_path(n: u32, width: u16) -> String {
+    TileId::entries(u64::from(n), width).path()
+}
+
+/// The entries of an entry bundle of `width` entries starting at entry
+/// `first`, from entry `from` on.
+fn bundle_from(bundle: &[u8], first: u32, width: u16, from: u32) -> WebResult<Vec<&[u8]>> {
+    let entries = tile::split_bundle(bundle, width)
+        .map_err(|e| WebError::new("bad_answer", format!("entry bundle at {first}: {e}")))?;
+    let skip = from
+        .checked_sub(first)
+        .filter(|skip| *skip <= u32::from(width))
+        .ok_or_else(|| WebError::new("bad_answer", "an entry bundle that is not the next one"))?;
+    Ok(entries.into_iter().skip(skip as usize).collect())
+}
+
 #[wasm_bindgen]
 pub struct BoardReader {
     reader: Option<SetupReader>,
@@ -220,6 +240,19 @@ impl BoardReader {
     pub fn push(&mut self, entry: &[u8]) -> Result<(), JsValue> {
         let r = self.reader.as_mut().ok_or_else(|| bad("reader finished"))?;
         r.push(entry).map_err(WebError::from)?;
+        Ok(())
+    }
+
+    /// Feeds the entries of entry bundle bytes of `width` entries starting
+    /// at entry `first`, from the next one needed, until enough is read.
+    pub fn push_bundle(&mut self, bundle: &[u8], first: u32, width: u16) -> Result<(), JsValue> {
+        let next = self.next_index().ok_or_else(|| bad("reader finished"))?;
+        for entry in bundle_from(bundle, first, width, next)? {
+            if self.next_index().is_none() {
+                break;
+            }
+            self.push(entry)?;
+        }
         Ok(())
     }
 
@@ -510,6 +543,23 @@ impl Election {
         }))?)
     }
 
+    /// Reads a checkpoint note's cosignatures against the manifest's
+    /// witnesses (§6.11): JSON `{quorum, witnesses, cosigned: [name…],
+    /// witnessed}`; a forged cosignature is the error `forged_cosignature`.
+    pub fn witnessing(&self, checkpoint: &str) -> Result<String, JsValue> {
+        let manifest = &self.setup.manifest;
+        let read = manifest.cosigners(checkpoint.as_bytes());
+        if let Some((name, e)) = read.forged.first() {
+            return Err(WebError::new("forged_cosignature", format!("{name}: {e}")).into());
+        }
+        Ok(json(&serde_json::json!({
+            "quorum": manifest.witness_quorum,
+            "witnesses": manifest.witnesses.len(),
+            "cosigned": read.names(),
+            "witnessed": manifest.is_witnessed(&read),
+        }))?)
+    }
+
     /// Checks a receipt (the server's JSON answer, or its `receipt` field)
     /// for `entry`, with the inclusion proof's hashes (JSON array) when the
     /// answer had none: the checked receipt as JSON.
@@ -604,6 +654,18 @@ impl ReceiptRecheck {
     /// Feeds the next board entry.
     pub fn push(&mut self, entry: &[u8]) {
         self.entries.push(entry.to_vec());
+    }
+
+    /// Feeds the entries of entry bundle bytes of `width` entries starting
+    /// at entry `first`, from the next one needed.
+    pub fn push_bundle(&mut self, bundle: &[u8], first: u32, width: u16) -> Result<(), JsValue> {
+        for entry in bundle_from(bundle, first, width, self.read())? {
+            if self.read() >= self.size() {
+                break;
+            }
+            self.push(entry);
+        }
+        Ok(())
     }
 
     /// JSON `{size, counted: bool, replaced_by: index|null}` when the
