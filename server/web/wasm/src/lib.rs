@@ -178,7 +178,6 @@ pub fn board_key_of(answer: &str) -> Result<String, JsValue> {
     ))
 }
 
-/// Reads the setup entries of a board against a signed checkpoint.
 /// The path, below an election's prefix, of entry bundle `n` holding
 /// `width` entries (§6.10): the page reads the board as these files.
 #[wasm_bindgen]
@@ -198,6 +197,7 @@ fn bundle_from(bundle: &[u8], first: u32, width: u16, from: u32) -> WebResult<Ve
     Ok(entries.into_iter().skip(skip as usize).collect())
 }
 
+/// Reads the setup entries of a board against a signed checkpoint.
 #[wasm_bindgen]
 pub struct BoardReader {
     reader: Option<SetupReader>,
