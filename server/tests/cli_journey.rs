@@ -1378,4 +1378,39 @@ fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
         checked.contains("witnessed: that board is cosigned by w1.test/witness, w2.test/witness"),
         "{checked}"
     );
+
+    // The wallet keeps the ballot's place in the cosigned checkpoint, and
+    // writes that note for `urne-verify --checkpoint`.
+    let wrote = urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "receipt",
+        "checkpoint",
+        "--out",
+        "cp.txt",
+    ]);
+    assert!(wrote.contains("witnessed checkpoint"), "{wrote}");
+    let note = std::fs::read_to_string(dir.path().join("cp.txt")).unwrap();
+    for name in ["w1.test/witness", "w2.test/witness"] {
+        assert!(note.contains(&format!("\u{2014} {name} ")), "{note}");
+    }
+    let wallet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("alice.json")).unwrap())
+            .unwrap();
+    let kept = &wallet["ballots"][0]["witnessed"];
+    assert_eq!(kept["checkpoint"].as_str(), Some(note.as_str()));
+    assert_eq!(kept["index"], wallet["ballots"][0]["receipt"]["index"]);
+    urne.fails(
+        &[
+            "voter",
+            "--wallet",
+            "alice.json",
+            "receipt",
+            "checkpoint",
+            "--out",
+            "cp.txt",
+        ],
+        "exists",
+    );
 }

@@ -109,6 +109,14 @@ pub struct ApproveArgs {
 pub enum ReceiptCommand {
     /// Check that your last ballot is still on the board and the board did not fork.
     Check,
+    /// Write the signed checkpoint your wallet holds for your last ballot
+    /// (the witnessed one of the last check, else the receipt's) to a file,
+    /// for `urne-verify --checkpoint`.
+    Checkpoint {
+        /// The file to write (refused if it exists).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// Runs a voter command.
@@ -202,16 +210,38 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
         }
         VoterCommand::Vote(a) => vote_command(ctx, &path, &a, false).await,
         VoterCommand::Revote(a) => vote_command(ctx, &path, &a, true).await,
-        VoterCommand::Receipt(ReceiptCommand::Check) => {
-            let (client, w) = open_wallet(ctx, &path)?;
+        VoterCommand::Receipt(ReceiptCommand::Checkpoint { out }) => {
+            let (_, w) = open_wallet(ctx, &path)?;
             let cast = w.ballots.last().ok_or_else(|| {
                 Failure::new(
                     "this wallet has not cast a ballot",
                     "vote first with `urne voter vote --approve ...`",
                 )
             })?;
+            let (receipt, what) = match &cast.witnessed {
+                Some(r) => (r, "the witnessed checkpoint of your last receipt check"),
+                None => (&cast.receipt, "the checkpoint of your ballot's receipt"),
+            };
+            secret_file::create(&out, receipt.checkpoint.as_bytes())?;
+            println!(
+                "wrote {what} (board of {} entries) to {}; check it against the final board \
+                 with `urne-verify EXPORT --checkpoint {}`",
+                receipt.size,
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
+        VoterCommand::Receipt(ReceiptCommand::Check) => {
+            let (client, mut w) = open_wallet(ctx, &path)?;
+            let cast = w.ballots.last().cloned().ok_or_else(|| {
+                Failure::new(
+                    "this wallet has not cast a ballot",
+                    "vote first with `urne voter vote --approve ...`",
+                )
+            })?;
             let ballot_key = *w.ballot_secret_key()?.public_key().as_bytes();
-            let (check, standing, witnesses) = check_receipt(
+            let (check, standing, witnessed) = check_receipt(
                 &client,
                 &w.election_id()?,
                 &cast.receipt,
@@ -219,6 +249,7 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 ballot_key,
             )
             .await?;
+            let witnesses = witnessed.names;
             if let receipt::BallotStanding::Replaced { by } = standing {
                 return Err(Failure::new(
                     format!(
@@ -248,6 +279,15 @@ pub async fn run(ctx: &Context, args: VoterArgs) -> Result<(), Failure> {
                 println!(
                     "witnessed: that board is cosigned by {}",
                     witnesses.join(", ")
+                );
+                if let Some(last) = w.ballots.last_mut() {
+                    last.witnessed = Some(witnessed.receipt);
+                }
+                w.save(&path)?;
+                println!(
+                    "the wallet now keeps your ballot's place in that cosigned checkpoint; \
+                     `urne voter receipt checkpoint --out FILE` writes it for \
+                     `urne-verify --checkpoint FILE`"
                 );
             }
             Ok(())
@@ -858,6 +898,7 @@ pub async fn vote(
     let receipt = client.cast_ballot(&election, &entry.to_bytes()).await?;
     w.ballots.push(CastBallot {
         receipt: receipt.clone(),
+        witnessed: None,
     });
     w.save(path)?;
     Ok(receipt)
@@ -869,7 +910,7 @@ pub async fn vote(
 pub async fn witnessed_checkpoint(
     client: &Client,
     election: &[u8; 32],
-) -> Result<(urne_crypto::checkpoint::Checkpoint, Vec<String>), Failure> {
+) -> Result<(urne_crypto::checkpoint::Checkpoint, String, Vec<String>), Failure> {
     let manifest = board::manifest(client, election).await?;
     let quorum = manifest.witness_quorum as usize;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -884,7 +925,7 @@ pub async fn witnessed_checkpoint(
         }
         let names = cosigners.names();
         if names.len() >= quorum {
-            return Ok((fresh, names));
+            return Ok((fresh, note, names));
         }
         if std::time::Instant::now() > deadline {
             return Err(Failure::new(
@@ -901,6 +942,16 @@ pub async fn witnessed_checkpoint(
     }
 }
 
+/// What a receipt check adds to the wallet: the witnesses that cosigned the
+/// fresh checkpoint, and the ballot's receipt under it.
+pub struct Witnessed {
+    /// Names of the manifest witnesses that cosigned (empty without witnesses).
+    pub names: Vec<String>,
+    /// The ballot's inclusion in the fresh checkpoint, whose note carries
+    /// the cosignatures.
+    pub receipt: Receipt,
+}
+
 /// Re-checks a stored ballot receipt against a fresh, witnessed checkpoint
 /// by reading the whole board from its entry bundles (the same files for
 /// every voter, so the service does not learn which entry is the voter's),
@@ -911,15 +962,58 @@ pub async fn check_receipt(
     stored: &Receipt,
     constituency: &str,
     ballot_key: [u8; 32],
-) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding, Vec<String>), Failure> {
-    let (fresh, witnesses) = witnessed_checkpoint(client, election).await?;
+) -> Result<(receipt::ReceiptCheck, receipt::BallotStanding, Witnessed), Failure> {
+    let (fresh, note, witnesses) = witnessed_checkpoint(client, election).await?;
     let mut scan = receipt::BoardScan::new(stored, constituency, ballot_key);
+    let mut leaves = Vec::with_capacity(fresh.size as usize);
     let mut entries = board::BoardReader::new(client, election, 0, fresh.size);
     while let Some((_, bytes)) = entries.next().await? {
+        leaves.push(urne_crypto::merkle::leaf_hash(&bytes));
         scan.push(&bytes)?;
     }
     let (check, standing) = scan.finish(&fresh)?;
-    Ok((check, standing, witnesses))
+    // The same ballot under the witnessed checkpoint, its inclusion proof
+    // computed from the leaves just read (no proof asked of the service).
+    let proof = urne_crypto::merkle::inclusion_proof::<urne_crypto::merkle::MerkleError>(
+        stored.index,
+        fresh.size,
+        |id| {
+            let start = (id.index << id.level) as usize;
+            let end = start + (1usize << id.level);
+            leaves.get(start..end).map(urne_crypto::merkle::root).ok_or(
+                urne_crypto::merkle::MerkleError::IndexOutOfRange {
+                    index: end as u64,
+                    size: fresh.size,
+                },
+            )
+        },
+    )
+    .map_err(|e| Failure::plain(format!("inclusion proof: {e}")))?;
+    let inclusion: Vec<String> = proof
+        .iter()
+        .map(urne_crypto::merkle::encode_hash_hex)
+        .collect();
+    urne_crypto::merkle::verify_inclusion(
+        stored.index,
+        fresh.size,
+        &stored.leaf_hash()?,
+        &proof,
+        &fresh.root,
+    )
+    .map_err(|e| Failure::plain(format!("inclusion proof: {e}")))?;
+    let witnessed_receipt = Receipt {
+        index: stored.index,
+        size: fresh.size,
+        root: urne_crypto::merkle::encode_hash_hex(&fresh.root),
+        leaf: stored.leaf.clone(),
+        checkpoint: note,
+        inclusion,
+    };
+    let witnessed = Witnessed {
+        names: witnesses,
+        receipt: witnessed_receipt,
+    };
+    Ok((check, standing, witnessed))
 }
 
 /// `urne voter audit FILE`: checks an opened ballot against the board's

@@ -47,6 +47,12 @@ pub struct PendingIssuance {
 pub struct CastBallot {
     /// The checked receipt.
     pub receipt: Receipt,
+    /// The same ballot's inclusion in the newest checkpoint a quorum of the
+    /// election's witnesses cosigned, kept by the last `receipt check` (the
+    /// note carries the cosignatures; the receipt of the cast carries none,
+    /// since no witness has seen its checkpoint yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<Receipt>,
 }
 
 /// The wallet file.
