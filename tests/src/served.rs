@@ -1,6 +1,8 @@
 //! A board served from an export over HTTP on the loopback interface, the
 //! way a service's read API answers a verifier (§9.6 of the spec: `board-key`,
-//! `checkpoint`, `entries?start=&end=`, `proof/consistency?from=&to=`).
+//! `checkpoint`, `entries?start=&end=`, `proof/consistency?from=&to=`), and
+//! its entry bundles (`tile/entries/<N>[.p/<W>]`, §6.10) as a voter's client
+//! reads them.
 //!
 //! What is served can be replaced between runs (a board that grows, shrinks,
 //! forks or changes its key), and one entry fetched again alone can be
@@ -68,8 +70,40 @@ impl ServedBoard {
         self
     }
 
+    /// The entry bundle at `tile` (the path after `tile/`), as the service
+    /// answers it: the bytes, 404 past the board, 422 `entry_too_large`.
+    fn bundle(&self, tile: &str) -> (u16, &'static str, Vec<u8>) {
+        let not_found = (404, "application/json", b"{}".to_vec());
+        let Ok(id) = urne_crypto::tile::TileId::parse(tile) else {
+            return not_found;
+        };
+        let Some((start, end)) = id.span() else {
+            return not_found;
+        };
+        if id.kind != urne_crypto::tile::TileKind::Entries || end > self.entries.len() as u64 {
+            return not_found;
+        }
+        let mut bundle = Vec::new();
+        for e in &self.entries[start as usize..end as usize] {
+            if urne_crypto::tile::push_bundled_entry(&mut bundle, e).is_err() {
+                let body = json!({ "error": "entry_too_large", "message": "an entry is too long" });
+                return (422, "application/json", body.to_string().into_bytes());
+            }
+        }
+        (200, "application/octet-stream", bundle)
+    }
+
     /// Status, content type and body for a request target.
-    fn answer(&self, target: &str) -> (u16, &'static str, String) {
+    fn answer(&self, target: &str) -> (u16, &'static str, Vec<u8>) {
+        if let Some((_, tile)) = target.split_once("/tile/") {
+            return self.bundle(tile);
+        }
+        let (status, ctype, body) = self.answer_text(target);
+        (status, ctype, body.into_bytes())
+    }
+
+    /// Status, content type and body for a request target of the text routes.
+    fn answer_text(&self, target: &str) -> (u16, &'static str, String) {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let q: HashMap<&str, u64> = query
             .split('&')
@@ -164,9 +198,10 @@ impl Service {
                     .answer(&target);
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
-                );
+                )
+                .and_then(|()| stream.write_all(&body));
             }
         });
         Service {
