@@ -48,6 +48,8 @@ const base = (election: string) => `/v1/elections/${election}`;
 interface EntrySink {
   push(entry: Uint8Array): void;
   push_bundle(bundle: Uint8Array, first: number, width: number): void;
+  /** Whether it takes another entry (a setup read stops at the vote's opening). */
+  wants(): boolean;
 }
 
 /**
@@ -69,7 +71,10 @@ async function readBundle(election: string, at: number, size: number, sink: Entr
   for (let next = at; next < first + width; ) {
     const page = await getJson<{ entries: string[] }>(`${base(election)}/entries?start=${next}&end=${first + width}`);
     if (page.entries.length === 0) throw new ApiError('bad_answer', `no entry ${next}`);
-    for (const e of page.entries) sink.push(fromBase64(e));
+    for (const e of page.entries) {
+      if (!sink.wants()) return;
+      sink.push(fromBase64(e));
+    }
     next += page.entries.length;
   }
 }
@@ -81,8 +86,13 @@ async function readElection(election: string, boardKey: string): Promise<urne.El
   const note = await getText(`${base(election)}/checkpoint`);
   const reader = new urne.BoardReader(presented, election, note);
   const size = reader.checkpoint_size();
+  const sink: EntrySink = {
+    push: (e) => reader.push(e),
+    push_bundle: (b, first, width) => reader.push_bundle(b, first, width),
+    wants: () => reader.next_index() !== undefined,
+  };
   for (let at = reader.next_index(); at !== undefined; at = reader.next_index()) {
-    await readBundle(election, at, size, reader);
+    await readBundle(election, at, size, sink);
   }
   const from = reader.consistency_from();
   let proof: string | undefined;
@@ -322,7 +332,12 @@ function App() {
       witnessing = JSON.parse(el.witnessing(note));
     }
     const scan = el.recheck(w.secret, w.pseudonym, JSON.stringify(last), note);
-    while (scan.read() < scan.size()) await readBundle(w.election, scan.read(), scan.size(), scan);
+    const sink: EntrySink = {
+      push: (e) => scan.push(e),
+      push_bundle: (b, first, width) => scan.push_bundle(b, first, width),
+      wants: () => scan.read() < scan.size(),
+    };
+    while (scan.read() < scan.size()) await readBundle(w.election, scan.read(), scan.size(), sink);
     const r = JSON.parse(scan.finish());
     const witnessed = witnessing.witnesses > 0 ? t.witnessedBy(witnessing.cosigned) : t.noWitnesses;
     setNote(`${r.counted ? t.stillCounted(r.size) : t.replaced(r.replaced_by)} ${witnessed}`);
