@@ -520,20 +520,29 @@ fn answer_losing_proxy(upstream: &str) -> String {
     format!("http://{addr}")
 }
 
-/// The board's size, read with a bare HTTP/1.1 request.
-fn board_size(url: &str, election: &str) -> u64 {
+/// The JSON answer to `GET path`, read with a bare HTTP/1.1 request.
+fn get_json(url: &str, path: &str) -> serde_json::Value {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     write!(
         s,
-        "GET /v1/elections/{election}/entries?start=0&end=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
-    let json: serde_json::Value = serde_json::from_str(body).unwrap();
-    json["size"].as_u64().unwrap()
+    serde_json::from_str(body).unwrap()
+}
+
+/// The board's size.
+fn board_size(url: &str, election: &str) -> u64 {
+    get_json(
+        url,
+        &format!("/v1/elections/{election}/entries?start=0&end=0"),
+    )["size"]
+        .as_u64()
+        .unwrap()
 }
 
 #[test]
@@ -698,6 +707,23 @@ fn publish_election_key(urne: &Urne, election: &str) {
     urne.ok(&["admin", "election-key", "--election", election]);
 }
 
+/// The election key, alice's credential (wallet `alice.json`), the vote
+/// opened, and alice's ballot approving ana, with its receipt.
+fn key_credential_and_a_vote_for_ana(urne: &Urne, election: &str) {
+    publish_election_key(urne, election);
+    urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
+    urne.ok(&["admin", "open", "--election", election]);
+    let voted = urne.ok(&[
+        "voter",
+        "--wallet",
+        "alice.json",
+        "vote",
+        "--approve",
+        "ana",
+    ]);
+    assert!(voted.contains("receipt: board entry"), "{voted}");
+}
+
 /// Borrowed arguments.
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -749,18 +775,7 @@ fn a_lost_wallet_comes_back_from_its_recovery_code() {
     assert!(!urne
         .ok(&["voter", "--wallet", "alice.json", "candidates"])
         .contains(&code));
-    publish_election_key(&urne, &election);
-    urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
-    urne.ok(&["admin", "open", "--election", &election]);
-    let voted = urne.ok(&[
-        "voter",
-        "--wallet",
-        "alice.json",
-        "vote",
-        "--approve",
-        "ana",
-    ]);
-    assert!(voted.contains("receipt: board entry"), "{voted}");
+    key_credential_and_a_vote_for_ana(&urne, &election);
 
     // Another machine: only the code and the invitation are left.
     let other = tempfile::tempdir().unwrap();
@@ -1284,18 +1299,10 @@ fn start_witness(dir: &Path, name: &str, board: &str, listen: &str) -> (WitnessP
 
 /// The board's Ed25519 public key, hex, from `GET /v1/board-key`.
 fn board_public_key(url: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "GET /v1/board-key HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
-    let json: serde_json::Value = serde_json::from_str(body).unwrap();
-    json["public_key"].as_str().unwrap().to_owned()
+    get_json(url, "/v1/board-key")["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -1340,18 +1347,7 @@ fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
         "--wallet",
         "alice.json",
     ]);
-    publish_election_key(&urne, &election);
-    urne.ok(&["voter", "--wallet", "alice.json", "credential"]);
-    urne.ok(&["admin", "open", "--election", &election]);
-    let voted = urne.ok(&[
-        "voter",
-        "--wallet",
-        "alice.json",
-        "vote",
-        "--approve",
-        "ana",
-    ]);
-    assert!(voted.contains("receipt: board entry"), "{voted}");
+    key_credential_and_a_vote_for_ana(&urne, &election);
 
     // One witness of the two the manifest requires: the check waits, then
     // refuses, saying how many cosigned.
