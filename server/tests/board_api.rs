@@ -595,7 +595,7 @@ fn read_response(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keep_alive_clients_get_503_shutting_down_not_a_reset() {
+async fn keep_alive_clients_are_told_to_close_not_reset() {
     let dir = tempfile::tempdir().unwrap();
     let id = election(5);
     let server = start(dir.path(), unlimited()).await;
@@ -648,13 +648,69 @@ async fn keep_alive_clients_get_503_shutting_down_not_a_reset() {
         let answers = client
             .await
             .expect("no client saw a reset or a lost answer");
+        // The last answer closes the connection: a 503 `shutting_down`, or
+        // an append that its handler finished just as shutdown began.
         let (status, close, body) = answers.last().unwrap();
         assert!(close);
-        assert_eq!(*status, 503);
-        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
-        assert_eq!(json["error"], "shutting_down");
-        for (status, _, body) in &answers[..answers.len() - 1] {
+        if *status == 503 {
+            let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(json["error"], "shutting_down");
+        } else {
             assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
         }
+        for (status, close, body) in &answers[..answers.len() - 1] {
+            assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+            assert!(!close);
+        }
     }
+}
+
+/// A request already past the shutdown check when shutdown begins, and
+/// refused by its handler, must still close its connection: its client would
+/// otherwise send the next request into a connection about to be dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_refused_mid_shutdown_still_closes_its_connection() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let id = election(6);
+    let limits = Limits {
+        shutdown_grace: std::time::Duration::from_secs(5),
+        ..unlimited()
+    };
+    let server = start(dir.path(), limits).await;
+    let addr = server.local_addr();
+    // Headers and the first bytes of the body: the request has passed the
+    // middleware and its handler waits for the rest of the body.
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let head = format!(
+        "POST /v1/test-support/elections/{id}/entries HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 5\r\n\r\nab",
+        common::TOKEN,
+    );
+    writer.write_all(head.as_bytes()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(server.shutdown());
+    let client = Client::new(addr);
+    loop {
+        let (status, _) = client.get_json("/v1/health").await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    writer.write_all(b"cde").unwrap();
+    let (status, close, body) = tokio::task::spawn_blocking(move || read_response(&mut reader))
+        .await
+        .unwrap()
+        .expect("an answer, not a reset");
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["error"], "shutting_down");
+    assert!(close, "a 503 shutting_down must carry Connection: close");
+    stopping.await.unwrap().unwrap();
 }

@@ -243,14 +243,17 @@ async fn closing_on_shutdown(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if !state.is_shutting_down() {
-        return next.run(request).await;
-    }
-    let mut response = if request.method() == axum::http::Method::POST {
+    let mut response = if state.is_shutting_down() && request.method() == axum::http::Method::POST {
         ApiError::ShuttingDown.into_response()
     } else {
         next.run(request).await
     };
+    // Checked again after the handler: shutdown may have begun while it ran
+    // (and the handler then answered 503 itself), and that answer must close
+    // the connection too.
+    if !state.is_shutting_down() {
+        return response;
+    }
     response.headers_mut().insert(
         axum::http::header::CONNECTION,
         axum::http::HeaderValue::from_static("close"),
