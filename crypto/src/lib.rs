@@ -31,4 +31,5 @@ pub mod text;
 pub mod tile;
 pub mod transcript;
 pub mod voter;
+pub mod web_client;
 pub mod witness;

@@ -403,6 +403,11 @@ pub struct Manifest {
     /// (0 without witnesses, else 1..=witnesses).
     #[n(11)]
     pub witness_quorum: u32,
+    /// Client digest (§3.10) of the voter web client served for this
+    /// election: an auditor compares it with the client built from source
+    /// and with the one the service serves.
+    #[cbor(n(12), with = "minicbor::bytes")]
+    pub client_digest: [u8; 32],
 }
 
 impl Manifest {
@@ -672,6 +677,7 @@ mod tests {
             voting_closes: 200,
             witnesses: vec![],
             witness_quorum: 0,
+            client_digest: [4; 32],
         }
     }
 

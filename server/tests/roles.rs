@@ -115,7 +115,12 @@ fn every_role_builds_entries_the_record_accepts_and_the_export_verifies() {
     let registrars: Vec<RegistrarKey> = (0..2).map(|_| RegistrarKey::generate(&mut rng)).collect();
     let publics: Vec<_> = registrars.iter().map(|r| r.public()).collect();
     let manifest = draft
-        .to_manifest(board_key.verifying_key().to_bytes(), [1; 16], &publics)
+        .to_manifest(
+            board_key.verifying_key().to_bytes(),
+            [1; 16],
+            &publics,
+            urne_server::api::web::client_digest(),
+        )
         .unwrap();
     let election = manifest.election_id();
     let first = manifest_entry(&manifest, &board_key);

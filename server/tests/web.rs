@@ -287,6 +287,26 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
         &urne_verify::Options::default(),
     );
     assert!(report.failed_checks().is_empty(), "{}", report.to_text());
+
+    // Verified from the service itself, the client it serves is the one
+    // the manifest names.
+    let live = urne_verify::verify_target(
+        &format!("{url}/v1/elections/{election}"),
+        None,
+        &urne_verify::Options::default(),
+    )
+    .unwrap();
+    assert!(live.failed_checks().is_empty(), "{}", live.to_text());
+    assert_eq!(
+        live.check("web-client").map(|c| c.status),
+        Some(urne_verify::CheckStatus::Pass),
+        "{}",
+        live.to_text()
+    );
+    assert_eq!(
+        live.client_digest,
+        Some(hex::encode(urne_server::api::web::client_digest()))
+    );
 }
 
 mod reqwest {

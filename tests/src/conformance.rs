@@ -74,6 +74,10 @@ pub struct Case {
 pub struct Served {
     /// Entry `index` fetched again alone is answered with these bytes.
     pub again: Option<(u64, Vec<u8>)>,
+    /// Web client files (path, bytes) served instead of the fixture's (§3.10).
+    pub client_files: Option<Vec<(String, Vec<u8>)>>,
+    /// A client listing served instead of the listing of the served files.
+    pub client_listing: Option<String>,
 }
 
 /// Export record tags (§8.5).
@@ -1669,6 +1673,59 @@ fn service_cases(s: &mut Suite, b: &Board) {
     );
     s.served(Served {
         again: Some((replaced as u64, entries[other].clone())),
+        ..Served::default()
+    });
+    client_cases(s, b);
+}
+
+/// Service cases of the `web-client` check (§3.10).
+fn client_cases(s: &mut Suite, b: &Board) {
+    use crate::fixture::CLIENT_FILES;
+    let whole = b.export(b.entries());
+    let fixture: Vec<(String, Vec<u8>)> = CLIENT_FILES
+        .iter()
+        .map(|(p, bytes)| ((*p).to_string(), bytes.to_vec()))
+        .collect();
+    let mut altered = fixture.clone();
+    altered[0].1 = b"// a client that is not the one listed\n".to_vec();
+    let listing = urne_crypto::web_client::listing(CLIENT_FILES.iter().copied());
+    s.fails(
+        "service-client-unavailable",
+        "A service whose web client listing is not a listing (its path is not relative).",
+        "web-client",
+        "client_unavailable",
+        None,
+        whole.clone(),
+    );
+    s.served(Served {
+        client_listing: Some(listing.replace("  index.html", "  /index.html")),
+        ..Served::default()
+    });
+    s.fails(
+        "service-client-file-mismatch",
+        "A service that serves the fixture's listing, but assets/app.js with other bytes.",
+        "web-client",
+        "client_file_mismatch",
+        None,
+        whole.clone(),
+    );
+    s.served(Served {
+        client_files: Some(altered.clone()),
+        client_listing: Some(listing),
+        ..Served::default()
+    });
+    s.fails(
+        "service-client-digest-mismatch",
+        "A service that serves another web client than the manifest names, with its own \
+         consistent listing.",
+        "web-client",
+        "client_digest_mismatch",
+        None,
+        whole,
+    );
+    s.served(Served {
+        client_files: Some(altered),
+        ..Served::default()
     });
 }
 

@@ -30,6 +30,22 @@ pub const WITNESS_SEED: [u8; 32] = [0x57; 32];
 /// Name of the fixture manifest's one witness.
 pub const WITNESS_NAME: &str = "witness.fixture/w1";
 
+/// The fixture's web client (§3.10): two small files, served with a
+/// fixture board so that a verifier can check them against the manifest.
+pub const CLIENT_FILES: [(&str, &[u8]); 2] = [
+    ("assets/app.js", b"// the fixture's web client\n"),
+    (
+        "index.html",
+        b"<!doctype html><title>urne fixture</title>\n",
+    ),
+];
+
+/// The client digest of [`CLIENT_FILES`], which the fixture manifest names.
+pub fn client_digest() -> [u8; 32] {
+    let listing = urne_crypto::web_client::listing(CLIENT_FILES.iter().copied());
+    urne_crypto::web_client::digest(listing.as_bytes())
+}
+
 /// The fixture manifest's witness key.
 pub fn witness_key() -> WitnessKey {
     WitnessKey::from_seed(WITNESS_NAME, &WITNESS_SEED).expect("witness key")
@@ -477,6 +493,7 @@ pub fn build(params: &Params) -> Fixture {
             url: "http://127.0.0.1:7380".into(),
         }],
         witness_quorum: 1,
+        client_digest: client_digest(),
     };
     let election = manifest.election_id();
     let first = manifest_entry(&manifest, &board);

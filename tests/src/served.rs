@@ -8,6 +8,8 @@
 //! forks or changes its key), and one entry fetched again alone can be
 //! answered with other bytes (a service forging a revote's history). The
 //! verifier's service tests and the conformance suite's service cases share it.
+//! The fixture's web client is served beside the board (`/client.sha256sums`,
+//! `/` and its files, §3.10), and can be replaced or altered.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Write};
@@ -31,6 +33,8 @@ pub struct ServedBoard {
     checkpoint: String,
     nodes: HashMap<NodeId, [u8; 32]>,
     again: Option<(u64, Vec<u8>)>,
+    /// The web client served beside the board: its listing and its files.
+    client: (String, Vec<(String, Vec<u8>)>),
 }
 
 impl ServedBoard {
@@ -60,7 +64,36 @@ impl ServedBoard {
             checkpoint,
             nodes,
             again: None,
+            client: (String::new(), Vec::new()),
         }
+        .serving_client(&crate::fixture::CLIENT_FILES)
+    }
+
+    /// Serves `files` as the web client, with their listing (§3.10).
+    pub fn serving_client(mut self, files: &[(&str, &[u8])]) -> Self {
+        let listing = urne_crypto::web_client::listing(files.iter().copied());
+        let files = files.iter().map(|(p, b)| ((*p).to_string(), b.to_vec()));
+        self.client = (listing, files.collect());
+        self
+    }
+
+    /// Serves `listing` as the web client's listing, whatever its files are.
+    pub fn with_client_listing(mut self, listing: &str) -> Self {
+        self.client.0 = listing.to_string();
+        self
+    }
+
+    /// The web client's listing or file at `target`, if it is one.
+    fn client_file(&self, target: &str) -> Option<(u16, &'static str, Vec<u8>)> {
+        if target == "/client.sha256sums" {
+            return Some((200, "text/plain", self.client.0.clone().into_bytes()));
+        }
+        let path = match target {
+            "/" => "index.html",
+            t => t.strip_prefix('/')?,
+        };
+        let (_, bytes) = self.client.1.iter().find(|(p, _)| p == path)?;
+        Some((200, "application/octet-stream", bytes.clone()))
     }
 
     /// Answers a request for entry `index` alone (`start=index&end=index+1`)
@@ -97,6 +130,9 @@ impl ServedBoard {
     fn answer(&self, target: &str) -> (u16, &'static str, Vec<u8>) {
         if let Some((_, tile)) = target.split_once("/tile/") {
             return self.bundle(tile);
+        }
+        if let Some(answer) = self.client_file(target) {
+            return answer;
         }
         let (status, ctype, body) = self.answer_text(target);
         (status, ctype, body.into_bytes())

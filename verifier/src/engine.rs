@@ -31,7 +31,7 @@ use crate::report::{
     count, CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
     ElectedMember, LotteryInfo, Outcome, Report,
 };
-use crate::source::{Item, Source, SourceError};
+use crate::source::{Item, ServedClient, Source, SourceError};
 use crate::tree::Tree;
 use crate::{GivenCheckpoint, Options};
 
@@ -220,6 +220,8 @@ impl Engine {
             .into_iter()
             .filter(|c| match c {
                 CheckId::Consistency => resumed,
+                // Made only on a source that serves a client (see `run`).
+                CheckId::WebClient => false,
                 _ => true,
             })
             .collect();
@@ -379,6 +381,9 @@ impl Engine {
         self.drain(source.history());
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
+        }
+        if let Some(served) = source.served_client() {
+            self.check_web_client(served);
         }
         if self.format_ok && self.final_note.is_none() {
             self.format_error("truncated", "the export ends without a final checkpoint");
@@ -1087,6 +1092,7 @@ impl Engine {
             complete,
             election: record.map(|r| hex::encode(r.election())),
             title: record.map(|r| r.manifest().title.clone()),
+            client_digest: record.map(|r| hex::encode(r.manifest().client_digest)),
             phase: record.map(|r| r.phase().name().to_string()),
             entries: size,
             checkpoint: self
@@ -1104,6 +1110,55 @@ impl Engine {
             constituencies: record.map(constituency_results).unwrap_or_default(),
             lottery: record.map(LotteryInfo::of),
             seconds: self.started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// `web-client`: the client a service serves hashes to its listing, and
+    /// the listing to the manifest's client digest (§3.10).
+    fn check_web_client(&mut self, served: Result<ServedClient, String>) {
+        self.used.push(CheckId::WebClient);
+        let Some(expected) = self.record.as_ref().map(|r| r.manifest().client_digest) else {
+            self.checks
+                .not_made(CheckId::WebClient, "no valid manifest to compare with");
+            return;
+        };
+        let served = match served {
+            Ok(s) => s,
+            Err(message) => {
+                self.checks
+                    .fail(CheckId::WebClient, None, "client_unavailable", message);
+                return;
+            }
+        };
+        for path in &served.mismatched {
+            self.checks.fail(
+                CheckId::WebClient,
+                None,
+                "client_file_mismatch",
+                format!("the served file {path} does not hash to its line in the listing"),
+            );
+        }
+        if served.digest != expected {
+            self.checks.fail(
+                CheckId::WebClient,
+                None,
+                "client_digest_mismatch",
+                format!(
+                    "the service serves the client {}, not the client {} that the manifest names",
+                    hex::encode(served.digest),
+                    hex::encode(expected)
+                ),
+            );
+        }
+        if !self.checks.has_failed(CheckId::WebClient) {
+            self.checks.detail(
+                CheckId::WebClient,
+                format!(
+                    "the service serves the manifest's client {} ({} files)",
+                    hex::encode(expected),
+                    served.files
+                ),
+            );
         }
     }
 

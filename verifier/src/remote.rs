@@ -16,7 +16,7 @@ use urne_crypto::hash::Digest32;
 use urne_crypto::merkle::{decode_hash_hex, leaf_hash};
 use urne_crypto::record::BallotHistory;
 
-use crate::source::{refetched_ballot, Item, Source, SourceError};
+use crate::source::{refetched_ballot, Item, ServedClient, Source, SourceError};
 
 /// A service's election, by its base URL.
 pub(crate) struct Service {
@@ -128,6 +128,56 @@ impl Service {
 }
 
 impl Service {
+    /// The service's root, `http://HOST` of `http://HOST/v1/elections/ID`.
+    fn origin(&self) -> &str {
+        self.base
+            .find("/v1/")
+            .map_or(self.base.as_str(), |at| &self.base[..at])
+    }
+
+    fn get_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        response
+            .bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("{url}: {e}"))
+    }
+
+    /// Fetches the web client's listing and every file it lists (§3.10:
+    /// `index.html` is served at `/`, any other path `P` at `/P`).
+    fn served_client(&self) -> Result<ServedClient, String> {
+        use urne_crypto::web_client;
+        let origin = self.origin();
+        let listing = self.get_bytes(&format!("{origin}/client.sha256sums"))?;
+        let text = std::str::from_utf8(&listing)
+            .map_err(|_| "the client listing is not UTF-8".to_string())?;
+        let files =
+            web_client::parse_listing(text).map_err(|e| format!("the client listing: {e}"))?;
+        let mut mismatched = Vec::new();
+        for f in &files {
+            let url = if f.path == "index.html" {
+                format!("{origin}/")
+            } else {
+                format!("{origin}/{}", f.path)
+            };
+            if web_client::file_hash(&self.get_bytes(&url)?) != f.sha256 {
+                mismatched.push(f.path.clone());
+            }
+        }
+        Ok(ServedClient {
+            digest: web_client::digest(&listing),
+            files: files.len(),
+            mismatched,
+        })
+    }
+
     /// The canonical bytes of entry `index`, fetched alone.
     fn entry(&self, index: u64) -> Result<Vec<u8>, String> {
         let mut page = self
@@ -218,5 +268,9 @@ impl Source for ServiceSource {
 
     fn progress(&self) -> (u64, Option<u64>) {
         (self.next - self.from, Some(self.size - self.from))
+    }
+
+    fn served_client(&self) -> Option<Result<ServedClient, String>> {
+        Some(self.service.served_client())
     }
 }

@@ -50,11 +50,13 @@ pub enum CheckId {
     Consistency,
     /// Every constituency has its seat result.
     Complete,
+    /// The web client a service serves is the one its manifest names (§3.10).
+    WebClient,
 }
 
 impl CheckId {
     /// Every check, in report order.
-    pub const ALL: [CheckId; 20] = [
+    pub const ALL: [CheckId; 21] = [
         CheckId::ExportFormat,
         CheckId::BoardKey,
         CheckId::EntryEncoding,
@@ -75,6 +77,7 @@ impl CheckId {
         CheckId::MerkleRoot,
         CheckId::Consistency,
         CheckId::Complete,
+        CheckId::WebClient,
     ];
 
     /// The stable name used in reports.
@@ -100,6 +103,7 @@ impl CheckId {
             CheckId::MerkleRoot => "merkle-root",
             CheckId::Consistency => "consistency",
             CheckId::Complete => "complete",
+            CheckId::WebClient => "web-client",
         }
     }
 
@@ -419,6 +423,9 @@ pub struct Report {
     pub election: Option<String>,
     /// Election title.
     pub title: Option<String>,
+    /// The manifest's client digest (§3.10), lowercase hex.
+    #[serde(default)]
+    pub client_digest: Option<String>,
     /// Phase reached by the replay.
     pub phase: Option<String>,
     /// Entries read from the board.
@@ -471,6 +478,9 @@ impl Report {
         let mut s = String::new();
         if let (Some(id), Some(title)) = (&self.election, &self.title) {
             let _ = writeln!(s, "election {id}\n  {title:?}");
+        }
+        if let Some(d) = &self.client_digest {
+            let _ = writeln!(s, "  web client {d}");
         }
         for c in &self.checks {
             let mark = match c.status {
@@ -691,6 +701,7 @@ impl Report {
             complete: false,
             election: None,
             title: None,
+            client_digest: None,
             phase: None,
             entries: 0,
             checkpoint: None,

@@ -49,6 +49,21 @@ pub(crate) trait Source {
     fn history(&self) -> &dyn BallotHistory;
     /// Progress so far and the total, in the source's units (bytes or entries).
     fn progress(&self) -> (u64, Option<u64>);
+    /// The web client the source's service serves (§3.10), fetched and
+    /// hashed; `None` for a source that is no service.
+    fn served_client(&self) -> Option<Result<ServedClient, String>> {
+        None
+    }
+}
+
+/// The web client as a service serves it.
+pub(crate) struct ServedClient {
+    /// SHA-256 of the served listing: the client digest.
+    pub(crate) digest: [u8; 32],
+    /// Files in the listing.
+    pub(crate) files: usize,
+    /// Listed files whose served bytes hash to something else.
+    pub(crate) mismatched: Vec<String>,
 }
 
 /// A reader that knows its absolute position.

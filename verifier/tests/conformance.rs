@@ -53,12 +53,24 @@ fn index_of(cases: &[Case]) -> Value {
 
 /// `NAME.service.json`: what a service case serves beyond its export.
 fn served_json(served: &Served) -> Value {
-    match &served.again {
-        Some((index, bytes)) => {
-            json!({ "again": { "index": index, "entry": Base64::encode_string(bytes) } })
-        }
-        None => json!({}),
+    let mut out = serde_json::Map::new();
+    if let Some((index, bytes)) = &served.again {
+        out.insert(
+            "again".into(),
+            json!({ "index": index, "entry": Base64::encode_string(bytes) }),
+        );
     }
+    if let Some(files) = &served.client_files {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(p, b)| json!({ "path": p, "bytes": Base64::encode_string(b) }))
+            .collect();
+        out.insert("client_files".into(), Value::Array(files));
+    }
+    if let Some(listing) = &served.client_listing {
+        out.insert("client_listing".into(), json!(listing));
+    }
+    Value::Object(out)
 }
 
 /// The files of one case, written from the generator.
@@ -84,13 +96,33 @@ fn served_board(dir: &Path, name: &str, export: &Path) -> ServedBoard {
         &std::fs::read(dir.join(format!("{name}.service.json"))).expect("service.json"),
     )
     .expect("service.json is JSON");
-    match spec.get("again") {
+    let mut board = match spec.get("again") {
         Some(again) => board.answering_again(
             again["index"].as_u64().expect("index"),
             Base64::decode_vec(again["entry"].as_str().expect("entry")).expect("base64"),
         ),
         None => board,
+    };
+    if let Some(files) = spec.get("client_files").and_then(Value::as_array) {
+        let files: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().expect("path").to_string();
+                let bytes =
+                    Base64::decode_vec(f["bytes"].as_str().expect("bytes")).expect("base64");
+                (path, bytes)
+            })
+            .collect();
+        let borrowed: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        board = board.serving_client(&borrowed);
     }
+    if let Some(listing) = spec.get("client_listing").and_then(Value::as_str) {
+        board = board.with_client_listing(listing);
+    }
+    board
 }
 
 /// Runs one case from its committed files as an outside verifier would:

@@ -47,7 +47,8 @@ fn comparable(mut report: Value) -> Value {
     report["seconds"] = Value::Null;
     if let Some(checks) = report["checks"].as_array_mut() {
         checks.retain(|c| {
-            c["name"] != "consistency" && c["name"] != "checkpoints" && c["name"] != "export-format"
+            !["consistency", "checkpoints", "export-format", "web-client"]
+                .contains(&c["name"].as_str().unwrap_or_default())
         });
     }
     report
@@ -79,6 +80,9 @@ fn a_service_is_verified_and_followed() {
     assert_eq!(code, 0);
     let (code, remote) = run(&url, None);
     assert_eq!(code, 0, "{remote:#}");
+    // Only a service serves a web client to check.
+    assert_eq!(check(&from_file, "web-client"), Value::Null);
+    assert_eq!(check(&remote, "web-client")["status"], "pass", "{remote:#}");
     assert_eq!(comparable(remote), comparable(from_file.clone()));
 
     // A monitor follows the board as it grows.
@@ -164,4 +168,70 @@ fn a_service_forging_a_revote_history_is_caught() {
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(check(&report, "ballots")["status"], "fail", "{report:#}");
     let _ = std::fs::remove_file(&state);
+}
+
+#[test]
+fn a_service_serving_another_web_client_is_caught() {
+    use urne_e2e::fixture::{client_digest, CLIENT_FILES};
+    let fixture = build(&Params::small(44));
+    let entries = fixture.entry_bytes();
+    let n = entries.len();
+    let digest = hex::encode(client_digest());
+    let service = serve(&fixture, board(&fixture, &entries, n));
+    let url = service.url().to_string();
+
+    // The client the manifest names: the check passes and the report names it.
+    let (code, report) = run(&url, None);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["client_digest"], digest.as_str());
+    let passed = check(&report, "web-client");
+    assert_eq!(passed["status"], "pass", "{report:#}");
+    assert!(passed["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&digest));
+    let text = Command::new(env!("CARGO_BIN_EXE_urne-verify"))
+        .arg(&url)
+        .output()
+        .expect("run urne-verify");
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&format!("web client {digest}")));
+
+    // A file served with other bytes than its listing says.
+    let mut altered = CLIENT_FILES;
+    altered[0].1 = b"steal()";
+    let listing = urne_crypto::web_client::listing(CLIENT_FILES.iter().copied());
+    service.replace(
+        board(&fixture, &entries, n)
+            .serving_client(&altered)
+            .with_client_listing(&listing),
+    );
+    let (code, report) = run(&url, None);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(check(&report, "web-client")["status"], "fail");
+    assert_eq!(
+        report["failures"][0]["code"], "client_file_mismatch",
+        "{report:#}"
+    );
+
+    // Another client altogether, consistently listed.
+    let mut other = CLIENT_FILES;
+    other[0].1 = b"// a modified client\n";
+    service.replace(board(&fixture, &entries, n).serving_client(&other));
+    let (code, report) = run(&url, None);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        report["failures"][0]["code"], "client_digest_mismatch",
+        "{report:#}"
+    );
+    // The board itself still verifies: only the client is wrong.
+    assert_eq!(check(&report, "merkle-root")["status"], "pass");
+
+    // No client served at all.
+    service.replace(board(&fixture, &entries, n).serving_client(&[]));
+    let (code, report) = run(&url, None);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        report["failures"][0]["code"], "client_unavailable",
+        "{report:#}"
+    );
 }

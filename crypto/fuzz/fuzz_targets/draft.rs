@@ -60,7 +60,7 @@ fuzz_target!(init: write_seeds(seeds), |data: &[u8]| {
     }
     let registrar = RegistrarKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(2));
     let keys = vec![registrar.public(); draft.constituencies.len()];
-    if let Ok(manifest) = draft.to_manifest([9; 32], [5; 16], &keys) {
+    if let Ok(manifest) = draft.to_manifest([9; 32], [5; 16], &keys, [3; 32]) {
         if manifest.validate().is_ok() {
             assert!(draft.matches(&manifest), "a draft does not match its own manifest");
             round_trip::<Manifest>(&manifest.to_bytes()).expect("a valid manifest decodes");

@@ -95,7 +95,12 @@ pub async fn create(
     let mut salt = [0u8; 16];
     rng.fill_bytes(&mut salt);
     let manifest = draft
-        .to_manifest(state.board.public_key(), salt, &publics)
+        .to_manifest(
+            state.board.public_key(),
+            salt,
+            &publics,
+            super::web::client_digest(),
+        )
         .map_err(invalid_manifest)?;
     manifest.validate().map_err(|e| {
         let code = match e {

@@ -5,14 +5,15 @@
 //!
 //! The client digest (`specs/protocol.md` §3.10) is SHA-256 over the lines
 //! `<sha256 hex of file>  <path>\n` of every bundle file sorted by path
-//! (bytewise); it is sent with every file as `x-urne-client-digest`.
+//! (bytewise); it is sent with every file as `x-urne-client-digest`, and the
+//! lines themselves are served at `/client.sha256sums`.
 
 use std::sync::OnceLock;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use urne_crypto::web_client;
 
 use super::error::ApiError;
 
@@ -25,19 +26,15 @@ pub fn files() -> &'static [(&'static str, &'static [u8])] {
     bundle::FILES
 }
 
-/// The client digest of the embedded bundle.
-pub fn client_digest() -> [u8; 32] {
-    static DIGEST: OnceLock<[u8; 32]> = OnceLock::new();
-    *DIGEST.get_or_init(|| digest_of(files().iter().map(|(p, b)| (*p, *b))))
+/// The listing of the embedded bundle (§3.10), served at `/client.sha256sums`.
+pub fn listing() -> &'static str {
+    static LISTING: OnceLock<String> = OnceLock::new();
+    LISTING.get_or_init(|| web_client::listing(files().iter().map(|(p, b)| (*p, *b))))
 }
 
-/// The client digest of a bundle given as `(path, bytes)` pairs.
-pub fn digest_of<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> [u8; 32] {
-    let mut lines: Vec<String> = files
-        .map(|(p, b)| format!("{}  {p}\n", hex::encode(Sha256::digest(b))))
-        .collect();
-    lines.sort_by(|a, b| a.as_bytes()[66..].cmp(&b.as_bytes()[66..]));
-    Sha256::digest(lines.concat().as_bytes()).into()
+/// The client digest of the embedded bundle, which new manifests record.
+pub fn client_digest() -> [u8; 32] {
+    web_client::digest(listing().as_bytes())
 }
 
 /// The policy of every page file: scripts, styles, wasm and requests from this origin only.
@@ -81,6 +78,22 @@ fn serve(path: &str, cache: &'static str) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    if let Ok(v) = HeaderValue::from_str(&hex::encode(client_digest())) {
+        h.insert("x-urne-client-digest", v);
+    }
+    r
+}
+
+/// `GET /client.sha256sums`: the bundle's listing, whose SHA-256 is the
+/// client digest, so that an auditor can fetch and check every file.
+pub async fn client_listing() -> Response {
+    let mut r = (StatusCode::OK, listing()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&hex::encode(client_digest())) {
         h.insert("x-urne-client-digest", v);
     }

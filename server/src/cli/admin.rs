@@ -483,7 +483,7 @@ async fn dry_run(client: Option<&Client>, path: &std::path::Path) -> Result<(), 
         .map(|_| RegistrarKey::generate(&mut os_rng()).public())
         .collect();
     let manifest = draft
-        .to_manifest(board_key, [0u8; 16], &registrars)
+        .to_manifest(board_key, [0u8; 16], &registrars, [0u8; 32])
         .map_err(|e| {
             Failure::new(
                 format!("manifest draft {}: {e}", path.display()),

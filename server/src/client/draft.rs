@@ -340,12 +340,14 @@ fn point(what: &str, s: &str) -> Result<RistrettoPoint, DraftError> {
 
 impl ManifestDraft {
     /// The manifest with the service's parts filled in (one registrar key per
-    /// constituency, in order). The caller validates it.
+    /// constituency, in order, and the digest of the web client it serves).
+    /// The caller validates it.
     pub fn to_manifest(
         &self,
         board_key: [u8; 32],
         salt: [u8; 16],
         registrar_keys: &[RegistrarPublicKey],
+        client_digest: [u8; 32],
     ) -> Result<Manifest, DraftError> {
         if registrar_keys.len() != self.constituencies.len() {
             return Err(DraftError::RegistrarKeys {
@@ -485,6 +487,7 @@ impl ManifestDraft {
             voting_closes,
             witnesses,
             witness_quorum,
+            client_digest,
         })
     }
 
@@ -496,8 +499,13 @@ impl ManifestDraft {
             .iter()
             .map(|c| c.registrar_key)
             .collect();
-        self.to_manifest(manifest.board_key, manifest.salt, &keys)
-            .is_ok_and(|m| m == *manifest)
+        self.to_manifest(
+            manifest.board_key,
+            manifest.salt,
+            &keys,
+            manifest.client_digest,
+        )
+        .is_ok_and(|m| m == *manifest)
     }
 }
 
@@ -556,7 +564,7 @@ beacon = {{ network = "quicknet" }}
         );
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
         let keys = vec![RegistrarKey::generate(&mut rng).public()];
-        let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
+        let manifest = draft.to_manifest([1; 32], [2; 16], &keys, [3; 32]).unwrap();
         manifest.validate().unwrap();
         assert_eq!(manifest.trustees[1].index, 2);
         // The default round: quicknet's first round after the reveal deadline.
@@ -570,7 +578,7 @@ beacon = {{ network = "quicknet" }}
         changed.constituencies[0].approval_max = 3;
         assert!(!draft.matches(&changed));
         assert!(matches!(
-            draft.to_manifest([1; 32], [2; 16], &[]),
+            draft.to_manifest([1; 32], [2; 16], &[], [3; 32]),
             Err(DraftError::RegistrarKeys { .. })
         ));
         let json = serde_json::to_string(&draft).unwrap();
@@ -596,7 +604,7 @@ beacon = {{ network = "quicknet" }}
         let mut draft: ManifestDraft = toml::from_str(&text).unwrap();
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
         let keys = vec![RegistrarKey::generate(&mut rng).public()];
-        let manifest = draft.to_manifest([1; 32], [2; 16], &keys).unwrap();
+        let manifest = draft.to_manifest([1; 32], [2; 16], &keys, [3; 32]).unwrap();
         manifest.validate().unwrap();
         assert_eq!(manifest.witnesses[1].name, "w2.example/b");
         assert_eq!(manifest.witness_quorum, 2);
@@ -609,7 +617,7 @@ beacon = {{ network = "quicknet" }}
             .verifier()
             .to_vkey_string();
         assert!(matches!(
-            draft.to_manifest([1; 32], [2; 16], &keys),
+            draft.to_manifest([1; 32], [2; 16], &keys, [3; 32]),
             Err(DraftError::Key { .. })
         ));
     }

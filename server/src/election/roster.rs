@@ -274,6 +274,7 @@ mod tests {
             voting_closes: 1,
             witnesses: vec![],
             witness_quorum: 0,
+            client_digest: [0; 32],
         }
     }
 

@@ -69,3 +69,12 @@ export function fromBase64(s: string): Uint8Array {
 export function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
+
+/** The client digest of the web client this service serves (§3.10):
+ * SHA-256 of its listing, hex; null where the browser cannot hash. */
+export async function servedClientDigest(): Promise<string | null> {
+  if (!globalThis.crypto?.subtle) return null;
+  const listing = await (await call('/client.sha256sums')).arrayBuffer();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', listing));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}

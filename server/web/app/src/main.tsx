@@ -6,7 +6,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import init, * as urne from '../pkg/urne_wasm.js';
-import { ApiError, fromBase64, getJson, getText, getTile, postCbor, postJson, toHex } from './api';
+import { ApiError, fromBase64, getJson, getText, getTile, postCbor, postJson, servedClientDigest, toHex } from './api';
 import { initialLang, Lang, words, Words } from './i18n';
 import * as store from './store';
 import type { Receipt, Wallet } from './store';
@@ -19,6 +19,7 @@ interface Candidate {
 interface Summary {
   election: string;
   title: string;
+  client_digest: string;
   constituency: { id: string; name: string; min: number; max: number; candidates: Candidate[] } | null;
   on_roster: boolean;
   key_published: boolean;
@@ -128,6 +129,10 @@ function App() {
   const t: Words = words[lang];
   const [wallet, setWallet] = useState<Wallet | null | undefined>(undefined);
   const [summary, setSummary] = useState<Summary | null>(null);
+  const [servedClient, setServedClient] = useState<string | null>(null);
+  useEffect(() => {
+    servedClientDigest().then(setServedClient, () => setServedClient(null));
+  }, []);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<string | null>(null);
@@ -545,6 +550,14 @@ function App() {
           </section>
         )}
       </main>
+      {summary && (
+        <footer>
+          <p data-testid="client-digest">
+            {t.clientDigest(summary.client_digest)}
+            {servedClient !== null && ' ' + (servedClient === summary.client_digest ? t.clientMatches : t.clientDiffers)}
+          </p>
+        </footer>
+      )}
     </>
   );
 }

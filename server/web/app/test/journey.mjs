@@ -2,7 +2,8 @@
 // (started by server/tests/web.rs, which passes its address and the
 // invitation links in the environment): two voters, French and English,
 // a refused over-approval, a reload mid-flow, a checked ballot (Benaloh
-// audit) saved to a file, a revote, receipts re-checked; axe-core on every
+// audit) saved to a file, a revote, receipts re-checked, the client digest
+// shown; bob uses the keyboard alone; axe-core on every
 // step; screenshots at desktop and 375 px width.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -37,12 +38,30 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
 });
 
+// Bob uses the keyboard alone: each control is reached with the Tab key
+// (at most 200 presses) and used with Enter or Space, never clicked.
+async function press(v, locator, key) {
+  if (!v.keyboard) {
+    await (key === 'Space' ? locator.check() : locator.click());
+    return;
+  }
+  await locator.waitFor({ timeout: 60000 });
+  for (let i = 0; i < 200; i++) {
+    if (await locator.evaluate((el) => el === document.activeElement)) {
+      await v.page.keyboard.press(key);
+      return;
+    }
+    await v.page.keyboard.press('Tab');
+  }
+  throw new Error(`${v.name}: ${locator} cannot be reached with the Tab key`);
+}
+
 async function voter(name, locale) {
   const context = await browser.newContext({ locale, bypassCSP: false, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on('console', (m) => m.type() === 'error' && console.error(`[${name} console] ${m.text()}`));
   page.on('pageerror', (e) => console.error(`[${name} pageerror] ${e}`));
-  return { name, context, page };
+  return { name, context, page, keyboard: name === 'bob' };
 }
 
 async function axe(v, step) {
@@ -69,7 +88,7 @@ async function textWhen(locator, text, ms = 5000) {
   return ((await locator.textContent()) ?? '').trim();
 }
 const box = (v, id) => v.page.getByRole('checkbox', { name: new RegExp(`^${id} `) });
-const click = (v, name) => v.page.getByRole('button', { name, exact: true }).click();
+const click = (v, name) => press(v, v.page.getByRole('button', { name, exact: true }), 'Enter');
 
 async function enrolAndCredential(v, w) {
   const started = Date.now();
@@ -83,7 +102,7 @@ async function enrolAndCredential(v, w) {
   const code = (await v.page.getByTestId('recovery-code').textContent()).trim();
   check(code.length >= 20, `${v.name}: a recovery code is shown`);
   await shot(v, '2-recovery');
-  await v.page.getByRole('button', { name: w.kept }).click();
+  await click(v, w.kept);
   await heading(v, w.credential);
   await shot(v, '3-credential');
   await click(v, w.getCredential);
@@ -161,6 +180,11 @@ try {
   check(!asked.some((u) => /\/entries\?|\/proof\/inclusion/.test(u)), `alice: the re-check asks for no single entry and no inclusion proof (${asked.join(' ')})`);
   await shot(alice, '6-receipt');
   const firstReceipt = await p.getByTestId('receipt').textContent();
+  // The page shows the client digest its election's manifest names, and
+  // that the service serves that client.
+  const served = (await (await fetch(SERVER + '/')).headers.get('x-urne-client-digest')) ?? '';
+  const shown = await textWhen(p.getByTestId('client-digest'), 'This page is that one');
+  check(served.length === 64 && shown.includes(served) && shown.includes('This page is that one'), `alice: the page shows the election's client digest and that it is served (${shown})`);
 
   // Alice revotes: the last ballot counts.
   await click(alice, EN.revote);
@@ -175,7 +199,8 @@ try {
 
   // Bob votes in French, on a phone-sized screen.
   await bob.page.setViewportSize({ width: 375, height: 800 });
-  await box(bob, 'bo').check();
+  await press(bob, box(bob, 'bo'), 'Space');
+  check(await box(bob, 'bo').isChecked(), 'bob: the Space key ticks a candidate');
   await click(bob, FR.review);
   await heading(bob, FR.reviewTitle);
   await click(bob, FR.cast);
@@ -183,7 +208,7 @@ try {
   await bob.page.setViewportSize({ width: 1280, height: 900 });
   await shot(bob, '6-receipt');
   // The language switch.
-  await bob.page.getByRole('button', { name: 'Read this page in English' }).click();
+  await press(bob, bob.page.getByRole('button', { name: 'Read this page in English' }), 'Enter');
   await heading(bob, 'Your ballot is on the board');
   await bob.page.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 5000 }).catch(() => {});
   const lang = await bob.page.evaluate(() => document.documentElement.lang);

@@ -373,8 +373,9 @@ struct ResponseJson {
 #[wasm_bindgen]
 impl Election {
     /// The election as the page shows it, for the member `pseudonym`:
-    /// JSON `{election, title, constituency: {id, name, min, max,
-    /// candidates: [{id, category}]} | null, on_roster, key_published, opened}`.
+    /// JSON `{election, title, client_digest, constituency: {id, name, min,
+    /// max, candidates: [{id, category}]} | null, on_roster, key_published,
+    /// opened}`.
     pub fn summary(&self, pseudonym: &str) -> Result<String, JsValue> {
         let c = self.constituency_of(pseudonym).ok();
         let constituency = c.map(|c| {
@@ -389,6 +390,7 @@ impl Election {
         Ok(json(&serde_json::json!({
             "election": hex::encode(self.election),
             "title": self.manifest().title,
+            "client_digest": hex::encode(self.manifest().client_digest),
             "constituency": constituency,
             "on_roster": c.is_some(),
             "key_published": self.setup.election_key.is_some(),
