@@ -287,6 +287,14 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
         &urne_verify::Options::default(),
     );
     assert!(report.failed_checks().is_empty(), "{}", report.to_text());
+    // Alice's three ballots (the first, her revote, the one from the device
+    // she restored) share one ballot key: two voters, four ballot entries.
+    assert_eq!(
+        (report.ballots_counted, report.ballot_entries),
+        (2, 4),
+        "{}",
+        report.to_text()
+    );
 
     // Verified from the service itself, the client it serves is the one
     // the manifest names.

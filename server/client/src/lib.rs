@@ -16,6 +16,7 @@ pub mod audit;
 pub mod error;
 pub mod invitation;
 pub mod receipt;
+pub mod recovery;
 pub mod setup;
 pub mod voter;
 

@@ -549,40 +549,27 @@ pub async fn recover(
     // The member id comes from the board when no pseudonym is given.
     w.member = hex::encode(member);
     w.earlier_ballot = trail.last_ballot;
-    if let Some((at, bytes)) = &trail.issuance {
-        let entry = urne_crypto::entry::Entry::from_bytes(bytes)
-            .map_err(|e| Failure::plain(format!("issuance entry {at}: {e}")))?;
-        let issuance: urne_crypto::entry::Issuance = entry
-            .body()
-            .map_err(|e| Failure::plain(format!("issuance entry {at}: {e}")))?;
-        let commitment = SignerCommitment {
-            a: issuance.commitment_a,
-            c: issuance.commitment_c,
-        };
-        let registrar = constituency(&setup.manifest, &w)?.registrar_key;
-        let (_, challenge) = steps::blind_recoverable(
-            &registrar,
-            election,
-            &w.constituency,
-            &ballot_key,
-            &commitment,
-            secret,
-        )
-        .map_err(|e| Failure::plain(e.to_string()))?;
-        if challenge.e != issuance.challenge {
-            return Err(Failure::new(
-                format!(
-                    "the credential request on the board (entry {at}) was not made with \
-                     this recovery code"
-                ),
-                "this wallet was created before recovery codes existed, or the code is \
-                 another wallet's: only the original wallet file can vote",
-            ));
-        }
+    let session = urne_client::recovery::resumed_session(
+        &setup.manifest,
+        election,
+        &w.constituency,
+        &trail,
+        Some(&member),
+        secret,
+    )
+    .map_err(|e| match e {
+        urne_client::recovery::RecoveryError::OtherSession(_) => Failure::new(
+            e.to_string(),
+            "this wallet was created before recovery codes existed, or the code is \
+             another wallet's: only the original wallet file can vote",
+        ),
+        e => Failure::plain(e.to_string()),
+    })?;
+    if let Some(commitment) = session {
         w.issuance = Some(PendingIssuance {
             seed: String::new(),
-            commitment_a: hex::encode(issuance.commitment_a.compress().to_bytes()),
-            commitment_c: hex::encode(issuance.commitment_c.compress().to_bytes()),
+            commitment_a: hex::encode(commitment.a.compress().to_bytes()),
+            commitment_c: hex::encode(commitment.c.compress().to_bytes()),
         });
     }
     secret_file::create(

@@ -260,19 +260,7 @@ pub async fn check_service_receipt(
     Ok((entry, checked))
 }
 
-/// What the board holds about one member, found by its member key: what a
-/// wallet rebuilt from its recovery code needs.
-#[derive(Debug, Default)]
-pub struct MemberTrail {
-    /// The member id of the enrolment with the key.
-    pub member: Option<[u8; 32]>,
-    /// The member's issuance entry: board index and canonical bytes.
-    pub issuance: Option<(u64, Vec<u8>)>,
-    /// Board index of the last ballot with the given ballot key.
-    pub last_ballot: Option<u64>,
-    /// Board index of the entry that opened the vote.
-    pub opened_at: Option<u64>,
-}
+pub use urne_client::recovery::MemberTrail;
 
 /// Reads the whole board up to the latest checkpoint (checking that the
 /// entries hash to its root) and finds the enrolment with `member_key`, that
@@ -284,47 +272,11 @@ pub async fn member_trail(
     member_key: &[u8; 32],
     ballot_key: &[u8; 32],
 ) -> Result<MemberTrail, ClientError> {
-    use urne_crypto::entry::{Enrollment, Issuance};
     let (checkpoint, _) = client.checkpoint(election).await?;
-    let mut trail = MemberTrail::default();
-    let mut frontier = merkle::Frontier::new();
+    let mut scan = urne_client::recovery::TrailScan::new(*member_key, *ballot_key);
     let mut reader = BoardReader::new(client, election, 0, checkpoint.size);
-    while let Some((at, bytes)) = reader.next().await? {
-        frontier
-            .append(merkle::leaf_hash(&bytes))
-            .map_err(|e| ClientError::decode(format!("entry {at}: {e}")))?;
-        let entry = Entry::from_bytes(&bytes)
-            .map_err(|e| ClientError::proof(format!("entry {at} is malformed: {e}")))?;
-        match entry.kind() {
-            Ok(EntryKind::Enrollment) => {
-                if let Ok(e) = entry.body::<Enrollment>() {
-                    if e.member_key == *member_key && trail.member.is_none() {
-                        trail.member = Some(e.member);
-                    }
-                }
-            }
-            Ok(EntryKind::Issuance) => {
-                if let Ok(i) = entry.body::<Issuance>() {
-                    if Some(i.member) == trail.member && trail.issuance.is_none() {
-                        trail.issuance = Some((at, bytes));
-                    }
-                }
-            }
-            Ok(EntryKind::Open) => trail.opened_at = Some(at),
-            Ok(EntryKind::Ballot) => {
-                if let Ok(b) = entry.body::<Ballot>() {
-                    if b.body.ballot_key.as_bytes() == ballot_key {
-                        trail.last_ballot = Some(at);
-                    }
-                }
-            }
-            _ => {}
-        }
+    while let Some((_, bytes)) = reader.next().await? {
+        scan.push(&bytes)?;
     }
-    if frontier.root() != checkpoint.root {
-        return Err(ClientError::proof(
-            "the entries do not hash to the checkpoint's root",
-        ));
-    }
-    Ok(trail)
+    scan.finish(&checkpoint)
 }

@@ -130,6 +130,7 @@ function App() {
   const [wallet, setWallet] = useState<Wallet | null | undefined>(undefined);
   const [summary, setSummary] = useState<Summary | null>(null);
   const [servedClient, setServedClient] = useState<string | null>(null);
+  const [restoreCode, setRestoreCode] = useState('');
   useEffect(() => {
     servedClientDigest().then(setServedClient, () => setServedClient(null));
   }, []);
@@ -197,7 +198,7 @@ function App() {
 
   const step = !wallet
     ? 'none'
-    : !wallet.enrolment
+    : !wallet.enrolment && !wallet.restored
       ? 'join'
       : !wallet.recoveryKept
         ? 'recovery'
@@ -239,6 +240,40 @@ function App() {
     await update(w);
   });
 
+  // Rebuilds the wallet from its recovery code (§3.9): reads the whole
+  // board for the code's enrolment, issuance and ballots, so the service
+  // does not learn who is looking; the credential is then asked again with
+  // the same blinded request, and the registrar's stored answer gives it back.
+  const restore = act(async () => {
+    const w = wallet!;
+    let secret: string;
+    try {
+      secret = urne.recovery_secret_of_code(restoreCode);
+    } catch {
+      throw JSON.stringify({ code: 'recovery_code_invalid' });
+    }
+    const el = await refresh(w);
+    const note = await getText(`${base(w.election)}/checkpoint`);
+    const reader = el.trail_reader(secret, note);
+    const sink: EntrySink = {
+      push: (e) => reader.push(e),
+      push_bundle: (b, first, width) => reader.push_bundle(b, first, width),
+      wants: () => reader.read() < reader.size(),
+    };
+    while (reader.read() < reader.size()) await readBundle(w.election, reader.read(), reader.size(), sink);
+    const r = JSON.parse(el.restore(secret, w.pseudonym, reader));
+    w.secret = secret;
+    w.restored = true;
+    w.recoveryKept = true;
+    delete w.token;
+    if (r.commitment) w.commitment = JSON.stringify(r.commitment);
+    if (r.issued_while_open !== null) w.issuedWhileOpen = r.issued_while_open;
+    if (r.last_ballot !== null) w.earlierBallot = r.last_ballot;
+    setRestoreCode('');
+    await update(w);
+    setNote(r.last_ballot !== null ? t.restoredVoted(r.last_ballot) : t.restored);
+  });
+
   const credential = act(async () => {
     const w = wallet!;
     const el = await refresh(w);
@@ -258,7 +293,7 @@ function App() {
     const cred = el.finish_credential(w.secret, w.pseudonym, w.commitment, answer);
     w.credentialReceipt = await checkedReceipt(el, w.election, entry, answer);
     w.credential = cred;
-    w.credentialTime = { at: Math.floor(Date.now() / 1000), while_open: s.opened };
+    w.credentialTime = { at: Math.floor(Date.now() / 1000), while_open: w.issuedWhileOpen ?? s.opened };
     delete w.commitment;
     timings.credential = performance.now() - started;
     await update(w);
@@ -415,6 +450,20 @@ function App() {
             <button type="button" disabled={busy} onClick={enrol}>
               {t.join}
             </button>
+            <h2>{t.restoreTitle}</h2>
+            <p>{t.restoreIntro}</p>
+            <label for="restore-code">{t.restoreLabel}</label>
+            <input
+              id="restore-code"
+              type="text"
+              autocomplete="off"
+              spellcheck={false}
+              value={restoreCode}
+              onInput={(e) => setRestoreCode((e.target as HTMLInputElement).value)}
+            />
+            <button type="button" disabled={busy || !restoreCode.trim()} onClick={restore}>
+              {t.restore}
+            </button>
           </section>
         )}
         {step === 'recovery' && (
@@ -446,7 +495,7 @@ function App() {
             </h1>
             <p>{t.credentialWhy}</p>
             <button type="button" disabled={busy} onClick={credential}>
-              {note ? t.tryAgain : t.getCredential}
+              {note === t.credentialWait ? t.tryAgain : t.getCredential}
             </button>
           </section>
         )}
@@ -455,7 +504,7 @@ function App() {
             <h1 tabIndex={-1} ref={heading}>
               {t.ballotTitle} — {c.name}
             </h1>
-            {wallet!.revoting && <p>{t.revoteNote}</p>}
+            {(wallet!.revoting || (wallet!.earlierBallot !== undefined && wallet!.ballots.length === 0)) && <p>{t.revoteNote}</p>}
             <div class="filters">
               <label>
                 {t.search}

@@ -22,6 +22,12 @@ export interface Wallet {
   secret: string;
   boardKey: string;
   enrolment?: Receipt;
+  /** Rebuilt from the recovery code: enrolled from another device. */
+  restored?: boolean;
+  /** Board index of a ballot cast from another device, found on restore. */
+  earlierBallot?: number;
+  /** Whether the credential found on restore was issued after the vote opened. */
+  issuedWhileOpen?: boolean;
   recoveryKept?: boolean;
   commitment?: string;
   credential?: string;

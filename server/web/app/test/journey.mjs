@@ -3,7 +3,8 @@
 // invitation links in the environment): two voters, French and English,
 // a refused over-approval, a reload mid-flow, a checked ballot (Benaloh
 // audit) saved to a file, a revote, receipts re-checked, the client digest
-// shown; bob uses the keyboard alone; axe-core on every
+// shown, alice restoring her keys on a new device from her recovery code;
+// bob uses the keyboard alone; axe-core on every
 // step; screenshots at desktop and 375 px width.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -102,6 +103,7 @@ async function enrolAndCredential(v, w) {
   const code = (await v.page.getByTestId('recovery-code').textContent()).trim();
   check(code.length >= 20, `${v.name}: a recovery code is shown`);
   await shot(v, '2-recovery');
+  v.code = code;
   await click(v, w.kept);
   await heading(v, w.credential);
   await shot(v, '3-credential');
@@ -196,6 +198,44 @@ try {
   await click(alice, EN.cast);
   await heading(alice, EN.receipt);
   check((await p.getByTestId('receipt').textContent()) !== firstReceipt, 'alice: the revote has its own receipt');
+  const revoteReceipt = await p.getByTestId('receipt').textContent();
+
+  // Alice on a new device: her invitation is used, so she restores her
+  // voting keys from her recovery code, gets the same credential back and
+  // votes again.
+  const boardSize = async () => Number((await (await fetch(`${SERVER}/v1/elections/${env('URNE_WEB_ELECTION')}/checkpoint`)).text()).split('\n')[1]);
+  const sizeBefore = await boardSize();
+  const phone = await voter('alice-restored', 'en-GB');
+  const q = phone.page;
+  await q.goto(links.alice);
+  await heading(phone, EN.join);
+  await click(phone, EN.join);
+  const used = await textWhen(q.getByRole('alert'), 'already used');
+  check(/recovery code/.test(used), `alice-restored: joining again is refused with a pointer to the recovery code (${used})`);
+  await q.getByLabel('Recovery code').fill('not-a-code');
+  await click(phone, 'Restore my voting keys');
+  const bad = await textWhen(q.getByRole('alert'), 'not a recovery code');
+  check(/not a recovery code/.test(bad), `alice-restored: a mistyped code is refused with a sentence (${bad})`);
+  await q.getByLabel('Recovery code').fill(alice.code.toLowerCase().replaceAll('-', ' '));
+  await shot(phone, '1-restore');
+  await click(phone, 'Restore my voting keys');
+  await heading(phone, EN.credential);
+  const restored = await textWhen(q.getByRole('status'), 'already on the board');
+  check(/A ballot of yours is already on the board \(entry \d+\)/.test(restored), `alice-restored: the page finds her earlier ballot (${restored})`);
+  await click(phone, EN.getCredential);
+  await heading(phone, new RegExp('^' + EN.ballot + ' —'));
+  const sizeAfter = await boardSize();
+  check(sizeAfter === sizeBefore, `alice-restored: the credential comes back from the registrar's stored answer, nothing is appended (${sizeBefore} → ${sizeAfter})`);
+  check(await q.getByText('only your last ballot counts').isVisible(), 'alice-restored: the ballot page says the last ballot counts');
+  await box(phone, 'ana').check();
+  await click(phone, EN.review);
+  await heading(phone, EN.reviewTitle);
+  await click(phone, EN.cast);
+  await heading(phone, EN.receipt);
+  const phoneReceipt = await q.getByTestId('receipt').textContent();
+  check(/entry \d+ of the board/.test(phoneReceipt) && phoneReceipt !== revoteReceipt, `alice-restored: her ballot from the new device has its own receipt (${phoneReceipt})`);
+  await shot(phone, '2-receipt');
+  await phone.context.close();
 
   // Bob votes in French, on a phone-sized screen.
   await bob.page.setViewportSize({ width: 375, height: 800 });

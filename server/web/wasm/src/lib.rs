@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use urne_client::audit::{AuditError, BallotAudit};
 use urne_client::error::ClientError;
 use urne_client::receipt::{self, BallotStanding, BoardScan, Receipt, ReceiptJson};
+use urne_client::recovery::{RecoveryError, TrailScan};
 use urne_client::setup::{Setup, SetupReader};
 use urne_client::voter::{self, CredentialTime, VoterError};
 use urne_crypto::credential::{Credential, SignerCommitment, SignerResponse, UserState};
@@ -80,6 +81,18 @@ impl From<VoterError> for WebError {
             VoterError::ApprovalCount { .. } => "approval_count",
             VoterError::Credential(_) => "credential_invalid",
             VoterError::Ballot(_) => "ballot_failed",
+        };
+        WebError::new(code, e)
+    }
+}
+
+impl From<RecoveryError> for WebError {
+    fn from(e: RecoveryError) -> Self {
+        let code = match e {
+            RecoveryError::NotEnrolled => "recovery_not_enrolled",
+            RecoveryError::OtherMember => "recovery_other_member",
+            RecoveryError::OtherSession(_) => "recovery_other_session",
+            RecoveryError::Board(_) => "bad_answer",
         };
         WebError::new(code, e)
     }
@@ -357,7 +370,7 @@ impl Election {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct CommitmentJson {
     commitment_a: String,
     commitment_c: String,
@@ -609,6 +622,104 @@ impl Election {
             fresh,
             entries: Vec::new(),
         })
+    }
+}
+
+#[wasm_bindgen]
+impl Election {
+    /// Starts reading the whole board, up to `checkpoint` (note text), for
+    /// the member whose keys the recovery `secret` derives (§3.9).
+    pub fn trail_reader(&self, secret: &str, checkpoint: &str) -> Result<TrailReader, JsValue> {
+        let secret = secret_of(secret)?;
+        let verifier =
+            receipt::election_verifier(&self.board_key, &self.election).map_err(WebError::from)?;
+        let checkpoint = receipt::open_checkpoint(checkpoint, &verifier).map_err(WebError::from)?;
+        let member_key = secret.member_key(&self.election).verifying_key().to_bytes();
+        let ballot_key = *secret.ballot_key(&self.election).public_key().as_bytes();
+        Ok(TrailReader {
+            scan: TrailScan::new(member_key, ballot_key),
+            checkpoint,
+        })
+    }
+
+    /// What a wallet rebuilt from `secret` for `pseudonym` resumes, from the
+    /// board `reader` read: JSON `{commitment: {commitment_a, commitment_c}
+    /// | null, last_ballot: index | null, issued_while_open: bool | null}`
+    /// (null: no credential issued yet). Refuses a code of another member,
+    /// or one that enrolled nobody.
+    pub fn restore(
+        &self,
+        secret: &str,
+        pseudonym: &str,
+        reader: TrailReader,
+    ) -> Result<String, JsValue> {
+        let secret = secret_of(secret)?;
+        let c = self.constituency_of(pseudonym)?;
+        let trail = reader
+            .scan
+            .finish(&reader.checkpoint)
+            .map_err(WebError::from)?;
+        let member = member_id(&self.election, pseudonym);
+        let session = urne_client::recovery::resumed_session(
+            self.manifest(),
+            &self.election,
+            &c.id,
+            &trail,
+            Some(&member),
+            &secret,
+        )
+        .map_err(WebError::from)?;
+        let commitment = session.map(|s| CommitmentJson {
+            commitment_a: hex::encode(s.a.compress().to_bytes()),
+            commitment_c: hex::encode(s.c.compress().to_bytes()),
+        });
+        Ok(json(&serde_json::json!({
+            "commitment": commitment,
+            "last_ballot": trail.last_ballot,
+            "issued_while_open": trail
+                .issuance
+                .as_ref()
+                .map(|(at, _)| trail.opened_at.is_some_and(|open| *at > open)),
+        }))?)
+    }
+}
+
+/// The board being read for a member's trail: feed every entry up to the
+/// checkpoint, then pass it to [`Election::restore`].
+#[wasm_bindgen]
+pub struct TrailReader {
+    scan: TrailScan,
+    checkpoint: urne_crypto::checkpoint::Checkpoint,
+}
+
+#[wasm_bindgen]
+impl TrailReader {
+    /// The checkpoint's size: read the board up to it.
+    pub fn size(&self) -> u32 {
+        self.checkpoint.size as u32
+    }
+
+    /// Entries fed so far.
+    pub fn read(&self) -> u32 {
+        self.scan.size() as u32
+    }
+
+    /// Feeds the next board entry.
+    pub fn push(&mut self, entry: &[u8]) -> Result<(), JsValue> {
+        self.scan.push(entry).map_err(WebError::from)?;
+        Ok(())
+    }
+
+    /// Feeds the entries of entry bundle bytes of `width` entries starting
+    /// at entry `first`, from the next one needed.
+    pub fn push_bundle(&mut self, bundle: &[u8], first: u32, width: u16) -> Result<(), JsValue> {
+        for entry in bundle_from(bundle, first, width, self.read())? {
+            if self.read() >= self.size() {
+                break;
+            }
+            self.push(entry)?;
+        }
+        Ok(())
     }
 }
 
