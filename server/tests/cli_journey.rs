@@ -3,23 +3,14 @@
 //! enrol, credential, vote, receipt check, revote; and bad input that must
 //! fail with one clear line and a non-zero exit.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod spawned;
 
 const TOKEN: &str = "journey-organiser-token-0123456789";
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use spawned::Spawned as Server;
 
 const SECRETS_KEY_HEX: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
@@ -33,26 +24,7 @@ fn serve_command(dir: &Path) -> Command {
 }
 
 fn start_server(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .env("URNE_SECRETS_KEY", SECRETS_KEY_HEX)
-        .arg(dir.join("data"))
-        .env("URNE_ORGANISER_TOKEN", TOKEN)
-        .env("URNE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start urne serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read address");
-    let url = line
-        .trim()
-        .strip_prefix("urne: listening on ")
-        .expect("listening line")
-        .to_string();
-    Server { child, url }
+    spawned::server(dir, TOKEN, SECRETS_KEY_HEX)
 }
 
 struct Urne {
@@ -1259,44 +1231,6 @@ fn a_refused_import_leaves_no_working_token_behind() {
     urne.ok(&["voter", "--wallet", "bob.json", "enroll", "--token", &bob]);
 }
 
-/// A witness process (`urne witness serve`), killed when dropped.
-struct WitnessProcess(Child);
-
-impl Drop for WitnessProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `urne witness serve` on `listen`, following every election of the
-/// board with public key `board` (hex); returns it and its URL.
-fn start_witness(dir: &Path, name: &str, board: &str, listen: &str) -> (WitnessProcess, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
-        .args([
-            "witness", "serve", "--listen", listen, "--board", board, "--key",
-        ])
-        .arg(dir.join(format!("{name}.key")))
-        .arg("--data")
-        .arg(dir.join(format!("{name}-data")))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start urne witness serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read address");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
-    (WitnessProcess(child), url)
-}
-
 /// The board's Ed25519 public key, hex, from `GET /v1/board-key`.
 fn board_public_key(url: &str) -> String {
     get_json(url, "/v1/board-key")["public_key"]
@@ -1326,7 +1260,8 @@ fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
         .collect();
     // The first witness runs from the start; the second's port is kept
     // for it, with nothing behind it yet.
-    let (_w1, w1_url) = start_witness(dir.path(), "w1", &board, "127.0.0.1:0");
+    let w1 = spawned::witness(dir.path(), "w1", &board, "127.0.0.1:0");
+    let w1_url = w1.url.clone();
     let w2_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1359,7 +1294,7 @@ fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
     // The second comes up: the service submits to it (after its back-off,
     // up to a minute) and the check passes, naming both. The voter is told
     // to try again in a minute; so does the test, a few times.
-    let _w2 = start_witness(dir.path(), "w2", &board, &format!("127.0.0.1:{w2_port}"));
+    let _w2 = spawned::witness(dir.path(), "w2", &board, &format!("127.0.0.1:{w2_port}"));
     let mut checked = urne.run(&["voter", "--wallet", "alice.json", "receipt", "check"]);
     for _ in 0..5 {
         if checked.status.success() {

@@ -1,5 +1,6 @@
 //! The voter web app end to end: a real `urne serve` with an election set
-//! up by the `urne` command line, two voters in headless Chromium
+//! up by the `urne` command line (with one `urne witness serve` cosigning
+//! its checkpoints), two voters in headless Chromium
 //! (`server/web/app/test/journey.mjs`, through playwright-core), then
 //! `urne voter audit` on the ballot a voter checked in the page, and
 //! urne-verify on the export. Screenshots are written to
@@ -7,46 +8,18 @@
 //! required: the README's test command installs them; without them this
 //! test fails with a message saying so.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod spawned;
 
 const TOKEN: &str = "web-organiser-token-0123456789abcdef";
 const SECRETS_KEY_HEX: &str = "6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e";
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use spawned::Spawned as Server;
 
 fn start_server(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
-        .env("URNE_SECRETS_KEY", SECRETS_KEY_HEX)
-        .env("URNE_ORGANISER_TOKEN", TOKEN)
-        .env("URNE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start urne serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read address");
-    let url = line
-        .trim()
-        .strip_prefix("urne: listening on ")
-        .expect("listening line")
-        .to_string();
-    Server { child, url }
+    spawned::server(dir, TOKEN, SECRETS_KEY_HEX)
 }
 
 fn urne(dir: &Path, url: &str, args: &[&str]) -> Output {
@@ -210,7 +183,33 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
     assert!(page.0.contains("<script type=\"module\""), "{}", page.0);
     assert!(page.1.contains("default-src 'none'"), "{}", page.1);
 
-    let election = election(d, &url, NORTH, "alice,north,yes,f\nbob,north,yes,m\n");
+    // One witness, which must cosign the checkpoint a receipt re-check uses.
+    let vkey = ok(
+        d,
+        &url,
+        &[
+            "witness",
+            "keygen",
+            "--name",
+            "w1.web/witness",
+            "--key",
+            "w1.key",
+        ],
+    );
+    let board: serde_json::Value =
+        serde_json::from_str(&reqwest::blocking_get(&format!("{url}/v1/board-key")).0).unwrap();
+    let witness = spawned::witness(
+        d,
+        "w1",
+        board["public_key"].as_str().unwrap(),
+        "127.0.0.1:0",
+    );
+    let manifest = format!(
+        "{NORTH}\n[[witnesses]]\nvkey = \"{}\"\nurl = \"{}\"\n",
+        vkey.trim(),
+        witness.url
+    );
+    let election = election(d, &url, &manifest, "alice,north,yes,f\nbob,north,yes,m\n");
     let tokens = std::fs::read_to_string(d.join("tokens.csv")).unwrap();
     let link = |who: &str| {
         let inv = tokens

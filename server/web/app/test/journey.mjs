@@ -174,7 +174,8 @@ try {
   await click(alice, EN.recheck);
   await p.getByText('Still included and not replaced').waitFor({ timeout: 60000 });
   p.off('request', listen);
-  check(await p.getByText('names no witnesses').isVisible(), 'alice: the re-check says the election has no witnesses');
+  const cosigned = await p.getByRole('status').textContent();
+  check(/cosigned by the independent witnesses w1\.web\/witness/.test(cosigned), `alice: the re-check names the witness that cosigned (${cosigned})`);
   check(asked.some((u) => /\/tile\/entries\/\d{3}(\.p\/\d+)?$/.test(u)), `alice: the re-check reads entry bundles (${asked.join(' ')})`);
   // Nothing that names one entry: no paged read, no inclusion proof (the
   // setup's consistency proof from the entry that opened the vote is the

@@ -1,0 +1,69 @@
+//! Running `urne` as a separate process in tests: the child is killed when
+//! dropped, and the URL it announces on its first line of output is read.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running `urne` process and the URL it listens on.
+pub struct Spawned {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` (standard output piped, standard error dropped) and reads
+/// the URL that ends its first line (`urne: listening on URL`).
+pub fn announcing(mut cmd: Command) -> Spawned {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start urne");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read address");
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
+    Spawned { child, url }
+}
+
+/// `urne serve` on a free loopback port over `dir/data`.
+pub fn server(dir: &Path, token: &str, secrets_key_hex: &str) -> Spawned {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .env("URNE_SECRETS_KEY", secrets_key_hex)
+        .env("URNE_ORGANISER_TOKEN", token)
+        .env("URNE_LOG", "warn");
+    announcing(cmd)
+}
+
+/// `urne witness serve` on `listen`, with its key at `dir/NAME.key` (made by
+/// `urne witness keygen`), following every election of the board with
+/// public key `board` (hex).
+pub fn witness(dir: &Path, name: &str, board: &str, listen: &str) -> Spawned {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne"));
+    cmd.args([
+        "witness", "serve", "--listen", listen, "--board", board, "--key",
+    ])
+    .arg(dir.join(format!("{name}.key")))
+    .arg("--data")
+    .arg(dir.join(format!("{name}-data")));
+    announcing(cmd)
+}
