@@ -259,41 +259,43 @@ fn parse_root(s: &str) -> Result<Digest32, CheckpointError> {
 // ---------------------------------------------------------------------------
 // Keys
 
-/// The board's checkpoint signing key: an Ed25519 key under a key name (the
-/// election origin). The secret is zeroized on drop.
-pub struct BoardKey {
-    name: String,
-    key: SigningKey,
-    id: [u8; 4],
+/// How a key type derives its 4-byte key id from the key name and public key.
+pub(crate) type KeyIdRule = fn(&str, &[u8; 32]) -> [u8; 4];
+
+/// What the board's signing key and a witness's cosigning key share: an
+/// Ed25519 key under a key name, its key id (each key type has its own
+/// rule), and the storage encoding of Go's `sumdb/note` signer keys,
+/// `PRIVATE+KEY+<name>+<hex8 key id>+<base64(type ‖ seed)>`. The secret is
+/// zeroized on drop.
+pub(crate) struct NamedKey {
+    pub(crate) name: String,
+    pub(crate) key: SigningKey,
+    pub(crate) id: [u8; 4],
 }
 
-impl fmt::Debug for BoardKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoardKey")
-            .field("name", &self.name)
-            .field("key_id", &hex::encode(self.id))
-            .finish_non_exhaustive()
-    }
-}
-
-impl BoardKey {
+impl NamedKey {
     /// A fresh key named `name`.
-    pub fn generate<R: rand_core::CryptoRng + ?Sized>(
+    pub(crate) fn generate<R: rand_core::CryptoRng + ?Sized>(
         name: &str,
         rng: &mut R,
+        rule: KeyIdRule,
     ) -> Result<Self, CheckpointError> {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());
-        Self::from_seed(name, &seed)
+        Self::from_seed(name, &seed, rule)
     }
 
     /// The key named `name` with the RFC 8032 32-byte secret `seed`.
-    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+    pub(crate) fn from_seed(
+        name: &str,
+        seed: &[u8; 32],
+        rule: KeyIdRule,
+    ) -> Result<Self, CheckpointError> {
         if !is_valid_name(name) {
             return Err(CheckpointError::InvalidName);
         }
         let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, key.verifying_key().as_bytes());
+        let id = rule(name, key.verifying_key().as_bytes());
         Ok(Self {
             name: name.to_owned(),
             key,
@@ -301,35 +303,10 @@ impl BoardKey {
         })
     }
 
-    /// The key name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The 4-byte key id.
-    pub fn key_id(&self) -> [u8; 4] {
-        self.id
-    }
-
-    /// The 32-byte Ed25519 public key.
-    pub fn public_key(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
-    }
-
-    /// The matching verifier.
-    pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
-        }
-    }
-
-    /// Storage encoding, that of Go's `sumdb/note` signer keys:
-    /// `PRIVATE+KEY+<name>+<hex8 key id>+<base64(0x01 ‖ seed)>`.
-    pub fn encode(&self) -> Zeroizing<String> {
+    /// The storage encoding with type byte `key_type`.
+    pub(crate) fn encode(&self, key_type: u8) -> Zeroizing<String> {
         let mut raw = Zeroizing::new([0u8; 33]);
-        raw[0] = ED25519_SIGNATURE_TYPE;
+        raw[0] = key_type;
         raw[1..].copy_from_slice(self.key.as_bytes());
         let mut b64 = Zeroizing::new([0u8; 44]);
         let mut out = Zeroizing::new(String::with_capacity(
@@ -347,8 +324,10 @@ impl BoardKey {
         out
     }
 
-    /// Parses [`BoardKey::encode`]'s output, checking the key id.
-    pub fn decode(s: &str) -> Result<Self, CheckpointError> {
+    /// Parses [`NamedKey::encode`]'s output for `key_type` (another type
+    /// byte is [`CheckpointError::UnsupportedKeyType`]), refusing a
+    /// non-canonical base64 and checking the key id.
+    pub(crate) fn decode(s: &str, key_type: u8, rule: KeyIdRule) -> Result<Self, CheckpointError> {
         let rest = s
             .strip_prefix(PRIVATE_KEY_PREFIX)
             .ok_or(CheckpointError::MalformedKey)?;
@@ -358,22 +337,90 @@ impl BoardKey {
             return Err(CheckpointError::MalformedKey);
         }
         let mut raw = Zeroizing::new([0u8; 33]);
-        let decoded_len = Base64::decode(b64, raw.as_mut())
+        let decoded = Base64::decode(b64, raw.as_mut())
             .map_err(|_| CheckpointError::Base64)?
             .len();
-        if decoded_len != 33 {
+        if decoded != 33 || *Zeroizing::new(Base64::encode_string(raw.as_ref())) != b64 {
             return Err(CheckpointError::MalformedKey);
         }
-        if raw[0] != ED25519_SIGNATURE_TYPE {
+        if raw[0] != key_type {
             return Err(CheckpointError::UnsupportedKeyType);
         }
         let mut seed = Zeroizing::new([0u8; 32]);
         seed.copy_from_slice(&raw[1..]);
-        let key = Self::from_seed(name, &seed)?;
+        let key = Self::from_seed(name, &seed, rule)?;
         if key.id != id {
             return Err(CheckpointError::KeyIdMismatch);
         }
         Ok(key)
+    }
+
+    /// Debug output naming the key, never its secret.
+    pub(crate) fn fmt_debug(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
+        f.debug_struct(label)
+            .field("name", &self.name)
+            .field("key_id", &hex::encode(self.id))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The board's checkpoint signing key: an Ed25519 key under a key name (the
+/// election origin). The secret is zeroized on drop.
+pub struct BoardKey(NamedKey);
+
+impl fmt::Debug for BoardKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_debug(f, "BoardKey")
+    }
+}
+
+impl BoardKey {
+    /// A fresh key named `name`.
+    pub fn generate<R: rand_core::CryptoRng + ?Sized>(
+        name: &str,
+        rng: &mut R,
+    ) -> Result<Self, CheckpointError> {
+        NamedKey::generate(name, rng, key_id).map(Self)
+    }
+
+    /// The key named `name` with the RFC 8032 32-byte secret `seed`.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+        NamedKey::from_seed(name, seed, key_id).map(Self)
+    }
+
+    /// The key name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The 4-byte key id.
+    pub fn key_id(&self) -> [u8; 4] {
+        self.0.id
+    }
+
+    /// The 32-byte Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.0.key.verifying_key().to_bytes()
+    }
+
+    /// The matching verifier.
+    pub fn verifier(&self) -> NoteVerifier {
+        NoteVerifier {
+            name: self.0.name.clone(),
+            id: self.0.id,
+            key: self.0.key.verifying_key(),
+        }
+    }
+
+    /// Storage encoding, that of Go's `sumdb/note` signer keys:
+    /// `PRIVATE+KEY+<name>+<hex8 key id>+<base64(0x01 ‖ seed)>`.
+    pub fn encode(&self) -> Zeroizing<String> {
+        self.0.encode(ED25519_SIGNATURE_TYPE)
+    }
+
+    /// Parses [`BoardKey::encode`]'s output, checking the key id.
+    pub fn decode(s: &str) -> Result<Self, CheckpointError> {
+        NamedKey::decode(s, ED25519_SIGNATURE_TYPE, key_id).map(Self)
     }
 
     /// Signs a note text (non-empty, ending in a newline, no control character
@@ -383,13 +430,13 @@ impl BoardKey {
         if !text.ends_with('\n') {
             return Err(CheckpointError::MissingFinalNewline);
         }
-        let sig: Signature = self.key.sign(text.as_bytes());
+        let sig: Signature = self.0.key.sign(text.as_bytes());
         let mut blob = [0u8; 68];
-        blob[..4].copy_from_slice(&self.id);
+        blob[..4].copy_from_slice(&self.0.id);
         blob[4..].copy_from_slice(&sig.to_bytes());
         let note = format!(
             "{text}\n{SIGNATURE_PREFIX}{} {}\n",
-            self.name,
+            self.0.name,
             Base64::encode_string(&blob)
         );
         if note.len() > MAX_NOTE_LEN {
@@ -548,7 +595,7 @@ pub(crate) fn parse_signature_line(
 
 /// Signs a checkpoint as a signed note. The origin must be the key's name.
 pub fn sign_checkpoint(key: &BoardKey, checkpoint: &Checkpoint) -> Result<String, CheckpointError> {
-    if checkpoint.origin != key.name {
+    if checkpoint.origin != key.name() {
         return Err(CheckpointError::OriginMismatch);
     }
     key.sign_note(&checkpoint.to_body()?)
@@ -572,6 +619,58 @@ pub fn open_signed_checkpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn board_and_witness_keys_round_trip_and_refuse_each_other() {
+        use crate::witness::{WitnessError, WitnessKey};
+        let board = BoardKey::from_seed("example.org/board", &[7; 32]).unwrap();
+        let witness = WitnessKey::from_seed("example.org/witness", &[7; 32]).unwrap();
+        let board_text = board.encode();
+        let witness_text = witness.encode();
+        let back = BoardKey::decode(&board_text).unwrap();
+        assert_eq!(
+            (back.name(), back.key_id(), back.public_key()),
+            (board.name(), board.key_id(), board.public_key())
+        );
+        assert_eq!(
+            WitnessKey::decode(&witness_text).unwrap().verifier(),
+            witness.verifier()
+        );
+        // Each refuses the other's type byte.
+        assert_eq!(
+            BoardKey::decode(&witness_text).unwrap_err(),
+            CheckpointError::UnsupportedKeyType
+        );
+        assert!(matches!(
+            WitnessKey::decode(&board_text),
+            Err(WitnessError::NotCosignatureKey)
+        ));
+        // Another name under the same id, a cut key, no prefix.
+        let renamed = board_text.replace("example.org/board", "example.org/other");
+        assert_eq!(
+            BoardKey::decode(&renamed).unwrap_err(),
+            CheckpointError::KeyIdMismatch
+        );
+        let cut = &board_text[..board_text.len() - 1];
+        assert_eq!(
+            BoardKey::decode(cut).unwrap_err(),
+            CheckpointError::MalformedKey
+        );
+        assert_eq!(
+            BoardKey::decode(&board_text["PRIVATE+KEY+".len()..]).unwrap_err(),
+            CheckpointError::MalformedKey
+        );
+        // Debug output never holds the secret.
+        let shown = format!("{board:?} {witness:?}");
+        assert!(
+            !shown.contains(&board_text[board_text.len() - 44..]),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("BoardKey") && shown.contains("WitnessKey"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn sizes_are_canonical_decimal() {

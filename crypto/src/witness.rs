@@ -24,14 +24,14 @@
 use core::fmt;
 
 use base64ct::{Base64, Encoding};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::checkpoint::{
     check_note_text, decode_base64, is_valid_name, parse_signature_line, split_key_string,
-    split_note, Checkpoint, CheckpointError, NoteVerifier, MAX_SIGNATURES, PRIVATE_KEY_PREFIX,
+    split_note, Checkpoint, CheckpointError, NamedKey, NoteVerifier, MAX_SIGNATURES,
     SIGNATURE_PREFIX,
 };
 use crate::hash::Digest32;
@@ -88,18 +88,11 @@ pub fn cosigned_message(timestamp: u64, body: &str) -> String {
 }
 
 /// A witness's cosigning key: Ed25519 under the witness's name.
-pub struct WitnessKey {
-    name: String,
-    key: SigningKey,
-    id: [u8; 4],
-}
+pub struct WitnessKey(NamedKey);
 
 impl fmt::Debug for WitnessKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WitnessKey")
-            .field("name", &self.name)
-            .field("key_id", &hex::encode(self.id))
-            .finish_non_exhaustive()
+        self.0.fmt_debug(f, "WitnessKey")
     }
 }
 
@@ -109,84 +102,40 @@ impl WitnessKey {
         name: &str,
         rng: &mut R,
     ) -> Result<Self, WitnessError> {
-        let mut seed = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(seed.as_mut());
-        Self::from_seed(name, &seed)
+        Ok(Self(NamedKey::generate(name, rng, cosigner_key_id)?))
     }
 
     /// The key named `name` with the RFC 8032 secret `seed`.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, WitnessError> {
-        if !is_valid_name(name) {
-            return Err(CheckpointError::InvalidName.into());
-        }
-        let key = SigningKey::from_bytes(seed);
-        let id = cosigner_key_id(name, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-            id,
-        })
+        Ok(Self(NamedKey::from_seed(name, seed, cosigner_key_id)?))
     }
 
     /// The witness name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> WitnessVerifier {
         WitnessVerifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
+            name: self.0.name.clone(),
+            id: self.0.id,
+            key: self.0.key.verifying_key(),
         }
     }
 
     /// Storage encoding: `PRIVATE+KEY+<name>+<hex8 key id>+<base64(0x04 ‖ seed)>`.
     pub fn encode(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new([0u8; 33]);
-        raw[0] = COSIGNATURE_V1_TYPE;
-        raw[1..].copy_from_slice(self.key.as_bytes());
-        let mut b64 = Zeroizing::new([0u8; 44]);
-        let mut out = Zeroizing::new(String::with_capacity(128));
-        out.push_str(PRIVATE_KEY_PREFIX);
-        out.push_str(&self.name);
-        out.push('+');
-        out.push_str(&hex::encode(self.id));
-        out.push('+');
-        // 33 bytes always fit the 44-byte buffer.
-        if let Ok(s) = Base64::encode(raw.as_ref(), b64.as_mut()) {
-            out.push_str(s);
-        }
-        out
+        self.0.encode(COSIGNATURE_V1_TYPE)
     }
 
     /// Parses [`WitnessKey::encode`]'s output, checking the key id.
     pub fn decode(s: &str) -> Result<Self, WitnessError> {
-        let rest = s
-            .strip_prefix(PRIVATE_KEY_PREFIX)
-            .ok_or(CheckpointError::MalformedKey)?;
-        let (name, id, b64) = split_key_string(rest)?;
-        if b64.len() != 44 {
-            return Err(CheckpointError::MalformedKey.into());
+        match NamedKey::decode(s, COSIGNATURE_V1_TYPE, cosigner_key_id) {
+            Ok(key) => Ok(Self(key)),
+            Err(CheckpointError::UnsupportedKeyType) => Err(WitnessError::NotCosignatureKey),
+            Err(e) => Err(e.into()),
         }
-        let mut raw = Zeroizing::new([0u8; 33]);
-        let decoded = Base64::decode(b64, raw.as_mut())
-            .map_err(|_| CheckpointError::Base64)?
-            .len();
-        if decoded != 33 || Base64::encode_string(raw.as_ref()) != b64 {
-            return Err(CheckpointError::MalformedKey.into());
-        }
-        if raw[0] != COSIGNATURE_V1_TYPE {
-            return Err(WitnessError::NotCosignatureKey);
-        }
-        let mut seed = Zeroizing::new([0u8; 32]);
-        seed.copy_from_slice(&raw[1..]);
-        let key = Self::from_seed(name, &seed)?;
-        if key.id != id {
-            return Err(CheckpointError::KeyIdMismatch.into());
-        }
-        Ok(key)
     }
 
     /// The cosignature line (with its final newline) on a checkpoint body at `timestamp`.
@@ -195,14 +144,17 @@ impl WitnessKey {
             return Err(WitnessError::Timestamp);
         }
         Checkpoint::parse_body(body)?;
-        let sig: Signature = self.key.sign(cosigned_message(timestamp, body).as_bytes());
+        let sig: Signature = self
+            .0
+            .key
+            .sign(cosigned_message(timestamp, body).as_bytes());
         let mut blob = [0u8; BLOB_LEN];
-        blob[..4].copy_from_slice(&self.id);
+        blob[..4].copy_from_slice(&self.0.id);
         blob[4..12].copy_from_slice(&timestamp.to_be_bytes());
         blob[12..].copy_from_slice(&sig.to_bytes());
         Ok(format!(
             "{SIGNATURE_PREFIX}{} {}\n",
-            self.name,
+            self.0.name,
             Base64::encode_string(&blob)
         ))
     }
