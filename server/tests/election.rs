@@ -1554,6 +1554,12 @@ async fn open_election(
             .ok();
         }
     }
+    key_and_open(api, s, &id, election, &manifest).await;
+    (id, election, manifest, members)
+}
+
+/// The trustees' key generation, the election key, then the open.
+async fn key_and_open(api: &Api, s: &Setup, id: &str, election: [u8; 32], manifest: &Manifest) {
     let params = manifest.dkg_params().unwrap();
     let mut dealings = Vec::new();
     for j in 0..5u32 {
@@ -1564,13 +1570,93 @@ async fn open_election(
             &d,
             &s.trustee_signers[j as usize],
         );
-        api.entry(&id, &e).await.ok();
+        api.entry(id, &e).await.ok();
         dealings.push(d);
     }
-    acknowledge(api, &id, s, &manifest, &dealings).await;
-    api.admin(&id, "election-key").await.ok();
-    api.admin(&id, "open").await.ok();
-    (id, election, manifest, members)
+    acknowledge(api, id, s, manifest, &dealings).await;
+    api.admin(id, "election-key").await.ok();
+    api.admin(id, "open").await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_roster_imports_leave_one_whose_members_get_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = std::sync::Arc::new(Api::new(server.local_addr()));
+    let s = setup();
+    let mut outcomes = BTreeMap::new();
+    for round in 0..6u64 {
+        let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
+        let id = created["election"].as_str().unwrap().to_string();
+        let election = hex32(&created["election"]);
+        let manifest =
+            Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap())
+                .unwrap();
+        // The same members under two imports with other tokens, sent at once:
+        // their staged rows interleave.
+        let imports: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|label| roster_import(&roster_csv(), &format!("{label}{round}")))
+            .collect();
+        let sent: Vec<_> = imports
+            .iter()
+            .map(|(body, _)| {
+                let api = api.clone();
+                let path = format!("/v1/elections/{id}/roster");
+                let body = body.clone();
+                tokio::spawn(async move { api.post(&path, true, "text/csv", body).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for t in sent {
+            let a = t.await.unwrap();
+            answers.push((a.status.as_u16(), a.code().to_string()));
+        }
+        let won: Vec<usize> = (0..2).filter(|&i| answers[i].0 == 200).collect();
+        assert_eq!(won.len(), 1, "one import wins: {answers:?}");
+        let (winner, loser) = (won[0], 1 - won[0]);
+        assert_eq!(answers[loser].0, 409, "{answers:?}");
+        assert!(
+            ["duplicate", "roster_import_superseded"].contains(&answers[loser].1.as_str()),
+            "{answers:?}"
+        );
+        *outcomes.entry(answers[loser].1.clone()).or_insert(0) += 1;
+
+        // The loser's tokens enrol nobody; the winner's members enrol, and
+        // once the election key is out, their constituency rows give them a
+        // credential session.
+        let token = |i: usize| imports[i].1[0].1.clone();
+        let pseudonym = imports[winner].1[0].0.clone();
+        let m = Member {
+            constituency: pseudonym.split('-').next().unwrap().to_string(),
+            token: token(winner),
+            pseudonym,
+            key: signer("member", round),
+            ballot_key: BallotSecretKey::generate(&mut rng("ballot-key", round)),
+            credential: None,
+        };
+        let entry = voter::enrollment(election, &m.pseudonym, &m.key);
+        let enrol =
+            |token: String| json!({ "token": token, "entry": hex::encode(entry.to_bytes()) });
+        let refused = api
+            .post_json(
+                &format!("/v1/elections/{id}/enroll"),
+                false,
+                &enrol(token(loser)),
+            )
+            .await;
+        assert!(refused.status.is_client_error(), "{:?}", refused.json);
+        api.post_json(
+            &format!("/v1/elections/{id}/enroll"),
+            false,
+            &enrol(token(winner)),
+        )
+        .await
+        .ok();
+        key_and_open(&api, &s, &id, election, &manifest).await;
+        commit_request(&api, &id, election, &m).await.ok();
+    }
+    println!("losing imports' codes over 6 races: {outcomes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

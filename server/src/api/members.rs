@@ -25,7 +25,7 @@ use crate::election::registry::Election;
 use crate::election::roster::{self, CHUNK};
 use crate::election::tables::{
     read_u32, read_u64, u32_key, u64_value, ENROLMENT_TOKENS, ISSUANCES, ROSTER, ROSTER_IMPORTS,
-    SIGNER_STATES, USED_TOKENS,
+    ROSTER_SUPERSEDED, SIGNER_STATES, USED_TOKENS,
 };
 use crate::election::ElectionId;
 use crate::sequencer::{
@@ -153,17 +153,25 @@ async fn imported_before(
 }
 
 /// Members whose rows one staging commit of a roster import writes.
-const STAGE_MEMBERS: usize = 1000;
+const STAGE_MEMBERS: usize = 250;
 
-/// One staging group of an import: for each `(token digest, member)`, the
-/// token row `digest → member ‖ import key` (written if absent, kept if
-/// already staged by this import, refused otherwise). The members'
-/// constituency rows are not staged: a refused import must not overwrite
-/// those of members another import committed, so they go with the entries.
+/// One member as an import stages it: token digest, member id, constituency index.
+type StagedMember = ([u8; 32], [u8; 32], u32);
+
+/// One staging group of an import (the first with `first`): for each
+/// member, the token row `digest → member ‖ import key` (written if absent,
+/// kept if already staged by this import, refused otherwise) and the
+/// constituency row `member → u32be(constituency) ‖ import key` (written if
+/// absent or staged by an import that was never committed, which is then
+/// marked superseded; kept if staged by this import; refused if a committed
+/// import holds the member, who is on the roster already). The first group
+/// clears this import's own superseded mark: every row it needs is staged
+/// again after it.
 fn stage(
     view: &dyn crate::sequencer::LogView,
     import: &[u8; 32],
-    staged: &[([u8; 32], [u8; 32])],
+    staged: &[StagedMember],
+    first: bool,
 ) -> Result<Vec<RowWrite>, Rejection> {
     let record = record_of(view)?;
     if record.phase() != Phase::Setup {
@@ -172,8 +180,15 @@ fn stage(
             "roster refused: the election is no longer in setup",
         ));
     }
-    let mut rows = Vec::with_capacity(staged.len());
-    for (digest, member) in staged {
+    let mut rows = Vec::with_capacity(2 * staged.len() + 1);
+    if first {
+        rows.push(RowWrite::upsert(
+            ROSTER_SUPERSEDED,
+            import.to_vec(),
+            Vec::new(),
+        ));
+    }
+    for (digest, member, constituency) in staged {
         let mut value = member.to_vec();
         value.extend_from_slice(import);
         match view.get(ENROLMENT_TOKENS, digest).map_err(unavailable)? {
@@ -184,6 +199,33 @@ fn stage(
                     "token_collision",
                     "this enrolment_tokens entry already exists",
                 ))
+            }
+        }
+        let mut value = u32_key(*constituency);
+        value.extend_from_slice(import);
+        match view.get(ROSTER, member).map_err(unavailable)? {
+            None => rows.push(RowWrite::upsert(ROSTER, member.to_vec(), value)),
+            Some(v) if v == value => {}
+            Some(v) => {
+                let holder = v.get(4..).filter(|h| h.len() == 32);
+                let committed = match holder {
+                    Some(h) => view.get(ROSTER_IMPORTS, h).map_err(unavailable)?.is_some(),
+                    None => true,
+                };
+                if committed {
+                    return Err(Rejection::conflict(
+                        "duplicate",
+                        "a member of this roster is already on the roster",
+                    ));
+                }
+                if let Some(h) = holder {
+                    rows.push(RowWrite::upsert(
+                        ROSTER_SUPERSEDED,
+                        h.to_vec(),
+                        import.to_vec(),
+                    ));
+                }
+                rows.push(RowWrite::upsert(ROSTER, member.to_vec(), value));
             }
         }
     }
@@ -214,6 +256,37 @@ fn token_member(
     Ok(Some(member.try_into().map_err(|_| ApiError::Internal)?))
 }
 
+/// A roster import made ready: its lines, its roster entries (canonical
+/// bytes) and its import key.
+type PreparedImport = (Vec<roster::RosterLine>, Vec<Vec<u8>>, [u8; 32]);
+
+/// Parses a roster import and builds its entries and its import key.
+fn prepare_import(
+    text: &[u8],
+    id: &ElectionId,
+    election: &Election,
+    signer: &ed25519_dalek::SigningKey,
+) -> Result<PreparedImport, ApiError> {
+    let lines = roster::parse(text, id.as_bytes(), election.manifest()).map_err(|e| {
+        let code = match e {
+            roster::RosterError::Text { .. } => "invalid_text",
+            _ => "invalid_roster",
+        };
+        ApiError::reject(RejectionKind::Invalid, code, e.to_string())
+    })?;
+    let entries: Vec<Vec<u8>> = lines
+        .chunks(CHUNK)
+        .map(|chunk| {
+            let body = Roster {
+                members: chunk.iter().map(|l| l.member.clone()).collect(),
+            };
+            Entry::signed(EntryKind::Roster, id.0, &body, signer).to_bytes()
+        })
+        .collect();
+    let key = import_digest(&entries, &lines);
+    Ok((lines, entries, key))
+}
+
 /// `POST /v1/elections/{id}/roster`: imports a roster CSV whose lines carry
 /// the digests of the members' enrolment tokens (drawn and kept by the
 /// organiser's client, so no answer ever holds a secret).
@@ -230,24 +303,16 @@ pub async fn roster(
 ) -> Result<Json<RosterImported>, ApiError> {
     state.writable()?;
     let election = state.election(&id)?;
-    let lines = roster::parse(&text, id.as_bytes(), election.manifest()).map_err(|e| {
-        let code = match e {
-            roster::RosterError::Text { .. } => "invalid_text",
-            _ => "invalid_roster",
-        };
-        ApiError::reject(RejectionKind::Invalid, code, e.to_string())
-    })?;
+    // Parsing, signing and hashing 10⁵ lines takes a while: off the
+    // runtime's threads, so that other requests go on meanwhile.
+    let (lines, entries, key) = {
+        let election = election.clone();
+        let signer = state.signer.clone();
+        tokio::task::spawn_blocking(move || prepare_import(&text, &id, &election, &signer))
+            .await
+            .map_err(|_| ApiError::Internal)??
+    };
     let members = lines.len() as u64;
-    let entries: Vec<Vec<u8>> = lines
-        .chunks(CHUNK)
-        .map(|chunk| {
-            let body = Roster {
-                members: chunk.iter().map(|l| l.member.clone()).collect(),
-            };
-            Entry::signed(EntryKind::Roster, id.0, &body, &state.signer).to_bytes()
-        })
-        .collect();
-    let key = import_digest(&entries, &lines);
     if let Some(answer) = imported_before(&state, &id, &key, &entries, members).await? {
         return Ok(Json(answer));
     }
@@ -256,31 +321,29 @@ pub async fn roster(
     // commit, so that other requests run in between; then the roster entries,
     // with the members' constituency rows and the row that commits the import
     // (§8.6). A staged token works only once its import is committed.
-    for group in lines.chunks(STAGE_MEMBERS) {
-        let staged: Vec<([u8; 32], [u8; 32])> = group
+    for (n, group) in lines.chunks(STAGE_MEMBERS).enumerate() {
+        let staged: Vec<StagedMember> = group
             .iter()
-            .map(|l| (l.token_digest, l.member.member))
+            .map(|l| (l.token_digest, l.member.member, l.constituency as u32))
             .collect();
         state
             .board
             .check(id, move |view: &dyn crate::sequencer::LogView| {
-                Ok(((), stage(view, &key, &staged)?))
+                Ok(((), stage(view, &key, &staged, n == 0)?))
             })
             .await?;
     }
     let count = entries.len() as u64;
     let mut request = AppendRequest::batch(id, entries.clone(), LogRequirement::Exists);
-    request.rows = lines
-        .iter()
-        .map(|l| {
-            RowWrite::upsert(
-                ROSTER,
-                l.member.member.to_vec(),
-                u32_key(l.constituency as u32),
-            )
-        })
-        .collect();
     request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
+        let superseded = view.get(ROSTER_SUPERSEDED, &key).map_err(unavailable)?;
+        if superseded.is_some_and(|by| !by.is_empty()) {
+            return Err(Rejection::conflict(
+                "roster_import_superseded",
+                "another roster import took over members of this one while it was staged; \
+                 send this import again",
+            ));
+        }
         let mut at = u64_value(view.size());
         at.extend(u64_value(count));
         Ok(vec![RowWrite::insert_new(
@@ -468,10 +531,18 @@ fn member_context(
     election: &Election,
     member: &[u8; 32],
 ) -> Result<(usize, CredentialContext), ApiError> {
-    let index = state
-        .board
-        .row(election.id(), ROSTER, member)?
-        .and_then(|v| read_u32(&v))
+    let row = state.board.row(election.id(), ROSTER, member)?;
+    // A staged row counts once its import is committed.
+    let committed = match row.as_deref().and_then(|v| v.get(4..)) {
+        Some([]) | None => true,
+        Some(import) => state
+            .board
+            .row(election.id(), ROSTER_IMPORTS, import)?
+            .is_some(),
+    };
+    let index = row
+        .filter(|_| committed)
+        .and_then(|v| read_u32(v.get(..4)?))
         .map(|i| i as usize)
         .ok_or_else(|| {
             ApiError::reject(

@@ -18,8 +18,16 @@ pub const ENROLMENT_TOKENS: Table = Table::new("enrolment_tokens");
 /// enrolment entry that consumed them.
 pub const USED_TOKENS: Table = Table::new("enrolment_tokens_used");
 
-/// Member id → constituency index (u32 BE). Written with the roster entries.
+/// Member id → constituency index (u32 BE), followed by the key of the
+/// import that staged it (valid once that import's [`ROSTER_IMPORTS`] row
+/// exists; a row of 4 bytes alone is valid as it is). Staged with the
+/// import's token rows, before its roster entries.
 pub const ROSTER: Table = Table::new("roster_constituency");
+
+/// Import digest → the digest of a later import that took over a member's
+/// [`ROSTER`] row from it while it was staged (empty: none since it began
+/// staging). An import so superseded is refused when it commits.
+pub const ROSTER_SUPERSEDED: Table = Table::new("roster_superseded");
 
 /// Import digest (see `api::members::roster`) → leaf index (u64 BE) of the
 /// import's first roster entry and the number of entries (u64 BE): lets a
