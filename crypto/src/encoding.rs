@@ -55,18 +55,28 @@ where
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > MAX_OBJECT_BYTES {
-            return Err(DecodeError::TooLarge(bytes.len()));
-        }
-        let mut d = Decoder::new(bytes);
-        let v: T = d
-            .decode()
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        if d.position() != bytes.len() || v.to_bytes() != bytes {
-            return Err(DecodeError::NonCanonical);
-        }
-        Ok(v)
+        decode_canonical(bytes, MAX_OBJECT_BYTES)
     }
+}
+
+/// Decodes the canonical encoding of a `T` of at most `max` bytes. Only
+/// objects that grow with the board itself (a record snapshot) take a
+/// bound above [`MAX_OBJECT_BYTES`].
+pub fn decode_canonical<T>(bytes: &[u8], max: usize) -> Result<T, DecodeError>
+where
+    T: minicbor::Encode<()> + for<'b> minicbor::Decode<'b, ()>,
+{
+    if bytes.len() > max {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let mut d = Decoder::new(bytes);
+    let v: T = d
+        .decode()
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if d.position() != bytes.len() || v.to_bytes() != bytes {
+        return Err(DecodeError::NonCanonical);
+    }
+    Ok(v)
 }
 
 fn bstr32<'b>(d: &mut Decoder<'b>) -> Result<&'b [u8], minicbor::decode::Error> {

@@ -18,6 +18,9 @@ use urne_crypto::record::BallotHistory;
 
 use crate::source::{refetched_ballot, Item, ServedClient, Source, SourceError};
 
+/// Most files of a served web client that `urne-verify` fetches (§3.10).
+const MAX_CLIENT_FILES: usize = 256;
+
 /// A service's election, by its base URL.
 pub(crate) struct Service {
     client: reqwest::blocking::Client,
@@ -160,6 +163,14 @@ impl Service {
             .map_err(|_| "the client listing is not UTF-8".to_string())?;
         let files =
             web_client::parse_listing(text).map_err(|e| format!("the client listing: {e}"))?;
+        // A web client is a handful of files; a listing of thousands would
+        // only make the verifier fetch without end.
+        if files.len() > MAX_CLIENT_FILES {
+            return Err(format!(
+                "the client listing names {} files, more than the {MAX_CLIENT_FILES} a verifier fetches",
+                files.len()
+            ));
+        }
         let mut mismatched = Vec::new();
         for f in &files {
             let url = if f.path == "index.html" {

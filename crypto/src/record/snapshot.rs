@@ -127,6 +127,11 @@ fn secrets(map: &BTreeMap<u32, [u8; 32]>) -> Vec<IndexedSecret> {
         .collect()
 }
 
+/// Largest record snapshot restored (512 MiB). A snapshot holds about 75
+/// bytes per board entry, so it outgrows [`crate::encoding::MAX_OBJECT_BYTES`]
+/// near 2·10⁵ entries; it comes only from the service's own store.
+pub const MAX_SNAPSHOT_BYTES: usize = 512 << 20;
+
 /// Why bytes are not a record snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
@@ -245,7 +250,8 @@ impl Record {
 
     /// Rebuilds a record from [`Record::snapshot`] bytes.
     pub fn restore(bytes: &[u8]) -> Result<Self, RecordError> {
-        let s = Snapshot::from_bytes(bytes).map_err(|e| SnapshotError::Decode(e.to_string()))?;
+        let s: Snapshot = crate::encoding::decode_canonical(bytes, MAX_SNAPSHOT_BYTES)
+            .map_err(|e| SnapshotError::Decode(e.to_string()))?;
         s.check_order()?;
         s.manifest
             .validate()
@@ -378,5 +384,29 @@ impl Record {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{decode_canonical, DecodeError, MAX_OBJECT_BYTES};
+
+    #[test]
+    fn a_snapshot_may_be_larger_than_other_objects() {
+        // Above the bound of other objects (a board of some 2·10⁵ entries):
+        // decoded, and refused here only because these bytes are no snapshot.
+        let big = vec![0xff; MAX_OBJECT_BYTES + (1 << 20)];
+        let refused = match Record::restore(&big) {
+            Ok(_) => panic!("0xff bytes restored as a record"),
+            Err(e) => e.to_string(),
+        };
+        assert!(!refused.contains("too large"), "{refused}");
+        assert!(refused.contains("record snapshot"), "{refused}");
+        // The bound itself is enforced.
+        assert_eq!(
+            decode_canonical::<u32>(&[0x01, 0x02], 1),
+            Err(DecodeError::TooLarge(2))
+        );
     }
 }
