@@ -59,10 +59,14 @@ impl Service {
     }
 
     fn get(&self, path: &str) -> Result<reqwest::blocking::Response, SourceError> {
-        let url = format!("{}/{path}", self.base);
+        self.get_url(&format!("{}/{path}", self.base))
+    }
+
+    /// A successful answer to a GET of `url`, or why there is none.
+    fn get_url(&self, url: &str) -> Result<reqwest::blocking::Response, SourceError> {
         let response = self
             .client
-            .get(&url)
+            .get(url)
             .send()
             .map_err(|e| SourceError::Remote(format!("{url}: {e}")))?;
         if !response.status().is_success() {
@@ -139,15 +143,11 @@ impl Service {
     }
 
     fn get_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .map_err(|e| format!("{url}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("{url}: HTTP {}", response.status()));
-        }
-        response
+        self.get_url(url)
+            .map_err(|e| match e {
+                SourceError::Remote(message) => message,
+                e => e.to_string(),
+            })?
             .bytes()
             .map(|b| b.to_vec())
             .map_err(|e| format!("{url}: {e}"))
