@@ -560,6 +560,19 @@ async fn appends_past_their_timeout_get_a_json_503() {
     server.shutdown().await.unwrap();
 }
 
+/// A raw HTTP/1.1 connection to `addr`: its writing half and a buffered
+/// reader of its answers (30 s read timeout).
+fn raw_connection(
+    addr: std::net::SocketAddr,
+) -> (std::net::TcpStream, std::io::BufReader<std::net::TcpStream>) {
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let writer = stream.try_clone().unwrap();
+    (writer, std::io::BufReader::new(stream))
+}
+
 /// One HTTP/1.1 response read from a kept-alive connection: status, whether
 /// it closes the connection, and its body; `None` when the connection ended
 /// (or was reset) before a whole response arrived.
@@ -609,12 +622,7 @@ async fn keep_alive_clients_are_told_to_close_not_reset() {
             let sent = sent.clone();
             tokio::task::spawn_blocking(move || {
                 use std::io::Write;
-                let stream = std::net::TcpStream::connect(addr).unwrap();
-                stream
-                    .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-                    .unwrap();
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = std::io::BufReader::new(stream);
+                let (mut writer, mut reader) = raw_connection(addr);
                 let mut answers = Vec::new();
                 for i in 0.. {
                     let body = format!("{t}/{i}");
@@ -681,12 +689,7 @@ async fn a_request_refused_mid_shutdown_still_closes_its_connection() {
     let addr = server.local_addr();
     // Headers and the first bytes of the body: the request has passed the
     // middleware and its handler waits for the rest of the body.
-    let stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = std::io::BufReader::new(stream);
+    let (mut writer, mut reader) = raw_connection(addr);
     let head = format!(
         "POST /v1/test-support/elections/{id}/entries HTTP/1.1\r\nHost: x\r\n\
          Authorization: Bearer {}\r\nContent-Length: 5\r\n\r\nab",

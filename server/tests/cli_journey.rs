@@ -15,16 +15,23 @@ use spawned::Spawned as Server;
 const SECRETS_KEY_HEX: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
 fn serve_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
-        .env("URNE_ORGANISER_TOKEN", TOKEN)
-        .env("URNE_LOG", "warn");
-    cmd
+    spawned::serve_command(dir, TOKEN)
 }
 
 fn start_server(dir: &Path) -> Server {
     spawned::server(dir, TOKEN, SECRETS_KEY_HEX)
+}
+
+/// A fresh folder, `urne serve` on it, and the command line pointed at it
+/// (dropped in that order's reverse: the server stops before the folder goes).
+fn journey() -> (tempfile::TempDir, Server, Urne) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path());
+    let urne = Urne {
+        dir: dir.path().to_path_buf(),
+        url: server.url.clone(),
+    };
+    (dir, server, urne)
 }
 
 struct Urne {
@@ -143,12 +150,7 @@ fn missing_wallet_and_malformed_invitation_fail_cleanly() {
 
 #[test]
 fn one_voter_journey() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, _server, urne) = journey();
 
     // Organiser and trustees set up the election.
     let trustees: Vec<String> = (0..3)
@@ -519,12 +521,7 @@ fn board_size(url: &str, election: &str) -> u64 {
 
 #[test]
 fn a_roster_import_whose_answer_is_lost_is_retried_without_losing_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, server, urne) = journey();
     let trustees: Vec<String> = (0..2)
         .map(|i| urne.ok(&["trustee", "keygen", "--out", &format!("t{i}.json")]))
         .collect();
@@ -719,12 +716,7 @@ fn recovery_code(enrolled: &str) -> String {
 
 #[test]
 fn a_lost_wallet_comes_back_from_its_recovery_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, server, urne) = journey();
     let (election, tokens) = election_with_roster(&urne);
     let alice = invitation_of(&tokens, "alice");
     let bob = invitation_of(&tokens, "bob");
@@ -889,12 +881,7 @@ fn a_lost_wallet_comes_back_from_its_recovery_code() {
 
 #[test]
 fn invitations_are_links_that_are_never_lost_and_can_be_reissued() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, server, urne) = journey();
     let (election, tokens) = election_with_roster(&urne);
     let size = board_size(&server.url, &election);
 
@@ -1082,12 +1069,7 @@ fn invitations_are_links_that_are_never_lost_and_can_be_reissued() {
 
 #[test]
 fn a_mistaken_election_is_cancelled_before_anyone_depends_on_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, mut server, urne) = journey();
     let (kept, tokens) = election_with_roster(&urne);
     let created = urne.ok(&["admin", "election", "create", "--manifest", "manifest.toml"]);
     let mistaken = field(&created, "election ").to_string();
@@ -1184,12 +1166,7 @@ fn a_mistaken_election_is_cancelled_before_anyone_depends_on_it() {
 
 #[test]
 fn a_refused_import_leaves_no_working_token_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, _server, urne) = journey();
     let (election, tokens) = election_with_roster(&urne);
     // A second import naming bob again (and carol, new) is refused whole, after
     // its rows were staged: neither of its tokens may work.
@@ -1241,12 +1218,7 @@ fn board_public_key(url: &str) -> String {
 
 #[test]
 fn a_receipt_check_waits_for_a_quorum_of_witnesses() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path());
-    let urne = Urne {
-        dir: dir.path().to_path_buf(),
-        url: server.url.clone(),
-    };
+    let (dir, server, urne) = journey();
     let board = board_public_key(&server.url);
     let vkeys: Vec<String> = ["w1", "w2"]
         .iter()

@@ -1511,16 +1511,22 @@ async fn a_whole_election_over_http_then_its_export_replays() {
 }
 
 /// Creates, populates and opens an election; returns its id, manifest and members (enrolled).
-async fn open_election(
-    api: &Api,
-    s: &Setup,
-    enrol: bool,
-) -> (String, [u8; 32], Manifest, Vec<Member>) {
+/// Creates the election of `s.draft`: its id (hex and bytes) and manifest.
+async fn create_election(api: &Api, s: &Setup) -> (String, [u8; 32], Manifest) {
     let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
     let id = created["election"].as_str().unwrap().to_string();
     let election = hex32(&created["election"]);
     let manifest =
         Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    (id, election, manifest)
+}
+
+async fn open_election(
+    api: &Api,
+    s: &Setup,
+    enrol: bool,
+) -> (String, [u8; 32], Manifest, Vec<Member>) {
+    let (id, election, manifest) = create_election(api, s).await;
     let (body, tokens) = roster_import(&roster_csv(), "tokens");
     api.post(
         &format!("/v1/elections/{id}/roster"),
@@ -1586,12 +1592,7 @@ async fn racing_roster_imports_leave_one_whose_members_get_credentials() {
     let s = setup();
     let mut outcomes = BTreeMap::new();
     for round in 0..6u64 {
-        let created = api.post_json("/v1/elections", true, &s.draft).await.ok();
-        let id = created["election"].as_str().unwrap().to_string();
-        let election = hex32(&created["election"]);
-        let manifest =
-            Manifest::from_bytes(&hex::decode(created["manifest"].as_str().unwrap()).unwrap())
-                .unwrap();
+        let (id, election, manifest) = create_election(&api, &s).await;
         // The same members under two imports with other tokens, sent at once:
         // their staged rows interleave.
         let imports: Vec<_> = ["a", "b"]

@@ -554,7 +554,8 @@ pub async fn recover(
         election,
         &w.constituency,
         &trail,
-        Some(&member),
+        // Checked against the pseudonym above, with its own next step.
+        None,
         secret,
     )
     .map_err(|e| match e {

@@ -43,14 +43,21 @@ pub fn announcing(mut cmd: Command) -> Spawned {
     Spawned { child, url }
 }
 
-/// `urne serve` on a free loopback port over `dir/data`.
-pub fn server(dir: &Path, token: &str, secrets_key_hex: &str) -> Spawned {
+/// The command of `urne serve` on a free loopback port over `dir/data`,
+/// without its secrets key (the caller sets or removes `URNE_SECRETS_KEY`).
+pub fn serve_command(dir: &Path, token: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_urne"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.join("data"))
-        .env("URNE_SECRETS_KEY", secrets_key_hex)
         .env("URNE_ORGANISER_TOKEN", token)
         .env("URNE_LOG", "warn");
+    cmd
+}
+
+/// `urne serve` on a free loopback port over `dir/data`.
+pub fn server(dir: &Path, token: &str, secrets_key_hex: &str) -> Spawned {
+    let mut cmd = serve_command(dir, token);
+    cmd.env("URNE_SECRETS_KEY", secrets_key_hex);
     announcing(cmd)
 }
 
