@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the voter web app from source into server/web/dist: urne-wasm for
-# wasm32, bindings by wasm-bindgen-cli at the crate's exact version, then the
-# TypeScript app by Vite.
+# Builds the web app from source into server/web/dist: urne-wasm (the
+# voter's steps) and urne-verify-wasm (the verifier) for wasm32, bindings
+# by wasm-bindgen-cli at the crate's exact version, then the TypeScript
+# pages by Vite.
 #
 # The committed bundle is built with Debian's rustc-web (-Zbuild-std over
 # rust-web-src, linked by wasm-ld-14), which is used whenever it is installed;
@@ -37,13 +38,13 @@ case "$toolchain" in
     sysroot="$(/usr/bin/rustc --print sysroot)"
     RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-14 \
       RUSTFLAGS="--cfg getrandom_backend=\"wasm_js\" $remap --remap-path-prefix=$sysroot=/rustc" \
-      CARGO_PROFILE_RELEASE_DEBUG=0 /usr/bin/cargo build -p urne-wasm --release --locked --target wasm32-unknown-unknown \
+      CARGO_PROFILE_RELEASE_DEBUG=0 /usr/bin/cargo build -p urne-wasm -p urne-verify-wasm --release --locked --target wasm32-unknown-unknown \
       --target-dir target/wasm -Zbuild-std=std,panic_abort
     ;;
   rustup)
     echo "urne-wasm built by $(rustc -V) (rustup; the committed bundle is Debian rustc-web's)"
     CARGO_PROFILE_RELEASE_DEBUG=0 RUSTFLAGS="--cfg getrandom_backend=\"wasm_js\" $remap" \
-      cargo build -p urne-wasm --release --locked --target wasm32-unknown-unknown --target-dir target/wasm
+      cargo build -p urne-wasm -p urne-verify-wasm --release --locked --target wasm32-unknown-unknown --target-dir target/wasm
     ;;
   *)
     echo "build.sh: URNE_WEB_RUSTC is debian or rustup, not $toolchain" >&2
@@ -52,6 +53,8 @@ case "$toolchain" in
 esac
 wasm-bindgen --target web --out-dir server/web/app/pkg \
   target/wasm/wasm32-unknown-unknown/release/urne_wasm.wasm
+wasm-bindgen --target web --out-dir server/web/app/pkg-verify \
+  target/wasm/wasm32-unknown-unknown/release/urne_verify_wasm.wasm
 cd server/web/app
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build

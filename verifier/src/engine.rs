@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
 
+#[cfg(feature = "native")]
 use indicatif::{ProgressBar, ProgressStyle};
 use urne_crypto::checkpoint::{
     election_origin, key_id, open_signed_checkpoint, Checkpoint, NoteVerifier,
@@ -26,14 +26,38 @@ use urne_crypto::merkle::leaf_hash;
 use urne_crypto::record::{
     Applied, BallotCheck, BallotHistory, BallotVerifier, Record, RecordError,
 };
+use urne_crypto::seats::ParityRule;
 
 use crate::report::{
-    count, CandidateVotes, CheckId, CheckpointInfo, Checks, ConstituencyResult, DrawnMember,
-    ElectedMember, LotteryInfo, Outcome, Report,
+    ballot_proofs_detail, count, CandidateVotes, CheckId, CheckpointInfo, Checks,
+    ConstituencyResult, DrawnMember, ElectedMember, LotteryInfo, Outcome, QuotaRule, Report,
 };
 use crate::source::{Item, ServedClient, Source, SourceError};
 use crate::tree::Tree;
-use crate::{GivenCheckpoint, Options};
+use crate::{BallotShare, GivenCheckpoint, Options};
+
+/// Wall-clock time since the engine started, where the platform has a clock
+/// (in WebAssembly the page measures it itself).
+struct Stopwatch {
+    #[cfg(feature = "native")]
+    started: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            #[cfg(feature = "native")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        #[cfg(feature = "native")]
+        return self.started.elapsed().as_secs_f64();
+        #[cfg(not(feature = "native"))]
+        0.0
+    }
+}
 
 /// Where a resumed verification starts: the state a monitor kept after
 /// verifying a prefix of the board (see `crate::monitor`).
@@ -93,7 +117,11 @@ struct Decoded {
     panicked: bool,
 }
 
-fn decode_chunk(chunk: Chunk, verifier: Option<&BallotVerifier>) -> Decoded {
+fn decode_chunk(
+    chunk: Chunk,
+    verifier: Option<&BallotVerifier>,
+    share: Option<BallotShare>,
+) -> Decoded {
     let mut entries = Vec::with_capacity(chunk.entries.len());
     let mut ballots = Vec::new();
     for (pos, bytes) in chunk.entries.iter().enumerate() {
@@ -113,7 +141,11 @@ fn decode_chunk(chunk: Chunk, verifier: Option<&BallotVerifier>) -> Decoded {
     }
     let mut invalid = BTreeMap::new();
     if let Some(v) = verifier {
-        let (positions, list): (Vec<usize>, Vec<Ballot>) = ballots.into_iter().unzip();
+        // Under a share, only this share's ballots are verified here.
+        let (mine, others): (Vec<(usize, Ballot)>, Vec<(usize, Ballot)>) = ballots
+            .into_iter()
+            .partition(|(pos, _)| share.is_none_or(|s| s.covers(chunk.first + *pos as u64)));
+        let (positions, list): (Vec<usize>, Vec<Ballot>) = mine.into_iter().unzip();
         if let Err(bad) = v.verify_batch(&list) {
             for (i, e) in bad {
                 if let Some(pos) = positions.get(i) {
@@ -121,7 +153,8 @@ fn decode_chunk(chunk: Chunk, verifier: Option<&BallotVerifier>) -> Decoded {
                 }
             }
         }
-        ballots = positions.into_iter().zip(list).collect();
+        ballots = positions.into_iter().zip(list).chain(others).collect();
+        ballots.sort_by_key(|(pos, _)| *pos);
     }
     Decoded {
         seq: chunk.seq,
@@ -139,10 +172,16 @@ const CHUNK_BYTES: usize = 8 << 20;
 
 /// The verification of one board.
 pub(crate) struct Engine {
-    started: Instant,
+    started: Stopwatch,
+    #[cfg(feature = "native")]
     pool: rayon::ThreadPool,
     batch: usize,
+    /// Only these ballots' cryptography is verified (see [`BallotShare`]).
+    share: Option<BallotShare>,
+    /// Told how far the reading is, every 256 entries.
+    on_progress: Option<fn(u64, Option<u64>)>,
     in_flight_max: usize,
+    #[cfg(feature = "native")]
     progress: Option<ProgressBar>,
     tree: Tree,
     /// Entries of a resumed prefix that the source repeats (compared, not applied).
@@ -193,16 +232,22 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(options: &Options, resume: Option<Resume>) -> Result<Self, String> {
+        #[cfg(feature = "native")]
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             options.threads
         };
+        // Without threads, each chunk is decoded and verified as it is sent.
+        #[cfg(not(feature = "native"))]
+        let threads = 1;
+        #[cfg(feature = "native")]
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("urne-verify-{i}"))
             .build()
             .map_err(|e| format!("thread pool: {e}"))?;
+        #[cfg(feature = "native")]
         let progress = options.progress.then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -226,10 +271,14 @@ impl Engine {
             })
             .collect();
         let mut engine = Engine {
-            started: Instant::now(),
+            started: Stopwatch::start(),
+            #[cfg(feature = "native")]
             pool,
             batch: options.batch.max(1),
+            share: options.ballot_share,
+            on_progress: options.on_progress,
             in_flight_max: 2 * threads + 1,
+            #[cfg(feature = "native")]
             progress,
             tree: Tree::default(),
             repeated_prefix: 0,
@@ -354,6 +403,13 @@ impl Engine {
                 Item::Checkpoint(note) => self.intermediate_checkpoint(&note),
                 Item::Entry(bytes) => {
                     self.entry(bytes, source.history());
+                    if let Some(report) = self.on_progress {
+                        if self.next_index % 256 == 0 {
+                            let (done, total) = source.progress();
+                            report(done, total);
+                        }
+                    }
+                    #[cfg(feature = "native")]
                     if let Some(bar) = &self.progress {
                         let (done, total) = source.progress();
                         if let Some(t) = total {
@@ -361,7 +417,7 @@ impl Engine {
                         }
                         bar.set_position(done);
                         if self.next_index % 256 == 0 {
-                            let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                            let secs = self.started.seconds().max(1e-3);
                             bar.set_message(format!(
                                 "{} entries, {} ballots ({:.0}/s)",
                                 self.next_index,
@@ -379,6 +435,7 @@ impl Engine {
         }
         self.flush(source.history());
         self.drain(source.history());
+        #[cfg(feature = "native")]
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
@@ -735,10 +792,11 @@ impl Engine {
         self.in_flight += 1;
         let tx = self.tx.clone();
         let verifier = self.verifier.clone();
-        self.pool.spawn(move || {
+        let share = self.share;
+        let work = move || {
             let (seq, first, n) = (chunk.seq, chunk.first, chunk.entries.len());
             let decoded = catch_unwind(AssertUnwindSafe(|| {
-                decode_chunk(chunk, verifier.as_deref())
+                decode_chunk(chunk, verifier.as_deref(), share)
             }))
             .unwrap_or_else(|_| Decoded {
                 seq,
@@ -751,7 +809,11 @@ impl Engine {
             });
             // The receiver lives as long as the engine, which waits for every chunk.
             let _ = tx.send(decoded);
-        });
+        };
+        #[cfg(feature = "native")]
+        self.pool.spawn(work);
+        #[cfg(not(feature = "native"))]
+        work();
     }
 
     fn receive(&mut self, history: &dyn BallotHistory) {
@@ -872,6 +934,12 @@ impl Engine {
                 let failure = match (invalid, verified, &self.verifier, &ballot) {
                     (Some(e), _, _, _) => Some(e),
                     (None, true, _, _) => None,
+                    // Another share's ballot, dispatched before the key was known.
+                    (None, false, Some(_), Some(_))
+                        if self.share.is_some_and(|s| !s.covers(index)) =>
+                    {
+                        None
+                    }
                     // Dispatched before the election key was applied: verify here.
                     (None, false, Some(v), Some(b)) => v.verify(b).err(),
                     (None, false, _, _) => {
@@ -1041,7 +1109,7 @@ impl Engine {
         let ballot_proofs = self.checks.counted(CheckId::BallotProofs);
         self.checks.detail(
             CheckId::BallotProofs,
-            format!("{ballot_proofs} ballots: credential, signature and proofs verify"),
+            ballot_proofs_detail(ballot_proofs, self.share),
         );
         let complete = match (&self.record, self.checks.stopped_at) {
             (Some(r), None) => {
@@ -1109,7 +1177,8 @@ impl Engine {
             failures: self.checks.failures.clone(),
             constituencies: record.map(constituency_results).unwrap_or_default(),
             lottery: record.map(LotteryInfo::of),
-            seconds: self.started.elapsed().as_secs_f64(),
+            ballot_share: self.share,
+            seconds: self.started.seconds(),
         }
     }
 
@@ -1283,6 +1352,22 @@ fn constituency_results(r: &Record) -> Vec<ConstituencyResult> {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 seats: c.rules.seats,
+                lottery_seats: c.rules.lottery_seats,
+                quotas: c
+                    .rules
+                    .quotas
+                    .iter()
+                    .map(|q| QuotaRule {
+                        category: q.category.clone(),
+                        min: q.min,
+                        max: q.max,
+                    })
+                    .collect(),
+                parity: match c.rules.parity {
+                    ParityRule::None => "none".into(),
+                    ParityRule::MaxShare { percent } => format!("max-share {percent}"),
+                    ParityRule::Alternating => "alternating".into(),
+                },
                 issuances,
                 issued_while_open: r.issued_while_open(&c.id).unwrap_or(0),
                 ballots_counted,

@@ -9,22 +9,29 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Without `native`, the monitor's parts of the engine and sources are unused.
+#![cfg_attr(not(feature = "native"), allow(dead_code))]
 
 use std::io::{Read, Seek};
 
+#[cfg(feature = "native")]
 pub mod attest;
 mod engine;
+#[cfg(feature = "native")]
 pub mod monitor;
+#[cfg(feature = "native")]
 mod remote;
 pub mod report;
 mod source;
+#[cfg(feature = "native")]
 mod tiles;
 mod tree;
 
+#[cfg(feature = "native")]
 pub use monitor::{
     verify_target, verify_target_since, verify_tiles_since, MonitorError, PreviousRun,
 };
-pub use report::{Check, CheckId, CheckStatus, Failure, Outcome, Report};
+pub use report::{merge_shares, Check, CheckId, CheckStatus, Failure, Outcome, Report, ShareError};
 pub use source::SourceError;
 
 /// How to run a verification.
@@ -43,6 +50,31 @@ pub struct Options {
     /// Fail `checkpoints` unless a quorum of the manifest's witnesses
     /// cosigned the final checkpoint (§6.11, code `witness_quorum`).
     pub require_witnesses: bool,
+    /// Verify only one share of the ballots' cryptography, so that separate
+    /// workers (the browser's Web Workers) split it; [`merge_shares`] joins
+    /// their reports into the one report of a whole run. `None`: all.
+    pub ballot_share: Option<BallotShare>,
+    /// Called every 256 entries with the bytes read and the source's length
+    /// (where known), for a progress bar the library does not draw itself.
+    pub on_progress: Option<fn(u64, Option<u64>)>,
+}
+
+/// The ballots one of `of` verification runs checks the cryptography of:
+/// those whose board index is `index` modulo `of`. Every run applies every
+/// entry to its record; only the ballot proofs are split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BallotShare {
+    /// This run's share, from 0.
+    pub index: u32,
+    /// How many shares the ballots are split into (at least 1).
+    pub of: u32,
+}
+
+impl BallotShare {
+    /// Whether the ballot at board `index` is this share's.
+    pub fn covers(self, index: u64) -> bool {
+        self.of <= 1 || index % u64::from(self.of) == u64::from(self.index)
+    }
 }
 
 /// A signed checkpoint note from outside the export, with a label for the report.
@@ -77,6 +109,8 @@ impl Default for Options {
             progress: false,
             checkpoints: Vec::new(),
             require_witnesses: false,
+            ballot_share: None,
+            on_progress: None,
         }
     }
 }

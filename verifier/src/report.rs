@@ -233,6 +233,17 @@ pub struct DrawnMember {
     pub order: u32,
 }
 
+/// One category's quota, as the manifest sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaRule {
+    /// The category.
+    pub category: String,
+    /// Fewest seats it must hold.
+    pub min: u32,
+    /// Most seats it may hold.
+    pub max: u32,
+}
+
 /// What the verified board says about one constituency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConstituencyResult {
@@ -242,6 +253,15 @@ pub struct ConstituencyResult {
     pub name: String,
     /// Seats (by vote and by lot).
     pub seats: u32,
+    /// Of which seats drawn by lot.
+    #[serde(default)]
+    pub lottery_seats: u32,
+    /// The manifest's per-category quotas of the assembly (elected + drawn).
+    #[serde(default)]
+    pub quotas: Vec<QuotaRule>,
+    /// The parity rule: `none`, `max-share <percent>` or `alternating`.
+    #[serde(default)]
+    pub parity: String,
     /// Credentials issued.
     pub issuances: u64,
     /// Credentials issued while voting was open: the board order may link
@@ -444,8 +464,115 @@ pub struct Report {
     pub constituencies: Vec<ConstituencyResult>,
     /// The lottery's randomness (if the manifest was read).
     pub lottery: Option<LotteryInfo>,
+    /// The share of the ballots' cryptography this run verified, if only a
+    /// share (see [`crate::BallotShare`]): such a report is a part, whole
+    /// only once [`merge_shares`] has joined it with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballot_share: Option<crate::BallotShare>,
     /// Wall-clock seconds the verification took (informative).
     pub seconds: f64,
+}
+
+/// The `ballot-proofs` detail of a run that counted `n` ballots.
+pub(crate) fn ballot_proofs_detail(n: u64, share: Option<crate::BallotShare>) -> String {
+    match share {
+        Some(s) if s.of > 1 => format!(
+            "{n} ballots: credential, signature and proofs of share {} of {} verify",
+            s.index + 1,
+            s.of
+        ),
+        _ => format!("{n} ballots: credential, signature and proofs verify"),
+    }
+}
+
+/// Why share reports cannot be joined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareError {
+    /// No report was given.
+    #[error("no report to join")]
+    Empty,
+    /// A report is of a whole run, or of shares of another split.
+    #[error("report {0} is not a share of the same split")]
+    NotAShare(usize),
+    /// A share is missing or given twice.
+    #[error("share {0} is missing or given twice")]
+    Share(u32),
+    /// The reports are of different boards.
+    #[error("the shares verified different boards")]
+    DifferentBoards,
+}
+
+/// Joins the reports of the runs of every share of one split (in any order)
+/// into the report one whole run gives.
+///
+/// Every run applies every entry, so their reports differ only in the
+/// ballots whose cryptography they verified. If every share is valid, the
+/// whole run is; otherwise a whole run stops at the first failure on the
+/// board, which the share holding it reports as a whole run would: its
+/// report is the answer. Reports of different boards are refused.
+pub fn merge_shares(mut reports: Vec<Report>) -> Result<Report, ShareError> {
+    let of = match reports.first().and_then(|r| r.ballot_share) {
+        Some(s) => s.of,
+        None if reports.is_empty() => return Err(ShareError::Empty),
+        None => return Err(ShareError::NotAShare(0)),
+    };
+    let mut seen = vec![false; of as usize];
+    for (i, r) in reports.iter().enumerate() {
+        let s = r
+            .ballot_share
+            .filter(|s| s.of == of)
+            .ok_or(ShareError::NotAShare(i))?;
+        match seen.get_mut(s.index as usize) {
+            Some(slot) if !*slot => *slot = true,
+            _ => return Err(ShareError::Share(s.index)),
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(ShareError::Share(missing as u32));
+    }
+    let first = &reports[0];
+    if reports.iter().any(|r| {
+        r.election != first.election
+            || r.entries != first.entries
+            || r.ballot_entries != first.ballot_entries
+    }) {
+        return Err(ShareError::DifferentBoards);
+    }
+    // The first failure on the board: located failures by index, then unlocated.
+    let first_failure = |r: &Report| r.failures.iter().map(|f| f.entry.unwrap_or(u64::MAX)).min();
+    let pick = reports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            first_failure(r).map(|at| (at, r.ballot_share.map_or(0, |s| s.index), i))
+        })
+        .min()
+        .map(|(_, _, i)| i);
+    let mut whole = match pick {
+        Some(i) => reports.swap_remove(i),
+        None => {
+            if reports.iter().any(|r| {
+                r.checkpoint != first.checkpoint || r.constituencies != first.constituencies
+            }) {
+                return Err(ShareError::DifferentBoards);
+            }
+            let i = reports
+                .iter()
+                .position(|r| r.ballot_share.is_some_and(|s| s.index == 0))
+                .unwrap_or(0);
+            reports.swap_remove(i)
+        }
+    };
+    let counted = whole.ballot_entries;
+    if let Some(c) = whole
+        .checks
+        .iter_mut()
+        .find(|c| c.name == CheckId::BallotProofs.name() && c.status == CheckStatus::Pass)
+    {
+        c.detail = ballot_proofs_detail(counted, None);
+    }
+    whole.ballot_share = None;
+    Ok(whole)
 }
 
 /// `n` and the noun in the right number: "1 entry", "2 entries".
@@ -715,6 +842,7 @@ impl Report {
             failures: vec![failure],
             constituencies: vec![],
             lottery: None,
+            ballot_share: None,
             seconds: 0.0,
         }
     }

@@ -170,6 +170,8 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::get("/", Read, web::index),
         Route::get("/assets/{file}", Read, web::asset),
+        Route::get("/elections", Read, web::site),
+        Route::get("/elections/{id}", Read, web::site),
         Route::get("/client.sha256sums", Read, web::client_listing),
         Route::get("/v1/health", Health, board::health),
         Route::get("/v1/elections", Read, elections::list),

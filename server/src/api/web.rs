@@ -1,5 +1,6 @@
-//! The voter web app, embedded in the binary and served at `/`: the page
-//! at `/` and its content-hashed files under `/assets/`. The page may talk
+//! The web app, embedded in the binary: the voter's page at `/`, the public
+//! site at `/elections` and `/elections/{id}`, and their content-hashed
+//! files under `/assets/`. The page may talk
 //! only to this service (Content-Security-Policy), is never cached without
 //! revalidation, and its hashed assets are immutable.
 //!
@@ -40,7 +41,7 @@ pub fn client_digest() -> [u8; 32] {
 /// The policy of every page file: scripts, styles, wasm and requests from this origin only.
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; \
+style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
 fn content_type(path: &str) -> &'static str {
@@ -103,6 +104,12 @@ pub async fn client_listing() -> Response {
 /// `GET /`: the voter web app's page.
 pub async fn index() -> Response {
     serve("index.html", "no-cache")
+}
+
+/// `GET /elections` and `GET /elections/{id}`: the public site's page (the
+/// elections list, an election's results, lottery, board and verification).
+pub async fn site() -> Response {
+    serve("site.html", "no-cache")
 }
 
 /// `GET /assets/{file}`: a content-hashed file of the web app.

@@ -68,6 +68,13 @@ pub struct DemoArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// Once done, keep serving the board and its public site (results,
+    /// lottery, board explorer, verification in the browser) until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where the demo's service listens (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// An attack the demo attempts and the server must refuse.
@@ -98,6 +105,8 @@ pub struct DemoReport {
     pub assembly: String,
     /// Where the export was written.
     pub export: PathBuf,
+    /// The public site's results page of the election.
+    pub results_url: String,
 }
 
 impl DemoReport {
@@ -154,6 +163,7 @@ impl DemoReport {
             String::new(),
         ]);
         out.push_str(&t.render());
+        out.push_str(&format!("\nresults page: {}\n", self.results_url));
         out.push_str(if self.passed() {
             "\ndemo passed\n"
         } else {
@@ -191,7 +201,10 @@ fn keep_templates(
 /// Runs the demo and prints its report.
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let report = run_demo(&args, true).await?;
-    print!("{}", report.render());
+    if !args.serve {
+        print!("{}", report.render());
+        println!("(the service has stopped; `urne demo --serve` keeps it serving that page)");
+    }
     if let Some(dir) = &args.dir {
         println!(
             "\nkept in {d}: manifest.toml and roster.csv (templates), keys/, export, data/.\n\
@@ -340,7 +353,7 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
     let clock = crate::clock::BoardClock::system();
     let config = ServerConfig {
         data_dir: root.join("data"),
-        listen: ([127, 0, 0, 1], 0).into(),
+        listen: args.listen,
         organiser_token: Some(
             OrganiserToken::new(&organiser_token).map_err(|e| Failure::plain(e.to_string()))?,
         ),
@@ -383,6 +396,26 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         witnesses: &witnesses,
     };
     let result = drive(args, &shape, seed, &root, service, &mut phases).await;
+    if let (true, Ok((election, refusals, verdict, tallies_match, assembly))) =
+        (args.serve, &result)
+    {
+        if show {
+            let report = DemoReport {
+                election: *election,
+                phases: phases.rows.clone(),
+                refusals: refusals.clone(),
+                verdict: verdict.clone(),
+                tallies_match: *tallies_match,
+                assembly: assembly.clone(),
+                export: root.join("export"),
+                results_url: results_url(&url, election),
+            };
+            print!("{}", report.render());
+            println!("serving the board and its public site at {url}/elections; Ctrl-C stops");
+        }
+        // A failed signal handler ends the serving at once.
+        let _ = tokio::signal::ctrl_c().await;
+    }
     for task in witness_tasks {
         task.abort();
     }
@@ -400,7 +433,13 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         tallies_match,
         assembly,
         export: root.join("export"),
+        results_url: results_url(&url, &election),
     })
+}
+
+/// The public site's results page of `election` on the service at `url`.
+fn results_url(url: &str, election: &[u8; 32]) -> String {
+    format!("{url}/elections/{}#results", hex::encode(election))
 }
 
 type Outcome = ([u8; 32], Vec<Refusal>, ExportVerdict, bool, String);

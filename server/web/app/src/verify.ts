@@ -1,0 +1,97 @@
+// The in-browser verification: one Web Worker per core, each verifying the
+// whole export under one share of the ballots' cryptography; their reports
+// are joined by urne-verify's own rule (merge_reports).
+import { merge_reports } from '../pkg-verify/urne_verify_wasm.js';
+
+/** The verifier's report (urne-verify --json). */
+export interface Report {
+  valid: boolean;
+  status: 'valid' | 'valid-so-far' | 'invalid';
+  complete: boolean;
+  election: string | null;
+  title: string | null;
+  client_digest: string | null;
+  phase: string | null;
+  entries: number;
+  checkpoint: { size: number; root: string } | null;
+  ballots_counted: number;
+  ballot_entries: number;
+  checks: { name: string; status: string; detail: string }[];
+  failures: { check: string; entry: number | null; kind: string | null; code: string; message: string }[];
+  constituencies: ConstituencyResult[];
+  lottery: Lottery | null;
+}
+
+export interface ConstituencyResult {
+  id: string;
+  name: string;
+  seats: number;
+  lottery_seats: number;
+  quotas: { category: string; min: number; max: number }[];
+  parity: string;
+  issuances: number;
+  ballots_counted: number;
+  tally: { candidate: string; category: string; votes: number }[] | null;
+  trustees: number[] | null;
+  elected: { id: string; category: string; votes: number; rank: number }[] | null;
+  drawn: { id: string; category: string; order: number }[] | null;
+}
+
+export interface Lottery {
+  method: string;
+  beacon_network: string | null;
+  beacon_is_quicknet: boolean;
+  beacon_round: number | null;
+  beacon_round_time: number | null;
+  beacon_verified: boolean;
+  reveals_closed_at: number | null;
+  withheld: number[] | null;
+  rfc3797_sources: { name: string; draw_date: string; values: number[] | null }[];
+}
+
+/** How many workers: one per core the browser reports, at most 8. */
+export function workerCount(): number {
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 2));
+}
+
+/**
+ * Verifies `bytes` (an export file) on `n` workers; `onProgress` gets the
+ * fraction read by the slowest worker. `checkpoints` are signed notes from
+ * outside the export (receipts), checked against its tree.
+ */
+export async function verifyExport(
+  bytes: ArrayBuffer,
+  n: number,
+  checkpoints: string[],
+  onProgress: (fraction: number) => void,
+): Promise<Report> {
+  const done = new Array(n).fill(0);
+  const runs = Array.from({ length: n }, (_, share) =>
+    new Promise<string>((resolve, reject) => {
+      const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { type: 'module' });
+      worker.onmessage = (e) => {
+        const m = e.data;
+        if (m.progress !== undefined) {
+          done[share] = m.total > 0 ? m.progress / m.total : 0;
+          onProgress(Math.min(...done));
+        } else if (m.report !== undefined) {
+          done[share] = 1;
+          onProgress(Math.min(...done));
+          worker.terminate();
+          resolve(m.report);
+        } else {
+          worker.terminate();
+          reject(new Error(m.error));
+        }
+      };
+      worker.onerror = (e) => {
+        worker.terminate();
+        reject(new Error(e.message || 'the verification worker stopped'));
+      };
+      worker.postMessage({ bytes: bytes.slice(0), share, of: n, checkpoints });
+    }),
+  );
+  const reports = await Promise.all(runs);
+  if (n === 1) return JSON.parse(reports[0]);
+  return JSON.parse(merge_reports(`[${reports.join(',')}]`));
+}

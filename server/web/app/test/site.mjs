@@ -1,0 +1,199 @@
+// The public site in headless Chromium against a real `urne serve` of a
+// finished demo election (started by server/tests/site.rs, which passes
+// its address, the election, urne-verify's JSON report of the export and
+// a tampered export with the checks urne-verify failed on it): every page
+// in English and French and at phone width, the results chart and tables
+// against urne-verify's report, the lottery, the board explorer with a
+// receipt check (a good receipt, a forged one), the in-browser
+// verification (valid; invalid on the tampered file, naming the same
+// checks as the command line); axe-core on every page; screenshots.
+import { chromium } from 'playwright-core';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing ${k}`);
+  return v;
+};
+const SERVER = env('URNE_WEB_SERVER');
+const SHOTS = env('URNE_WEB_SHOTS');
+const OUT = env('URNE_WEB_OUT');
+const ELECTION = env('URNE_WEB_ELECTION');
+const CLI = JSON.parse(readFileSync(env('URNE_SITE_REPORT'), 'utf8'));
+const TAMPERED = env('URNE_SITE_TAMPERED');
+const TAMPERED_FAILS = env('URNE_SITE_TAMPERED_FAILS').split(',');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+mkdirSync(SHOTS, { recursive: true });
+
+const results = { violations: [], timings: {}, steps: [] };
+let failed = false;
+function check(cond, what) {
+  results.steps.push({ what, ok: !!cond });
+  if (!cond) {
+    failed = true;
+    console.error(`FAIL: ${what}`);
+  } else console.log(`ok: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.URNE_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+});
+
+async function axe(page, name) {
+  await page.evaluate(axeSource);
+  const r = await page.evaluate(async () => await globalThis.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of r.violations) results.violations.push({ page: name, id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) });
+  check(r.violations.length === 0, `axe: no violation on ${name} (${r.violations.map((v) => v.id).join(', ')})`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `site-${name}.png`), fullPage: true });
+}
+
+async function tab(page, name) {
+  await page.getByRole('navigation').getByRole('button', { name }).click();
+}
+
+// A receipt built from the service's public answers for entry `index`, the
+// way the voter page's receipt file is (§6.8): index, size, leaf, root,
+// signed checkpoint, inclusion proof.
+async function receiptFor(index) {
+  const base = `${SERVER}/v1/elections/${ELECTION}`;
+  const note = await (await fetch(`${base}/checkpoint`)).text();
+  const size = Number(note.split('\n')[1]);
+  const entry = Buffer.from(await (await fetch(`${base}/entries/${index}`)).arrayBuffer());
+  const leaf = createHash('sha256').update(Buffer.concat([Buffer.from([0]), entry])).digest('hex');
+  const proof = await (await fetch(`${base}/proof/inclusion?index=${index}&size=${size}`)).json();
+  return { index, size, leaf, root: Buffer.from(note.split('\n')[2], 'base64').toString('hex'), checkpoint: note, inclusion: proof.hashes };
+}
+
+for (const [lang, locale, width] of [
+  ['en', 'en-GB', 1280],
+  ['fr', 'fr-FR', 375],
+]) {
+  const ctx = await browser.newContext({ locale, viewport: { width, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => check(false, `${lang}: page error ${e}`));
+  const tag = `${lang}-${width}`;
+
+  await page.goto(`${SERVER}/elections`);
+  const link = page.getByRole('link', { name: CLI.title });
+  await link.waitFor();
+  check(await page.evaluate(() => document.documentElement.lang) === lang, `${tag}: the list is in ${lang}`);
+  check(await page.getByRole('heading', { level: 1 }).textContent() === (lang === 'fr' ? 'Élections' : 'Elections'), `${tag}: the list's heading is in ${lang}`);
+  await shot(page, `${tag}-list`);
+  await axe(page, `${tag} list`);
+  await link.click();
+  await page.getByRole('heading', { level: 1, name: CLI.title }).waitFor();
+  await page.locator('table').first().waitFor();
+  await shot(page, `${tag}-overview`);
+  await axe(page, `${tag} overview`);
+
+  // Results, verified in the browser.
+  await tab(page, lang === 'fr' ? 'Résultats' : 'Results');
+  const started = Date.now();
+  await page.getByTestId('verify-board').click();
+  const verdict = page.getByTestId('verdict');
+  await verdict.waitFor({ timeout: 600000 });
+  results.timings[`${tag} verify demo (ms)`] = await page.evaluate(() => window.urneTimings.verify);
+  results.timings[`${tag} verify demo with fetch, wall (ms)`] = Date.now() - started;
+  check((await verdict.getAttribute('data-status')) === CLI.status, `${tag}: the browser's verdict is the CLI's (${CLI.status})`);
+  for (const c of CLI.constituencies) {
+    const rows = await page.getByTestId(`tally-${c.id}`).locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
+    const want = [...c.tally].sort((a, b) => b.votes - a.votes || a.candidate.localeCompare(b.candidate));
+    check(
+      rows.length === want.length && want.every((k, i) => rows[i][0] === k.candidate && rows[i][1] === k.category && Number(rows[i][2]) === k.votes),
+      `${tag}: ${c.id}'s table has urne-verify's tally (${want.length} candidates)`,
+    );
+    const elected = rows.filter((r) => r[3] !== '—').map((r) => r[0]).sort();
+    check(JSON.stringify(elected) === JSON.stringify(c.elected.map((e) => e.id).sort()), `${tag}: ${c.id}'s elected are urne-verify's`);
+    const bars = await page.getByTestId(`constituency-${c.id}`).locator('svg rect').count();
+    check(bars === c.tally.length, `${tag}: ${c.id}'s chart has a bar per candidate`);
+  }
+  const assembly = await page.getByTestId('assembly').locator('tbody tr').count();
+  const seats = CLI.constituencies.reduce((n, c) => n + c.elected.length + c.drawn.length, 0);
+  check(assembly === seats, `${tag}: the assembly table has every seat (${seats})`);
+  await shot(page, `${tag}-results`);
+  await axe(page, `${tag} results`);
+
+  // The lottery.
+  await tab(page, lang === 'fr' ? 'Le tirage au sort' : 'The lottery');
+  const withheld = await page.getByTestId('withheld').textContent();
+  check(CLI.lottery.withheld.every((w) => withheld.includes(String(w))), `${tag}: the lottery names the contributors who withheld`);
+  const drawn = CLI.constituencies.flatMap((c) => c.drawn.map((d) => d.id));
+  const text = await page.locator('main').textContent();
+  check(drawn.every((d) => text.includes(d)), `${tag}: the lottery lists every drawn member`);
+  await shot(page, `${tag}-lottery`);
+  await axe(page, `${tag} lottery`);
+
+  // The board explorer and a receipt.
+  await tab(page, lang === 'fr' ? 'Le registre' : 'The board');
+  await page.getByTestId('entries').waitFor();
+  const kinds = await page.getByTestId('entries').locator('tbody tr td:nth-child(2)').allTextContents();
+  check(kinds.length > 0 && kinds.length <= 20, `${tag}: the explorer shows the last entries (${kinds.length})`);
+  await page.getByRole('spinbutton').first().fill('0');
+  await page.getByRole('spinbutton').nth(1).fill('40');
+  await page.getByRole('button', { name: lang === 'fr' ? 'Afficher' : 'Show' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=entries] tbody tr').length === 40);
+  const first = await page.getByTestId('entries').locator('tbody tr').first().locator('td').nth(1).textContent();
+  check(first === 'manifest', `${tag}: entry 0 is the manifest`);
+  const ballotRow = page.getByTestId('entries').locator('tbody tr', { hasText: 'ballot' }).first();
+  if (await ballotRow.count()) {
+    const content = await ballotRow.locator('td').nth(4).textContent();
+    check(!content.includes('h\''), `${tag}: a ballot is shown by fingerprint only`);
+  }
+  const receipt = await receiptFor(7);
+  const forged = { ...receipt, leaf: receipt.leaf.replace(/^./, (c) => (c === '0' ? '1' : '0')) };
+  await page.getByTestId('receipt').fill(JSON.stringify(forged));
+  await page.getByRole('button', { name: lang === 'fr' ? 'Vérifier ce reçu' : 'Check this receipt' }).click();
+  check((await page.getByTestId('receipt-answer').getAttribute('class')) === 'error', `${tag}: a forged receipt is refused`);
+  await page.getByTestId('receipt').fill(JSON.stringify(receipt));
+  await page.getByRole('button', { name: lang === 'fr' ? 'Vérifier ce reçu' : 'Check this receipt' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=receipt-answer]')?.className === 'note');
+  check(true, `${tag}: a true receipt checks`);
+  await shot(page, `${tag}-board`);
+  await axe(page, `${tag} board`);
+
+  // Verify: the whole board again, now with the receipt's checkpoint.
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: CLI.title }).waitFor();
+  await tab(page, lang === 'fr' ? 'Le registre' : 'The board');
+  await page.getByTestId('receipt').fill(JSON.stringify(receipt));
+  await page.getByRole('button', { name: lang === 'fr' ? 'Vérifier ce reçu' : 'Check this receipt' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=receipt-answer]')?.className === 'note');
+  await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  await page.getByTestId('verify-board').click();
+  await page.getByTestId('checks').waitFor({ timeout: 600000 });
+  const checks = await page.getByTestId('checks').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.check, tr.dataset.status]));
+  check(JSON.stringify(checks) === JSON.stringify(CLI.checks.map((c) => [c.name, c.status])), `${tag}: the browser's checks and statuses are urne-verify's`);
+  const cpDetail = await page.getByTestId('checks').locator('tr[data-check=checkpoints] td').nth(1).textContent();
+  check(cpDetail.includes('1 of 1 given checkpoint consistent'), `${tag}: the receipt's checkpoint was checked against the board (${cpDetail})`);
+  await tab(page, lang === 'fr' ? 'Le registre' : 'The board');
+  check(await page.getByTestId('receipt-in-board').count() === 1, `${tag}: the explorer says the verified board holds the receipt`);
+  await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  await shot(page, `${tag}-verify`);
+  await axe(page, `${tag} verify`);
+
+  // A tampered export file, dropped on the page.
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: CLI.title }).waitFor();
+  await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  await page.getByTestId('export-file').setInputFiles(TAMPERED);
+  await page.getByTestId('checks').waitFor({ timeout: 600000 });
+  check((await page.getByTestId('verdict').getAttribute('data-status')) === 'invalid', `${tag}: the tampered export is invalid`);
+  const failedChecks = await page.getByTestId('checks').locator('tr[data-status=fail]').evaluateAll((trs) => trs.map((tr) => tr.dataset.check));
+  check(JSON.stringify(failedChecks) === JSON.stringify(TAMPERED_FAILS), `${tag}: it fails the checks urne-verify fails (${TAMPERED_FAILS.join(', ')}), got ${failedChecks.join(', ')}`);
+  await shot(page, `${tag}-tampered`);
+  await axe(page, `${tag} tampered`);
+  await ctx.close();
+}
+
+await browser.close();
+writeFileSync(join(OUT, 'site-results.json'), JSON.stringify(results, null, 2));
+if (failed) process.exit(1);
