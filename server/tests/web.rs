@@ -179,7 +179,7 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
     let url = server.url.clone();
 
     // The service serves the page with its policy and digest.
-    let page = reqwest::blocking_get(&format!("{url}/"));
+    let page = spawned::get(&format!("{url}/"));
     assert!(page.0.contains("<script type=\"module\""), "{}", page.0);
     assert!(page.1.contains("default-src 'none'"), "{}", page.1);
 
@@ -197,7 +197,7 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
         ],
     );
     let board: serde_json::Value =
-        serde_json::from_str(&reqwest::blocking_get(&format!("{url}/v1/board-key")).0).unwrap();
+        serde_json::from_str(&spawned::get(&format!("{url}/v1/board-key")).0).unwrap();
     let witness = spawned::witness(
         d,
         "w1",
@@ -314,27 +314,6 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
         live.client_digest,
         Some(hex::encode(urne_server::api::web::client_digest()))
     );
-}
-
-mod reqwest {
-    /// A GET over a fresh runtime: the body and the CSP header.
-    pub fn blocking_get(url: &str) -> (String, String) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let r = ::reqwest::get(url).await.unwrap();
-            assert_eq!(r.status(), 200);
-            let csp = r
-                .headers()
-                .get("content-security-policy")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
-            (r.text().await.unwrap(), csp)
-        })
-    }
 }
 
 /// Timings in Chromium at 16, 66 and 210 candidates (BENCHMARKS.md): run

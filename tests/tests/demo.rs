@@ -14,6 +14,8 @@ fn small_demo_verifies_and_seats_a_parity_assembly() {
         seed: 11,
         dir: Some(dir.path().to_path_buf()),
         concurrency: 16,
+        serve: false,
+        listen: ([127, 0, 0, 1], 0).into(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let demo = runtime.block_on(run_demo(&args, false)).expect("demo runs");

@@ -142,7 +142,7 @@ fn decode_chunk(
     let mut invalid = BTreeMap::new();
     if let Some(v) = verifier {
         // Under a share, only this share's ballots are verified here.
-        let (mine, others): (Vec<(usize, Ballot)>, Vec<(usize, Ballot)>) = ballots
+        let (mine, others): (Vec<_>, Vec<_>) = ballots
             .into_iter()
             .partition(|(pos, _)| share.is_none_or(|s| s.covers(chunk.first + *pos as u64)));
         let (positions, list): (Vec<usize>, Vec<Ballot>) = mine.into_iter().unzip();

@@ -74,3 +74,23 @@ pub fn witness(dir: &Path, name: &str, board: &str, listen: &str) -> Spawned {
     .arg(dir.join(format!("{name}-data")));
     announcing(cmd)
 }
+
+/// A GET over a fresh runtime, which must answer 200: the body and the
+/// Content-Security-Policy header.
+pub fn get(url: &str) -> (String, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let r = reqwest::get(url).await.expect("GET");
+        assert_eq!(r.status(), 200, "GET {url}");
+        let csp = r
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (r.text().await.expect("body"), csp)
+    })
+}

@@ -251,7 +251,7 @@ function Overview({ status, t, lang }: { status: Status; t: SiteWords; lang: Lan
       <p>{t.trustees(status.threshold, status.trustees)}</p>
       <p>{t.boardSize(status.size)}</p>
       <p>{t.liveCounts}</p>
-      <div class="scroll" tabIndex={0} role="region" aria-label={t.tabs.overview}>
+      <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.tabs.overview)}>
         <table>
           <thead>
             <tr>
@@ -328,7 +328,7 @@ function Results({ report, t }: { report: Report; t: SiteWords }) {
         <ConstituencyView key={c.id} c={c} t={t} />
       ))}
       <h3>{t.assembly}</h3>
-      <div class="scroll" tabIndex={0} role="region" aria-label={t.assembly}>
+      <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.assembly)}>
         <table data-testid="assembly">
           <thead>
             <tr>
@@ -383,7 +383,7 @@ function ConstituencyView({ c, t }: { c: ConstituencyResult; t: SiteWords }) {
       </p>
       <div class="result">
         <Chart c={c} t={t} sorted={sorted} />
-        <div class="scroll" tabIndex={0} role="region" aria-label={t.chartLabel(c.name)}>
+        <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.chartLabel(c.name))}>
           <table data-testid={`tally-${c.id}`}>
             <caption>{t.chartLabel(c.name)}</caption>
             <thead>
@@ -612,7 +612,7 @@ function Board({
       </div>
       {error && <p class="error" role="alert">{t.error(error)}</p>}
       {rows && (
-        <div class="scroll" tabIndex={0} role="region" aria-label={t.tabs.board}>
+        <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.tabs.board)}>
           <table data-testid="entries">
             <thead>
               <tr>
@@ -679,7 +679,7 @@ function Board({
 function Checks({ report, t }: { report: Report; t: SiteWords }) {
   return (
     <>
-      <div class="scroll" tabIndex={0} role="region" aria-label={t.tabs.verify}>
+      <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.tabs.verify)}>
         <table data-testid="checks">
           <thead>
             <tr>
