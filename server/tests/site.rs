@@ -7,30 +7,12 @@
 //! export, which must fail the same checks as urne-verify. Screenshots are
 //! written to `target/web-screenshots/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod spawned;
 
 const TOKEN: &str = "site-organiser-token-0123456789abcdef";
-
-fn app_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("web/app")
-}
-
-fn require_browser_tools() {
-    let chromium = std::env::var("URNE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "the site tests need Chromium at {chromium}: run the README's test command \
-         (tests/run.sh), which installs it, or `apt-get install chromium`"
-    );
-    assert!(
-        app_dir().join("node_modules/playwright-core").exists(),
-        "the site tests need the app's npm packages: run the README's test command \
-         (tests/run.sh), or `npm ci` in server/web/app"
-    );
-}
 
 /// urne-verify's report of the export at `path`, as `urne-verify --json` prints it.
 fn verify(path: &Path) -> urne_verify::Report {
@@ -40,7 +22,7 @@ fn verify(path: &Path) -> urne_verify::Report {
 
 #[test]
 fn the_public_site_shows_the_verified_results_in_both_languages() {
-    require_browser_tools();
+    spawned::require_browser_tools();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let demo = Command::new(env!("CARGO_BIN_EXE_urne"))
@@ -78,25 +60,16 @@ fn the_public_site_shows_the_verified_results_in_both_languages() {
     assert!(page.contains("/assets/"), "{page}");
     assert!(csp.contains("worker-src 'self'"), "{csp}");
 
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-screenshots");
-    let out = Command::new("node")
-        .arg(app_dir().join("test/site.mjs"))
-        .current_dir(app_dir())
-        .env("URNE_WEB_SERVER", url)
-        .env("URNE_WEB_SHOTS", &shots)
-        .env("URNE_WEB_OUT", d)
-        .env("URNE_WEB_ELECTION", &election)
-        .env("URNE_SITE_REPORT", d.join("report.json"))
-        .env("URNE_SITE_TAMPERED", d.join("tampered"))
-        .env("URNE_SITE_TAMPERED_FAILS", &fails)
-        .output()
-        .expect("node must be installed to run the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "site test failed:\n{stdout}\n{stderr}"
+    spawned::browser_test(
+        "site.mjs",
+        &[
+            ("URNE_WEB_SERVER", url.as_ref()),
+            ("URNE_WEB_OUT", d.as_os_str()),
+            ("URNE_WEB_ELECTION", election.as_ref()),
+            ("URNE_SITE_REPORT", d.join("report.json").as_os_str()),
+            ("URNE_SITE_TAMPERED", d.join("tampered").as_os_str()),
+            ("URNE_SITE_TAMPERED_FAILS", fails.as_ref()),
+        ],
     );
     let results = std::fs::read_to_string(d.join("site-results.json")).unwrap();
     println!("{results}");

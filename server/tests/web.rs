@@ -8,7 +8,7 @@
 //! required: the README's test command installs them; without them this
 //! test fails with a message saying so.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod spawned;
@@ -51,24 +51,6 @@ fn field<'a>(text: &'a str, key: &str) -> &'a str {
         .find_map(|l| l.strip_prefix(key))
         .map(|v| v.trim().trim_matches('"'))
         .unwrap_or_else(|| panic!("no {key} in {text}"))
-}
-
-fn app_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("web/app")
-}
-
-fn require_browser_tools() {
-    let chromium = std::env::var("URNE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "the web app tests need Chromium at {chromium}: run the README's test command \
-         (tests/run.sh), which installs it, or `apt-get install chromium`"
-    );
-    assert!(
-        app_dir().join("node_modules/playwright-core").exists(),
-        "the web app tests need the app's npm packages: run the README's test command \
-         (tests/run.sh), or `npm ci` in server/web/app"
-    );
 }
 
 /// The journey's constituency: four candidates, one or two approvals.
@@ -172,7 +154,7 @@ voting_closes = "2030-01-01T00:00:00Z"
 
 #[test]
 fn two_voters_vote_from_the_browser_and_the_board_verifies() {
-    require_browser_tools();
+    spawned::require_browser_tools();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let server = start_server(d);
@@ -220,26 +202,18 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
             .to_string();
         format!("{url}/#join={inv}")
     };
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-screenshots");
-    let out = Command::new("node")
-        .arg(app_dir().join("test/journey.mjs"))
-        .current_dir(app_dir())
-        .env("URNE_WEB_SERVER", &url)
-        .env("URNE_WEB_SHOTS", &shots)
-        .env("URNE_WEB_OUT", d)
-        .env("URNE_WEB_LINK_ALICE", link("alice"))
-        .env("URNE_WEB_LINK_BOB", link("bob"))
-        .env("URNE_WEB_ELECTION", &election)
-        .env("URNE_BIN", env!("CARGO_BIN_EXE_urne"))
-        .env("URNE_ORGANISER_TOKEN", TOKEN)
-        .output()
-        .expect("node must be installed to run the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser journey failed:\n{stdout}\n{stderr}"
+    let (alice, bob) = (link("alice"), link("bob"));
+    spawned::browser_test(
+        "journey.mjs",
+        &[
+            ("URNE_WEB_SERVER", url.as_ref()),
+            ("URNE_WEB_OUT", d.as_os_str()),
+            ("URNE_WEB_LINK_ALICE", alice.as_ref()),
+            ("URNE_WEB_LINK_BOB", bob.as_ref()),
+            ("URNE_WEB_ELECTION", election.as_ref()),
+            ("URNE_BIN", env!("CARGO_BIN_EXE_urne").as_ref()),
+            ("URNE_ORGANISER_TOKEN", TOKEN.as_ref()),
+        ],
     );
     let results = std::fs::read_to_string(d.join("results.json")).unwrap();
     println!("{results}");
@@ -321,7 +295,7 @@ fn two_voters_vote_from_the_browser_and_the_board_verifies() {
 #[test]
 #[ignore = "a benchmark: prints a table"]
 fn web_benchmarks() {
-    require_browser_tools();
+    spawned::require_browser_tools();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let server = start_server(d);
@@ -359,8 +333,8 @@ fn web_benchmarks() {
         })
         .collect();
     let status = Command::new("node")
-        .arg(app_dir().join("test/bench.mjs"))
-        .current_dir(app_dir())
+        .arg(spawned::app_dir().join("test/bench.mjs"))
+        .current_dir(spawned::app_dir())
         .env("URNE_WEB_SERVER", &url)
         .env("URNE_WEB_ELECTION", &election)
         .env("URNE_BENCH_VOTERS", serde_json::to_string(&voters).unwrap())

@@ -170,6 +170,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::get("/", Read, web::index),
         Route::get("/assets/{file}", Read, web::asset),
+        Route::get("/site.html", Read, web::site),
         Route::get("/elections", Read, web::site),
         Route::get("/elections/{id}", Read, web::site),
         Route::get("/client.sha256sums", Read, web::client_listing),

@@ -106,8 +106,9 @@ pub async fn index() -> Response {
     serve("index.html", "no-cache")
 }
 
-/// `GET /elections` and `GET /elections/{id}`: the public site's page (the
-/// elections list, an election's results, lottery, board and verification).
+/// `GET /elections`, `GET /elections/{id}` and, by its bundle path (§3.10),
+/// `GET /site.html`: the public site's page (the elections list, an
+/// election's results, lottery, board and verification).
 pub async fn site() -> Response {
     serve("site.html", "no-cache")
 }

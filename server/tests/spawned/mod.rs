@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A running `urne` process and the URL it listens on.
@@ -93,4 +93,42 @@ pub fn get(url: &str) -> (String, String) {
             .to_string();
         (r.text().await.expect("body"), csp)
     })
+}
+
+/// The web app's folder (`server/web/app`), where its browser tests live.
+pub fn app_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web/app")
+}
+
+/// Fails with the next step when Chromium or the app's npm packages are missing.
+pub fn require_browser_tools() {
+    let chromium = std::env::var("URNE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the browser tests need Chromium at {chromium}: run the README's test command \
+         (tests/run.sh), which installs it, or `apt-get install chromium`"
+    );
+    assert!(
+        app_dir().join("node_modules/playwright-core").exists(),
+        "the browser tests need the app's npm packages: run the README's test command \
+         (tests/run.sh), or `npm ci` in server/web/app"
+    );
+}
+
+/// Runs the browser test `script` (under `server/web/app/test`) with `envs`
+/// and the screenshot folder `target/web-screenshots`; its standard output
+/// is printed, and a failure panics with both outputs.
+pub fn browser_test(script: &str, envs: &[(&str, &std::ffi::OsStr)]) {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-screenshots");
+    let out = Command::new("node")
+        .arg(app_dir().join("test").join(script))
+        .current_dir(app_dir())
+        .env("URNE_WEB_SHOTS", &shots)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("node must be installed to run the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
 }

@@ -10,6 +10,7 @@ import { ApiError, fromBase64, getJson, getText, getTile, postCbor, postJson, se
 import { initialLang, Lang, words, Words } from './i18n';
 import * as store from './store';
 import type { Receipt, Wallet } from './store';
+import { download, Header } from './page';
 import './style.css';
 
 interface Candidate {
@@ -115,14 +116,6 @@ async function checkedReceipt(el: urne.Election, election: string, entry: Uint8A
   return JSON.parse(el.check_receipt(entry, answer, inclusion));
 }
 
-function download(name: string, text: string, type = 'text/plain') {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type }));
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-}
 
 function App() {
   const [lang, setLang] = useState<Lang>(initialLang());
@@ -391,22 +384,7 @@ function App() {
 
   return (
     <>
-      <header>
-        <span class="brand">urne</span>
-        <button
-          type="button"
-          class="lang"
-          lang={lang === 'en' ? 'fr' : 'en'}
-          aria-label={t.switchLabel}
-          onClick={() => {
-            const next = lang === 'en' ? 'fr' : 'en';
-            localStorage.setItem('urne-lang', next);
-            setLang(next);
-          }}
-        >
-          {t.switchTo}
-        </button>
-      </header>
+      <Header lang={lang} setLang={setLang} label={t.switchLabel} switchTo={t.switchTo} />
       <main>
         {summary && <p class="election">{summary.title}</p>}
         {error && (

@@ -11,6 +11,7 @@ import { fromBase64, getJson, getText } from './api';
 import { initialLang, Lang } from './i18n';
 import { siteWords, SiteWords } from './site-words';
 import { ConstituencyResult, Report, verifyExport, workerCount } from './verify';
+import { download, Header } from './page';
 import './style.css';
 
 /** Timings of the last verification, in milliseconds (read by the benchmarks). */
@@ -45,14 +46,6 @@ const TABS: Tab[] = ['overview', 'results', 'lottery', 'board', 'verify'];
 
 const api = (id: string) => `/v1/elections/${id}`;
 
-function download(name: string, text: string, type: string) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type }));
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-}
 
 function when(unix: number, lang: Lang): string {
   return new Date(unix * 1000).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'long', timeStyle: 'short' });
@@ -72,24 +65,7 @@ function App() {
   const m = location.pathname.match(/^\/elections\/([0-9a-f]{64})\/?$/);
   return (
     <>
-      <header>
-        <a class="brand" href="/elections">
-          urne
-        </a>
-        <button
-          type="button"
-          class="lang"
-          lang={lang === 'en' ? 'fr' : 'en'}
-          aria-label={t.switchLabel}
-          onClick={() => {
-            const next = lang === 'en' ? 'fr' : 'en';
-            localStorage.setItem('urne-lang', next);
-            setLang(next);
-          }}
-        >
-          {t.switchTo}
-        </button>
-      </header>
+      <Header lang={lang} setLang={setLang} label={t.switchLabel} switchTo={t.switchTo} home="/elections" />
       <main class="site">{!ready ? <p>{t.loading}</p> : m ? <Election id={m[1]} t={t} lang={lang} /> : <ElectionList t={t} />}</main>
     </>
   );

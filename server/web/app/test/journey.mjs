@@ -6,38 +6,16 @@
 // shown, alice restoring her keys on a new device from her recovery code;
 // bob uses the keyboard alone; axe-core on every
 // step; screenshots at desktop and 375 px width.
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { axe as axeRun, check, env, failed, launch, results } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`missing ${k}`);
-  return v;
-};
 const SERVER = env('URNE_WEB_SERVER');
 const SHOTS = env('URNE_WEB_SHOTS');
 const OUT = env('URNE_WEB_OUT');
 const links = { alice: env('URNE_WEB_LINK_ALICE'), bob: env('URNE_WEB_LINK_BOB') };
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-mkdirSync(SHOTS, { recursive: true });
-
-const results = { violations: [], timings: {}, steps: [] };
-let failed = false;
-function check(cond, what) {
-  results.steps.push({ what, ok: !!cond });
-  if (!cond) {
-    failed = true;
-    console.error(`FAIL: ${what}`);
-  } else console.log(`ok: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.URNE_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
+const browser = await launch();
 
 // Bob uses the keyboard alone: each control is reached with the Tab key
 // (at most 200 presses) and used with Enter or Space, never clicked.
@@ -66,10 +44,7 @@ async function voter(name, locale) {
 }
 
 async function axe(v, step) {
-  await v.page.evaluate(axeSource);
-  const r = await v.page.evaluate(async () => await globalThis.axe.run(document, { resultTypes: ['violations'] }));
-  for (const x of r.violations) results.violations.push({ voter: v.name, step, id: x.id, help: x.help, nodes: x.nodes.map((n) => n.target.join(' ')) });
-  check(r.violations.length === 0, `${v.name} ${step}: axe-core finds no violation (${r.violations.map((x) => x.id).join(', ')})`);
+  await axeRun(v.page, `${v.name} ${step}`);
 }
 
 async function shot(v, step) {
@@ -261,10 +236,9 @@ try {
   );
   writeFileSync(join(OUT, 'digest.txt'), (await (await fetch(SERVER + '/')).headers.get('x-urne-client-digest')) ?? '');
 } catch (e) {
-  failed = true;
-  console.error('FAIL:', e);
+  check(false, `the journey ran to its end (${e})`);
 } finally {
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2));
   await browser.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(failed() ? 1 : 0);

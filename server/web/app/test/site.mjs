@@ -7,17 +7,11 @@
 // receipt check (a good receipt, a forged one), the in-browser
 // verification (valid; invalid on the tampered file, naming the same
 // checks as the command line); axe-core on every page; screenshots.
-import { chromium } from 'playwright-core';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { axe, check, env, failed, launch, results } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`missing ${k}`);
-  return v;
-};
 const SERVER = env('URNE_WEB_SERVER');
 const SHOTS = env('URNE_WEB_SHOTS');
 const OUT = env('URNE_WEB_OUT');
@@ -25,30 +19,7 @@ const ELECTION = env('URNE_WEB_ELECTION');
 const CLI = JSON.parse(readFileSync(env('URNE_SITE_REPORT'), 'utf8'));
 const TAMPERED = env('URNE_SITE_TAMPERED');
 const TAMPERED_FAILS = env('URNE_SITE_TAMPERED_FAILS').split(',');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-mkdirSync(SHOTS, { recursive: true });
-
-const results = { violations: [], timings: {}, steps: [] };
-let failed = false;
-function check(cond, what) {
-  results.steps.push({ what, ok: !!cond });
-  if (!cond) {
-    failed = true;
-    console.error(`FAIL: ${what}`);
-  } else console.log(`ok: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.URNE_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
-
-async function axe(page, name) {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(async () => await globalThis.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of r.violations) results.violations.push({ page: name, id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) });
-  check(r.violations.length === 0, `axe: no violation on ${name} (${r.violations.map((v) => v.id).join(', ')})`);
-}
+const browser = await launch();
 
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `site-${name}.png`), fullPage: true });
@@ -197,4 +168,4 @@ for (const [lang, locale, width] of [
 
 await browser.close();
 writeFileSync(join(OUT, 'site-results.json'), JSON.stringify(results, null, 2));
-if (failed) process.exit(1);
+if (failed()) process.exit(1);
