@@ -99,7 +99,7 @@ function ElectionList({ t }: { t: SiteWords }) {
 
 function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
   const [status, setStatus] = useState<Status | null>(null);
-  const [tab, setTab] = useState<Tab>((location.hash.slice(1) as Tab) || 'overview');
+  const [tab, setTab] = useState<Tab>(TABS.find((k) => `#${k}` === location.hash) ?? 'overview');
   const [report, setReport] = useState<Report | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [seconds, setSeconds] = useState<number | null>(null);
@@ -111,7 +111,7 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
     getJson<Status>(api(id)).then(setStatus, (e) => setError(String(e)));
   }, [id]);
   useEffect(() => {
-    if (TABS.includes(tab)) history.replaceState(null, '', `#${tab}`);
+    history.replaceState(null, '', `#${tab}`);
   }, [tab]);
 
   async function verify(source: 'board' | File) {
