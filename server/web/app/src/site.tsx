@@ -461,6 +461,26 @@ function LotteryView({ report, status, t }: { report: Report; status: Status | n
         </>
       )}
       {status && <p>{t.contributors(status.lottery.contributors, status.lottery.commits.length, status.lottery.reveals.length)}</p>}
+      {status && (
+        <table data-testid="contributors">
+          <thead>
+            <tr>
+              <th scope="col">{t.contributor}</th>
+              <th scope="col">{t.committed}</th>
+              <th scope="col">{t.revealed}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Array.from({ length: status.lottery.contributors }, (_, i) => i + 1).map((c) => (
+              <tr key={c}>
+                <th scope="row">{c}</th>
+                <td>{status.lottery.commits.includes(c) ? t.yes : t.no}</td>
+                <td>{status.lottery.reveals.includes(c) ? t.yes : (l.withheld ?? []).includes(c) ? t.withheldShort : t.no}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <p data-testid="withheld">{l.withheld ? t.withheld(l.withheld) : t.revealsOpen}</p>
       {l.reveals_closed_at !== null && l.beacon_round_time !== null && <p>{t.revealsClosedBefore(Math.max(0, l.beacon_round_time - l.reveals_closed_at))}</p>}
       {check && (

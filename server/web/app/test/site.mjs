@@ -97,6 +97,11 @@ for (const [lang, locale, width] of [
   await tab(page, lang === 'fr' ? 'Le tirage au sort' : 'The lottery');
   const withheld = await page.getByTestId('withheld').textContent();
   check(CLI.lottery.withheld.every((w) => withheld.includes(String(w))), `${tag}: the lottery names the contributors who withheld`);
+  const contributors = await page.getByTestId('contributors').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  check(
+    contributors.length > 0 && CLI.lottery.withheld.every((w) => contributors[w - 1][2] !== (lang === 'fr' ? 'oui' : 'yes')),
+    `${tag}: the contributors table shows who revealed and who withheld (${JSON.stringify(contributors)})`,
+  );
   const drawn = CLI.constituencies.flatMap((c) => c.drawn.map((d) => d.id));
   const text = await page.locator('main').textContent();
   check(drawn.every((d) => text.includes(d)), `${tag}: the lottery lists every drawn member`);
