@@ -396,21 +396,25 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         witnesses: &witnesses,
     };
     let result = drive(args, &shape, seed, &root, service, &mut phases).await;
-    if let (true, Ok((election, refusals, verdict, tallies_match, assembly))) =
-        (args.serve, &result)
-    {
+    let report = result.map(
+        |(election, refusals, verdict, tallies_match, assembly)| DemoReport {
+            election,
+            phases: Vec::new(),
+            refusals,
+            verdict,
+            tallies_match,
+            assembly,
+            export: root.join("export"),
+            results_url: format!("{url}/elections/{}#results", hex::encode(election)),
+        },
+    );
+    if let (true, Ok(served)) = (args.serve, &report) {
         if show {
-            let report = DemoReport {
-                election: *election,
+            let so_far = DemoReport {
                 phases: phases.rows.clone(),
-                refusals: refusals.clone(),
-                verdict: verdict.clone(),
-                tallies_match: *tallies_match,
-                assembly: assembly.clone(),
-                export: root.join("export"),
-                results_url: results_url(&url, election),
+                ..served.clone()
             };
-            print!("{}", report.render());
+            print!("{}", so_far.render());
             println!("serving the board and its public site at {url}/elections; Ctrl-C stops");
         }
         // A failed signal handler ends the serving at once.
@@ -424,22 +428,10 @@ pub async fn run_demo(args: &DemoArgs, show: bool) -> Result<DemoReport, Failure
         .await
         .map_err(|e| Failure::plain(format!("stopping the server: {e}")))?;
     phases.done("server shutdown", String::new());
-    let (election, refusals, verdict, tallies_match, assembly) = result?;
     Ok(DemoReport {
-        election,
         phases: phases.rows,
-        refusals,
-        verdict,
-        tallies_match,
-        assembly,
-        export: root.join("export"),
-        results_url: results_url(&url, &election),
+        ..report?
     })
-}
-
-/// The public site's results page of `election` on the service at `url`.
-fn results_url(url: &str, election: &[u8; 32]) -> String {
-    format!("{url}/elections/{}#results", hex::encode(election))
 }
 
 type Outcome = ([u8; 32], Vec<Refusal>, ExportVerdict, bool, String);
