@@ -37,6 +37,11 @@ export async function getText(path: string): Promise<string> {
   return (await call(path)).text();
 }
 
+/** GET, as bytes (a refusal is an ApiError, never bytes to decode). */
+export async function getBytes(path: string): Promise<ArrayBuffer> {
+  return (await call(path)).arrayBuffer();
+}
+
 /** GET a tile, as bytes: the browser's cache may answer (full tiles never change). */
 export async function getTile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await (await call(path, { cache: 'default' })).arrayBuffer());

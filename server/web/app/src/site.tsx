@@ -7,7 +7,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import init, { check_receipt, describe_entry, report_text } from '../pkg-verify/urne_verify_wasm.js';
-import { fromBase64, getJson, getText } from './api';
+import { fromBase64, getBytes, getJson, getText } from './api';
 import { initialLang, Lang } from './i18n';
 import { siteWords, SiteWords } from './site-words';
 import { ConstituencyResult, Report, verifyExport, workerCount } from './verify';
@@ -120,7 +120,7 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
     setProgress(0);
     const started = performance.now();
     try {
-      const bytes = source === 'board' ? await (await fetch(`${api(id)}/export`, { cache: 'no-store' })).arrayBuffer() : await source.arrayBuffer();
+      const bytes = source === 'board' ? await getBytes(`${api(id)}/export`) : await source.arrayBuffer();
       const fetched = performance.now();
       const r = await verifyExport(
         bytes,
