@@ -55,6 +55,28 @@ impl Receipt {
     pub fn root_hash(&self) -> Result<Digest32, ClientError> {
         merkle::decode_hash_hex(&self.root).map_err(ClientError::decode)
     }
+
+    /// Checks a kept receipt on its own, without its entry: the checkpoint
+    /// is signed by `verifier` and has the receipt's size and root, and the
+    /// inclusion proof puts the leaf at `index` under that root. Whether the
+    /// board still extends the checkpoint is another check (a re-check, or
+    /// a verification given the checkpoint).
+    pub fn verify(&self, verifier: &NoteVerifier) -> Result<Checkpoint, ClientError> {
+        let cp = receipt_checkpoint(&self.checkpoint, self.size, verifier)?;
+        if cp.root != self.root_hash()? {
+            return Err(ClientError::proof(
+                "the receipt's root is not its checkpoint's",
+            ));
+        }
+        check_inclusion(
+            self.index,
+            self.size,
+            &self.leaf_hash()?,
+            &self.inclusion,
+            &cp.root,
+        )?;
+        Ok(cp)
+    }
 }
 
 /// The note verifier for an election's checkpoints under the board's Ed25519
@@ -102,6 +124,35 @@ pub fn decode_hashes(hashes: &[String]) -> Result<Vec<Digest32>, ClientError> {
         .collect()
 }
 
+/// Opens a receipt's checkpoint `note` under `verifier` and checks that
+/// it has the receipt's `size`.
+fn receipt_checkpoint(
+    note: &str,
+    size: u64,
+    verifier: &NoteVerifier,
+) -> Result<Checkpoint, ClientError> {
+    let cp = open_checkpoint(note, verifier)?;
+    if cp.size != size {
+        return Err(ClientError::proof(format!(
+            "receipt claims size {size} but its checkpoint has size {}",
+            cp.size
+        )));
+    }
+    Ok(cp)
+}
+
+/// Checks that `proof` puts `leaf` at `index` in the tree of `size` entries with `root`.
+fn check_inclusion(
+    index: u64,
+    size: u64,
+    leaf: &Digest32,
+    proof: &[String],
+    root: &Digest32,
+) -> Result<(), ClientError> {
+    merkle::verify_inclusion(index, size, leaf, &decode_hashes(proof)?, root)
+        .map_err(|e| ClientError::proof(format!("inclusion of entry {index}: {e}")))
+}
+
 /// Checks a receipt for `entry` (its canonical bytes): the checkpoint is
 /// signed by `verifier`, covers the receipt's size, and `proof` puts the
 /// entry's leaf at `index` under its root.
@@ -111,17 +162,9 @@ pub fn check_receipt(
     proof: &[String],
     verifier: &NoteVerifier,
 ) -> Result<Receipt, ClientError> {
-    let cp = open_checkpoint(&receipt.checkpoint, verifier)?;
-    if cp.size != receipt.size {
-        return Err(ClientError::proof(format!(
-            "receipt claims size {} but its checkpoint has size {}",
-            receipt.size, cp.size
-        )));
-    }
+    let cp = receipt_checkpoint(&receipt.checkpoint, receipt.size, verifier)?;
     let leaf = merkle::leaf_hash(entry);
-    let hashes = decode_hashes(proof)?;
-    merkle::verify_inclusion(receipt.index, receipt.size, &leaf, &hashes, &cp.root)
-        .map_err(|e| ClientError::proof(format!("inclusion of entry {}: {e}", receipt.index)))?;
+    check_inclusion(receipt.index, receipt.size, &leaf, proof, &cp.root)?;
     Ok(Receipt {
         index: receipt.index,
         size: receipt.size,
@@ -338,6 +381,22 @@ mod tests {
         let proof = hexes(&[node_hash(&l[0], &l[1])]);
         let ok = check_receipt(&entries[2], &receipt, &proof, &verifier).unwrap();
         assert_eq!(ok.root, merkle::encode_hash_hex(&root3));
+
+        // The kept receipt checks on its own; any field changed does not.
+        assert_eq!(ok.verify(&verifier).unwrap().root, root3);
+        let kept = |f: &dyn Fn(&mut Receipt)| {
+            let mut r = ok.clone();
+            f(&mut r);
+            r.verify(&verifier)
+        };
+        assert!(kept(&|r| r.leaf = merkle::encode_hash_hex(&l[1])).is_err());
+        assert!(kept(&|r| r.index = 1).is_err());
+        assert!(kept(&|r| r.size = 4).is_err());
+        assert!(kept(&|r| r.root = merkle::encode_hash_hex(&l[0])).is_err());
+        assert!(kept(&|r| r.inclusion = hexes(&[l[0]])).is_err());
+        assert!(kept(&|r| r.leaf = "zz".into()).is_err());
+        let other_key = BoardKey::from_seed(&election_origin(&ELECTION), &[8; 32]).unwrap();
+        assert!(kept(&|r| r.checkpoint = note(&other_key, 3, root3)).is_err());
 
         // Another entry, another index, a wrong proof, a lying size, another key: all refused.
         assert!(check_receipt(&entries[1], &receipt, &proof, &verifier).is_err());

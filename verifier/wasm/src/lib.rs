@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::fmt::Write;
 use std::io::Cursor;
 
 use serde::Serialize;
@@ -76,16 +77,6 @@ pub fn verify_export(
     Ok(urne_verify::verify_export(Cursor::new(bytes), &options).to_json())
 }
 
-/// A voter's receipt as the voter page downloads it.
-#[derive(Debug, serde::Deserialize)]
-struct ReceiptFile {
-    index: u64,
-    size: u64,
-    leaf: String,
-    checkpoint: String,
-    inclusion: Vec<String>,
-}
-
 /// What a receipt proves on its own.
 #[derive(Debug, Serialize)]
 struct ReceiptProof {
@@ -97,42 +88,26 @@ struct ReceiptProof {
     checkpoint: String,
 }
 
-/// Checks a receipt file (JSON) on its own: its checkpoint is signed by the
-/// board key `board_vkey` (a note verifier key) and its inclusion proof puts
-/// its leaf at its index under the checkpoint's root. Whether the board
-/// still extends that checkpoint is the verification's `checkpoints` check.
+/// Checks a receipt file (the voter page's receipt, JSON) on its own with
+/// urne-client's check: its checkpoint is signed by the board key
+/// `board_vkey` (a note verifier key) and has the receipt's size and root,
+/// and its inclusion proof puts its leaf at its index under that root.
+/// Whether the board still extends that checkpoint is the verification's
+/// `checkpoints` check.
 #[wasm_bindgen]
 pub fn check_receipt(receipt: &str, board_vkey: &str) -> Result<String, JsValue> {
-    use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
-    use urne_crypto::merkle::{decode_hash_hex, encode_hash_hex, verify_inclusion};
-    let r: ReceiptFile = serde_json::from_str(receipt).map_err(|e| error("bad_receipt", e))?;
+    use urne_client::receipt::Receipt;
+    use urne_crypto::checkpoint::NoteVerifier;
+    let r: Receipt = serde_json::from_str(receipt).map_err(|e| error("bad_receipt", e))?;
     let verifier =
         NoteVerifier::from_vkey_string(board_vkey.trim()).map_err(|e| error("bad_board_key", e))?;
-    let cp = open_signed_checkpoint(r.checkpoint.as_bytes(), &verifier)
-        .map_err(|e| error("receipt_signature", e))?;
-    if cp.size != r.size {
-        return Err(error(
-            "receipt_size",
-            format!(
-                "the receipt says size {} but its checkpoint has size {}",
-                r.size, cp.size
-            ),
-        ));
-    }
-    let leaf = decode_hash_hex(&r.leaf).map_err(|e| error("bad_receipt", e))?;
-    let proof = r
-        .inclusion
-        .iter()
-        .map(|h| decode_hash_hex(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error("bad_receipt", e))?;
-    verify_inclusion(r.index, r.size, &leaf, &proof, &cp.root)
-        .map_err(|e| error("receipt_inclusion", e))?;
+    r.verify(&verifier)
+        .map_err(|e| error("receipt_invalid", e))?;
     let out = ReceiptProof {
         index: r.index,
         size: r.size,
-        root: encode_hash_hex(&cp.root),
-        leaf: encode_hash_hex(&leaf),
+        root: r.root,
+        leaf: r.leaf,
         checkpoint: r.checkpoint,
     };
     serde_json::to_string(&out).map_err(|e| error("internal_error", e))
@@ -174,6 +149,25 @@ struct EntryView {
 /// Longest body text the explorer shows.
 const CONTENT_CHARS: usize = 4000;
 
+/// A text that takes at most `left` more characters, then refuses the rest.
+struct Bounded {
+    text: String,
+    left: usize,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.left == 0 {
+                return Err(std::fmt::Error);
+            }
+            self.text.push(c);
+            self.left -= 1;
+        }
+        Ok(())
+    }
+}
+
 /// Decodes board entry `index` from its canonical bytes for the explorer,
 /// as JSON. Ballots are shown by their fingerprint, never their content.
 #[wasm_bindgen]
@@ -185,11 +179,16 @@ pub fn describe_entry(index: u64, bytes: &[u8]) -> Result<String, JsValue> {
     let content = match kind {
         Some(EntryKind::Ballot) => None,
         _ => {
-            let mut text = minicbor::display(&entry.body).to_string();
-            if text.chars().count() > CONTENT_CHARS {
-                text = text.chars().take(CONTENT_CHARS).collect::<String>() + " …";
+            // Only the shown characters are formatted (a roster entry's
+            // notation runs to megabytes).
+            let mut text = Bounded {
+                text: String::new(),
+                left: CONTENT_CHARS,
+            };
+            if write!(text, "{}", minicbor::display(&entry.body)).is_err() {
+                text.text.push_str(" …");
             }
-            Some(text)
+            Some(text.text)
         }
     };
     let view = EntryView {
@@ -201,4 +200,49 @@ pub fn describe_entry(index: u64, bytes: &[u8]) -> Result<String, JsValue> {
         content,
     };
     serde_json::to_string(&view).map_err(|e| error("internal_error", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use urne_crypto::encoding::Canonical;
+    use urne_crypto::entry::{Entry, EntryKind};
+
+    fn entry(kind: EntryKind, body: Vec<u8>) -> Vec<u8> {
+        Entry {
+            kind: kind as u8,
+            election: [3; 32],
+            body,
+            signer: vec![],
+            signature: vec![],
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn the_explorer_shows_a_long_body_cut_and_a_ballot_not_at_all() {
+        let long: Vec<u32> = (0..5000).collect();
+        let bytes = entry(EntryKind::Roster, minicbor::to_vec(&long).unwrap());
+        let view: serde_json::Value =
+            serde_json::from_str(&describe_entry(4, &bytes).unwrap()).unwrap();
+        let content = view["content"].as_str().unwrap();
+        assert_eq!(content.chars().count(), CONTENT_CHARS + 2);
+        assert!(content.starts_with("[0, 1, 2") && content.ends_with(" …"));
+        assert_eq!(view["kind"], "roster");
+        assert_eq!(view["index"], 4);
+
+        let short = entry(EntryKind::Roster, minicbor::to_vec([1u32, 2]).unwrap());
+        let view: serde_json::Value =
+            serde_json::from_str(&describe_entry(5, &short).unwrap()).unwrap();
+        assert_eq!(view["content"], "[1, 2]");
+
+        let ballot = entry(EntryKind::Ballot, vec![0x80]);
+        let view: serde_json::Value =
+            serde_json::from_str(&describe_entry(6, &ballot).unwrap()).unwrap();
+        assert!(view["content"].is_null());
+        assert_eq!(
+            view["leaf_hash"],
+            hex::encode(urne_crypto::merkle::leaf_hash(&ballot))
+        );
+    }
 }
