@@ -71,6 +71,39 @@ pub struct Draw {
     pub replacements: Vec<DrawnSeat>,
 }
 
+/// The step of §7.7 a draw belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DrawStage {
+    /// Step 1: a seat drawn to meet `category`'s minimum.
+    Minimum {
+        /// The category below its minimum.
+        category: String,
+    },
+    /// Step 2: a seat drawn among every category below its maximum.
+    Open,
+    /// Step 3: a replacement rank, drawn among every undrawn member.
+    Replacement,
+}
+
+/// One draw of §7.7, kept so that a person can follow why a member was
+/// drawn: the eligible members (in ascending id order) numbered from 0, the
+/// index the source gave below their number, and the member at that index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DrawStep {
+    /// Position in the draw, from 1 (the [`DrawnSeat::order`] it produced).
+    pub order: u32,
+    /// Which step of §7.7 drew it.
+    pub stage: DrawStage,
+    /// How many members were eligible.
+    pub eligible: u64,
+    /// The index drawn, below `eligible`.
+    pub index: u64,
+    /// The drawn member's pseudonym.
+    pub id: String,
+    /// The drawn member's category.
+    pub category: String,
+}
+
 /// How an election draws its lottery seats (fixed by the manifest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
 #[cbor(index_only)]
@@ -344,6 +377,19 @@ pub fn draw_with(
     pool: &[PoolMember],
     replacements: usize,
 ) -> Result<Draw, LotteryError> {
+    draw_steps(source, constituency_id, rules, elected, pool, replacements).map(|(d, _)| d)
+}
+
+/// [`draw_with`], with every draw it made in order ([`DrawStep`]), seats
+/// then replacements.
+pub fn draw_steps(
+    source: &DrawSource,
+    constituency_id: &[u8],
+    rules: &SeatRules,
+    elected: &[ElectedSeat],
+    pool: &[PoolMember],
+    replacements: usize,
+) -> Result<(Draw, Vec<DrawStep>), LotteryError> {
     rules.validate()?;
     let mut sorted: Vec<&PoolMember> = pool.iter().collect();
     sorted.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
@@ -391,6 +437,7 @@ pub fn draw_with(
         .collect();
     let mut indices = Indices::new(source, constituency_id);
     let mut seats: Vec<DrawnSeat> = Vec::new();
+    let mut steps: Vec<DrawStep> = Vec::new();
 
     let mut quotas: Vec<_> = rules.quotas.iter().collect();
     quotas.sort_by(|a, b| a.category.as_bytes().cmp(b.category.as_bytes()));
@@ -402,13 +449,18 @@ pub fn draw_with(
                 break;
             }
             let eligible = positions(&remaining, |m| m.category == c);
-            let member = take(&mut indices, &mut remaining, &eligible)?.ok_or_else(|| {
-                LotteryError::ShortOfMembers {
-                    category: c.to_owned(),
-                    missing: u64::from(q.min) - held,
-                }
-            })?;
+            let (index, member) =
+                take(&mut indices, &mut remaining, &eligible)?.ok_or_else(|| {
+                    LotteryError::ShortOfMembers {
+                        category: c.to_owned(),
+                        missing: u64::from(q.min) - held,
+                    }
+                })?;
             *counts.entry(member.category.as_str()).or_insert(0) += 1;
+            let stage = DrawStage::Minimum {
+                category: c.to_owned(),
+            };
+            steps.push(step(stage, &eligible, index, member, seats.len()));
             seats.push(seat(member, seats.len()));
         }
     }
@@ -417,41 +469,64 @@ pub fn draw_with(
             let held = counts.get(m.category.as_str()).copied().unwrap_or(0);
             held < u64::from(rules.max_for(&m.category))
         });
-        let member =
+        let (index, member) =
             take(&mut indices, &mut remaining, &eligible)?.ok_or(LotteryError::PoolExhausted {
                 drawn: seats.len() as u64,
                 needed: to_draw,
             })?;
         *counts.entry(member.category.as_str()).or_insert(0) += 1;
+        steps.push(step(DrawStage::Open, &eligible, index, member, seats.len()));
         seats.push(seat(member, seats.len()));
     }
     let mut extra: Vec<DrawnSeat> = Vec::new();
     while extra.len() < replacements {
         let all: Vec<usize> = (0..remaining.len()).collect();
-        let Some(member) = take(&mut indices, &mut remaining, &all)? else {
+        let Some((index, member)) = take(&mut indices, &mut remaining, &all)? else {
             break;
         };
-        extra.push(seat(member, seats.len() + extra.len()));
+        let before = seats.len() + extra.len();
+        steps.push(step(DrawStage::Replacement, &all, index, member, before));
+        extra.push(seat(member, before));
     }
-    Ok(Draw {
+    let draw = Draw {
         seats,
         replacements: extra,
-    })
+    };
+    Ok((draw, steps))
 }
 
-/// Draws one of the `eligible` positions of `remaining` and removes it;
+/// Draws one of the `eligible` positions of `remaining` and removes it,
+/// returning the index drawn (below `eligible.len()`) and the member;
 /// `None` if `eligible` is empty.
 fn take<'p>(
     indices: &mut Indices<'_>,
     remaining: &mut Vec<&'p PoolMember>,
     eligible: &[usize],
-) -> Result<Option<&'p PoolMember>, LotteryError> {
+) -> Result<Option<(u64, &'p PoolMember)>, LotteryError> {
     let Some(k) = NonZeroU64::new(eligible.len() as u64) else {
         return Ok(None);
     };
+    let index = indices.below(k)?;
     // The index is below eligible.len(), so it fits in usize.
-    let i = indices.below(k)? as usize;
-    Ok(Some(remaining.remove(eligible[i])))
+    Ok(Some((index, remaining.remove(eligible[index as usize]))))
+}
+
+/// The [`DrawStep`] of drawing `member` at `index` of `eligible`.
+fn step(
+    stage: DrawStage,
+    eligible: &[usize],
+    index: u64,
+    member: &PoolMember,
+    drawn_before: usize,
+) -> DrawStep {
+    DrawStep {
+        order: drawn_before as u32 + 1,
+        stage,
+        eligible: eligible.len() as u64,
+        index,
+        id: member.id.clone(),
+        category: member.category.clone(),
+    }
 }
 
 /// The drawn seat for `member`, the `(drawn_before + 1)`-th of the draw.
@@ -698,6 +773,63 @@ mod tests {
         everyone.sort_unstable();
         everyone.dedup();
         assert_eq!(everyone.len(), 20);
+    }
+
+    /// Every step, replayed from scratch (§7.7 by hand: the eligible set by
+    /// stage, the DRBG's next index below its size), names the member drawn.
+    #[test]
+    fn draw_steps_let_a_reader_replay_the_draw() {
+        let rules = SeatRules {
+            seats: 6,
+            lottery_seats: 4,
+            quotas: vec![quota("F", 3, 4), quota("M", 2, 4)],
+            parity: ParityRule::None,
+        };
+        let elected = [elected("m3", "M", 1), elected("m7", "M", 2)];
+        let seed = [7u8; 32];
+        let source = DrawSource::Drbg { seed };
+        let (draw, steps) = draw_steps(&source, b"c1", &rules, &elected, &pool(), 5).unwrap();
+        assert_eq!(
+            draw,
+            draw_with(&source, b"c1", &rules, &elected, &pool(), 5).unwrap()
+        );
+        let drawn: Vec<&DrawnSeat> = draw.seats.iter().chain(&draw.replacements).collect();
+        assert_eq!(steps.len(), drawn.len());
+        assert_eq!(steps.len(), 9);
+
+        let mut remaining: Vec<PoolMember> = pool();
+        remaining.sort_by(|a, b| a.id.cmp(&b.id));
+        remaining.retain(|m| m.id != "m3" && m.id != "m7");
+        let mut held: BTreeMap<String, u32> = [("M".to_string(), 2)].into();
+        let mut rng = drbg(&seed, b"c1");
+        for (s, d) in steps.iter().zip(&drawn) {
+            let eligible: Vec<usize> = (0..remaining.len())
+                .filter(|&i| {
+                    let c = &remaining[i].category;
+                    match &s.stage {
+                        DrawStage::Minimum { category } => c == category,
+                        DrawStage::Open => held.get(c).copied().unwrap_or(0) < 4,
+                        DrawStage::Replacement => true,
+                    }
+                })
+                .collect();
+            assert_eq!(s.eligible, eligible.len() as u64, "step {}", s.order);
+            let k = NonZeroU64::new(s.eligible).unwrap();
+            assert_eq!(s.index, uniform_below(&mut rng, k), "step {}", s.order);
+            let m = remaining.remove(eligible[s.index as usize]);
+            *held.entry(m.category.clone()).or_insert(0) += 1;
+            assert_eq!((&m.id, &m.category, s.order), (&d.id, &d.category, d.order));
+            assert_eq!((&s.id, &s.category), (&d.id, &d.category));
+        }
+        // F is below its minimum of 3 (none elected): the first three draws
+        // meet it; M already has its 2, so the fourth seat is open.
+        let stages: Vec<&DrawStage> = steps.iter().map(|s| &s.stage).collect();
+        let f = DrawStage::Minimum {
+            category: "F".into(),
+        };
+        assert_eq!(stages[..3], [&f, &f, &f]);
+        assert_eq!(stages[3], &DrawStage::Open);
+        assert!(stages[4..].iter().all(|s| **s == DrawStage::Replacement));
     }
 
     #[test]

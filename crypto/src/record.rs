@@ -218,6 +218,26 @@ struct ConstituencyState {
     seats: Option<SeatResult>,
 }
 
+/// How a constituency's seats came about ([`Record::explain_seats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatExplanation {
+    /// Every group of candidates with equal votes, in ranking order (§7.4).
+    pub ties: Vec<seats::Tie>,
+    /// Every draw of §7.7, the seats' then the replacements'.
+    pub steps: Vec<lottery::DrawStep>,
+    /// The informative replacement ranks, in order.
+    pub replacements: Vec<lottery::DrawnSeat>,
+}
+
+/// The inputs and outputs of §7.4 and §7.7 for one constituency.
+struct SeatWork {
+    candidates: Vec<seats::Candidate>,
+    tie_seed: [u8; 32],
+    elected: Vec<seats::ElectedSeat>,
+    draw: lottery::Draw,
+    steps: Vec<lottery::DrawStep>,
+}
+
 /// The ballot a ballot key counts: where it is on the board and its digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CountedBallot {
@@ -1428,6 +1448,31 @@ impl Record {
 
     /// The seat result of `constituency` that the tally and seed determine (§7).
     pub fn compute_seats(&self, constituency: &str) -> Result<SeatResult, RecordError> {
+        let seats = self.seat_work(constituency, 0)?;
+        Ok(SeatResult {
+            constituency: constituency.to_string(),
+            elected: seats.elected,
+            drawn: seats.draw.seats,
+        })
+    }
+
+    /// How `constituency`'s seats came about, for people (§9.5): the ties the
+    /// tie hash broke, every draw of §7.7, and an informative replacement list
+    /// of as many ranks as the constituency has seats (off the board, from the
+    /// same seed and pool; the seats do not depend on it).
+    pub fn explain_seats(&self, constituency: &str) -> Result<SeatExplanation, RecordError> {
+        let i = self.cidx(constituency)?;
+        let n_rep = self.manifest.constituencies[i].rules.seats as usize;
+        let seats = self.seat_work(constituency, n_rep)?;
+        Ok(SeatExplanation {
+            ties: seats::ties(&seats.candidates, &seats.tie_seed),
+            steps: seats.steps,
+            replacements: seats.draw.replacements,
+        })
+    }
+
+    /// §7.4 and §7.7 over the tally and the seed, with `n_rep` replacement ranks.
+    fn seat_work(&self, constituency: &str, n_rep: usize) -> Result<SeatWork, RecordError> {
         let i = self.cidx(constituency)?;
         let seed = self
             .seed
@@ -1449,22 +1494,24 @@ impl Record {
             })
             .collect();
         let source = self.draw_source(&seed.seed)?;
-        let elected = seats::allocate(&c.rules, &candidates, &source.tie_seed())
+        let tie_seed = source.tie_seed();
+        let elected = seats::allocate(&c.rules, &candidates, &tie_seed)
             .map_err(|e| RecordError::Mismatch(format!("seat allocation: {e}")))?;
-        let drawn = lottery::draw_with(
+        let (draw, steps) = lottery::draw_steps(
             &source,
             c.id.as_bytes(),
             &c.rules,
             &elected,
             self.pool(&c.id),
-            0,
+            n_rep,
         )
-        .map_err(|e| RecordError::Mismatch(format!("lottery draw: {e}")))?
-        .seats;
-        Ok(SeatResult {
-            constituency: constituency.to_string(),
+        .map_err(|e| RecordError::Mismatch(format!("lottery draw: {e}")))?;
+        Ok(SeatWork {
+            candidates,
+            tie_seed,
             elected,
-            drawn,
+            draw,
+            steps,
         })
     }
 

@@ -443,6 +443,35 @@ pub fn rank_candidates<'a>(candidates: &'a [Candidate], tie_seed: &[u8; 32]) -> 
     keyed.into_iter().map(|(c, _)| c).collect()
 }
 
+/// Candidates with equal votes, in the order the tie hash ranks them
+/// ([`rank_candidates`]), so that a person can see how a tie was broken.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tie {
+    /// The votes every candidate of the tie has.
+    pub votes: u64,
+    /// The tied candidates' ids with their tie hashes, best-ranked first.
+    pub candidates: Vec<(String, [u8; 32])>,
+}
+
+/// Every group of two or more candidates with equal votes, by descending
+/// votes, each in ranking order.
+pub fn ties(candidates: &[Candidate], tie_seed: &[u8; 32]) -> Vec<Tie> {
+    let mut out: Vec<Tie> = Vec::new();
+    let ranked = rank_candidates(candidates, tie_seed);
+    for group in ranked.chunk_by(|a, b| a.votes == b.votes) {
+        if let [first, _, ..] = group {
+            out.push(Tie {
+                votes: first.votes,
+                candidates: group
+                    .iter()
+                    .map(|c| (c.id.clone(), tie_hash(tie_seed, &c.id)))
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
 /// Allocates the elected seats (`seats − lottery_seats`) by approval count
 /// under the quotas; `tie_seed` is the public lottery seed.
 ///
@@ -878,6 +907,50 @@ mod tests {
                 seats: 4
             })
         );
+    }
+
+    #[test]
+    fn ties_list_equal_votes_in_tie_hash_order() {
+        let seed = [5u8; 32];
+        let cs = [
+            cand("a", "F", 9),
+            cand("b", "M", 4),
+            cand("c", "F", 4),
+            cand("d", "M", 2),
+            cand("e", "F", 4),
+            cand("f", "M", 0),
+            cand("g", "F", 0),
+        ];
+        let ties = ties(&cs, &seed);
+        assert_eq!(ties.len(), 2);
+        assert_eq!((ties[0].votes, ties[1].votes), (4, 0));
+        let ranked: Vec<&str> = rank_candidates(&cs, &seed)
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        for t in &ties {
+            let ids: Vec<&str> = t.candidates.iter().map(|(id, _)| id.as_str()).collect();
+            let at: Vec<usize> = ids
+                .iter()
+                .map(|id| ranked.iter().position(|r| r == id).unwrap())
+                .collect();
+            assert!(
+                at.windows(2).all(|w| w[1] == w[0] + 1),
+                "a tie is a run of the ranking"
+            );
+            for (id, h) in &t.candidates {
+                assert_eq!(*h, tie_hash(&seed, id));
+            }
+            assert!(t.candidates.windows(2).all(|w| w[0].1 < w[1].1));
+        }
+        let mut four: Vec<&str> = ties[0]
+            .candidates
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        four.sort();
+        assert_eq!(four, ["b", "c", "e"]);
+        assert!(super::ties(&cs[..2], &seed).is_empty());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use rand_core::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::lottery::{
-    commitment, draw_with, drbg, seed, verify_reveal, Draw, DrawMethod, DrawSource, DrawnSeat,
-    PoolMember,
+    commitment, draw_steps, draw_with, drbg, seed, verify_reveal, Draw, DrawMethod, DrawSource,
+    DrawStage, DrawStep, DrawnSeat, PoolMember,
 };
 use urne_crypto::seats::{
     allocate, check_feasible, tie_hash, Candidate, CategoryQuota, ElectedSeat, ParityRule,
@@ -35,12 +35,40 @@ fn elected_json(seats: &[ElectedSeat]) -> Value {
         .collect()
 }
 
-fn draw_json(d: &Draw) -> Value {
+/// The draw, with each step's stage, eligible count and index (§7.7).
+fn draw_json(d: &Draw, steps: &[DrawStep]) -> Value {
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|s| {
+            let stage = match &s.stage {
+                DrawStage::Minimum { category } => format!("minimum {category}"),
+                DrawStage::Open => "open".into(),
+                DrawStage::Replacement => "replacement".into(),
+            };
+            json!({ "order": s.order, "stage": stage, "eligible": s.eligible, "index": s.index, "id": s.id })
+        })
+        .collect();
     json!({
         "seats": seats_json(&d.seats),
         "replacements": seats_json(&d.replacements),
+        "steps": steps,
         "cbor": hex::encode(d.to_bytes()),
     })
+}
+
+/// [`draw_with`] and its steps, which must describe the same draw.
+fn drawn_with_steps(
+    source: &DrawSource,
+    constituency_id: &[u8],
+    rules: &SeatRules,
+    elected: &[ElectedSeat],
+    pool: &[PoolMember],
+) -> Value {
+    let drawn = draw_with(source, constituency_id, rules, elected, pool, 4).expect("draws");
+    let (same, steps) =
+        draw_steps(source, constituency_id, rules, elected, pool, 4).expect("draws");
+    assert_eq!(same, drawn);
+    draw_json(&drawn, &steps)
 }
 
 /// A small constituency: 8 seats (2 by lot), gender parity 4/4, zipper.
@@ -170,8 +198,7 @@ fn seats_vectors() {
     let rfc_source = DrawSource::Rfc3797 { key: key.clone() };
     let rfc_tie_seed = rfc_source.tie_seed();
     let rfc_elected = allocate(&rules, &candidates, &rfc_tie_seed).expect("allocates");
-    let rfc_drawn =
-        draw_with(&rfc_source, constituency_id, &rules, &rfc_elected, &pool, 4).expect("draws");
+    let rfc_drawn = drawn_with_steps(&rfc_source, constituency_id, &rules, &rfc_elected, &pool);
 
     let value = json!({
         "description": "Seat allocation and lottery (specs/protocol.md §7). Byte strings are hex; CBOR is the canonical encoding of §2.4.",
@@ -210,7 +237,7 @@ fn seats_vectors() {
             "elected": elected_json(&elected),
             "cbor": hex::encode(elected.to_bytes()),
         },
-        "draw": draw_json(&drawn),
+        "draw": drawn_with_steps(&source, constituency_id, &rules, &elected, &pool),
         "rfc3797": {
             "sources": sources.iter().map(|s| s.to_vec()).collect::<Vec<_>>(),
             "key": key,
@@ -220,7 +247,7 @@ fn seats_vectors() {
             "constituency": {
                 "tie_seed": hex::encode(rfc_tie_seed),
                 "elected": elected_json(&rfc_elected),
-                "draw": draw_json(&rfc_drawn),
+                "draw": rfc_drawn,
             },
         },
     });

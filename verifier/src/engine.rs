@@ -22,15 +22,17 @@ use urne_crypto::checkpoint::{
 };
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Attestation, Ballot, Entry, EntryError, EntryKind};
+use urne_crypto::lottery::{DrawStage, DrawStep, DrawnSeat};
 use urne_crypto::merkle::leaf_hash;
 use urne_crypto::record::{
     Applied, BallotCheck, BallotHistory, BallotVerifier, Record, RecordError,
 };
-use urne_crypto::seats::ParityRule;
+use urne_crypto::seats::{ElectedSeat, ParityRule, Tie};
 
 use crate::report::{
     ballot_proofs_detail, count, CandidateVotes, CheckId, CheckpointInfo, Checks,
-    ConstituencyResult, DrawnMember, ElectedMember, LotteryInfo, Outcome, QuotaRule, Report,
+    ConstituencyResult, DrawStepInfo, DrawnMember, ElectedMember, LotteryInfo, Outcome, QuotaRule,
+    Report, TieGroup, TiedCandidate,
 };
 use crate::source::{Item, ServedClient, Source, SourceError};
 use crate::tree::Tree;
@@ -1348,6 +1350,12 @@ fn constituency_results(r: &Record) -> Vec<ConstituencyResult> {
             let (issuances, ballots_counted) = r.counts(&c.id).unwrap_or((0, 0));
             let tally = r.tally(&c.id);
             let seats = r.seat_result(&c.id);
+            let explained = seats.and_then(|_| r.explain_seats(&c.id).ok());
+            let member = |d: &DrawnSeat| DrawnMember {
+                id: d.id.clone(),
+                category: d.category.clone(),
+                order: d.order,
+            };
             ConstituencyResult {
                 id: c.id.clone(),
                 name: c.name.clone(),
@@ -1394,17 +1402,62 @@ fn constituency_results(r: &Record) -> Vec<ConstituencyResult> {
                         })
                         .collect()
                 }),
-                drawn: seats.map(|s| {
-                    s.drawn
-                        .iter()
-                        .map(|d| DrawnMember {
-                            id: d.id.clone(),
-                            category: d.category.clone(),
-                            order: d.order,
-                        })
-                        .collect()
-                }),
+                drawn: seats.map(|s| s.drawn.iter().map(member).collect()),
+                ties: match (&explained, seats) {
+                    (Some(x), Some(s)) => Some(tie_groups(&x.ties, &s.elected)),
+                    _ => None,
+                },
+                draw_steps: explained
+                    .as_ref()
+                    .map(|x| x.steps.iter().map(draw_step).collect()),
+                replacements: explained
+                    .as_ref()
+                    .map(|x| x.replacements.iter().map(member).collect()),
             }
         })
         .collect()
+}
+
+/// The report's ties: each group, marked decisive when it holds elected and
+/// not elected candidates.
+fn tie_groups(ties: &[Tie], elected: &[ElectedSeat]) -> Vec<TieGroup> {
+    ties.iter()
+        .map(|t| {
+            let won = t
+                .candidates
+                .iter()
+                .filter(|(id, _)| elected.iter().any(|e| &e.id == id))
+                .count();
+            TieGroup {
+                votes: t.votes,
+                decisive: won > 0 && won < t.candidates.len(),
+                candidates: t
+                    .candidates
+                    .iter()
+                    .map(|(id, h)| TiedCandidate {
+                        id: id.clone(),
+                        tie_hash: hex::encode(h),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The report's form of one draw.
+fn draw_step(s: &DrawStep) -> DrawStepInfo {
+    let (stage, minimum_of) = match &s.stage {
+        DrawStage::Minimum { category } => ("minimum", Some(category.clone())),
+        DrawStage::Open => ("open", None),
+        DrawStage::Replacement => ("replacement", None),
+    };
+    DrawStepInfo {
+        order: s.order,
+        stage: stage.into(),
+        minimum_of,
+        eligible: s.eligible,
+        index: s.index,
+        id: s.id.clone(),
+        category: s.category.clone(),
+    }
 }

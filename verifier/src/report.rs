@@ -233,6 +233,48 @@ pub struct DrawnMember {
     pub order: u32,
 }
 
+/// Candidates with equal votes, in the order their tie hashes rank them
+/// (specs/protocol.md §7.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TieGroup {
+    /// The votes each of them has.
+    pub votes: u64,
+    /// True when the tie decided a seat: some of them were elected, some not.
+    pub decisive: bool,
+    /// The tied candidates, best-ranked first.
+    pub candidates: Vec<TiedCandidate>,
+}
+
+/// A candidate of a [`TieGroup`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiedCandidate {
+    /// Candidate pseudonym.
+    pub id: String,
+    /// `TaggedHash("urne/v1/seats/tie-break", tie_seed, id)`, lowercase hex.
+    pub tie_hash: String,
+}
+
+/// One draw of the lottery (specs/protocol.md §7.7), so that a person can
+/// follow it: of the `eligible` members in ascending id order, numbered from
+/// 0, the one at `index` was drawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawStepInfo {
+    /// Draw order, from 1 (replacements continue the numbering).
+    pub order: u32,
+    /// `minimum` (step 1), `open` (step 2) or `replacement` (step 3).
+    pub stage: String,
+    /// Step 1: the category whose minimum the draw meets.
+    pub minimum_of: Option<String>,
+    /// Members eligible for this draw.
+    pub eligible: u64,
+    /// The index drawn, below `eligible`.
+    pub index: u64,
+    /// The member drawn.
+    pub id: String,
+    /// Their category.
+    pub category: String,
+}
+
 /// One category's quota, as the manifest sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaRule {
@@ -278,6 +320,16 @@ pub struct ConstituencyResult {
     pub elected: Option<Vec<ElectedMember>>,
     /// Seats by lot, once published.
     pub drawn: Option<Vec<DrawnMember>>,
+    /// Once seated: every group of candidates with equal votes (§7.4).
+    #[serde(default)]
+    pub ties: Option<Vec<TieGroup>>,
+    /// Once seated: every draw of §7.7, the seats' then the replacements'.
+    #[serde(default)]
+    pub draw_steps: Option<Vec<DrawStepInfo>>,
+    /// Once seated: the informative replacement list (as many ranks as seats,
+    /// off the board, from the same seed and pool; §7.7 vacancies).
+    #[serde(default)]
+    pub replacements: Option<Vec<DrawnMember>>,
 }
 
 /// The overall outcome.
@@ -327,6 +379,31 @@ pub struct LotteryInfo {
     /// RFC 3797: each declared source with the values posted for it; a person
     /// must compare them with the source's published results.
     pub rfc3797_sources: Vec<Rfc3797SourceValues>,
+    /// DRBG: each contributor of the manifest with its commitment and its
+    /// revealed secret, as far as the board has them.
+    #[serde(default)]
+    pub contributions: Vec<Contribution>,
+    /// DRBG: the beacon's randomness (SHA-256 of its signature), lowercase
+    /// hex, once the beacon is posted.
+    #[serde(default)]
+    pub beacon_randomness: Option<String>,
+    /// The verified lottery seed (in RFC 3797 mode the tie seed), lowercase
+    /// hex, once posted.
+    #[serde(default)]
+    pub seed: Option<String>,
+}
+
+/// A lottery contributor's part in the seed (specs/protocol.md §7.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// The contributor's index in the manifest, from 1.
+    pub index: u32,
+    /// Its display name.
+    pub name: String,
+    /// Its commitment, lowercase hex, once on the board.
+    pub commitment: Option<String>,
+    /// Its revealed secret, lowercase hex, once on the board.
+    pub secret: Option<String>,
 }
 
 /// One RFC 3797 source, as declared and as posted.
@@ -368,6 +445,20 @@ impl LotteryInfo {
                     values: posted.and_then(|b| b.values.get(i).cloned()),
                 })
                 .collect(),
+            contributions: lottery
+                .contributors
+                .iter()
+                .map(|c| Contribution {
+                    index: c.index,
+                    name: c.name.clone(),
+                    commitment: record.commits().get(&c.index).map(hex::encode),
+                    secret: record.reveals().get(&c.index).map(hex::encode),
+                })
+                .collect(),
+            beacon_randomness: posted
+                .filter(|_| lottery.method == urne_crypto::lottery::DrawMethod::Drbg)
+                .map(|b| hex::encode(urne_crypto::beacon::randomness(&b.signature))),
+            seed: record.seed().map(|s| hex::encode(s.seed)),
         }
     }
 
@@ -647,6 +738,15 @@ impl Report {
                     ids.join(", ")
                 };
                 let _ = write!(s, "\n  drawn:   {drawn}");
+            }
+            for t in c.ties.iter().flatten().filter(|t| t.decisive) {
+                let ids: Vec<&str> = t.candidates.iter().map(|m| m.id.as_str()).collect();
+                let _ = write!(
+                    s,
+                    "\n  tie at {} votes, broken by tie hash: {}",
+                    t.votes,
+                    ids.join(" > ")
+                );
             }
             s.push('\n');
         }

@@ -85,6 +85,92 @@ fn honest_lottery_verifies_and_the_report_names_beacon_round_network_and_withhel
     assert!(text.contains("withheld: contributor 3"), "{text}");
 }
 
+/// The report explains the lottery so that a reader can redo it: the seed
+/// from the contributions and the beacon, the tie hashes from the seed, and
+/// every draw naming the seat or replacement it produced.
+#[test]
+fn the_report_explains_the_seed_the_ties_and_every_draw() {
+    let f = fixture();
+    let report = verify(&f.export());
+    assert!(report.valid, "{:#?}", report.failures);
+    let l = report.lottery.as_ref().expect("lottery info");
+    let unhex = |h: &str| -> [u8; 32] { hex::decode(h).unwrap().try_into().unwrap() };
+    assert_eq!(l.contributions.len(), f.manifest.lottery.contributors.len());
+    let mut reveals = Vec::new();
+    for c in &l.contributions {
+        let commitment = unhex(
+            c.commitment
+                .as_deref()
+                .expect("every contributor committed"),
+        );
+        match &c.secret {
+            Some(secret) => {
+                lottery::verify_reveal(&f.election, c.index, &unhex(secret), &commitment).unwrap();
+                reveals.push((c.index, unhex(secret)));
+            }
+            None => assert_eq!(l.withheld, Some(vec![c.index])),
+        }
+    }
+    let randomness = unhex(l.beacon_randomness.as_deref().expect("beacon randomness"));
+    let seed = lottery::seed(&f.election, &randomness, &reveals).unwrap();
+    assert_eq!(l.seed.as_deref(), Some(hex::encode(seed).as_str()));
+
+    let mut drew_any = false;
+    for c in &report.constituencies {
+        let elected = c.elected.as_ref().expect("seated");
+        let drawn = c.drawn.as_ref().expect("seated");
+        let replacements = c.replacements.as_ref().expect("replacement list");
+        let steps = c.draw_steps.as_ref().expect("draw steps");
+        assert_eq!(steps.len(), drawn.len() + replacements.len(), "{}", c.id);
+        assert!(!replacements.is_empty() && replacements.len() <= c.seats as usize);
+        for (s, d) in steps.iter().zip(drawn.iter().chain(replacements)) {
+            assert_eq!((&s.id, &s.category, s.order), (&d.id, &d.category, d.order));
+            assert!(s.index < s.eligible, "{s:?}");
+        }
+        for s in &steps[..drawn.len()] {
+            assert_ne!(s.stage, "replacement");
+            assert_eq!(s.minimum_of.is_some(), s.stage == "minimum");
+        }
+        assert!(steps[drawn.len()..]
+            .iter()
+            .all(|s| s.stage == "replacement"));
+        for r in replacements {
+            assert!(!drawn.iter().any(|d| d.id == r.id) && !elected.iter().any(|e| e.id == r.id));
+        }
+        drew_any |= !drawn.is_empty();
+
+        let tally = c.tally.as_ref().expect("tally");
+        for t in c.ties.as_ref().expect("ties") {
+            assert!(t.candidates.len() >= 2);
+            for m in &t.candidates {
+                assert_eq!(m.tie_hash, hex::encode(seats::tie_hash(&seed, &m.id)));
+                let votes = tally
+                    .iter()
+                    .find(|v| v.candidate == m.id)
+                    .expect("in tally");
+                assert_eq!(votes.votes, t.votes);
+            }
+            assert!(t
+                .candidates
+                .windows(2)
+                .all(|w| w[0].tie_hash < w[1].tie_hash));
+            let won = t
+                .candidates
+                .iter()
+                .filter(|m| elected.iter().any(|e| e.id == m.id))
+                .count();
+            assert_eq!(t.decisive, won > 0 && won < t.candidates.len());
+        }
+        let tied: usize = c.ties.iter().flatten().map(|t| t.candidates.len()).sum();
+        let distinct = tally
+            .iter()
+            .filter(|v| tally.iter().filter(|w| w.votes == v.votes).count() > 1)
+            .count();
+        assert_eq!(tied, distinct, "every tied candidate is in one group");
+    }
+    assert!(drew_any, "the fixture draws seats");
+}
+
 #[test]
 fn beacon_before_the_reveals_are_closed_is_refused() {
     let f = fixture();
