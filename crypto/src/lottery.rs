@@ -116,6 +116,16 @@ pub enum DrawMethod {
     Rfc3797,
 }
 
+impl DrawMethod {
+    /// The method's name in reports and status documents: `drbg` or `rfc3797`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DrawMethod::Drbg => "drbg",
+            DrawMethod::Rfc3797 => "rfc3797",
+        }
+    }
+}
+
 /// The public randomness a draw consumes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DrawSource {

@@ -57,6 +57,17 @@ pub enum ParityRule {
     Alternating,
 }
 
+impl std::fmt::Display for ParityRule {
+    /// The rule's name in reports: `none`, `max-share <percent>` or `alternating`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParityRule::None => f.write_str("none"),
+            ParityRule::MaxShare { percent } => write!(f, "max-share {percent}"),
+            ParityRule::Alternating => f.write_str("alternating"),
+        }
+    }
+}
+
 /// A constituency's seat rules, fixed by the election manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Encode, Decode)]
 #[cbor(array)]

@@ -625,6 +625,20 @@ async fn a_whole_election_over_http_then_its_export_replays() {
         status["constituencies"][0]["candidates"][1],
         json!({"id": "north-cand01", "category": "M"})
     );
+    // The manifest's rules, as the public site's overview shows them.
+    let north = &status["constituencies"][0];
+    let half = north["seats"].as_u64().unwrap() / 2;
+    assert_eq!(north["parity"], "none");
+    assert_eq!(north["quotas"][0]["category"], "F");
+    assert_eq!(north["quotas"][0]["min"], half);
+    assert_eq!(status["lottery"]["method"], "drbg");
+    assert_eq!(
+        status["lottery"]["contributor_names"],
+        json!(["contributor 1", "contributor 2", "contributor 3"])
+    );
+    assert!(status["lottery"]["beacon_round"].as_u64().is_some());
+    assert_eq!(status["witnesses"], json!([]));
+    assert_eq!(status["witness_quorum"], 0);
 
     // Roster and tokens.
     let bad_roster = "pseudonym,constituency,pool,category\nada,north,yes,F\nbo,west,no,M\n";

@@ -27,7 +27,7 @@ use urne_crypto::merkle::leaf_hash;
 use urne_crypto::record::{
     Applied, BallotCheck, BallotHistory, BallotVerifier, Record, RecordError,
 };
-use urne_crypto::seats::{ElectedSeat, ParityRule, Tie};
+use urne_crypto::seats::{ElectedSeat, Tie};
 
 use crate::report::{
     ballot_proofs_detail, count, CandidateVotes, CheckId, CheckpointInfo, Checks,
@@ -1163,6 +1163,9 @@ impl Engine {
             election: record.map(|r| hex::encode(r.election())),
             title: record.map(|r| r.manifest().title.clone()),
             client_digest: record.map(|r| hex::encode(r.manifest().client_digest)),
+            election_key: record
+                .and_then(Record::election_key)
+                .map(|k| hex::encode(k.public_key().compress().as_bytes())),
             phase: record.map(|r| r.phase().name().to_string()),
             entries: size,
             checkpoint: self
@@ -1371,11 +1374,7 @@ fn constituency_results(r: &Record) -> Vec<ConstituencyResult> {
                         max: q.max,
                     })
                     .collect(),
-                parity: match c.rules.parity {
-                    ParityRule::None => "none".into(),
-                    ParityRule::MaxShare { percent } => format!("max-share {percent}"),
-                    ParityRule::Alternating => "alternating".into(),
-                },
+                parity: c.rules.parity.to_string(),
                 issuances,
                 issued_while_open: r.issued_while_open(&c.id).unwrap_or(0),
                 ballots_counted,

@@ -424,10 +424,7 @@ impl LotteryInfo {
         let beacon = lottery.beacon.as_ref();
         let posted = record.beacon();
         LotteryInfo {
-            method: match lottery.method {
-                urne_crypto::lottery::DrawMethod::Drbg => "drbg".into(),
-                urne_crypto::lottery::DrawMethod::Rfc3797 => "rfc3797".into(),
-            },
+            method: lottery.method.name().into(),
             beacon_network: beacon.map(|b| b.network.clone()),
             beacon_is_quicknet: beacon.is_some_and(|b| b.is_quicknet()),
             beacon_round: beacon.map(|b| b.round),
@@ -537,6 +534,10 @@ pub struct Report {
     /// The manifest's client digest (§3.10), lowercase hex.
     #[serde(default)]
     pub client_digest: Option<String>,
+    /// The verified election key `PK` (compressed ristretto255), lowercase
+    /// hex, once published.
+    #[serde(default)]
+    pub election_key: Option<String>,
     /// Phase reached by the replay.
     pub phase: Option<String>,
     /// Entries read from the board.
@@ -930,6 +931,7 @@ impl Report {
             election: None,
             title: None,
             client_digest: None,
+            election_key: None,
             phase: None,
             entries: 0,
             checkpoint: None,

@@ -30,7 +30,7 @@ use urne_crypto::ballot::{BallotStatement, EncryptedVote};
 use urne_crypto::elgamal::Ciphertext;
 use urne_crypto::encoding::Canonical;
 use urne_crypto::group::{decode_nonidentity_point, decode_scalar};
-use urne_crypto::manifest::{Constituency, ElectionId};
+use urne_crypto::manifest::{Constituency, ElectionId, Manifest};
 use urne_crypto::schnorr::BallotPublicKey;
 
 /// The `format` of an audit file.
@@ -55,6 +55,18 @@ pub enum AuditError {
         /// The candidate whose ciphertext differs.
         candidate: String,
     },
+}
+
+impl AuditError {
+    /// The refusal's stable code (the web pages' error codes).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuditError::Malformed(_) => "audit_malformed",
+            AuditError::OtherElection(_) => "audit_other_election",
+            AuditError::Proof(_) => "audit_proof",
+            AuditError::Mismatch { .. } => "audit_mismatch",
+        }
+    }
 }
 
 /// An opened ballot, as written to the audit file.
@@ -85,7 +97,7 @@ pub struct BallotAudit {
 }
 
 /// What a verified audit shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditedChoices {
     /// The constituency.
     pub constituency: String,
@@ -145,6 +157,19 @@ impl BallotAudit {
                 .map(|r| hex::encode(r.to_bytes()))
                 .collect(),
         })
+    }
+
+    /// [`BallotAudit::verify`] against the board's `manifest` and election
+    /// key `pk`: the file's constituency must be one of the manifest's.
+    pub fn verify_on_board(
+        &self,
+        manifest: &Manifest,
+        pk: &RistrettoPoint,
+    ) -> Result<AuditedChoices, AuditError> {
+        let c = manifest.constituency(&self.constituency).ok_or_else(|| {
+            AuditError::OtherElection(format!("no constituency {:?}", self.constituency))
+        })?;
+        self.verify(Some((&manifest.election_id(), c, pk)))
     }
 
     /// Checks that the vote encrypts exactly the approved candidates under

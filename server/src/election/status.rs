@@ -185,6 +185,10 @@ pub struct Status<'a> {
     pub voting_closes: u64,
     /// The lottery's progress.
     pub lottery: LotteryStatus<'a>,
+    /// Names of the witnesses that cosign the board's checkpoints.
+    pub witnesses: Vec<&'a str>,
+    /// Cosignatures of distinct witnesses that make a checkpoint witnessed.
+    pub witness_quorum: u32,
     /// Whether every constituency has its seat result.
     pub complete: bool,
 }
@@ -206,6 +210,10 @@ pub struct ConstituencyStatus<'a> {
     pub seats: u32,
     /// Seats drawn by lot.
     pub lottery_seats: u32,
+    /// The per-category quotas of the assembly (elected + drawn).
+    pub quotas: Vec<QuotaStatus<'a>>,
+    /// The parity rule: `none`, `max-share <percent>` or `alternating`.
+    pub parity: String,
     /// Before the open: why the lottery pool cannot complete the assembly
     /// yet, whatever the vote (the open is refused until it can).
     pub pool_shortfall: Option<&'a str>,
@@ -228,6 +236,17 @@ pub struct ConstituencyStatus<'a> {
     pub seated: bool,
 }
 
+/// One category's quota in the status document.
+#[derive(Debug, Serialize)]
+pub struct QuotaStatus<'a> {
+    /// The category.
+    pub category: &'a str,
+    /// Fewest seats it must hold.
+    pub min: u32,
+    /// Most seats it may hold.
+    pub max: u32,
+}
+
 /// One candidate in the status document.
 #[derive(Debug, Serialize)]
 pub struct CandidateStatus<'a> {
@@ -240,8 +259,16 @@ pub struct CandidateStatus<'a> {
 /// The lottery in the status document.
 #[derive(Debug, Serialize)]
 pub struct LotteryStatus<'a> {
+    /// `drbg` or `rfc3797`.
+    pub method: &'static str,
+    /// DRBG: the beacon network's name and the round the draw waits for.
+    pub beacon_network: Option<&'a str>,
+    /// DRBG: the round the draw waits for.
+    pub beacon_round: Option<u64>,
     /// Number of contributors in the manifest.
     pub contributors: usize,
+    /// The contributors' names, by index − 1.
+    pub contributor_names: Vec<&'a str>,
     /// Contributors who committed.
     pub commits: &'a [u32],
     /// Contributors who revealed.
@@ -278,6 +305,17 @@ impl<'a> Status<'a> {
                 approval_max: c.approval_max,
                 seats: c.rules.seats,
                 lottery_seats: c.rules.lottery_seats,
+                quotas: c
+                    .rules
+                    .quotas
+                    .iter()
+                    .map(|q| QuotaStatus {
+                        category: &q.category,
+                        min: q.min,
+                        max: q.max,
+                    })
+                    .collect(),
+                parity: c.rules.parity.to_string(),
                 pool_shortfall: s.pool_shortfall.as_deref(),
                 members: s.members,
                 enrolled: s.enrolled,
@@ -304,7 +342,16 @@ impl<'a> Status<'a> {
             voting_opens: manifest.voting_opens,
             voting_closes: manifest.voting_closes,
             lottery: LotteryStatus {
+                method: manifest.lottery.method.name(),
+                beacon_network: manifest.lottery.beacon.as_ref().map(|b| b.network.as_str()),
+                beacon_round: manifest.lottery.beacon.as_ref().map(|b| b.round),
                 contributors: manifest.lottery.contributors.len(),
+                contributor_names: manifest
+                    .lottery
+                    .contributors
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect(),
                 commits: &snapshot.commits,
                 reveals: &snapshot.reveals,
                 reveals_closed: snapshot.reveals_closed,
@@ -312,6 +359,8 @@ impl<'a> Status<'a> {
                 seed: snapshot.withheld.is_some(),
                 withheld: snapshot.withheld.as_deref().unwrap_or(&[]),
             },
+            witnesses: manifest.witnesses.iter().map(|w| w.name.as_str()).collect(),
+            witness_quorum: manifest.witness_quorum,
             complete: snapshot.complete,
         }
     }

@@ -113,6 +113,47 @@ pub fn check_receipt(receipt: &str, board_vkey: &str) -> Result<String, JsValue>
     serde_json::to_string(&out).map_err(|e| error("internal_error", e))
 }
 
+/// Checks a ballot check file (the voter page's cast-as-intended audit,
+/// JSON) against a verified board: `manifest_entry` is the board's entry 0,
+/// which must be the manifest of `election` (the verified report's id), and
+/// `election_key` the report's verified key (hex). JSON `{constituency,
+/// approved, candidates}` when the ballot encrypts exactly the choices the
+/// file shows, with valid proofs (urne-client's check).
+#[wasm_bindgen]
+pub fn check_ballot_audit(
+    audit: &str,
+    manifest_entry: &[u8],
+    election: &str,
+    election_key: &str,
+) -> Result<String, JsValue> {
+    use urne_client::audit::BallotAudit;
+    use urne_crypto::encoding::Canonical;
+    use urne_crypto::entry::Entry;
+    use urne_crypto::group::decode_nonidentity_point;
+    use urne_crypto::manifest::Manifest;
+    let opened: BallotAudit =
+        serde_json::from_str(audit).map_err(|e| error("audit_malformed", e))?;
+    let manifest: Manifest = Entry::from_bytes(manifest_entry)
+        .ok()
+        .and_then(|e| e.body().ok())
+        .ok_or_else(|| error("bad_manifest", "entry 0 is not a manifest"))?;
+    if hex::encode(manifest.election_id()) != election {
+        return Err(error(
+            "bad_manifest",
+            "entry 0 is not the manifest of the verified election",
+        ));
+    }
+    let pk = hex::decode(election_key)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| decode_nonidentity_point(&b).ok())
+        .ok_or_else(|| error("bad_election_key", "not an election key"))?;
+    let shown = opened
+        .verify_on_board(&manifest, &pk)
+        .map_err(|e| error(e.code(), e))?;
+    serde_json::to_string(&shown).map_err(|e| error("internal_error", e))
+}
+
 /// Joins the share reports in `reports` (a JSON array) into the whole
 /// run's report, as JSON.
 #[wasm_bindgen]
@@ -244,5 +285,58 @@ mod tests {
             view["leaf_hash"],
             hex::encode(urne_crypto::merkle::leaf_hash(&ballot))
         );
+    }
+
+    /// A ballot check file made for the verified board checks; the same
+    /// file read against another election key, or claiming other choices,
+    /// is refused.
+    #[test]
+    fn an_audited_ballot_checks_against_the_verified_board() {
+        use curve25519_dalek::ristretto::RistrettoPoint;
+        use rand_chacha::rand_core::SeedableRng;
+        use urne_client::audit::{AuditError, BallotAudit};
+        use urne_crypto::group::decode_nonidentity_point;
+        use urne_crypto::schnorr::BallotSecretKey;
+        use urne_e2e::fixture::{build, Params};
+
+        let f = build(&Params::micro(41));
+        let report: Report =
+            serde_json::from_str(&verify_export(&f.export(), 0, 1, "[]", false).unwrap()).unwrap();
+        assert!(report.valid, "{:#?}", report.failures);
+        let pk_hex = report.election_key.clone().expect("verified election key");
+        let pk_bytes: [u8; 32] = hex::decode(&pk_hex).unwrap().try_into().unwrap();
+        let pk = decode_nonidentity_point(&pk_bytes).unwrap();
+        let c = &f.manifest.constituencies[0];
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([41; 32]);
+        let key = BallotSecretKey::generate(&mut rng).public_key();
+        let choices = [false, true];
+        let audit = BallotAudit::challenge(f.election, c, &pk, key, &choices, &mut rng).unwrap();
+        let text = serde_json::to_string(&audit).unwrap();
+        let manifest_entry = f.entries[0].to_bytes();
+        let election = report.election.as_deref().unwrap();
+        let shown: serde_json::Value = serde_json::from_str(
+            &check_ballot_audit(&text, &manifest_entry, election, &pk_hex).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(shown["approved"], serde_json::json!([c.candidates[1].id]));
+        assert_eq!(shown["constituency"], c.id.as_str());
+
+        let other = pk + RistrettoPoint::mul_base(&1u64.into());
+        assert!(matches!(
+            audit.verify_on_board(&f.manifest, &other),
+            Err(AuditError::OtherElection(_))
+        ));
+        let mut lying = audit.clone();
+        lying.approved = vec![c.candidates[0].id.clone()];
+        assert!(matches!(
+            lying.verify_on_board(&f.manifest, &pk),
+            Err(AuditError::Mismatch { .. })
+        ));
+        let mut elsewhere = audit;
+        elsewhere.constituency = "south".into();
+        assert!(matches!(
+            elsewhere.verify_on_board(&f.manifest, &pk),
+            Err(AuditError::OtherElection(_))
+        ));
     }
 }

@@ -100,14 +100,7 @@ impl From<RecoveryError> for WebError {
 
 impl From<AuditError> for WebError {
     fn from(e: AuditError) -> Self {
-        let code = match e {
-            AuditError::Malformed(_) => "audit_malformed",
-            AuditError::OtherElection(_) => "audit_other_election",
-            AuditError::Proof(_) => "audit_proof",
-            AuditError::Mismatch { .. } => "audit_mismatch",
-            _ => "audit_failed",
-        };
-        WebError::new(code, e)
+        WebError::new(e.code(), e)
     }
 }
 
@@ -544,18 +537,10 @@ impl Election {
     pub fn verify_audit(&self, audit: &str) -> Result<String, JsValue> {
         let audit: BallotAudit =
             from_json(audit, "audit file").map_err(|_| WebError::new("audit_malformed", "JSON"))?;
-        let c = self
-            .manifest()
-            .constituency(&audit.constituency)
-            .ok_or_else(|| WebError::new("audit_other_election", "unknown constituency"))?;
         let shown = audit
-            .verify(Some((&self.election, c, &self.election_key()?)))
+            .verify_on_board(self.manifest(), &self.election_key()?)
             .map_err(WebError::from)?;
-        Ok(json(&serde_json::json!({
-            "constituency": shown.constituency,
-            "approved": shown.approved,
-            "candidates": shown.candidates,
-        }))?)
+        Ok(json(&shown)?)
     }
 
     /// Reads a checkpoint note's cosignatures against the manifest's
