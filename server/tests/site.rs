@@ -3,7 +3,8 @@
 //! (`server/web/app/test/site.mjs`, through playwright-core) reads every
 //! page in English and French and at phone width, compares the results with
 //! urne-verify's report of the same export, checks a receipt and a forged
-//! one, verifies the election in the browser, and verifies a tampered
+//! one, verifies the election in the browser, checks a ballot check file
+//! (and refuses an edited one), and verifies a tampered
 //! export, which must fail the same checks as urne-verify. Screenshots are
 //! written to `target/web-screenshots/`.
 
@@ -13,6 +14,52 @@ use std::process::Command;
 mod spawned;
 
 const TOKEN: &str = "site-organiser-token-0123456789abcdef";
+
+/// The manifest of the export at `path` (its first entry).
+fn manifest_of(path: &Path) -> urne_crypto::manifest::Manifest {
+    use urne_crypto::encoding::Canonical;
+    use urne_crypto::export::{ExportReader, Record};
+    let mut reader = ExportReader::new(std::fs::File::open(path).expect("export")).expect("export");
+    loop {
+        match reader.next_record().expect("record") {
+            Some(Record::Entry(bytes)) => {
+                let entry = urne_crypto::entry::Entry::from_bytes(&bytes).expect("entry");
+                return entry.body().expect("manifest");
+            }
+            Some(_) => continue,
+            None => panic!("no entry in the export"),
+        }
+    }
+}
+
+/// Two ballot check files for the first constituency, as the voter page
+/// writes them: one true (the first candidate approved), and one whose
+/// approvals were edited afterwards, which must be refused.
+fn audit_files(
+    dir: &Path,
+    report: &urne_verify::Report,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    use urne_client::audit::BallotAudit;
+    let manifest = manifest_of(&dir.join("export"));
+    let pk_hex = report.election_key.as_deref().expect("election key");
+    let pk_bytes: [u8; 32] = hex::decode(pk_hex).unwrap().try_into().unwrap();
+    let pk = urne_crypto::group::decode_nonidentity_point(&pk_bytes).unwrap();
+    let c = &manifest.constituencies[0];
+    let mut rng = urne_crypto::group::os_rng();
+    let key = urne_crypto::schnorr::BallotSecretKey::generate(&mut rng).public_key();
+    let mut choices = vec![false; c.candidates.len()];
+    for x in choices.iter_mut().take(c.approval_min.max(1) as usize) {
+        *x = true;
+    }
+    let audit = BallotAudit::challenge(manifest.election_id(), c, &pk, key, &choices, &mut rng)
+        .expect("audit");
+    let mut lying = audit.clone();
+    lying.approved = vec![c.candidates[c.candidates.len() - 1].id.clone()];
+    let (good, bad) = (dir.join("audit.json"), dir.join("audit-edited.json"));
+    std::fs::write(&good, serde_json::to_string(&audit).unwrap()).unwrap();
+    std::fs::write(&bad, serde_json::to_string(&lying).unwrap()).unwrap();
+    (good, bad, audit.approved.join(","))
+}
 
 /// urne-verify's report of the export at `path`, as `urne-verify --json` prints it.
 fn verify(path: &Path) -> urne_verify::Report {
@@ -55,6 +102,8 @@ fn the_public_site_shows_the_verified_results_in_both_languages() {
     assert!(!tampered.valid);
     let fails = tampered.failed_checks().join(",");
 
+    let (audit, edited, approved) = audit_files(d, &report);
+
     // The page the demo names is the site's.
     let (page, csp) = spawned::get(&format!("{url}/elections/{election}"));
     assert!(page.contains("/assets/"), "{page}");
@@ -69,6 +118,9 @@ fn the_public_site_shows_the_verified_results_in_both_languages() {
             ("URNE_SITE_REPORT", d.join("report.json").as_os_str()),
             ("URNE_SITE_TAMPERED", d.join("tampered").as_os_str()),
             ("URNE_SITE_TAMPERED_FAILS", fails.as_ref()),
+            ("URNE_SITE_AUDIT", audit.as_os_str()),
+            ("URNE_SITE_AUDIT_EDITED", edited.as_os_str()),
+            ("URNE_SITE_AUDIT_APPROVED", approved.as_ref()),
         ],
     );
     let results = std::fs::read_to_string(d.join("site-results.json")).unwrap();

@@ -6,11 +6,11 @@
 // service's word.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import init, { check_receipt, describe_entry, report_text } from '../pkg-verify/urne_verify_wasm.js';
+import init, { check_ballot_audit, check_receipt, describe_entry, report_text } from '../pkg-verify/urne_verify_wasm.js';
 import { fromBase64, getBytes, getJson, getText } from './api';
 import { initialLang, Lang } from './i18n';
 import { siteWords, SiteWords } from './site-words';
-import { ConstituencyResult, Report, verifyExport, workerCount } from './verify';
+import { ConstituencyResult, DrawStep, Report, verifyExport, workerCount } from './verify';
 import { download, Header } from './page';
 import './style.css';
 
@@ -33,12 +33,26 @@ interface Status {
     candidates: { id: string; category: string }[];
     seats: number;
     lottery_seats: number;
+    quotas: { category: string; min: number; max: number }[];
+    parity: string;
     members: number;
     enrolled: number;
     issuances: number;
     ballots: number;
   }[];
-  lottery: { contributors: number; commits: number[]; reveals: number[]; reveals_closed: boolean; withheld: number[] };
+  lottery: {
+    method: string;
+    beacon_network: string | null;
+    beacon_round: number | null;
+    contributors: number;
+    contributor_names: string[];
+    commits: number[];
+    reveals: number[];
+    reveals_closed: boolean;
+    withheld: number[];
+  };
+  witnesses: string[];
+  witness_quorum: number;
 }
 
 type Tab = 'overview' | 'results' | 'lottery' | 'board' | 'verify';
@@ -46,6 +60,16 @@ const TABS: Tab[] = ['overview', 'results', 'lottery', 'board', 'verify'];
 
 const api = (id: string) => `/v1/elections/${id}`;
 
+
+/** The message of a wasm refusal (JSON `{code, message}`), or the error's text. */
+function errorMessage(e: unknown): string {
+  const m = String(e);
+  try {
+    return JSON.parse(m).message ?? m;
+  } catch {
+    return m;
+  }
+}
 
 function when(unix: number, lang: Lang): string {
   return new Date(unix * 1000).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'long', timeStyle: 'short' });
@@ -203,6 +227,7 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
             </label>
           )}
           {report && <Checks report={report} t={t} />}
+          {report && report.election_key && <AuditCheck id={id} report={report} t={t} />}
         </section>
       )}
     </>
@@ -225,6 +250,8 @@ function Overview({ status, t, lang }: { status: Status; t: SiteWords; lang: Lan
       <h2 id="overview-h">{t.tabs.overview}</h2>
       <p>{t.schedule(when(status.voting_opens, lang), when(status.voting_closes, lang))}</p>
       <p>{t.trustees(status.threshold, status.trustees)}</p>
+      <p>{status.witnesses.length > 0 ? t.witnesses(status.witnesses, status.witness_quorum) : t.noWitnesses}</p>
+      <p>{t.lotteryPlan(status.lottery.beacon_round, status.lottery.beacon_network, status.lottery.contributor_names)}</p>
       <p>{t.boardSize(status.size)}</p>
       <p>{t.liveCounts}</p>
       <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.tabs.overview)}>
@@ -233,6 +260,7 @@ function Overview({ status, t, lang }: { status: Status; t: SiteWords; lang: Lan
             <tr>
               <th scope="col">{t.constituency}</th>
               <th scope="col">{t.seats}</th>
+              <th scope="col">{t.quotas}</th>
               <th scope="col">{t.candidates}</th>
               <th scope="col">{t.members}</th>
               <th scope="col">{t.enrolled}</th>
@@ -246,6 +274,9 @@ function Overview({ status, t, lang }: { status: Status; t: SiteWords; lang: Lan
                 <th scope="row">{c.name}</th>
                 <td>
                   {c.seats} ({c.lottery_seats} {t.lotterySeats})
+                </td>
+                <td>
+                  {[...c.quotas.map((q) => t.quotaOf(q.category, q.min, q.max)), ...(c.parity === 'none' ? [] : [t.parityRule(c.parity)])].join(' · ') || t.noQuota}
                 </td>
                 <td>{c.candidates.length}</td>
                 <td>{c.members}</td>
@@ -347,7 +378,12 @@ function ConstituencyView({ c, t }: { c: ConstituencyResult; t: SiteWords }) {
       </section>
     );
   }
-  const sorted = [...c.tally].sort((a, b) => b.votes - a.votes || a.candidate.localeCompare(b.candidate));
+  // The protocol's ranking: votes, then the tie hash order the verifier reports.
+  const tiePlace = new Map<string, number>();
+  for (const g of c.ties ?? []) g.candidates.forEach((m, i) => tiePlace.set(m.id, i));
+  const sorted = [...c.tally].sort(
+    (a, b) => b.votes - a.votes || (tiePlace.get(a.candidate) ?? 0) - (tiePlace.get(b.candidate) ?? 0) || (a.candidate < b.candidate ? -1 : 1),
+  );
   const rank = new Map((c.elected ?? []).map((e) => [e.id, e.rank]));
   const held = new Map<string, number>();
   for (const m of [...(c.elected ?? []), ...(c.drawn ?? [])]) held.set(m.category, (held.get(m.category) ?? 0) + 1);
@@ -399,8 +435,9 @@ function ConstituencyView({ c, t }: { c: ConstituencyResult; t: SiteWords }) {
           <thead>
             <tr>
               <th scope="col">{t.category}</th>
-              <th scope="col">{t.quotaRow}</th>
-              <th scope="col">{t.quotaRow}</th>
+              <th scope="col">{t.heldCol}</th>
+              <th scope="col">{t.ruleCol}</th>
+              <th scope="col">{t.metCol}</th>
             </tr>
           </thead>
           <tbody>
@@ -409,9 +446,8 @@ function ConstituencyView({ c, t }: { c: ConstituencyResult; t: SiteWords }) {
               return (
                 <tr key={q.category}>
                   <th scope="row">{q.category}</th>
-                  <td>
-                    {h} ({t.quotaRange(q.min, q.max)})
-                  </td>
+                  <td>{h}</td>
+                  <td>{t.quotaRange(q.min, q.max)}</td>
                   <td>{c.elected ? (h >= q.min && h <= q.max ? t.quotaMet : t.quotaMissed) : ''}</td>
                 </tr>
               );
@@ -431,6 +467,82 @@ function ConstituencyView({ c, t }: { c: ConstituencyResult; t: SiteWords }) {
           </ol>
         </>
       )}
+      {c.ties && (
+        <>
+          <h4>{t.tiesTitle}</h4>
+          {c.ties.length === 0 ? (
+            <p data-testid={`ties-${c.id}`}>{t.noTie}</p>
+          ) : (
+            <>
+              <p>{t.tiesIntro}</p>
+              <ul data-testid={`ties-${c.id}`}>
+                {c.ties.map((g) => (
+                  <li key={g.votes} data-decisive={String(g.decisive)}>
+                    {t.tie(
+                      g.votes,
+                      g.candidates.map((m) => `${m.id} (${m.tie_hash.slice(0, 8)}…)`),
+                    )}{' '}
+                    {g.decisive ? <strong>{t.tieDecided}</strong> : t.tieNotDecided}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </>
+      )}
+      {c.replacements && c.replacements.length > 0 && (
+        <>
+          <h4>{t.replacementsTitle}</h4>
+          <p>{t.replacementsIntro}</p>
+          <ol data-testid={`replacements-${c.id}`}>
+            {c.replacements.map((d) => (
+              <li key={d.id}>
+                {d.id} ({d.category})
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** A long hex value, shortened on the page; the whole value is in the downloadable report. */
+function Hex({ value }: { value: string | null }) {
+  return value ? <code title={value}>{value.slice(0, 16)}…</code> : <>—</>;
+}
+
+/** Every draw of one constituency, as the verifier recomputed it. */
+function DrawSteps({ c, steps, t }: { c: ConstituencyResult; steps: DrawStep[]; t: SiteWords }) {
+  return (
+    <section aria-label={c.name}>
+      <h4>{t.stepsTitle(c.name)}</h4>
+      <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.stepsTitle(c.name))}>
+        <table data-testid={`steps-${c.id}`}>
+          <thead>
+            <tr>
+              <th scope="col">{t.drawOrder}</th>
+              <th scope="col">{t.stageCol}</th>
+              <th scope="col">{t.eligibleCol}</th>
+              <th scope="col">{t.numberCol}</th>
+              <th scope="col">{t.member}</th>
+              <th scope="col">{t.category}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {steps.map((d) => (
+              <tr key={d.order}>
+                <td>{d.order}</td>
+                <td>{t.stage(d.stage, d.minimum_of)}</td>
+                <td>{d.eligible}</td>
+                <td>{d.index}</td>
+                <th scope="row">{d.id}</th>
+                <td>{d.category}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -461,25 +573,43 @@ function LotteryView({ report, status, t }: { report: Report; status: Status | n
         </>
       )}
       {status && <p>{t.contributors(status.lottery.contributors, status.lottery.commits.length, status.lottery.reveals.length)}</p>}
-      {status && (
-        <table data-testid="contributors">
-          <thead>
-            <tr>
-              <th scope="col">{t.contributor}</th>
-              <th scope="col">{t.committed}</th>
-              <th scope="col">{t.revealed}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {Array.from({ length: status.lottery.contributors }, (_, i) => i + 1).map((c) => (
-              <tr key={c}>
-                <th scope="row">{c}</th>
-                <td>{status.lottery.commits.includes(c) ? t.yes : t.no}</td>
-                <td>{status.lottery.reveals.includes(c) ? t.yes : (l.withheld ?? []).includes(c) ? t.withheldShort : t.no}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      {l.contributions.length > 0 && (
+        <>
+          <h3>{t.seedTitle}</h3>
+          <p>{t.contributionsIntro}</p>
+          <div class="scroll" tabIndex={0} role="region" aria-label={t.tableOf(t.seedTitle)}>
+            <table data-testid="contributors">
+              <thead>
+                <tr>
+                  <th scope="col">{t.contributor}</th>
+                  <th scope="col">{t.commitment}</th>
+                  <th scope="col">{t.secret}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {l.contributions.map((c) => (
+                  <tr key={c.index}>
+                    <th scope="row">
+                      {c.index}. {c.name}
+                    </th>
+                    <td>{c.commitment ? <Hex value={c.commitment} /> : t.no}</td>
+                    <td>{c.secret ? <Hex value={c.secret} /> : (l.withheld ?? []).includes(c.index) ? t.withheldShort : t.no}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {l.beacon_randomness && (
+        <p>
+          {t.beaconRandomness}: <Hex value={l.beacon_randomness} />
+        </p>
+      )}
+      {l.seed && (
+        <p data-testid="seed">
+          {t.seedValue}: <Hex value={l.seed} />
+        </p>
       )}
       <p data-testid="withheld">{l.withheld ? t.withheld(l.withheld) : t.revealsOpen}</p>
       {l.reveals_closed_at !== null && l.beacon_round_time !== null && <p>{t.revealsClosedBefore(Math.max(0, l.beacon_round_time - l.reveals_closed_at))}</p>}
@@ -493,31 +623,8 @@ function LotteryView({ report, status, t }: { report: Report; status: Status | n
           {seats.name}: <strong>{seats.status}</strong> — {seats.detail}
         </p>
       )}
-      {report.constituencies
-        .filter((c) => c.drawn && c.drawn.length > 0)
-        .map((c) => (
-          <section key={c.id} aria-label={c.name}>
-            <h3>{c.name}</h3>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t.drawOrder}</th>
-                  <th scope="col">{t.member}</th>
-                  <th scope="col">{t.category}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {c.drawn!.map((d) => (
-                  <tr key={d.id}>
-                    <td>{d.order}</td>
-                    <th scope="row">{d.id}</th>
-                    <td>{d.category}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
-        ))}
+      {report.constituencies.some((c) => c.draw_steps) && <p>{t.stepsIntro}</p>}
+      {report.constituencies.map((c) => c.draw_steps && c.draw_steps.length > 0 && <DrawSteps key={c.id} c={c} steps={c.draw_steps} t={t} />)}
     </>
   );
 }
@@ -580,13 +687,7 @@ function Board({
       setReceipts([...receipts.filter((x) => x.checkpoint !== r.checkpoint), { index: r.index, checkpoint: r.checkpoint }]);
       setAnswer({ ok: true, text: t.receiptOk(r.index, r.size) });
     } catch (e) {
-      let m = String(e);
-      try {
-        m = JSON.parse(m).message;
-      } catch {
-        /* not JSON */
-      }
-      setAnswer({ ok: false, text: t.receiptBad(m) });
+      setAnswer({ ok: false, text: t.receiptBad(errorMessage(e)) });
     }
   }
   const inBoard = report?.checks.find((c) => c.name === 'checkpoints')?.status === 'pass' && receipts.length > 0;
@@ -716,3 +817,40 @@ function Checks({ report, t }: { report: Report; t: SiteWords }) {
 }
 
 render(<App />, document.getElementById('app')!);
+
+/** The cast-as-intended check of a ballot check file, against the verified board. */
+function AuditCheck({ id, report, t }: { id: string; report: Report; t: SiteWords }) {
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  async function check(file: File) {
+    setResult(null);
+    try {
+      const manifest = new Uint8Array(await getBytes(`${api(id)}/entries/0`));
+      const shown = JSON.parse(check_ballot_audit(await file.text(), manifest, report.election ?? '', report.election_key ?? ''));
+      setResult({ ok: true, text: t.auditOk(shown.approved, shown.candidates, shown.constituency) });
+    } catch (e) {
+      setResult({ ok: false, text: t.auditBad(errorMessage(e)) });
+    }
+  }
+  return (
+    <section aria-labelledby="audit-h">
+      <h3 id="audit-h">{t.auditTitle}</h3>
+      <p>{t.auditIntro}</p>
+      <label>
+        {t.auditFile}
+        <input
+          type="file"
+          data-testid="audit-file"
+          onChange={(e) => {
+            const f = (e.target as HTMLInputElement).files?.[0];
+            if (f) check(f);
+          }}
+        />
+      </label>
+      {result && (
+        <p class={result.ok ? 'note' : 'error'} role="status" data-testid="audit-result" data-ok={String(result.ok)}>
+          {result.text}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -11,6 +11,7 @@ export interface Report {
   election: string | null;
   title: string | null;
   client_digest: string | null;
+  election_key: string | null;
   phase: string | null;
   entries: number;
   checkpoint: { size: number; root: string } | null;
@@ -35,6 +36,20 @@ export interface ConstituencyResult {
   trustees: number[] | null;
   elected: { id: string; category: string; votes: number; rank: number }[] | null;
   drawn: { id: string; category: string; order: number }[] | null;
+  ties: { votes: number; decisive: boolean; candidates: { id: string; tie_hash: string }[] }[] | null;
+  draw_steps: DrawStep[] | null;
+  replacements: { id: string; category: string; order: number }[] | null;
+}
+
+/** One draw of the lottery: of `eligible` members in id order, number `index` (from 0). */
+export interface DrawStep {
+  order: number;
+  stage: 'minimum' | 'open' | 'replacement';
+  minimum_of: string | null;
+  eligible: number;
+  index: number;
+  id: string;
+  category: string;
 }
 
 export interface Lottery {
@@ -47,6 +62,9 @@ export interface Lottery {
   reveals_closed_at: number | null;
   withheld: number[] | null;
   rfc3797_sources: { name: string; draw_date: string; values: number[] | null }[];
+  contributions: { index: number; name: string; commitment: string | null; secret: string | null }[];
+  beacon_randomness: string | null;
+  seed: string | null;
 }
 
 /** How many workers: one per core the browser reports, at most 8. */

@@ -6,7 +6,9 @@
 // against urne-verify's report, the lottery, the board explorer with a
 // receipt check (a good receipt, a forged one), the in-browser
 // verification (valid; invalid on the tampered file, naming the same
-// checks as the command line); axe-core on every page; screenshots.
+// checks as the command line), a ballot check file (true, then edited);
+// the ties, replacement lists, seed and draw steps against urne-verify's
+// report; axe-core on every page; screenshots.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,9 @@ const ELECTION = env('URNE_WEB_ELECTION');
 const CLI = JSON.parse(readFileSync(env('URNE_SITE_REPORT'), 'utf8'));
 const TAMPERED = env('URNE_SITE_TAMPERED');
 const TAMPERED_FAILS = env('URNE_SITE_TAMPERED_FAILS').split(',');
+const AUDIT = env('URNE_SITE_AUDIT');
+const AUDIT_EDITED = env('URNE_SITE_AUDIT_EDITED');
+const AUDIT_APPROVED = env('URNE_SITE_AUDIT_APPROVED').split(',');
 const browser = await launch();
 
 async function shot(page, name) {
@@ -77,7 +82,9 @@ for (const [lang, locale, width] of [
     const rows = await page.getByTestId(`tally-${c.id}`).locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr) => [...tr.children].map((td) => td.textContent)),
     );
-    const want = [...c.tally].sort((a, b) => b.votes - a.votes || a.candidate.localeCompare(b.candidate));
+    // The protocol's ranking: votes, then the tie hash order urne-verify reports.
+    const place = new Map(c.ties.flatMap((g) => g.candidates.map((m, i) => [m.id, i])));
+    const want = [...c.tally].sort((a, b) => b.votes - a.votes || (place.get(a.candidate) ?? 0) - (place.get(b.candidate) ?? 0));
     check(
       rows.length === want.length && want.every((k, i) => rows[i][0] === k.candidate && rows[i][1] === k.category && Number(rows[i][2]) === k.votes),
       `${tag}: ${c.id}'s table has urne-verify's tally (${want.length} candidates)`,
@@ -86,6 +93,17 @@ for (const [lang, locale, width] of [
     check(JSON.stringify(elected) === JSON.stringify(c.elected.map((e) => e.id).sort()), `${tag}: ${c.id}'s elected are urne-verify's`);
     const bars = await page.getByTestId(`constituency-${c.id}`).locator('svg rect').count();
     check(bars === c.tally.length, `${tag}: ${c.id}'s chart has a bar per candidate`);
+    const replacements = await page.getByTestId(`replacements-${c.id}`).locator('li').allTextContents();
+    check(
+      c.replacements.length > 0 && JSON.stringify(replacements) === JSON.stringify(c.replacements.map((r) => `${r.id} (${r.category})`)),
+      `${tag}: ${c.id}'s replacement list is urne-verify's (${c.replacements.length})`,
+    );
+    const ties = await page.getByTestId(`ties-${c.id}`).locator('li').evaluateAll((lis) => lis.map((li) => [li.textContent, li.dataset.decisive]));
+    check(
+      ties.length === c.ties.length &&
+        c.ties.every((g, i) => ties[i][1] === String(g.decisive) && ties[i][0].includes(g.candidates.map((m) => `${m.id} (${m.tie_hash.slice(0, 8)}…)`).join(lang === 'fr' ? ' avant ' : ' before '))),
+      `${tag}: ${c.id}'s ties are shown in tie hash order, marked when they decided a seat (${c.ties.length})`,
+    );
   }
   const assembly = await page.getByTestId('assembly').locator('tbody tr').count();
   const seats = CLI.constituencies.reduce((n, c) => n + c.elected.length + c.drawn.length, 0);
@@ -99,9 +117,22 @@ for (const [lang, locale, width] of [
   check(CLI.lottery.withheld.every((w) => withheld.includes(String(w))), `${tag}: the lottery names the contributors who withheld`);
   const contributors = await page.getByTestId('contributors').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   check(
-    contributors.length > 0 && CLI.lottery.withheld.every((w) => contributors[w - 1][2] !== (lang === 'fr' ? 'oui' : 'yes')),
-    `${tag}: the contributors table shows who revealed and who withheld (${JSON.stringify(contributors)})`,
+    contributors.length === CLI.lottery.contributions.length &&
+      CLI.lottery.contributions.every((c, i) =>
+        c.secret ? contributors[i][2] === `${c.secret.slice(0, 16)}…` : contributors[i][2].includes(lang === 'fr' ? 'retenu' : 'withheld'),
+      ),
+    `${tag}: the contributors table shows each revealed secret and who withheld (${JSON.stringify(contributors)})`,
   );
+  const seed = await page.getByTestId('seed').textContent();
+  check(seed.includes(`${CLI.lottery.seed.slice(0, 16)}…`), `${tag}: the lottery shows the verified seed`);
+  for (const c of CLI.constituencies.filter((c) => c.draw_steps.length > 0)) {
+    const steps = await page.getByTestId(`steps-${c.id}`).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    check(
+      steps.length === c.draw_steps.length &&
+        c.draw_steps.every((d, i) => Number(steps[i][0]) === d.order && Number(steps[i][2]) === d.eligible && Number(steps[i][3]) === d.index && steps[i][4] === d.id),
+      `${tag}: ${c.id}'s draw steps are urne-verify's (${c.draw_steps.length})`,
+    );
+  }
   const drawn = CLI.constituencies.flatMap((c) => c.drawn.map((d) => d.id));
   const text = await page.locator('main').textContent();
   check(drawn.every((d) => text.includes(d)), `${tag}: the lottery lists every drawn member`);
@@ -153,8 +184,19 @@ for (const [lang, locale, width] of [
   await tab(page, lang === 'fr' ? 'Le registre' : 'The board');
   check(await page.getByTestId('receipt-in-board').count() === 1, `${tag}: the explorer says the verified board holds the receipt`);
   await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  // A ballot check file, then the same file with its approvals edited.
+  await page.getByTestId('audit-file').setInputFiles(AUDIT);
+  await page.getByTestId('audit-result').waitFor();
+  const audited = await page.getByTestId('audit-result').textContent();
+  check(
+    (await page.getByTestId('audit-result').getAttribute('data-ok')) === 'true' && AUDIT_APPROVED.every((a) => audited.includes(a)),
+    `${tag}: a ballot check file checks against the verified board (${audited})`,
+  );
   await shot(page, `${tag}-verify`);
   await axe(page, `${tag} verify`);
+  await page.getByTestId('audit-file').setInputFiles(AUDIT_EDITED);
+  await page.waitForFunction(() => document.querySelector('[data-testid=audit-result]')?.dataset.ok === 'false');
+  check(true, `${tag}: an edited ballot check file is refused`);
 
   // A tampered export file, dropped on the page.
   await page.reload();
