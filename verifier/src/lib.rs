@@ -23,7 +23,6 @@ pub mod monitor;
 mod remote;
 pub mod report;
 mod source;
-#[cfg(feature = "native")]
 mod tiles;
 mod tree;
 
@@ -127,5 +126,44 @@ pub fn verify_export<R: Read + Seek>(reader: R, options: &Options) -> Report {
     match source::ExportSource::new(reader) {
         Ok(mut src) => engine.run(&mut src).0,
         Err(e) => Report::error("io", &format!("cannot read the export: {e}")),
+    }
+}
+
+/// The files to fetch from a tile base (§6.10) to verify a board of `size`
+/// entries with [`verify_tile_files`]: `board-key`, `checkpoint`, every
+/// entry bundle and every hash tile. A bundle the base does not have (it
+/// holds an entry too long for one) is replaced by the `entries/<index>`
+/// files of its entries.
+pub fn tile_files(size: u64) -> Vec<String> {
+    let mut paths = vec!["board-key".to_string(), "checkpoint".to_string()];
+    paths.extend(tiles::tile_files(size));
+    paths
+}
+
+/// Verifies a board from the files of a tile base fetched beforehand (by
+/// path, as [`tile_files`] names them), exactly as `urne-verify --tiles`
+/// reads a base: the entries with the checkpoint as the final checkpoint,
+/// every hash tile against the nodes the entries complete.
+pub fn verify_tile_files(
+    files: std::collections::HashMap<String, Vec<u8>>,
+    options: &Options,
+) -> Report {
+    use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
+    let base = tiles::TileBase::Files(files);
+    let (key, note) = match (base.board_key(), base.checkpoint()) {
+        (Ok(k), Ok(n)) => (k, n),
+        (Err(e), _) | (_, Err(e)) => return Report::error("tile_missing", &e.to_string()),
+    };
+    let size = NoteVerifier::from_vkey_string(&key)
+        .ok()
+        .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
+        .map_or(0, |cp| cp.size);
+    let engine = match engine::Engine::new(options, None) {
+        Ok(e) => e,
+        Err(e) => return Report::error("internal_error", &e),
+    };
+    match tiles::TilesSource::new(base, Some(key), (0, size), note, Vec::new()) {
+        Ok(mut src) => engine.run(&mut src).0,
+        Err(e) => Report::error("tile_missing", &e.to_string()),
     }
 }

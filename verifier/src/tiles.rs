@@ -11,7 +11,9 @@
 //! checkpoint, exactly as for an export.
 
 use std::collections::{HashMap, VecDeque};
+#[cfg(feature = "native")]
 use std::path::PathBuf;
+#[cfg(feature = "native")]
 use std::time::Duration;
 
 use urne_crypto::entry::Ballot;
@@ -28,9 +30,14 @@ const FULL_WIDTH: u64 = tile::FULL_WIDTH as u64;
 
 /// Where the tiles are.
 pub(crate) enum TileBase {
+    /// The files of a tile base, by path, fetched beforehand (a browser's
+    /// reading of a mirror; a path absent is a file the base does not have).
+    Files(HashMap<String, Vec<u8>>),
     /// A directory written by `urne export --tiles` (or any copy of a tile base).
+    #[cfg(feature = "native")]
     Directory(PathBuf),
     /// A tile base URL; paths are appended after a `/`.
+    #[cfg(feature = "native")]
     Http {
         /// The HTTP client.
         client: reqwest::blocking::Client,
@@ -47,6 +54,7 @@ enum Fetch {
 
 impl TileBase {
     /// The tile base at `target`: a URL, or a directory.
+    #[cfg(feature = "native")]
     pub(crate) fn new(target: &str) -> Result<Self, SourceError> {
         if crate::remote::is_url(target) {
             let client = reqwest::blocking::Client::builder()
@@ -64,6 +72,10 @@ impl TileBase {
 
     fn fetch(&self, path: &str) -> Result<Fetch, SourceError> {
         match self {
+            TileBase::Files(files) => Ok(files
+                .get(path)
+                .map_or(Fetch::Missing, |b| Fetch::Found(b.clone()))),
+            #[cfg(feature = "native")]
             TileBase::Directory(dir) => match std::fs::read(dir.join(path)) {
                 Ok(bytes) => Ok(Fetch::Found(bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Fetch::Missing),
@@ -72,6 +84,7 @@ impl TileBase {
                     dir.join(path).display()
                 ))),
             },
+            #[cfg(feature = "native")]
             TileBase::Http { client, base } => {
                 let url = format!("{base}/{path}");
                 let response = client
@@ -138,6 +151,28 @@ pub(crate) fn tile_path(level: Option<u8>, index: u64, width: u64) -> String {
         None => TileId::entries(index, width),
     }
     .path()
+}
+
+/// The files a fresh reading of a board of `size` entries fetches, in
+/// reading order of their kind: every entry bundle, then every hash tile of
+/// every level (§6.10). Entries of a bundle the base lacks come from
+/// `entries/<index>` instead.
+pub(crate) fn tile_files(size: u64) -> Vec<String> {
+    let mut paths: Vec<String> = (0..size.div_ceil(FULL_WIDTH))
+        .map(|n| tile_path(None, n, width_of(size, n)))
+        .collect();
+    for level in 0u8.. {
+        let nodes = size
+            .checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
+            .unwrap_or(0);
+        if nodes == 0 {
+            break;
+        }
+        paths.extend(
+            (0..nodes.div_ceil(FULL_WIDTH)).map(|n| tile_path(Some(level), n, width_of(nodes, n))),
+        );
+    }
+    paths
 }
 
 /// Width of tile `n` of a level holding `nodes` nodes.

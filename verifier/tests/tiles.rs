@@ -308,3 +308,85 @@ fn state_follows_a_growing_mirror_and_catches_a_rewritten_history() {
         "{report}"
     );
 }
+
+/// The files `tile_files` names, read from `dir` (those it lacks left out).
+fn files_named(dir: &Path, size: u64) -> std::collections::HashMap<String, Vec<u8>> {
+    urne_verify::tile_files(size)
+        .into_iter()
+        .filter_map(|p| std::fs::read(dir.join(&p)).ok().map(|b| (p, b)))
+        .collect()
+}
+
+/// A browser fetches the files `tile_files` names and verifies them in
+/// memory: the same verdict as the export; a file it lacks or a tampered
+/// hash tile fails `merkle-root` with the codes of a directory's reading.
+#[test]
+fn tile_files_fetched_beforehand_verify_like_the_mirror() {
+    let f = fixture();
+    let entries = f.entry_bytes();
+    let size = entries.len() as u64;
+    let dir = mirror(&entries);
+    let files = files_named(&dir, size);
+    let on_disk = walk(&dir);
+    assert_eq!(
+        files.len(),
+        on_disk,
+        "tile_files names every file of the mirror"
+    );
+    let options = urne_verify::Options::default();
+    let report = urne_verify::verify_tile_files(files.clone(), &options);
+    let export = urne_verify::verify_export(std::io::Cursor::new(f.export()), &options);
+    assert!(report.valid, "{:#?}", report.failures);
+    assert_eq!(report.status, export.status);
+    assert_eq!(report.entries, size);
+    assert_eq!(report.constituencies, export.constituencies);
+
+    let hash_tile = urne_verify::tile_files(size)
+        .into_iter()
+        .find(|p| p.starts_with("tile/0/"))
+        .unwrap();
+    let mut lacking = files.clone();
+    lacking.remove(&hash_tile);
+    let report = urne_verify::verify_tile_files(lacking, &options);
+    let codes: Vec<_> = report
+        .failures
+        .iter()
+        .map(|x| (x.check.as_str(), x.code.as_str()))
+        .collect();
+    assert!(
+        codes.contains(&("merkle-root", "tile_missing")),
+        "{codes:?}"
+    );
+
+    let mut tampered = files.clone();
+    tampered.get_mut(&hash_tile).unwrap()[40] ^= 1;
+    let report = urne_verify::verify_tile_files(tampered, &options);
+    let codes: Vec<_> = report
+        .failures
+        .iter()
+        .map(|x| (x.check.as_str(), x.code.as_str()))
+        .collect();
+    assert!(
+        codes.contains(&("merkle-root", "tile_mismatch")),
+        "{codes:?}"
+    );
+
+    let mut keyless = files;
+    keyless.remove("board-key");
+    let report = urne_verify::verify_tile_files(keyless, &options);
+    assert!(!report.valid);
+    assert_eq!(
+        report.failures[0].code, "tile_missing",
+        "{:?}",
+        report.failures
+    );
+}
+
+/// How many files are below `dir`.
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { walk(&p) } else { 1 })
+        .sum()
+}

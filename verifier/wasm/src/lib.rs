@@ -58,9 +58,60 @@ pub fn verify_export(
     checkpoints: &str,
     report_progress: bool,
 ) -> Result<String, JsValue> {
+    let options = options(share, of, checkpoints, report_progress)?;
+    Ok(urne_verify::verify_export(Cursor::new(bytes), &options).to_json())
+}
+
+/// The files to fetch from a tile base to verify a board of `size`
+/// entries (urne-verify's `tile_files`), as a JSON array of paths.
+#[wasm_bindgen]
+pub fn tile_files(size: u64) -> String {
+    serde_json::to_string(&urne_verify::tile_files(size)).unwrap_or_else(|_| "[]".into())
+}
+
+/// Verifies a board from the files of a tile base fetched beforehand:
+/// `paths` is a JSON array of their paths, and file `i` is
+/// `blob[ends[i-1]..ends[i]]` (from 0 for the first). A bundle the base
+/// lacks is left out and its entries are given as `entries/<index>`. The
+/// other arguments and the report are [`verify_export`]'s.
+#[wasm_bindgen]
+pub fn verify_tiles(
+    paths: &str,
+    blob: &[u8],
+    ends: &[u32],
+    share: u32,
+    of: u32,
+    checkpoints: &str,
+    report_progress: bool,
+) -> Result<String, JsValue> {
+    let paths: Vec<String> = serde_json::from_str(paths).map_err(|e| error("bad_files", e))?;
+    if paths.len() != ends.len() {
+        return Err(error("bad_files", "one end per path"));
+    }
+    let mut files = std::collections::HashMap::with_capacity(paths.len());
+    let mut start = 0usize;
+    for (path, &end) in paths.into_iter().zip(ends) {
+        let end = end as usize;
+        let bytes = blob
+            .get(start..end)
+            .ok_or_else(|| error("bad_files", "the ends do not fit the blob"))?;
+        files.insert(path, bytes.to_vec());
+        start = end;
+    }
+    let options = options(share, of, checkpoints, report_progress)?;
+    Ok(urne_verify::verify_tile_files(files, &options).to_json())
+}
+
+/// The verifier's options for one worker's run.
+fn options(
+    share: u32,
+    of: u32,
+    checkpoints: &str,
+    report_progress: bool,
+) -> Result<Options, JsValue> {
     let notes: Vec<String> =
         serde_json::from_str(checkpoints).map_err(|e| error("bad_checkpoints", e))?;
-    let options = Options {
+    Ok(Options {
         threads: 1,
         checkpoints: notes
             .into_iter()
@@ -73,8 +124,7 @@ pub fn verify_export(
         ballot_share: (of > 1).then_some(BallotShare { index: share, of }),
         on_progress: report_progress.then_some(progress as fn(u64, Option<u64>)),
         ..Options::default()
-    };
-    Ok(urne_verify::verify_export(Cursor::new(bytes), &options).to_json())
+    })
 }
 
 /// What a receipt proves on its own.
