@@ -4,7 +4,9 @@
 //! page in English and French and at phone width, compares the results with
 //! urne-verify's report of the same export, checks a receipt and a forged
 //! one, verifies the election in the browser, checks a ballot check file
-//! (and refuses an edited one), and verifies a tampered
+//! (and refuses an edited one), verifies the board from its tiles as
+//! urne-verify --tiles does (and a mirror with an altered bundle), and
+//! verifies a tampered
 //! export, which must fail the same checks as urne-verify. Screenshots are
 //! written to `target/web-screenshots/`.
 
@@ -103,6 +105,12 @@ fn the_public_site_shows_the_verified_results_in_both_languages() {
     let fails = tampered.failed_checks().join(",");
 
     let (audit, edited, approved) = audit_files(d, &report);
+    // urne-verify reading the service's tiles, as the page will.
+    let tile_base = format!("{url}/v1/elections/{election}");
+    let (tiles, _) =
+        urne_verify::verify_tiles_since(&tile_base, None, &urne_verify::Options::default())
+            .expect("tiles readable");
+    std::fs::write(d.join("tiles-report.json"), tiles.to_json()).unwrap();
 
     // The page the demo names is the site's.
     let (page, csp) = spawned::get(&format!("{url}/elections/{election}"));
@@ -119,6 +127,10 @@ fn the_public_site_shows_the_verified_results_in_both_languages() {
             ("URNE_SITE_TAMPERED", d.join("tampered").as_os_str()),
             ("URNE_SITE_TAMPERED_FAILS", fails.as_ref()),
             ("URNE_SITE_AUDIT", audit.as_os_str()),
+            (
+                "URNE_SITE_TILES_REPORT",
+                d.join("tiles-report.json").as_os_str(),
+            ),
             ("URNE_SITE_AUDIT_EDITED", edited.as_os_str()),
             ("URNE_SITE_AUDIT_APPROVED", approved.as_ref()),
         ],

@@ -10,7 +10,7 @@ import init, { check_ballot_audit, check_receipt, describe_entry, report_text } 
 import { fromBase64, getBytes, getJson, getText } from './api';
 import { initialLang, Lang } from './i18n';
 import { siteWords, SiteWords } from './site-words';
-import { ConstituencyResult, DrawStep, Report, verifyExport, workerCount } from './verify';
+import { Board, ConstituencyResult, DrawStep, fetchTiles, Report, verifyBoard, workerCount } from './verify';
 import { download, Header } from './page';
 import './style.css';
 
@@ -126,6 +126,8 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
   const [tab, setTab] = useState<Tab>(TABS.find((k) => `#${k}` === location.hash) ?? 'overview');
   const [report, setReport] = useState<Report | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
+  const [fetching, setFetching] = useState(false);
+  const [tileBase, setTileBase] = useState(`${location.origin}${api(id)}`);
   const [seconds, setSeconds] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [receipts, setReceipts] = useState<{ index: number; checkpoint: string }[]>([]);
@@ -138,16 +140,24 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
     history.replaceState(null, '', `#${tab}`);
   }, [tab]);
 
-  async function verify(source: 'board' | File) {
+  async function verify(source: 'board' | File | { tiles: string }) {
     setError(null);
     setReport(null);
     setProgress(0);
+    setFetching(source !== 'board' && !(source instanceof File));
     const started = performance.now();
     try {
-      const bytes = source === 'board' ? await getBytes(`${api(id)}/export`) : await source.arrayBuffer();
+      const board: Board =
+        source === 'board'
+          ? { kind: 'export', bytes: await getBytes(`${api(id)}/export`) }
+          : source instanceof File
+            ? { kind: 'export', bytes: await source.arrayBuffer() }
+            : await fetchTiles(source.tiles.replace(/\/+$/, ''), (f) => setProgress(Math.round(f * 100)));
+      setFetching(false);
+      setProgress(0);
       const fetched = performance.now();
-      const r = await verifyExport(
-        bytes,
+      const r = await verifyBoard(
+        board,
         workers,
         receipts.map((x) => x.checkpoint),
         (f) => setProgress(Math.round(f * 100)),
@@ -161,6 +171,7 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
     } catch (e) {
       setError(String(e));
     }
+    setFetching(false);
     setProgress(null);
   }
 
@@ -173,7 +184,8 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
       )}
       {progress !== null && (
         <p role="status">
-          {t.verifying} <progress max={100} value={progress} aria-label={t.verifying} /> {t.progress(progress, workers)}
+          {fetching ? t.fetchingTiles : t.verifying} <progress max={100} value={progress} aria-label={fetching ? t.fetchingTiles : t.verifying} />{' '}
+          {fetching ? `${progress} %` : t.progress(progress, workers)}
         </p>
       )}
     </div>
@@ -225,6 +237,22 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
                 }}
               />
             </label>
+          )}
+          {progress === null && (
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                verify({ tiles: tileBase });
+              }}
+            >
+              <label>
+                {t.tileBase}
+                <input type="url" value={tileBase} onInput={(e) => setTileBase((e.target as HTMLInputElement).value)} data-testid="tile-base" />
+              </label>
+              <button type="submit" data-testid="verify-tiles">
+                {t.verifyTiles}
+              </button>
+            </form>
           )}
           {report && <Checks report={report} t={t} />}
           {report && report.election_key && <AuditCheck id={id} report={report} t={t} />}

@@ -1,10 +1,12 @@
-// One Web Worker of the in-browser verification: verifies the export under
-// one share of the ballots' cryptography (urne-verify's library compiled to
-// WebAssembly) and posts its report; the page joins the shares' reports.
-import init, { verify_export } from '../pkg-verify/urne_verify_wasm.js';
+// One Web Worker of the in-browser verification: verifies the export (or
+// the files of a tile base) under one share of the ballots' cryptography
+// (urne-verify's library compiled to WebAssembly) and posts its report; the
+// page joins the shares' reports.
+import init, { verify_export, verify_tiles } from '../pkg-verify/urne_verify_wasm.js';
+import type { Board } from './verify';
 
 interface Job {
-  bytes: ArrayBuffer;
+  board: Board;
   share: number;
   of: number;
   checkpoints: string[];
@@ -22,7 +24,12 @@ scope.onmessage = async (e) => {
   try {
     await init();
     const job = e.data;
-    const report = verify_export(new Uint8Array(job.bytes), job.share, job.of, JSON.stringify(job.checkpoints), true);
+    const given = JSON.stringify(job.checkpoints);
+    const b = job.board;
+    const report =
+      b.kind === 'export'
+        ? verify_export(new Uint8Array(b.bytes), job.share, job.of, given, true)
+        : verify_tiles(JSON.stringify(b.paths), new Uint8Array(b.blob), new Uint32Array(b.ends), job.share, job.of, given, true);
     scope.postMessage({ report });
   } catch (err) {
     scope.postMessage({ error: String(err) });

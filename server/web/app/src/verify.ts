@@ -1,7 +1,7 @@
 // The in-browser verification: one Web Worker per core, each verifying the
 // whole export under one share of the ballots' cryptography; their reports
 // are joined by urne-verify's own rule (merge_reports).
-import { merge_reports } from '../pkg-verify/urne_verify_wasm.js';
+import { merge_reports, tile_files } from '../pkg-verify/urne_verify_wasm.js';
 
 /** The verifier's report (urne-verify --json). */
 export interface Report {
@@ -67,18 +67,24 @@ export interface Lottery {
   seed: string | null;
 }
 
+/** What a verification reads: an export file, or the files of a tile base (§6.10). */
+export type Board =
+  | { kind: 'export'; bytes: ArrayBuffer }
+  | { kind: 'tiles'; paths: string[]; blob: ArrayBuffer; ends: number[] };
+
 /** How many workers: one per core the browser reports, at most 8. */
 export function workerCount(): number {
   return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 2));
 }
 
 /**
- * Verifies `bytes` (an export file) on `n` workers; `onProgress` gets the
- * fraction read by the slowest worker. `checkpoints` are signed notes from
- * outside the export (receipts), checked against its tree.
+ * Verifies `board` (an export file or a tile base's files) on `n` workers;
+ * `onProgress` gets the fraction read by the slowest worker. `checkpoints`
+ * are signed notes from outside the board (receipts), checked against its
+ * tree.
  */
-export async function verifyExport(
-  bytes: ArrayBuffer,
+export async function verifyBoard(
+  board: Board,
   n: number,
   checkpoints: string[],
   onProgress: (fraction: number) => void,
@@ -106,10 +112,57 @@ export async function verifyExport(
         worker.terminate();
         reject(new Error(e.message || 'the verification worker stopped'));
       };
-      worker.postMessage({ bytes: bytes.slice(0), share, of: n, checkpoints });
+      worker.postMessage({ board, share, of: n, checkpoints });
     }),
   );
   const reports = await Promise.all(runs);
   if (n === 1) return JSON.parse(reports[0]);
   return JSON.parse(merge_reports(`[${reports.join(',')}]`));
+}
+
+/**
+ * Fetches the files of the tile base at `base` (a URL prefix this page may
+ * read) that a verification reads: `board-key`, `checkpoint`, every entry
+ * bundle and hash tile; a bundle the base lacks (404, or 422 for an entry
+ * too long for one) is replaced by its entries' `entries/<index>` files.
+ * A hash tile the base lacks is left out, for the verifier to report.
+ */
+export async function fetchTiles(base: string, onProgress: (fraction: number) => void): Promise<Board> {
+  const get = async (path: string): Promise<Uint8Array | null> => {
+    const r = await fetch(`${base}/${path}`, { cache: path.includes('.p/') || path === 'checkpoint' ? 'no-store' : 'default' });
+    if (r.status === 404 || r.status === 422) return null;
+    if (!r.ok) throw new Error(`${base}/${path}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  };
+  const note = await get('checkpoint');
+  if (!note) throw new Error(`${base} has no checkpoint`);
+  const size = Number(new TextDecoder().decode(note).split('\n')[1]);
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`${base}/checkpoint is not a checkpoint`);
+  const wanted: string[] = JSON.parse(tile_files(BigInt(size)));
+  const bundles = Math.ceil(size / 256);
+  const paths: string[] = [];
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < wanted.length; i++) {
+    const bytes = wanted[i] === 'checkpoint' ? note : await get(wanted[i]);
+    const n = i - 2; // after board-key and checkpoint come the bundles
+    if (bytes) {
+      paths.push(wanted[i]);
+      parts.push(bytes);
+    } else if (n >= 0 && n < bundles) {
+      for (let e = n * 256; e < Math.min(size, n * 256 + 256); e++) {
+        const entry = await get(`entries/${e}`);
+        if (entry) {
+          paths.push(`entries/${e}`);
+          parts.push(entry);
+        }
+      }
+    }
+    onProgress((i + 1) / wanted.length);
+  }
+  const ends: number[] = [];
+  let total = 0;
+  for (const p of parts) ends.push((total += p.length));
+  const blob = new Uint8Array(total);
+  parts.forEach((p, i) => blob.set(p, ends[i] - p.length));
+  return { kind: 'tiles', paths, blob: blob.buffer, ends };
 }

@@ -20,6 +20,7 @@ const OUT = env('URNE_WEB_OUT');
 const ELECTION = env('URNE_WEB_ELECTION');
 const CLI = JSON.parse(readFileSync(env('URNE_SITE_REPORT'), 'utf8'));
 const TAMPERED = env('URNE_SITE_TAMPERED');
+const TILES = JSON.parse(readFileSync(env('URNE_SITE_TILES_REPORT'), 'utf8'));
 const TAMPERED_FAILS = env('URNE_SITE_TAMPERED_FAILS').split(',');
 const AUDIT = env('URNE_SITE_AUDIT');
 const AUDIT_EDITED = env('URNE_SITE_AUDIT_EDITED');
@@ -210,6 +211,34 @@ for (const [lang, locale, width] of [
   check(JSON.stringify(failedChecks) === JSON.stringify(TAMPERED_FAILS), `${tag}: it fails the checks urne-verify fails (${TAMPERED_FAILS.join(', ')}), got ${failedChecks.join(', ')}`);
   await shot(page, `${tag}-tampered`);
   await axe(page, `${tag} tampered`);
+
+  // The board's tiles (§6.10), read like a static mirror: the same verdict
+  // and checks as urne-verify --tiles; then a mirror that serves one
+  // altered entry bundle, which must fail merkle-root.
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: CLI.title }).waitFor();
+  await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  await page.getByTestId('verify-tiles').click();
+  await page.locator('[data-testid=checks], .error').first().waitFor({ timeout: 300000 });
+  const fromTiles = await page.getByTestId('checks').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.check, tr.dataset.status]));
+  check(JSON.stringify(fromTiles) === JSON.stringify(TILES.checks.map((c) => [c.name, c.status])), `${tag}: from the tiles, the browser's checks are urne-verify --tiles' (${JSON.stringify(fromTiles)})`);
+  check((await page.getByTestId('verdict').getAttribute('data-status')) === TILES.status, `${tag}: from the tiles, the verdict is urne-verify --tiles' (${TILES.status})`);
+  await shot(page, `${tag}-tiles`);
+  await page.route('**/tile/entries/001', async (route) => {
+    const r = await route.fetch();
+    const body = Buffer.from(await r.body());
+    body[body.length - 3] ^= 1;
+    await route.fulfill({ response: r, body });
+  });
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: CLI.title }).waitFor();
+  await tab(page, lang === 'fr' ? 'Vérifier' : 'Verify');
+  await page.getByTestId('verify-tiles').click();
+  await page.locator('[data-testid=checks], .error').first().waitFor({ timeout: 300000 });
+  check((await page.getByTestId('verdict').getAttribute('data-status')) === 'invalid', `${tag}: a mirror with an altered entry bundle is invalid`);
+  const mirrorFails = await page.getByTestId('checks').locator('tr[data-status=fail]').evaluateAll((trs) => trs.map((tr) => tr.dataset.check));
+  check(mirrorFails.includes('merkle-root'), `${tag}: it fails merkle-root (${mirrorFails.join(', ')})`);
+  await page.unroute('**/tile/entries/001');
   await ctx.close();
 }
 
