@@ -195,7 +195,7 @@ function Election({ id, t, lang }: { id: string; t: SiteWords; lang: Lang }) {
     <>
       <h1>{status?.title ?? t.loading}</h1>
       {status && <p class="election">{t.phase(status.phase)}</p>}
-      <nav aria-label={t.elections} class="tabs">
+      <nav aria-label={t.parts} class="tabs">
         {TABS.map((k) => (
           <button type="button" key={k} aria-current={tab === k ? 'page' : undefined} onClick={() => setTab(k)}>
             {t.tabs[k]}
