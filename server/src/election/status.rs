@@ -261,7 +261,7 @@ pub struct CandidateStatus<'a> {
 pub struct LotteryStatus<'a> {
     /// `drbg` or `rfc3797`.
     pub method: &'static str,
-    /// DRBG: the beacon network's name and the round the draw waits for.
+    /// DRBG: the beacon network's name, as the manifest gives it.
     pub beacon_network: Option<&'a str>,
     /// DRBG: the round the draw waits for.
     pub beacon_round: Option<u64>,
