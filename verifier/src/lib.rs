@@ -148,16 +148,12 @@ pub fn verify_tile_files(
     files: std::collections::HashMap<String, Vec<u8>>,
     options: &Options,
 ) -> Report {
-    use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
     let base = tiles::TileBase::Files(files);
     let (key, note) = match (base.board_key(), base.checkpoint()) {
         (Ok(k), Ok(n)) => (k, n),
         (Err(e), _) | (_, Err(e)) => return Report::error("tile_missing", &e.to_string()),
     };
-    let size = NoteVerifier::from_vkey_string(&key)
-        .ok()
-        .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
-        .map_or(0, |cp| cp.size);
+    let size = source::signed_size(&key, &note).unwrap_or(0);
     let engine = match engine::Engine::new(options, None) {
         Ok(e) => e,
         Err(e) => return Report::error("internal_error", &e),

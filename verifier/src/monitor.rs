@@ -29,7 +29,7 @@ use urne_crypto::record::Record;
 use crate::engine::{Engine, Parts, Resume};
 use crate::remote::{is_url, Service, ServiceSource};
 use crate::report::{CheckId, Checks, Report};
-use crate::source::{ExportSource, SourceError};
+use crate::source::{signed_size, ExportSource, SourceError};
 use crate::tiles::{TileBase, TilesSource};
 use crate::tree::Tree;
 use crate::Options;
@@ -349,10 +349,7 @@ fn range_to_read(
         None => 0,
     };
     let trusted = stored.map_or(key, |s| s.board_key.as_str());
-    let size = NoteVerifier::from_vkey_string(trusted)
-        .ok()
-        .and_then(|v| open_signed_checkpoint(note.as_bytes(), &v).ok())
-        .map_or(from, |cp| cp.size.max(from));
+    let size = signed_size(trusted, note).map_or(from, |size| size.max(from));
     Ok((from, size))
 }
 

@@ -11,12 +11,22 @@ use std::rc::Rc;
 
 use thiserror::Error;
 
+use urne_crypto::checkpoint::{open_signed_checkpoint, NoteVerifier};
 use urne_crypto::encoding::Canonical;
 use urne_crypto::entry::{Ballot, Entry, EntryKind};
 use urne_crypto::export::{ExportError, ExportReader, Record as ExportRecord, MAX_RECORD};
 use urne_crypto::hash::Digest32;
 use urne_crypto::merkle::leaf_hash;
 use urne_crypto::record::BallotHistory;
+
+/// The size of the checkpoint `note` if it opens under the board key
+/// `key` (a note verifier key string): how far a source reads the board.
+pub(crate) fn signed_size(key: &str, note: &str) -> Option<u64> {
+    let verifier = NoteVerifier::from_vkey_string(key).ok()?;
+    open_signed_checkpoint(note.as_bytes(), &verifier)
+        .ok()
+        .map(|cp| cp.size)
+}
 
 /// Why a source cannot deliver the next record.
 #[derive(Debug, Error)]
