@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     public code: string,
     message: string,
+    /** The HTTP status of a refusal (0 when there was no answer). */
+    public status = 0,
   ) {
     super(message);
   }
@@ -27,7 +29,7 @@ async function call(path: string, init?: RequestInit): Promise<Response> {
     } catch {
       /* not JSON */
     }
-    throw new ApiError(code, message);
+    throw new ApiError(code, message, resp.status);
   }
   return resp;
 }
@@ -45,6 +47,20 @@ export async function getBytes(path: string): Promise<ArrayBuffer> {
 /** GET a tile, as bytes: the browser's cache may answer (full tiles never change). */
 export async function getTile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await (await call(path, { cache: 'default' })).arrayBuffer());
+}
+
+/**
+ * GET a file of a tile base (§6.10) as `getTile` does, or `null` when the
+ * base does not have it: 404, or 422 for a bundle holding an entry too long
+ * for one.
+ */
+export async function findTile(path: string): Promise<Uint8Array | null> {
+  try {
+    return await getTile(path);
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 422)) return null;
+    throw e;
+  }
 }
 
 /** GET, as JSON. */

@@ -2,6 +2,7 @@
 // whole export under one share of the ballots' cryptography; their reports
 // are joined by urne-verify's own rule (merge_reports).
 import { merge_reports, tile_files } from '../pkg-verify/urne_verify_wasm.js';
+import { findTile, getText } from './api';
 
 /** The verifier's report (urne-verify --json). */
 export interface Report {
@@ -128,29 +129,23 @@ export async function verifyBoard(
  * A hash tile the base lacks is left out, for the verifier to report.
  */
 export async function fetchTiles(base: string, onProgress: (fraction: number) => void): Promise<Board> {
-  const get = async (path: string): Promise<Uint8Array | null> => {
-    const r = await fetch(`${base}/${path}`, { cache: path.includes('.p/') || path === 'checkpoint' ? 'no-store' : 'default' });
-    if (r.status === 404 || r.status === 422) return null;
-    if (!r.ok) throw new Error(`${base}/${path}: HTTP ${r.status}`);
-    return new Uint8Array(await r.arrayBuffer());
-  };
-  const note = await get('checkpoint');
-  if (!note) throw new Error(`${base} has no checkpoint`);
-  const size = Number(new TextDecoder().decode(note).split('\n')[1]);
+  const text = await getText(`${base}/checkpoint`);
+  const note = new TextEncoder().encode(text);
+  const size = Number(text.split('\n')[1]);
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`${base}/checkpoint is not a checkpoint`);
   const wanted: string[] = JSON.parse(tile_files(BigInt(size)));
   const bundles = Math.ceil(size / 256);
   const paths: string[] = [];
   const parts: Uint8Array[] = [];
   for (let i = 0; i < wanted.length; i++) {
-    const bytes = wanted[i] === 'checkpoint' ? note : await get(wanted[i]);
+    const bytes = wanted[i] === 'checkpoint' ? note : await findTile(`${base}/${wanted[i]}`);
     const n = i - 2; // after board-key and checkpoint come the bundles
     if (bytes) {
       paths.push(wanted[i]);
       parts.push(bytes);
     } else if (n >= 0 && n < bundles) {
       for (let e = n * 256; e < Math.min(size, n * 256 + 256); e++) {
-        const entry = await get(`entries/${e}`);
+        const entry = await findTile(`${base}/entries/${e}`);
         if (entry) {
           paths.push(`entries/${e}`);
           parts.push(entry);
