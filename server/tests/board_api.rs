@@ -311,6 +311,47 @@ async fn oversized_bodies_are_413_with_or_without_a_length() {
     server.shutdown().await.unwrap();
 }
 
+/// A body refused as too large is left unread, so the server closes the
+/// connection after its answer; the answer must say so (`Connection: close`),
+/// or a keep-alive client sends its next request into the closing socket.
+#[tokio::test]
+async fn an_oversized_body_is_answered_with_connection_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_body_bytes: 1024,
+        ..unlimited()
+    };
+    let server = start(dir.path(), limits).await;
+    let addr = server.local_addr();
+    let id = election(1);
+    let request = format!(
+        "POST /v1/test-support/elections/{id}/entries HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 1025\r\n\r\n{}",
+        common::TOKEN,
+        "a".repeat(1025)
+    );
+    let response = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).to_ascii_lowercase()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("http/1.1 413"), "{response}");
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
+    assert!(
+        head.lines().any(|l| l.trim() == "connection: close"),
+        "{response}"
+    );
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn appends_need_the_organiser_token() {
     let dir = tempfile::tempdir().unwrap();

@@ -166,7 +166,22 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if self.leaves_body_unread() {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
+    }
+}
+
+impl ApiError {
+    /// Whether this answer is given before the request body was read (too
+    /// large, or refused by the rate limit first): the connection cannot
+    /// carry another request, so the answer closes it rather than letting a
+    /// keep-alive client write into a socket the server is closing.
+    fn leaves_body_unread(&self) -> bool {
+        matches!(self, ApiError::BodyTooLarge | ApiError::RateLimited)
     }
 }
 
@@ -231,6 +246,11 @@ mod tests {
             assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
             let retry = response.headers().get(header::RETRY_AFTER).is_some();
             assert_eq!(retry, status == 429 || status == 503);
+            let closes = response.headers().get(header::CONNECTION);
+            assert_eq!(
+                closes.is_some_and(|v| v == "close"),
+                status == 413 || status == 429
+            );
             let body = axum::body::to_bytes(response.into_body(), 1 << 16)
                 .await
                 .unwrap();
