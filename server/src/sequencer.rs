@@ -830,6 +830,7 @@ impl Writer {
             }
             return;
         }
+        let started = std::time::Instant::now();
         let mut group = group;
         mix(&mut group);
         let mut pending = Pending::default();
@@ -902,6 +903,7 @@ impl Writer {
         if !pending.writes.is_empty() {
             let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
             let committing = std::time::Instant::now();
+            let prepared = committing.duration_since(started);
             if let Err(e) = self.store.commit(std::mem::take(&mut pending.writes)) {
                 tracing::error!(error = %e, "commit failed; the board stops taking entries");
                 self.fail_stop(pending, outcomes, || AppendError::Unavailable);
@@ -911,6 +913,7 @@ impl Writer {
                 accepted,
                 logs = new_heads.len(),
                 snapshot_bytes,
+                prepared_micros = prepared.as_micros() as u64,
                 micros = committing.elapsed().as_micros() as u64,
                 "group committed"
             );
@@ -920,12 +923,19 @@ impl Writer {
         self.snapshots.extend(snapshot_states);
         self.rules.extend(pending.rules);
         let mut published = HashMap::with_capacity(new_heads.len());
+        let publishing = std::time::Instant::now();
         for (log, head) in new_heads {
             if let Some(rules) = self.rules.get_mut(&log) {
                 rules.committed(&head);
             }
             self.heads.publish(log, head.clone());
             published.insert(log, head);
+        }
+        if publishing.elapsed() > std::time::Duration::from_millis(1) {
+            tracing::debug!(
+                micros = publishing.elapsed().as_micros() as u64,
+                "group published"
+            );
         }
         for outcome in outcomes {
             match outcome {

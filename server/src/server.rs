@@ -78,6 +78,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
             Ok(machine.map(|m| Box::new(m) as Box<dyn LogRules>))
         },
     )?;
+    api::members::resume_imports(&board).await;
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let board_ref = Arc::downgrade(&board);

@@ -2174,3 +2174,120 @@ async fn an_unused_token_is_reissued_and_an_enrolled_member_gets_none() {
     .ok();
     assert_eq!(api.size(&id).await, size + 2);
 }
+
+/// A roster of `n` members of `north`, none in the lottery pool.
+fn large_roster_csv(n: usize) -> String {
+    let mut csv = String::from("pseudonym,constituency,pool,category\n");
+    for v in 0..n {
+        csv.push_str(&format!("north-big{v},north,no,\n"));
+    }
+    csv
+}
+
+/// A roster import whose roster entries are appended one commit each
+/// (§8.6): cut off after its first one, it holds its members and opens no
+/// door (no token works, the election does not open), and it is finished
+/// by the same import sent again, or at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_import_cut_off_midway_is_finished_by_a_retry_or_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let s = setup();
+    // 10,001 members: three roster entries of at most 5,000.
+    let csv = large_roster_csv(10_001);
+    let mut cut = Vec::new();
+    for label in ["retried", "restarted"] {
+        let (id, election, _) = create_election(&api, &s).await;
+        let (body, tokens) = roster_import(&csv, label);
+        api.post(
+            &format!("/v1/test-support/elections/{id}/roster?steps=1"),
+            true,
+            "text/csv",
+            body.clone(),
+        )
+        .await
+        .refused(409, "roster_import_in_progress");
+        assert_eq!(api.size(&id).await, 2, "the manifest and one roster entry");
+
+        // A member of the appended entry: its token does not work yet.
+        let (pseudonym, token) = tokens[0].clone();
+        let key = signer(label, 0);
+        let enrol = json!({
+            "token": token,
+            "entry": hex::encode(voter::enrollment(election, &pseudonym, &key).to_bytes()),
+        });
+        let refused = api
+            .post_json(&format!("/v1/elections/{id}/enroll"), false, &enrol)
+            .await;
+        assert!(refused.status.is_client_error(), "{:?}", refused.json);
+        // The election does not open while the import is midway.
+        api.admin(&id, "open")
+            .await
+            .refused(409, "roster_import_in_progress");
+        // A member of an entry not yet appended is taken all the same.
+        let other = format!(
+            "pseudonym,constituency,pool,category\n{},north,no,\n",
+            tokens[10_000].0
+        );
+        let (other, _) = roster_import(&other, "other");
+        api.post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            other,
+        )
+        .await
+        .refused(409, "duplicate");
+        assert_eq!(api.size(&id).await, 2);
+        cut.push((id, body, enrol));
+    }
+
+    // The same import again finishes the first election's.
+    let (id, body, enrol) = &cut[0];
+    let answer = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            body.clone(),
+        )
+        .await
+        .ok();
+    assert_eq!(answer["members"], 10_001);
+    let indices: Vec<u64> = answer["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [1, 2, 3]);
+    assert_eq!(api.size(id).await, 4);
+    api.post_json(&format!("/v1/elections/{id}/enroll"), false, enrol)
+        .await
+        .ok();
+
+    // The next start finishes the second, before it takes requests.
+    server.shutdown().await.unwrap();
+    let server = start(dir.path(), unlimited()).await;
+    let api = Api::new(server.local_addr());
+    let (id, body, enrol) = &cut[1];
+    assert_eq!(api.size(id).await, 4);
+    api.post_json(&format!("/v1/elections/{id}/enroll"), false, enrol)
+        .await
+        .ok();
+    // Sent again, it gets the same answer and appends nothing.
+    let again = api
+        .post(
+            &format!("/v1/elections/{id}/roster"),
+            true,
+            "text/csv",
+            body.clone(),
+        )
+        .await
+        .ok();
+    assert_eq!(again["receipts"].as_array().map(Vec::len), Some(3));
+    assert_eq!(again["receipt"]["index"], 1);
+    assert_eq!(api.size(id).await, 5, "the roster and the one enrolment");
+    server.shutdown().await.unwrap();
+}

@@ -244,12 +244,13 @@ pub async fn beacon(
     .await
 }
 
-/// The seed entry never consults earlier ballots.
-struct NoHistory;
+/// The history of a record applied to entries that never consult earlier
+/// ballots (the seed entry; a roster import's trial run).
+pub(super) struct NoHistory;
 
 impl BallotHistory for NoHistory {
     fn ballot_at(&self, index: u64) -> Result<Ballot, String> {
-        Err(format!("entry {index} is not needed to fix the seed"))
+        Err(format!("entry {index} is not needed here"))
     }
 }
 

@@ -11,7 +11,9 @@ use urne_crypto::entry::{
     enrolment_token_digest, Enrollment, Entry, EntryError, EntryKind, Issuance, Roster,
 };
 use urne_crypto::group::os_rng;
-use urne_crypto::record::{Phase, RecordError};
+use urne_crypto::record::{BallotCheck, Phase, Record, RecordError};
+
+use super::admin::NoHistory;
 use urne_crypto::voter::verify_commit_request;
 use zeroize::Zeroizing;
 
@@ -20,11 +22,13 @@ use super::board::Receipt;
 use super::error::ApiError;
 use super::extract::{body, entry, hex_array, json, ElectionPath, RawBody};
 use super::AppState;
+use crate::board::Board;
 use crate::election::machine::{record_of, rejection};
 use crate::election::registry::Election;
 use crate::election::roster::{self, CHUNK};
 use crate::election::tables::{
-    read_u32, read_u64, u32_key, u64_value, ENROLMENT_TOKENS, ISSUANCES, ROSTER, ROSTER_IMPORTS,
+    read_u32, read_u64, u32_key, u64_value, ImportProgress, ENROLMENT_TOKENS, ISSUANCES, ROSTER,
+    ROSTER_COMMITTING, ROSTER_COMMITTING_KEY, ROSTER_IMPORTS, ROSTER_STAGED_ENTRIES,
     ROSTER_SUPERSEDED, SIGNER_STATES, USED_TOKENS,
 };
 use crate::election::ElectionId;
@@ -109,8 +113,28 @@ fn import_digest(entries: &[Vec<u8>], lines: &[roster::RosterLine]) -> [u8; 32] 
     urne_crypto::hash::tagged("urne/v1/roster-import", &parts)
 }
 
-/// The answer to an import already on the board (a retry whose first answer
-/// was lost), or `None` if this import is not there.
+/// An import's progress row, if it has one.
+fn import_progress(
+    state: &AppState,
+    id: &ElectionId,
+    key: &[u8],
+) -> Result<Option<ImportProgress>, ApiError> {
+    match state.board.row(id, ROSTER_IMPORTS, key)? {
+        None => Ok(None),
+        Some(row) => ImportProgress::decode(&row)
+            .map(Some)
+            .ok_or(ApiError::Internal),
+    }
+}
+
+/// Whether the import of key `import` is complete: until then its staged
+/// rows do not count (§8.6).
+fn import_complete(state: &AppState, id: &ElectionId, import: &[u8]) -> Result<bool, ApiError> {
+    Ok(import_progress(state, id, import)?.is_some_and(|p| p.is_complete()))
+}
+
+/// The answer to an import complete on the board (a retry whose first
+/// answer was lost), or `None` if this import is not complete.
 async fn imported_before(
     state: &AppState,
     id: &ElectionId,
@@ -118,32 +142,40 @@ async fn imported_before(
     entries: &[Vec<u8>],
     members: u64,
 ) -> Result<Option<RosterImported>, ApiError> {
-    let Some(row) = state.board.row(id, ROSTER_IMPORTS, key)? else {
+    let Some(progress) = import_progress(state, id, key)?.filter(ImportProgress::is_complete)
+    else {
         return Ok(None);
     };
-    let first = row.get(..8).and_then(read_u64).ok_or(ApiError::Internal)?;
-    let count = entries.len() as u64;
+    if progress.count != entries.len() as u64 {
+        tracing::error!(election = %id, "a remembered roster import differs from the board");
+        return Err(ApiError::Internal);
+    }
+    let last = progress.indices.last().copied().ok_or(ApiError::Internal)?;
     // The row may be seen just before its commit is published.
     let mut head = state.board.head(id)?;
     for _ in 0..100 {
-        if head.size >= first + count {
+        if head.size > last {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         head = state.board.head(id)?;
     }
-    if head.size < first + count {
+    if head.size <= last {
         return Err(ApiError::StorageUnavailable);
     }
-    let page = state
-        .board
-        .entries(id, first, Some(first + count), state.page)?;
-    if page.entries.len() as u64 != count || page.entries.iter().zip(entries).any(|(a, b)| a != b) {
-        tracing::error!(election = %id, "a remembered roster import differs from the board");
-        return Err(ApiError::Internal);
+    for (&index, bytes) in progress.indices.iter().zip(entries) {
+        let page = state
+            .board
+            .entries(id, index, Some(index + 1), state.page)?;
+        if page.entries.first() != Some(bytes) {
+            tracing::error!(election = %id, "a remembered roster import differs from the board");
+            return Err(ApiError::Internal);
+        }
     }
-    let receipts = (first..first + count)
-        .map(|i| Receipt::of(&state.board, id, i, &head))
+    let receipts = progress
+        .indices
+        .iter()
+        .map(|&i| Receipt::of(&state.board, id, i, &head))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(RosterImported {
         members,
@@ -249,7 +281,7 @@ fn token_member(
         _ => return Err(ApiError::Internal),
     };
     if let Some(import) = import {
-        if state.board.row(id, ROSTER_IMPORTS, import)?.is_none() {
+        if !import_complete(state, id, import)? {
             return Ok(None);
         }
     }
@@ -260,11 +292,15 @@ fn token_member(
 /// bytes) and its import key.
 type PreparedImport = (Vec<roster::RosterLine>, Vec<Vec<u8>>, [u8; 32]);
 
-/// Parses a roster import and builds its entries and its import key.
+/// Parses a roster import and builds its entries and its import key; the
+/// entries are tried on a record of the manifest alone, so that none of
+/// them can be refused once the first is on the board (the rows staged
+/// refuse what depends on the rest of the roster: members already on it).
 fn prepare_import(
     text: &[u8],
     id: &ElectionId,
     election: &Election,
+    manifest: &[u8],
     signer: &ed25519_dalek::SigningKey,
 ) -> Result<PreparedImport, ApiError> {
     let lines = roster::parse(text, id.as_bytes(), election.manifest()).map_err(|e| {
@@ -284,6 +320,14 @@ fn prepare_import(
         })
         .collect();
     let key = import_digest(&entries, &lines);
+    let manifest = Entry::from_bytes(manifest).map_err(|_| ApiError::Internal)?;
+    let mut trial = Record::open(&manifest).map_err(|_| ApiError::Internal)?;
+    for bytes in &entries {
+        let entry = Entry::from_bytes(bytes).map_err(|_| ApiError::Internal)?;
+        trial
+            .apply(&entry, BallotCheck::Full, &NoHistory)
+            .map_err(|e| ApiError::Rejected(rejection(&e)))?;
+    }
     Ok((lines, entries, key))
 }
 
@@ -301,26 +345,49 @@ pub async fn roster(
     ElectionPath(id): ElectionPath,
     RawBody(text): RawBody,
 ) -> Result<Json<RosterImported>, ApiError> {
+    import_roster(&state, id, text, None).await.map(Json)
+}
+
+/// A roster import (§8.6), from the CSV to the answer; with `steps`, only
+/// that many of its roster entries are appended, as when the service stops
+/// midway (for tests: the next start, or the same import again, finishes
+/// it).
+pub(super) async fn import_roster(
+    state: &AppState,
+    id: ElectionId,
+    text: axum::body::Bytes,
+    steps: Option<usize>,
+) -> Result<RosterImported, ApiError> {
     state.writable()?;
     let election = state.election(&id)?;
-    // Parsing, signing and hashing 10⁵ lines takes a while: off the
+    let manifest = state
+        .board
+        .entries(&id, 0, Some(1), state.page)?
+        .entries
+        .into_iter()
+        .next()
+        .ok_or(ApiError::Internal)?;
+    // Parsing, signing, hashing and trying 10⁵ lines takes a while: off the
     // runtime's threads, so that other requests go on meanwhile.
     let (lines, entries, key) = {
         let election = election.clone();
         let signer = state.signer.clone();
-        tokio::task::spawn_blocking(move || prepare_import(&text, &id, &election, &signer))
-            .await
-            .map_err(|_| ApiError::Internal)??
+        tokio::task::spawn_blocking(move || {
+            prepare_import(&text, &id, &election, &manifest, &signer)
+        })
+        .await
+        .map_err(|_| ApiError::Internal)??
     };
     let members = lines.len() as u64;
-    if let Some(answer) = imported_before(&state, &id, &key, &entries, members).await? {
-        return Ok(Json(answer));
+    if let Some(answer) = imported_before(state, &id, &key, &entries, members).await? {
+        return Ok(answer);
     }
     phase(&election, &[Phase::Setup], "roster")?;
-    // Staged: the token rows go first, in bounded groups, each its own
-    // commit, so that other requests run in between; then the roster entries,
-    // with the members' constituency rows and the row that commits the import
-    // (§8.6). A staged token works only once its import is committed.
+    // Staged: the token and constituency rows go first, in bounded groups,
+    // each its own commit, so that other requests run in between; then each
+    // roster entry's bytes, so that the import can be finished after a stop;
+    // then the roster entries, one per commit (§8.6). A staged token works
+    // only once its import is complete.
     for (n, group) in lines.chunks(STAGE_MEMBERS).enumerate() {
         let staged: Vec<StagedMember> = group
             .iter()
@@ -333,10 +400,143 @@ pub async fn roster(
             })
             .await?;
     }
+    for (n, bytes) in entries.iter().enumerate() {
+        let row = RowWrite::upsert(
+            ROSTER_STAGED_ENTRIES,
+            staged_entry_key(&key, n),
+            bytes.clone(),
+        );
+        state
+            .board
+            .check(id, move |_: &dyn crate::sequencer::LogView| {
+                Ok(((), vec![row]))
+            })
+            .await?;
+    }
+    // Appended by a task of its own, which goes on if this request is
+    // dropped (a client that hangs up must not leave the import midway).
+    let entries = std::sync::Arc::new(entries);
+    let driver = {
+        let (board, entries) = (state.board.clone(), entries.clone());
+        tokio::spawn(async move { append_import(&board, id, key, &entries, steps).await })
+    };
+    driver.await.map_err(|_| ApiError::Internal)??;
+    match imported_before(state, &id, &key, &entries, members).await? {
+        Some(answer) => {
+            tracing::info!(election = %id, members, "roster imported");
+            Ok(answer)
+        }
+        // Only when `steps` stopped the import midway.
+        None => Err(ApiError::reject(
+            RejectionKind::Conflict,
+            "roster_import_in_progress",
+            "the roster import is not complete yet; send it again",
+        )),
+    }
+}
+
+/// The key of roster entry `n` of an import in [`ROSTER_STAGED_ENTRIES`].
+fn staged_entry_key(import: &[u8; 32], n: usize) -> Vec<u8> {
+    let mut key = import.to_vec();
+    key.extend(u32_key(n as u32));
+    key
+}
+
+/// Reads the `count` staged roster entries of an import.
+fn read_staged_entries(
+    board: &Board,
+    id: &ElectionId,
+    import: &[u8; 32],
+    count: usize,
+) -> Result<Vec<Vec<u8>>, ApiError> {
+    (0..count)
+        .map(|n| {
+            board
+                .row(id, ROSTER_STAGED_ENTRIES, &staged_entry_key(import, n))?
+                .ok_or(ApiError::Internal)
+        })
+        .collect()
+}
+
+/// How long an import waits for another one to finish appending.
+const COMMITTING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Appends the roster entries of a staged import, one per commit, from the
+/// first not yet on the board (at most `steps` of them): the first commit
+/// writes its progress row (from then on its members are taken, §8.6) and
+/// marks it as the election's import being appended; each next one lists
+/// its index; the last one clears the mark and the staged bytes. Each step
+/// checks the progress it extends, so several drivers of one import (a
+/// retry, the start-up) append each entry once.
+async fn append_import(
+    board: &Board,
+    id: ElectionId,
+    key: [u8; 32],
+    entries: &[Vec<u8>],
+    steps: Option<usize>,
+) -> Result<(), ApiError> {
     let count = entries.len() as u64;
-    let mut request = AppendRequest::batch(id, entries.clone(), LogRequirement::Exists);
-    request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
-        let superseded = view.get(ROSTER_SUPERSEDED, &key).map_err(unavailable)?;
+    let mut taken = 0;
+    let waiting_since = std::time::Instant::now();
+    loop {
+        let done = match board.row(&id, ROSTER_IMPORTS, &key)? {
+            None => 0,
+            Some(row) => {
+                let progress = ImportProgress::decode(&row).ok_or(ApiError::Internal)?;
+                if progress.count != count {
+                    return Err(ApiError::Internal);
+                }
+                progress.indices.len()
+            }
+        };
+        if done as u64 == count || steps.is_some_and(|s| taken >= s) {
+            return Ok(());
+        }
+        let mut request = AppendRequest::new(id, entries[done].clone(), LogRequirement::Exists);
+        request.check = Some(Box::new(move |view: &dyn crate::sequencer::LogView| {
+            append_step(view, &key, count, done)
+        }));
+        match board.append(request).await {
+            Ok(_) => taken += 1,
+            // Another driver appended this step: read the progress again.
+            Err(AppendError::Rejected(r)) if r.code == "roster_step_taken" => {}
+            // Another import is appending its entries: wait for it.
+            Err(AppendError::Rejected(r))
+                if r.code == "roster_import_in_progress"
+                    && waiting_since.elapsed() < COMMITTING_WAIT =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The rows of step `done` of an import of `count` roster entries (see
+/// [`append_import`]), checked against the progress it extends.
+fn append_step(
+    view: &dyn crate::sequencer::LogView,
+    key: &[u8; 32],
+    count: u64,
+    done: usize,
+) -> Result<Vec<RowWrite>, Rejection> {
+    let taken = || Rejection::conflict("roster_step_taken", "this roster entry is on the board");
+    let progress = match view.get(ROSTER_IMPORTS, key).map_err(unavailable)? {
+        Some(row) => ImportProgress::decode(&row).ok_or_else(|| unavailable("progress row"))?,
+        None => ImportProgress {
+            count,
+            indices: Vec::new(),
+        },
+    };
+    if progress.indices.len() != done {
+        return Err(taken());
+    }
+    let committing = view
+        .get(ROSTER_COMMITTING, ROSTER_COMMITTING_KEY)
+        .map_err(unavailable)?
+        .unwrap_or_default();
+    if done == 0 {
+        let superseded = view.get(ROSTER_SUPERSEDED, key).map_err(unavailable)?;
         if superseded.is_some_and(|by| !by.is_empty()) {
             return Err(Rejection::conflict(
                 "roster_import_superseded",
@@ -344,33 +544,74 @@ pub async fn roster(
                  send this import again",
             ));
         }
-        let mut at = u64_value(view.size());
-        at.extend(u64_value(count));
-        Ok(vec![RowWrite::insert_new(
-            ROSTER_IMPORTS,
-            key.to_vec(),
-            at,
-            "duplicate",
-        )])
-    }));
-    let appended = match state.board.append(request).await {
-        Ok(appended) => appended,
-        Err(AppendError::Rejected(r)) if r.kind == RejectionKind::Conflict => {
-            // A concurrent copy of this import may have won the race.
-            if let Some(answer) = imported_before(&state, &id, &key, &entries, members).await? {
-                return Ok(Json(answer));
-            }
-            return Err(ApiError::Rejected(r));
+        if !committing.is_empty() {
+            return Err(Rejection::conflict(
+                "roster_import_in_progress",
+                "another roster import of this election is being appended",
+            ));
         }
-        Err(e) => return Err(e.into()),
+    } else if committing != key {
+        return Err(Rejection::conflict(
+            "roster_import_in_progress",
+            "another roster import of this election is being appended",
+        ));
+    }
+    let mut progress = progress;
+    progress.indices.push(view.size());
+    let last = progress.is_complete();
+    let mut rows = vec![RowWrite::upsert(
+        ROSTER_IMPORTS,
+        key.to_vec(),
+        progress.encode(),
+    )];
+    let mark = if last { Vec::new() } else { key.to_vec() };
+    rows.push(RowWrite::upsert(
+        ROSTER_COMMITTING,
+        ROSTER_COMMITTING_KEY.to_vec(),
+        mark,
+    ));
+    if last {
+        rows.extend((0..count as usize).map(|n| {
+            RowWrite::upsert(ROSTER_STAGED_ENTRIES, staged_entry_key(key, n), Vec::new())
+        }));
+    }
+    Ok(rows)
+}
+
+/// Finishes, at start-up, every roster import that was cut off while its
+/// entries were appended (§8.6), before the service takes requests. One
+/// that cannot be finished is logged and left as it is: its tokens do not
+/// work, the election does not open, and the same import sent again tries
+/// once more.
+pub async fn resume_imports(board: &Board) {
+    for (id, _) in board.logs() {
+        if let Err(e) = resume_import(board, id).await {
+            tracing::error!(election = %id, error = %e, "a roster import cut off midway could not be finished");
+        }
+    }
+}
+
+/// Finishes election `id`'s roster import cut off midway, if any.
+async fn resume_import(board: &Board, id: ElectionId) -> Result<(), ApiError> {
+    let Some(key) = board.row(&id, ROSTER_COMMITTING, ROSTER_COMMITTING_KEY)? else {
+        return Ok(());
     };
-    let receipts = Receipt::all(&state.board, &id, &appended)?;
-    tracing::info!(election = %id, members, "roster imported");
-    Ok(Json(RosterImported {
-        members,
-        receipt: Receipt::first(&state.board, &id, &appended)?,
-        receipts,
-    }))
+    if key.is_empty() {
+        return Ok(());
+    }
+    let key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| ApiError::Internal)?;
+    let progress = board
+        .row(&id, ROSTER_IMPORTS, &key)?
+        .and_then(|row| ImportProgress::decode(&row))
+        .ok_or(ApiError::Internal)?;
+    let entries = read_staged_entries(board, &id, &key, progress.count as usize)?;
+    tracing::info!(
+        election = %id,
+        appended = progress.indices.len(),
+        of = progress.count,
+        "finishing a roster import cut off midway"
+    );
+    append_import(board, id, key, &entries, None).await
 }
 
 /// `POST /v1/elections/{id}/roster/reissue`.
@@ -532,13 +773,10 @@ fn member_context(
     member: &[u8; 32],
 ) -> Result<(usize, CredentialContext), ApiError> {
     let row = state.board.row(election.id(), ROSTER, member)?;
-    // A staged row counts once its import is committed.
+    // A staged row counts once its import is complete.
     let committed = match row.as_deref().and_then(|v| v.get(4..)) {
         Some([]) | None => true,
-        Some(import) => state
-            .board
-            .row(election.id(), ROSTER_IMPORTS, import)?
-            .is_some(),
+        Some(import) => import_complete(state, election.id(), import)?,
     };
     let index = row
         .filter(|_| committed)

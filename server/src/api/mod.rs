@@ -267,11 +267,19 @@ async fn closing_on_shutdown(
 
 /// Routes for tests and benchmarks only, mounted only on request.
 pub fn test_support_routes() -> Vec<Route> {
-    vec![Route::post(
-        "/v1/test-support/elections/{id}/entries",
-        RouteClass::Write,
-        test_support::append,
-    )]
+    vec![
+        Route::post(
+            "/v1/test-support/elections/{id}/entries",
+            RouteClass::Write,
+            test_support::append,
+        ),
+        Route::post(
+            "/v1/test-support/elections/{id}/roster",
+            RouteClass::Write,
+            test_support::stopped_import,
+        )
+        .large(),
+    ]
 }
 
 /// The application: routes with their per-class rate limits and timeouts,

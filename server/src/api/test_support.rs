@@ -1,4 +1,5 @@
-//! A generic append route for tests and benchmarks only.
+//! Routes for tests and benchmarks only: a generic append, and a roster
+//! import stopped midway.
 //!
 //! Off unless the server is started with the hidden `--test-support-append`
 //! flag; never part of the public API. The real append routes (manifest,
@@ -52,4 +53,28 @@ pub async fn append(
     }
     let appended = state.board.append(request).await?;
     Ok(Json(Receipt::first(&state.board, &id, &appended)?))
+}
+
+/// Query of the stopped roster import.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoppedImportQuery {
+    /// Roster entries appended before the import stops, as if the service
+    /// had stopped there.
+    steps: usize,
+}
+
+/// `POST /v1/test-support/elections/{id}/roster`: a roster import that
+/// stops after `steps` of its roster entries (409
+/// `roster_import_in_progress` if it did not complete).
+pub async fn stopped_import(
+    State(state): State<AppState>,
+    _: Organiser,
+    ElectionPath(id): ElectionPath,
+    ApiQuery(q): ApiQuery<StoppedImportQuery>,
+    RawBody(body): RawBody,
+) -> Result<Json<super::members::RosterImported>, ApiError> {
+    super::members::import_roster(&state, id, body, Some(q.steps))
+        .await
+        .map(Json)
 }

@@ -16,7 +16,10 @@ use urne_crypto::record::{BallotCheck, BallotHistory, Record, RecordError};
 
 use super::registry::{Election, Elections};
 use super::status::Snapshot;
-use super::tables::{u32_key, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY, REGISTRAR_KEYS};
+use super::tables::{
+    u32_key, RECORD_SNAPSHOTS, RECORD_SNAPSHOT_KEY, REGISTRAR_KEYS, ROSTER_COMMITTING,
+    ROSTER_COMMITTING_KEY,
+};
 use super::ElectionId;
 use crate::sequencer::{
     AppendError, CommittedView, Head, LogRules, LogView, Rejection, RejectionKind, RowWrite,
@@ -92,6 +95,9 @@ impl ElectionMachine {
     ) -> Result<(), AppendError> {
         let entry =
             Entry::from_bytes(bytes).map_err(|e| rejection(&RecordError::Entry(e.into())))?;
+        if entry.kind == EntryKind::Open as u8 {
+            no_import_appending(view)?;
+        }
         self.apply_entry(index, &entry, check, None, view)
     }
 
@@ -244,6 +250,25 @@ pub fn record_of(view: &dyn LogView) -> Result<&Record, Rejection> {
                 "this log holds no election",
             )
         })
+}
+
+/// The election opens only once no roster import is midway through
+/// appending its entries (§8.6): its last entries could not follow.
+fn no_import_appending(view: &dyn LogView) -> Result<(), AppendError> {
+    let committing = view
+        .get(ROSTER_COMMITTING, ROSTER_COMMITTING_KEY)
+        .map_err(|e| {
+            tracing::error!(error = %e, "store read failed");
+            AppendError::Unavailable
+        })?;
+    if committing.is_some_and(|k| !k.is_empty()) {
+        return Err(Rejection::conflict(
+            "roster_import_in_progress",
+            "a roster import is still being appended; open the election once it is complete",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// An attestation must name a durable checkpoint of this board: its size
