@@ -57,6 +57,7 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
         "challenge_mismatch" => "resume with the wallet that started the credential request",
         "duplicate" => "this was already recorded on the board",
         "roster_import_superseded" => "another roster import naming some of the same members ran at the same time; run the same import again with the same tokens file",
+        "roster_import_in_progress" => "a roster import is still being written to the board; wait a minute, or run that same import again with the same tokens file to finish it, then try again",
         "election_in_use" => "members, trustees or contributors have already written to this election's board, so it stays; if it must not run, simply never open it",
         "invalid_proof" | "bad_signature" | "mismatch" => {
             "the server rejected the entry as invalid"
