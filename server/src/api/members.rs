@@ -115,11 +115,11 @@ fn import_digest(entries: &[Vec<u8>], lines: &[roster::RosterLine]) -> [u8; 32] 
 
 /// An import's progress row, if it has one.
 fn import_progress(
-    state: &AppState,
+    board: &Board,
     id: &ElectionId,
     key: &[u8],
 ) -> Result<Option<ImportProgress>, ApiError> {
-    match state.board.row(id, ROSTER_IMPORTS, key)? {
+    match board.row(id, ROSTER_IMPORTS, key)? {
         None => Ok(None),
         Some(row) => ImportProgress::decode(&row)
             .map(Some)
@@ -130,7 +130,7 @@ fn import_progress(
 /// Whether the import of key `import` is complete: until then its staged
 /// rows do not count (§8.6).
 fn import_complete(state: &AppState, id: &ElectionId, import: &[u8]) -> Result<bool, ApiError> {
-    Ok(import_progress(state, id, import)?.is_some_and(|p| p.is_complete()))
+    Ok(import_progress(&state.board, id, import)?.is_some_and(|p| p.is_complete()))
 }
 
 /// The answer to an import complete on the board (a retry whose first
@@ -142,7 +142,8 @@ async fn imported_before(
     entries: &[Vec<u8>],
     members: u64,
 ) -> Result<Option<RosterImported>, ApiError> {
-    let Some(progress) = import_progress(state, id, key)?.filter(ImportProgress::is_complete)
+    let Some(progress) =
+        import_progress(&state.board, id, key)?.filter(ImportProgress::is_complete)
     else {
         return Ok(None);
     };
@@ -479,15 +480,10 @@ async fn append_import(
     let mut taken = 0;
     let waiting_since = std::time::Instant::now();
     loop {
-        let done = match board.row(&id, ROSTER_IMPORTS, &key)? {
+        let done = match import_progress(board, &id, &key)? {
             None => 0,
-            Some(row) => {
-                let progress = ImportProgress::decode(&row).ok_or(ApiError::Internal)?;
-                if progress.count != count {
-                    return Err(ApiError::Internal);
-                }
-                progress.indices.len()
-            }
+            Some(progress) if progress.count == count => progress.indices.len(),
+            Some(_) => return Err(ApiError::Internal),
         };
         if done as u64 == count || steps.is_some_and(|s| taken >= s) {
             return Ok(());
@@ -544,13 +540,10 @@ fn append_step(
                  send this import again",
             ));
         }
-        if !committing.is_empty() {
-            return Err(Rejection::conflict(
-                "roster_import_in_progress",
-                "another roster import of this election is being appended",
-            ));
-        }
-    } else if committing != key {
+    }
+    // The first step finds no import midway; each next one finds its own.
+    let ours = if done == 0 { &[][..] } else { &key[..] };
+    if committing != ours {
         return Err(Rejection::conflict(
             "roster_import_in_progress",
             "another roster import of this election is being appended",
@@ -600,10 +593,7 @@ async fn resume_import(board: &Board, id: ElectionId) -> Result<(), ApiError> {
         return Ok(());
     }
     let key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| ApiError::Internal)?;
-    let progress = board
-        .row(&id, ROSTER_IMPORTS, &key)?
-        .and_then(|row| ImportProgress::decode(&row))
-        .ok_or(ApiError::Internal)?;
+    let progress = import_progress(board, &id, &key)?.ok_or(ApiError::Internal)?;
     let entries = read_staged_entries(board, &id, &key, progress.count as usize)?;
     tracing::info!(
         election = %id,
